@@ -2,6 +2,18 @@ module github.com/heraldmail/herald/bench
 
 go 1.26.0
 
-require github.com/heraldmail/herald v0.0.0
+require (
+	github.com/emersion/go-message v0.18.2
+	github.com/emersion/go-sasl v0.0.0-20241020182733-b788ff22d5a6
+	github.com/emersion/go-smtp v0.25.1
+	github.com/heraldmail/herald v0.0.0
+	github.com/redis/go-redis/v9 v9.23.0
+)
+
+require (
+	github.com/cespare/xxhash/v2 v2.3.0 // indirect
+	go.uber.org/atomic v1.12.0 // indirect
+	golang.org/x/sys v0.49.0 // indirect
+)
 
 replace github.com/heraldmail/herald => ../
