@@ -1,0 +1,444 @@
+package mime
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"strconv"
+	"strings"
+
+	"github.com/heraldmail/herald/message"
+)
+
+// Default limits of [Limits]. Each applies when the matching field is zero.
+const (
+	// DefaultMaxDepth bounds the nesting of multiparts and encapsulated
+	// messages below the top-level entity.
+	DefaultMaxDepth = 32
+	// DefaultMaxParts bounds the number of entities in one message, the
+	// top-level one included.
+	DefaultMaxParts = 10000
+	// DefaultMaxHeaderBytes bounds the header of each entity, as
+	// message.DefaultMaxHeaderBytes bounds a message header.
+	DefaultMaxHeaderBytes = message.DefaultMaxHeaderBytes
+	// DefaultMaxPreambleBytes bounds how much of a multipart preamble or
+	// epilogue is kept in memory; the rest is read and dropped.
+	DefaultMaxPreambleBytes = 64 << 10
+)
+
+// Limits bounds what a [Reader] accepts. The zero value means the defaults;
+// a negative value means no limit (not recommended for untrusted input).
+type Limits struct {
+	MaxDepth         int // DefaultMaxDepth
+	MaxParts         int // DefaultMaxParts
+	MaxHeaderBytes   int // DefaultMaxHeaderBytes
+	MaxPreambleBytes int // DefaultMaxPreambleBytes
+}
+
+func (l Limits) withDefaults() Limits {
+	def := func(v *int, d int) {
+		switch {
+		case *v == 0:
+			*v = d
+		case *v < 0:
+			*v = int(^uint(0) >> 1)
+		}
+	}
+	def(&l.MaxDepth, DefaultMaxDepth)
+	def(&l.MaxParts, DefaultMaxParts)
+	def(&l.MaxHeaderBytes, DefaultMaxHeaderBytes)
+	def(&l.MaxPreambleBytes, DefaultMaxPreambleBytes)
+	return l
+}
+
+// ReaderOptions configures a [Reader]. The zero value (or a nil pointer)
+// means lenient reading, the default limits and the built-in charset table.
+type ReaderOptions struct {
+	// Strict turns the repairs of lenient reading into errors wrapping
+	// [ErrSyntax]: a missing close delimiter, a multipart without a
+	// boundary or without any delimiter, an unusable Content-Type, an
+	// unknown transfer encoding, malformed header lines (as
+	// message.Strict does) and bad base64 or quoted-printable.
+	Strict bool
+	// Limits bounds depth, part count and header size.
+	Limits Limits
+	// CharsetReader converts text in the named charset (lower case, never
+	// UTF-8 or US-ASCII) to UTF-8. Nil means the built-in table on
+	// golang.org/x/text. It is the hook of net/mail's WordDecoder and is
+	// also used for RFC 2047 words and RFC 2231 parameter values.
+	CharsetReader func(charset string, input io.Reader) (io.Reader, error)
+}
+
+// Reader walks the entities of one message depth first: the top-level
+// entity, then each part of a multipart in order, entering multiparts and
+// message/rfc822 (or message/global) parts. Call [Reader.Next] for each
+// entity. A Reader reads its input once, in order, keeping one buffer and
+// one part header in memory; it is not safe for concurrent use.
+type Reader struct {
+	s      *scanner
+	opts   ReaderOptions
+	lim    Limits
+	stack  []frame
+	cur    *Part
+	gen    int
+	parts  int
+	err    error
+	hbuf   []byte
+	pend   *Part // part whose header was read but not yet returned
+	done   bool
+	hdrOpt message.ReadOptions
+}
+
+type frame struct {
+	part   *Part
+	level  int // index in scanner.bounds for a multipart, -1 for a message
+	nchild int
+}
+
+// NewReader returns a Reader of the message in r. Line endings may be CRLF
+// or LF.
+func NewReader(r io.Reader, opts *ReaderOptions) *Reader {
+	rd := &Reader{s: newScanner(r)}
+	if opts != nil {
+		rd.opts = *opts
+	}
+	rd.lim = rd.opts.Limits.withDefaults()
+	rd.hdrOpt = message.ReadOptions{MaxHeaderBytes: rd.lim.MaxHeaderBytes}
+	if rd.opts.Strict {
+		rd.hdrOpt.Mode = message.Strict
+	}
+	return rd
+}
+
+// Next returns the next entity of the walk, or io.EOF after the last one.
+// The body of the previous entity is skipped if it was not read. Errors for
+// bad input or exceeded limits are *[Error] values; they are sticky.
+func (r *Reader) Next() (*Part, error) {
+	if r.err != nil {
+		return nil, r.err
+	}
+	p, err := r.next()
+	if err != nil {
+		r.err = err
+		if r.cur != nil {
+			r.cur.gen = -1
+		}
+		r.cur = nil
+		return nil, err
+	}
+	r.cur = p
+	return p, nil
+}
+
+func (r *Reader) next() (*Part, error) {
+	if r.done {
+		return nil, io.EOF
+	}
+	if r.cur == nil {
+		// The top-level entity.
+		return r.readPart(nil, "")
+	}
+	prev := r.cur
+	r.gen++
+	switch {
+	case prev.isMultipart():
+		if err := r.push(prev, true); err != nil {
+			return nil, err
+		}
+		// The preamble: everything before the first delimiter.
+		prev.Preamble = r.capture(prev, prev.Preamble)
+		if err := r.s.err; err != nil {
+			return nil, err
+		}
+		return r.afterRegion(true)
+	case prev.isMessage():
+		if err := r.push(prev, false); err != nil {
+			return nil, err
+		}
+		fr := &r.stack[len(r.stack)-1]
+		fr.nchild++
+		return r.readPart(prev, childPath(prev.Path, 1))
+	}
+	// A leaf: skip what is left of its body.
+	if _, err := io.Copy(io.Discard, scanRegion{r.s}); err != nil {
+		return nil, err
+	}
+	return r.afterRegion(false)
+}
+
+// push opens a container frame.
+func (r *Reader) push(p *Part, multipart bool) error {
+	if len(r.stack)+1 > r.lim.MaxDepth {
+		return &Error{Part: p.Path, Op: "walk", Err: errDetail(ErrTooDeep, "over "+strconv.Itoa(r.lim.MaxDepth)+" levels")}
+	}
+	f := frame{part: p, level: -1}
+	if multipart {
+		r.s.bounds = append(r.s.bounds, []byte(p.boundary))
+		f.level = len(r.s.bounds) - 1
+		r.s.startRegion()
+	}
+	r.stack = append(r.stack, f)
+	return nil
+}
+
+// capture reads the rest of the region, keeping up to MaxPreambleBytes.
+func (r *Reader) capture(p *Part, keep []byte) []byte {
+	var tmp [4096]byte
+	for {
+		n, err := r.s.read(tmp[:])
+		if n > 0 {
+			room := r.lim.MaxPreambleBytes - len(keep)
+			if room > 0 {
+				keep = append(keep, tmp[:min(n, room)]...)
+			}
+		}
+		if err != nil {
+			return keep
+		}
+	}
+}
+
+// afterRegion decides what follows the region that just ended.
+// fromPreamble is true when the region was the preamble of the innermost
+// multipart.
+func (r *Reader) afterRegion(fromPreamble bool) (*Part, error) {
+	for {
+		h := r.s.last
+		if h.level < 0 {
+			// End of input: every open multipart lacked its close.
+			for i := len(r.stack) - 1; i >= 0; i-- {
+				f := r.stack[i]
+				if f.level >= 0 {
+					if err := r.unclosed(f); err != nil {
+						return nil, err
+					}
+				}
+			}
+			r.stack = r.stack[:0]
+			r.s.bounds = r.s.bounds[:0]
+			r.done = true
+			return nil, io.EOF
+		}
+		// Close the frames inside the multipart whose delimiter this is.
+		fi := len(r.stack) - 1
+		for ; fi >= 0; fi-- {
+			if r.stack[fi].level == h.level {
+				break
+			}
+			if r.stack[fi].level >= 0 {
+				if err := r.unclosed(r.stack[fi]); err != nil {
+					return nil, err
+				}
+			}
+		}
+		if fi < 0 {
+			return nil, &Error{Op: "walk", Err: errDetail(ErrSyntax, "delimiter without multipart")}
+		}
+		r.stack = r.stack[:fi+1]
+		r.s.bounds = r.s.bounds[:h.level+1]
+		f := &r.stack[fi]
+		if !h.close {
+			f.nchild++
+			r.s.startRegion()
+			return r.readPart(f.part, childPath(f.part.Path, f.nchild))
+		}
+		// Close delimiter: the epilogue runs to the next outer delimiter.
+		mp := f.part
+		if f.nchild == 0 {
+			if err := r.defect(mp, DefectStartBoundaryNotFound); err != nil {
+				return nil, err
+			}
+		}
+		r.stack = r.stack[:fi]
+		r.s.bounds = r.s.bounds[:h.level]
+		r.s.startRegion()
+		mp.Epilogue = r.capture(mp, mp.Epilogue)
+		if err := r.s.err; err != nil {
+			return nil, err
+		}
+		_ = fromPreamble
+	}
+}
+
+// unclosed records that a multipart ended without its close delimiter.
+func (r *Reader) unclosed(f frame) error {
+	if f.nchild == 0 {
+		return r.defect(f.part, DefectStartBoundaryNotFound)
+	}
+	return r.defect(f.part, DefectCloseBoundaryNotFound)
+}
+
+// defect records d on p, or fails in strict mode.
+func (r *Reader) defect(p *Part, d Defect) error {
+	if r.opts.Strict {
+		return &Error{Part: p.Path, Op: "walk", Err: errDetail(ErrSyntax, string(d))}
+	}
+	p.addDefect(d)
+	return nil
+}
+
+func childPath(parent string, n int) string {
+	if parent == "" {
+		return strconv.Itoa(n)
+	}
+	return parent + "." + strconv.Itoa(n)
+}
+
+// readPart reads an entity header from the current region and returns the
+// Part, its body being the rest of the region.
+func (r *Reader) readPart(parent *Part, path string) (*Part, error) {
+	r.parts++
+	if r.parts > r.lim.MaxParts {
+		return nil, &Error{Part: path, Op: "walk", Err: errDetail(ErrTooManyParts, "over "+strconv.Itoa(r.lim.MaxParts))}
+	}
+	p := &Part{r: r, gen: r.gen, Path: path, Parent: parent, Depth: len(r.stack)}
+	hdr, sep, err := r.readHeader(path)
+	if err != nil {
+		return nil, err
+	}
+	p.Header = hdr
+	if !sep && hdr.Len() > 0 {
+		p.addDefect(DefectMissingHeaderSeparator)
+	}
+	r.classify(p, parent)
+	return p, nil
+}
+
+// readHeader collects the header lines of one entity: fields and
+// continuation lines, up to the empty line, a line that is neither (the
+// body then starts there, as a missing separator) or the end of the region.
+func (r *Reader) readHeader(path string) (*message.Header, bool, error) {
+	buf := r.hbuf[:0]
+	sep := false
+	s := r.s
+	first := true
+	inLong := false
+	for {
+		line, partial, ok := s.headerLine(len(s.buf))
+		if !ok {
+			break
+		}
+		if !inLong {
+			if isEmptyLine(line) {
+				s.consumeLine(line, partial)
+				sep = true
+				break
+			}
+			if !isHeaderLine(line, first) {
+				break // the body starts here
+			}
+		}
+		if len(buf)+len(line) > r.lim.MaxHeaderBytes {
+			return nil, false, &Error{Part: path, Op: "header", Err: errDetail(ErrHeaderTooLarge, "over "+strconv.Itoa(r.lim.MaxHeaderBytes)+" bytes")}
+		}
+		buf = append(buf, line...)
+		s.consumeLine(line, partial)
+		inLong = partial
+		first = false
+	}
+	if s.err != nil {
+		return nil, false, s.err
+	}
+	r.hbuf = buf
+	if len(buf) == 0 {
+		return new(message.Header), sep, nil
+	}
+	if buf[len(buf)-1] != '\n' {
+		buf = append(buf, '\n')
+	}
+	h, body, err := message.ReadHeader(bytes.NewReader(buf), &r.hdrOpt)
+	if err != nil {
+		return nil, false, &Error{Part: path, Op: "header", Err: err}
+	}
+	// Header lines only were given, so nothing should be left; a
+	// continuation line with nothing to continue may be.
+	if rest, _ := io.ReadAll(body); len(bytes.TrimSpace(rest)) > 0 {
+		_ = rest // dropped: not a field, and not body text either
+	}
+	return h, sep, nil
+}
+
+func isEmptyLine(b []byte) bool {
+	return len(b) == 1 && b[0] == '\n' || len(b) == 2 && b[0] == '\r' && b[1] == '\n'
+}
+
+// isHeaderLine reports whether line can belong to a header: a field
+// ("name:" with printable name characters, obsolete white space before
+// the colon allowed), a continuation line, or an mbox "From " line first.
+func isHeaderLine(line []byte, first bool) bool {
+	if line[0] == ' ' || line[0] == '\t' {
+		return true
+	}
+	if first && bytes.HasPrefix(line, []byte("From ")) {
+		return true
+	}
+	for i, c := range line {
+		switch {
+		case c == ':':
+			return i > 0
+		case c == ' ' || c == '\t':
+			// Only white space may follow, then the colon.
+			rest := bytes.TrimLeft(line[i:], " \t")
+			return i > 0 && len(rest) > 0 && rest[0] == ':'
+		case c < 33 || c > 126:
+			return false
+		}
+	}
+	return false
+}
+
+// classify sets the media type, disposition and encoding of p from its
+// header, applying the RFC 2045 defaults.
+func (r *Reader) classify(p *Part, parent *Part) {
+	h := p.Header
+	ct, hasCT := h.Lookup("Content-Type")
+	var mt MediaType
+	if hasCT {
+		var err error
+		mt, err = ParseMediaType(ct.Value())
+		if err != nil {
+			p.addDefect(DefectInvalidMediaType)
+			p.mtErr = err
+			if mt.Type == "text" && mt.Subtype == "" {
+				mt.Subtype = "plain"
+			} else {
+				mt = MediaType{Type: "text", Subtype: "plain", Params: mt.Params}
+			}
+		}
+	} else if parent != nil && parent.MediaType.Type == "multipart" && parent.MediaType.Subtype == "digest" {
+		mt = MediaType{Type: "message", Subtype: "rfc822"}
+	} else {
+		mt = MediaType{Type: "text", Subtype: "plain"}
+	}
+	p.MediaType = mt
+	if d, ok := h.Lookup("Content-Disposition"); ok {
+		p.Disposition, _ = ParseDisposition(d.Value())
+	}
+	p.Encoding = ParseEncoding(h.Get("Content-Transfer-Encoding"))
+	if mt.Type == "multipart" {
+		b := mt.Params.Get("boundary")
+		if b == "" || len(b) > maxBoundaryLen {
+			p.addDefect(DefectNoBoundary)
+		} else {
+			p.boundary = b
+		}
+	}
+}
+
+// scanRegion reads the current region of a scanner.
+type scanRegion struct{ s *scanner }
+
+func (sr scanRegion) Read(p []byte) (int, error) {
+	if len(p) == 0 {
+		return 0, nil
+	}
+	return sr.s.read(p)
+}
+
+// errStrict builds the strict-mode error for a repair.
+func errStrict(path, op string, d Defect) error {
+	return &Error{Part: path, Op: op, Err: errDetail(ErrSyntax, string(d))}
+}
+
+var _ = errors.Is
+var _ = strings.ToLower
