@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/heraldmail/herald/dnsmx"
+	"github.com/heraldmail/herald/dnsmx/dnstest"
+	"github.com/miekg/dns"
 )
 
 // The openspf suites (testdata/README.md) as JSON: a list of scenarios,
@@ -174,19 +176,26 @@ func txtStrings(v json.RawMessage) ([]string, error) {
 	return l, err
 }
 
-// suiteKnown lists the cases whose expectation Herald does not meet, with
-// the reason. RFC 7208 wins where it differs from RFC 4408.
-var suiteKnown = map[string]map[string]string{
-	"rfc7208-tests.json": {},
-	"rfc4408-tests.json": {},
+// overDNSKnown lists the cases that do not pass when the zone is served
+// over DNS (dnsmx/dnstest asked by a dnsmx.Client), with the reason. The
+// in-memory runs (TestRFC7208SuiteMem, TestRFC4408SuiteMem) pass every
+// case, so each entry here is a limit of the DNS path, not of spf.
+var overDNSKnown = map[string]string{
+	// The record is "a:macro%%percent%_%_space%-url-space.example.com";
+	// its target holds two spaces, which DNS carries in a label, but
+	// dnsmx.Client refuses to ask a name holding a space
+	// (dnsmx.ErrInvalidName, no query sent), so spf sees a name that does
+	// not exist and the a mechanism does not match.
+	"macro-mania-in-domain": "dnsmx.Client refuses names with spaces, which %_ produces",
 }
 
 // runSuite runs every case of a suite file, each scenario's zone served by
-// the resolver that serve returns.
-func runSuite(t *testing.T, file string, serve func(t *testing.T, z testZone) dnsmx.Resolver) {
+// the resolver that serve returns. Cases named in known are run too; a
+// failure there is logged and skipped, a pass is logged so that the list
+// can shrink.
+func runSuite(t *testing.T, file string, known map[string]string, serve func(t *testing.T, z testZone) dnsmx.Resolver) {
 	scenarios := loadSuite(t, "testdata/"+file)
-	known := suiteKnown[file]
-	total, passed := 0, 0
+	total, passed, differ := 0, 0, 0
 	for _, sc := range scenarios {
 		z, err := suiteZone(sc.Zonedata)
 		if err != nil {
@@ -201,21 +210,43 @@ func runSuite(t *testing.T, file string, serve func(t *testing.T, z testZone) dn
 		for _, name := range names {
 			tc := sc.Tests[name]
 			total++
+			reason, isKnown := known[name]
+			differs := false
 			ok := t.Run(name, func(t *testing.T) {
-				if reason, isKnown := known[name]; isKnown {
-					t.Skipf("known difference: %s", reason)
+				if !isKnown {
+					checkSuiteCase(t, t, r, &tc)
+					return
 				}
-				checkSuiteCase(t, r, &tc)
+				rec := &recorder{}
+				checkSuiteCase(t, rec, r, &tc)
+				if len(rec.msgs) == 0 {
+					t.Logf("listed as a known difference (%s) but passes now: remove it from the list", reason)
+					return
+				}
+				differs = true
+				t.Skipf("known difference: %s; %s", reason, strings.Join(rec.msgs, "; "))
 			})
-			if _, isKnown := known[name]; ok && !isKnown {
+			if differs {
+				differ++
+			} else if ok {
 				passed++
 			}
 		}
 	}
-	t.Logf("%s: %d of %d cases pass; %d listed as known differences", file, passed, total, len(known))
+	t.Logf("%s: %d of %d cases pass; %d known differences", file, passed, total, differ)
 }
 
-func checkSuiteCase(t *testing.T, r dnsmx.Resolver, tc *suiteCase) {
+// recorder collects the complaints of checkSuiteCase for a known case.
+type recorder struct{ msgs []string }
+
+func (r *recorder) Errorf(format string, args ...any) { r.msgs = append(r.msgs, fmt.Sprintf(format, args...)) }
+
+// reporter is where checkSuiteCase reports mismatches.
+type reporter interface {
+	Errorf(format string, args ...any)
+}
+
+func checkSuiteCase(t *testing.T, rep reporter, r dnsmx.Resolver, tc *suiteCase) {
 	t.Helper()
 	want, err := tc.results()
 	if err != nil {
@@ -246,17 +277,69 @@ func checkSuiteCase(t *testing.T, r dnsmx.Resolver, tc *suiteCase) {
 		}
 	}
 	if !found {
-		t.Errorf("result %s, want %s (problem: %v, mechanism %q)", got, strings.Join(want, " or "), res.Problem, res.Mechanism)
+		rep.Errorf("result %s, want %s (problem: %v, mechanism %q)", got, strings.Join(want, " or "), res.Problem, res.Mechanism)
 	}
 	if tc.Explanation != nil && got == "fail" && res.Explanation != *tc.Explanation {
-		t.Errorf("explanation %q, want %q", res.Explanation, *tc.Explanation)
+		rep.Errorf("explanation %q, want %q", res.Explanation, *tc.Explanation)
 	}
 }
 
 func TestRFC7208SuiteMem(t *testing.T) {
-	runSuite(t, "rfc7208-tests.json", func(t *testing.T, z testZone) dnsmx.Resolver { return &memResolver{zone: z} })
+	runSuite(t, "rfc7208-tests.json", nil, func(t *testing.T, z testZone) dnsmx.Resolver { return &memResolver{zone: z} })
 }
 
 func TestRFC4408SuiteMem(t *testing.T) {
-	runSuite(t, "rfc4408-tests.json", func(t *testing.T, z testZone) dnsmx.Resolver { return &memResolver{zone: z} })
+	runSuite(t, "rfc4408-tests.json", nil, func(t *testing.T, z testZone) dnsmx.Resolver { return &memResolver{zone: z} })
+}
+
+// suiteTimeout is the per-attempt timeout of the resolver that asks the
+// suite's DNS server: short, since several cases wait for an injected
+// timeout, yet long enough for a loaded machine to answer the rest.
+const suiteTimeout = 300 * time.Millisecond
+
+// serveOverDNS serves z from a dnstest server on 127.0.0.1 and returns a
+// dnsmx.Client that asks it.
+func serveOverDNS(t *testing.T, z testZone) dnsmx.Resolver {
+	dz := dnstest.NewZone()
+	for _, name := range z.names() {
+		n := z[name]
+		fq := dns.Fqdn(name)
+		for _, txt := range n.txt {
+			dz.AddTXT(fq, txt...)
+		}
+		for _, ip := range n.a {
+			dz.AddA(fq, ip.String())
+		}
+		for _, ip := range n.aaaa {
+			dz.AddA(fq, ip.String())
+		}
+		for _, mx := range n.mx {
+			dz.AddMX(fq, mx.Pref, mx.Host)
+		}
+		for _, p := range n.ptr {
+			dz.AddRR(&dns.PTR{Hdr: dns.RR_Header{Name: fq, Rrtype: dns.TypePTR, Class: dns.ClassINET, Ttl: dnstest.DefaultTTL}, Ptr: dns.Fqdn(p)})
+		}
+		if n.cname != "" {
+			dz.AddCNAME(fq, n.cname)
+		}
+		if n.timeout {
+			for _, qt := range []uint16{dns.TypeTXT, dns.TypeA, dns.TypeAAAA, dns.TypeMX, dns.TypePTR} {
+				if !n.early[dns.TypeToString[qt]] {
+					dz.SetFault(fq, qt, dnstest.Timeout)
+				}
+			}
+		}
+	}
+	srv := dnstest.NewServer(t, dz)
+	return srv.Resolver(&dnsmx.ClientOptions{Timeout: suiteTimeout})
+}
+
+func TestRFC7208Suite(t *testing.T) {
+	t.Parallel()
+	runSuite(t, "rfc7208-tests.json", overDNSKnown, serveOverDNS)
+}
+
+func TestRFC4408Suite(t *testing.T) {
+	t.Parallel()
+	runSuite(t, "rfc4408-tests.json", overDNSKnown, serveOverDNS)
 }
