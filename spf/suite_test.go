@@ -261,7 +261,9 @@ func runSuite(t *testing.T, file string, known map[string]string, serve func(t *
 // recorder collects the complaints of checkSuiteCase for a known case.
 type recorder struct{ msgs []string }
 
-func (r *recorder) Errorf(format string, args ...any) { r.msgs = append(r.msgs, fmt.Sprintf(format, args...)) }
+func (r *recorder) Errorf(format string, args ...any) {
+	r.msgs = append(r.msgs, fmt.Sprintf(format, args...))
+}
 
 // reporter is where checkSuiteCase reports mismatches.
 type reporter interface {
