@@ -6,6 +6,12 @@
 //
 //   - PLAIN, RFC 4616: [NewPlainServer], [NewPlainClient].
 //   - LOGIN, draft-murchison-sasl-login-00: [NewLoginServer], [NewLoginClient].
+//   - SCRAM-SHA-256, RFC 5802 and RFC 7677: [NewScramSHA256Server],
+//     [NewScramSHA256Client]; stored credentials instead of passwords with
+//     [NewScramCredentials], kept as text with [ScramCredentials.String]
+//     and [ParseScramCredentials].
+//   - SCRAM-SHA-256-PLUS with tls-exporter channel binding, RFC 9266:
+//     [NewScramSHA256PlusServer], [NewScramSHA256PlusClient], [TLSExporter].
 //
 // [Mechanisms] lists them with whether each may be offered without TLS;
 // PLAIN and LOGIN send the password in the clear and may not.
@@ -38,6 +44,11 @@
 //
 //   - RFC 4422, Simple Authentication and Security Layer (SASL)
 //   - RFC 4616, The PLAIN SASL Mechanism
+//   - RFC 5802, Salted Challenge Response Authentication Mechanism (SCRAM)
+//   - RFC 7677, SCRAM-SHA-256 and SCRAM-SHA-256-PLUS
+//   - RFC 9266, Channel Bindings for TLS 1.3 (tls-exporter)
+//   - RFC 8265, PRECIS profiles for usernames and passwords (OpaqueString,
+//     the successor of SASLprep, RFC 4013, for SCRAM passwords)
 //   - draft-murchison-sasl-login-00, The LOGIN SASL Mechanism
 //   - RFC 4954, SMTP Service Extension for Authentication (how responses and
 //     additional data travel in SMTP)
