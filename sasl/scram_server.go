@@ -257,7 +257,7 @@ func (s *ScramServer) clientFinal(b []byte) ([]byte, bool, error) {
 	authMessage := s.clientFirstBare + "," + s.serverFirst + "," + withoutProof
 	creds := s.user.Credentials
 	clientKey := hmacSHA256(creds.StoredKey, authMessage) // ClientSignature
-	subtle.XORBytes(clientKey, clientKey, proof)         // ClientKey = ClientProof XOR ClientSignature
+	subtle.XORBytes(clientKey, clientKey, proof)          // ClientKey = ClientProof XOR ClientSignature
 	stored := sha256.Sum256(clientKey)
 	if subtle.ConstantTimeCompare(stored[:], creds.StoredKey) != 1 || !s.known {
 		return nil, false, authFailed(s.mech, "invalid proof")
