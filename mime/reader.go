@@ -175,7 +175,8 @@ func (r *Reader) push(p *Part, multipart bool) error {
 	if multipart {
 		r.s.bounds = append(r.s.bounds, []byte(p.boundary))
 		f.level = len(r.s.bounds) - 1
-		r.s.startRegion()
+		// The preamble: when no delimiter follows, it is the whole body.
+		r.s.startRegion(true)
 	}
 	r.stack = append(r.stack, f)
 	return nil
@@ -239,7 +240,7 @@ func (r *Reader) afterRegion(fromPreamble bool) (*Part, error) {
 		f := &r.stack[fi]
 		if !h.close {
 			f.nchild++
-			r.s.startRegion()
+			r.s.startRegion(false)
 			return r.readPart(f.part, childPath(f.part.Path, f.nchild))
 		}
 		// Close delimiter: the epilogue runs to the next outer delimiter.
@@ -251,7 +252,7 @@ func (r *Reader) afterRegion(fromPreamble bool) (*Part, error) {
 		}
 		r.stack = r.stack[:fi]
 		r.s.bounds = r.s.bounds[:h.level]
-		r.s.startRegion()
+		r.s.startRegion(false)
 		mp.Epilogue = r.capture(mp, mp.Epilogue)
 		if err := r.s.err; err != nil {
 			return nil, err

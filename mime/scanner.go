@@ -34,6 +34,7 @@ type scanner struct {
 	bounds [][]byte // active boundaries, outermost first
 
 	lineStart bool // buf[r0] starts a line
+	keepLast  bool // at the end of input, keep the region's last line break
 	safe      int  // buf[r0:r0+safe] holds no delimiter candidate
 	ended     bool // the current region is over
 	last      hit  // how it ended
@@ -46,7 +47,8 @@ func newScanner(r io.Reader) *scanner {
 }
 
 // startRegion begins a new region at the current position.
-func (s *scanner) startRegion() {
+func (s *scanner) startRegion(keepLast bool) {
+	s.keepLast = keepLast
 	s.ended = false
 	s.lineStart = true
 	s.safe = 0
@@ -246,7 +248,22 @@ func (s *scanner) step(p []byte) (int, bool) {
 	}
 	// No candidate: emit all but a tail that could start one.
 	keep := 0
-	if !s.eof {
+	if s.eof && !s.keepLast {
+		// Input ends inside a multipart: the last line break belongs to
+		// the missing delimiter, as it would to a present one.
+		e := 0
+		if data[len(data)-1] == '\n' {
+			e = 1
+			if len(data) > 1 && data[len(data)-2] == '\r' {
+				e = 2
+			}
+		}
+		if e == len(data) {
+			s.advance(e)
+			return 0, true
+		}
+		keep = e
+	} else if !s.eof {
 		switch {
 		case bytes.HasSuffix(data, []byte("\r\n-")):
 			keep = 3
