@@ -129,7 +129,7 @@ func (s *Server) Queries() []Query {
 // QueryCount returns how many queries for name (any case, trailing dot
 // optional) of type qtype (every type when 0) the server received.
 func (s *Server) QueryCount(name string, qtype uint16) int {
-	name = strings.ToLower(dns.Fqdn(name))
+	name = fqdn(name)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	n := 0

@@ -6,8 +6,10 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"unicode/utf8"
 
 	"github.com/miekg/dns"
+	"golang.org/x/net/idna"
 )
 
 // Fault is a failure the server injects for a name.
@@ -160,7 +162,7 @@ func (z *Zone) AddRR(rrs ...dns.RR) *Zone {
 	for _, rr := range rrs {
 		rr = dns.Copy(rr)
 		h := rr.Header()
-		h.Name = strings.ToLower(dns.Fqdn(h.Name))
+		h.Name = fqdn(h.Name)
 		if soa, ok := rr.(*dns.SOA); ok {
 			z.soa = soa
 			continue
@@ -171,7 +173,22 @@ func (z *Zone) AddRR(rrs ...dns.RR) *Zone {
 }
 
 func hdr(name string, t uint16) dns.RR_Header {
-	return dns.RR_Header{Name: dns.Fqdn(name), Rrtype: t, Class: dns.ClassINET, Ttl: DefaultTTL}
+	return dns.RR_Header{Name: fqdn(name), Rrtype: t, Class: dns.ClassINET, Ttl: DefaultTTL}
+}
+
+// fqdn returns name fully qualified and lower case, with Unicode labels
+// converted to A-labels (UTS #46 lookup profile), so zones may be written
+// with Unicode names.
+func fqdn(name string) string {
+	for i := 0; i < len(name); i++ {
+		if name[i] >= utf8.RuneSelf {
+			if a, err := idna.Lookup.ToASCII(name); err == nil {
+				name = a
+			}
+			break
+		}
+	}
+	return strings.ToLower(dns.Fqdn(name))
 }
 
 // AddA adds A or AAAA records for name, one per address, by family.
@@ -189,7 +206,7 @@ func (z *Zone) AddA(name string, addrs ...string) *Zone {
 
 // AddMX adds an MX record; target "." makes a null MX (RFC 7505).
 func (z *Zone) AddMX(name string, pref uint16, target string) *Zone {
-	return z.AddRR(&dns.MX{Hdr: hdr(name, dns.TypeMX), Preference: pref, Mx: dns.Fqdn(target)})
+	return z.AddRR(&dns.MX{Hdr: hdr(name, dns.TypeMX), Preference: pref, Mx: fqdn(target)})
 }
 
 // AddTXT adds one TXT record made of the given character-strings, raw
@@ -226,7 +243,7 @@ func escapeTXT(s string) string {
 
 // AddCNAME adds a CNAME record from name to target.
 func (z *Zone) AddCNAME(name, target string) *Zone {
-	return z.AddRR(&dns.CNAME{Hdr: hdr(name, dns.TypeCNAME), Target: dns.Fqdn(target)})
+	return z.AddRR(&dns.CNAME{Hdr: hdr(name, dns.TypeCNAME), Target: fqdn(target)})
 }
 
 // AddPTR adds a PTR record for the address ip pointing to name.
@@ -235,14 +252,14 @@ func (z *Zone) AddPTR(ip, name string) *Zone {
 	if err != nil {
 		panic(fmt.Sprintf("dnstest: AddPTR: %v", err))
 	}
-	return z.AddRR(&dns.PTR{Hdr: hdr(arpa, dns.TypePTR), Ptr: dns.Fqdn(name)})
+	return z.AddRR(&dns.PTR{Hdr: hdr(arpa, dns.TypePTR), Ptr: fqdn(name)})
 }
 
 // Remove deletes every record of name (of every type when qtype is 0).
 func (z *Zone) Remove(name string, qtype uint16) *Zone {
 	z.mu.Lock()
 	defer z.mu.Unlock()
-	key := strings.ToLower(dns.Fqdn(name))
+	key := fqdn(name)
 	if qtype == 0 {
 		delete(z.records, key)
 		return z
@@ -260,7 +277,7 @@ func (z *Zone) Remove(name string, qtype uint16) *Zone {
 func (z *Zone) SetFault(name string, qtype uint16, f Fault) *Zone {
 	z.mu.Lock()
 	defer z.mu.Unlock()
-	k := faultKey{strings.ToLower(dns.Fqdn(name)), qtype}
+	k := faultKey{fqdn(name), qtype}
 	if f == NoFault {
 		delete(z.faults, k)
 	} else {
@@ -274,7 +291,7 @@ func (z *Zone) SetFault(name string, qtype uint16, f Fault) *Zone {
 func (z *Zone) SetAuthentic(name string, ok bool) *Zone {
 	z.mu.Lock()
 	defer z.mu.Unlock()
-	z.authentic[strings.ToLower(dns.Fqdn(name))] = ok
+	z.authentic[fqdn(name)] = ok
 	return z
 }
 
