@@ -63,7 +63,7 @@ func (c *checker) defaultExplanation(domain string) string {
 // sanitizeExplanation makes s safe for the text of an SMTP reply: every
 // character outside printable ASCII (controls, CR, LF, non-ASCII) becomes
 // '?', leading and trailing spaces go, and the result is at most max
-// octets, cut at a space when one is near the end.
+// octets, cut at a space when one is in the second half.
 func sanitizeExplanation(s string, max int) string {
 	s = strings.TrimSpace(s)
 	var b strings.Builder
@@ -79,7 +79,7 @@ func sanitizeExplanation(s string, max int) string {
 	out := b.String()
 	if len(out) > max {
 		cut := out[:max]
-		if i := strings.LastIndexByte(cut, ' '); i > max*3/4 {
+		if i := strings.LastIndexByte(cut, ' '); i >= max/2 {
 			cut = cut[:i]
 		}
 		out = cut
