@@ -442,3 +442,41 @@ func TestClientCacheBounded(t *testing.T) {
 func hostN(i int) string {
 	return "h" + strings.Repeat("x", i%7) + string(rune('a'+i%26)) + string(rune('a'+i/26)) + ".example"
 }
+
+func TestClientCNAMEWithoutFollow(t *testing.T) {
+	t.Parallel()
+	z := dnstest.NewZone().SetFollowCNAME(false)
+	z.AddCNAME("a.example", "b.example")
+	z.AddCNAME("b.example", "c.example")
+	z.AddA("c.example", "192.0.2.3")
+	z.AddCNAME("nodata.example", "c.example")
+	z.AddCNAME("dangling.example", "nowhere.example")
+	z.AddCNAME("loop1.example", "loop2.example")
+	z.AddCNAME("loop2.example", "loop1.example")
+	srv := dnstest.NewServer(t, z)
+	r := srv.Resolver(nil)
+	ctx := t.Context()
+
+	got, err := r.LookupNetIP(ctx, "ip4", "a.example")
+	if err != nil || format(got) != "[192.0.2.3]" {
+		t.Fatalf("got %v, %v", got, err)
+	}
+	for _, n := range []string{"a.example", "b.example", "c.example"} {
+		if srv.QueryCount(n, dns.TypeA) != 1 {
+			t.Fatalf("queries %v, want one per hop", srv.Queries())
+		}
+	}
+	if _, err := r.LookupMX(ctx, "nodata.example"); !errors.Is(err, dnsmx.ErrNoData) {
+		t.Fatalf("nodata at the end of a chain: err = %v", err)
+	}
+	if _, err := r.LookupMX(ctx, "dangling.example"); !errors.Is(err, dnsmx.ErrNotFound) {
+		t.Fatalf("dangling CNAME: err = %v", err)
+	}
+	if _, err := r.LookupMX(ctx, "loop1.example"); !errors.Is(err, dnsmx.ErrCNAMELoop) {
+		t.Fatalf("loop across queries: err = %v", err)
+	}
+	a, err := r.Query(ctx, "a.example", dns.TypeA)
+	if err != nil || a.Canonical != "c.example." || a.Name != "a.example." {
+		t.Fatalf("Query: %+v, %v", a, err)
+	}
+}

@@ -80,6 +80,7 @@ type Zone struct {
 	faults    map[faultKey]Fault
 	authentic map[string]bool
 	soa       *dns.SOA
+	noFollow  bool
 }
 
 // NewZone returns an empty zone whose SOA has MINIMUM DefaultNegativeTTL.
@@ -306,6 +307,17 @@ func (z *Zone) SetNegativeTTL(seconds uint32) *Zone {
 	return z
 }
 
+// SetFollowCNAME chooses whether the server follows CNAMEs within the
+// zone (the default, as recursive resolvers do) or answers with the CNAME
+// alone, as an authoritative server does when the target is elsewhere, so
+// that the client must ask for the target itself.
+func (z *Zone) SetFollowCNAME(follow bool) *Zone {
+	z.mu.Lock()
+	defer z.mu.Unlock()
+	z.noFollow = !follow
+	return z
+}
+
 func (z *Zone) fault(name string, qtype uint16) Fault {
 	z.mu.RLock()
 	defer z.mu.RUnlock()
@@ -353,7 +365,7 @@ func (z *Zone) answer(q dns.Question, resp *dns.Msg) {
 		}
 		resp.Answer = append(resp.Answer, cname)
 		name = strings.ToLower(cname.(*dns.CNAME).Target)
-		if seen[name] {
+		if seen[name] || z.noFollow {
 			return
 		}
 		seen[name] = true
