@@ -50,10 +50,12 @@ func (f Field) Raw() string { return f.raw }
 // Text returns the value with RFC 2047 encoded words decoded, as unstructured
 // text (RFC 5322 section 3.2.5) such as a Subject. An encoded word that
 // cannot be decoded is kept as it is and the first such error is returned
-// with the best-effort text.
+// with the best-effort text. Bytes that are not UTF-8 (raw 8-bit text in an
+// unknown charset) become U+FFFD.
 func (f Field) Text() (string, error) {
 	var d WordDecoder
-	return d.DecodeHeader(f.Value())
+	s, err := d.DecodeHeader(f.Value())
+	return toValidUTF8(s), err
 }
 
 // Header is an ordered list of header fields. Duplicates are kept in order;
