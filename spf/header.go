@@ -77,9 +77,9 @@ func resultComment(res Result, a Args) string {
 	case None:
 		return who + " does not designate permitted sender hosts"
 	case TempError:
-		return "temporary error while checking " + who
+		return "temporary error in processing " + who
 	case PermError:
-		return "permanent error in the SPF record of " + who
+		return "permanent error in processing " + who
 	}
 	return res.Status.String()
 }
