@@ -1,0 +1,69 @@
+package smtp
+
+// cmdMail handles MAIL (RFC 5321 section 4.1.1.2) and its parameters.
+func (c *conn) cmdMail(arg string) error {
+	if !c.helo {
+		return &Error{Code: CodeBadSequence, Enhanced: EnhancedInvalidCommand, Message: "Send HELO/EHLO first"}
+	}
+	if c.mail {
+		return &Error{Code: CodeBadSequence, Enhanced: EnhancedInvalidCommand, Message: "Nested MAIL command"}
+	}
+	from, opts, err := ParseMail(arg)
+	if err != nil {
+		return err
+	}
+	if err := c.checkMailOptions(&opts); err != nil {
+		return err
+	}
+	if err := c.sess.Mail(c.ctx, from, &opts); err != nil {
+		return err
+	}
+	c.mail = true
+	c.from = from
+	c.mailOpts = opts
+	c.reply(CodeOK, EnhancedSenderOK, "Sender OK")
+	return nil
+}
+
+// checkMailOptions refuses parameters of extensions that are off, not
+// offered on this connection, or out of limits.
+func (c *conn) checkMailOptions(o *MailOptions) error {
+	s := c.srv
+	unsupported := func(kw string) error { return paramUnknown(kw) }
+	if !c.info.ESMTP && *o != (MailOptions{}) {
+		return &Error{Code: CodeParamsNotRecognized, Enhanced: EnhancedInvalidArguments, Message: "Parameters need EHLO"}
+	}
+	switch o.Body {
+	case Body8BitMIME:
+		if !s.enabled(Ext8BitMIME) {
+			return unsupported("BODY=8BITMIME")
+		}
+	case BodyBinaryMIME:
+		if !s.enabled(ExtChunking) || !s.enabled(ExtBinaryMIME) {
+			return unsupported("BODY=BINARYMIME")
+		}
+	}
+	if o.UTF8 && !s.enabled(ExtSMTPUTF8) {
+		return unsupported("SMTPUTF8")
+	}
+	if (o.Return != "" || o.EnvelopeID != "") && !s.enabled(ExtDSN) {
+		return unsupported("RET/ENVID")
+	}
+	if o.RequireTLS {
+		if !s.enabled(ExtRequireTLS) {
+			return unsupported("REQUIRETLS")
+		}
+		if c.info.TLS == nil {
+			return &Error{Code: CodeAuthRequired, Enhanced: NewEnhancedCode(5, 7, 10), Message: "REQUIRETLS needs a TLS connection"}
+		}
+	}
+	if o.Auth != "" && c.info.AuthIdentity == "" {
+		// RFC 4954 section 5: a server that does not trust the client
+		// ignores the parameter.
+		o.Auth = ""
+	}
+	if m := s.maxMessage(); m > 0 && o.Size > m {
+		return &Error{Code: CodeExceededStorage, Enhanced: EnhancedMessageTooBig, Message: "Message size exceeds fixed maximum message size"}
+	}
+	return nil
+}

@@ -1,0 +1,428 @@
+package smtp
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/netip"
+	"os"
+	"runtime/debug"
+	"sync/atomic"
+	"time"
+
+	"github.com/heraldmail/herald/internal/wire"
+	"github.com/heraldmail/herald/sasl"
+)
+
+// conn is the state of one connection. Everything but idle is touched only
+// by the connection's goroutine.
+type conn struct {
+	srv  *Server
+	nc   net.Conn // current transport, TLS after STARTTLS
+	r    *wire.Reader
+	out  []byte // replies not yet written
+	info ConnInfo
+	sess Session
+	ctx  context.Context
+
+	idle     atomic.Bool // waiting for a command with nothing buffered
+	closing  bool        // end the connection after flushing
+	timeout  time.Duration
+	errCount int
+	pending  string // command line read while collecting BDAT chunks
+
+	helo     bool
+	mail     bool
+	from     Path
+	mailOpts MailOptions
+	rcpts    []Path
+	bdatUsed bool
+
+	peer netip.Addr // the client as known before any XCLIENT
+}
+
+// errShutdown ends the command loop when the server shuts down.
+var errShutdown = errors.New("smtp: shutting down")
+
+// connReader gives every read of the transport a fresh deadline.
+type connReader struct{ c *conn }
+
+func (cr connReader) Read(p []byte) (int, error) {
+	c := cr.c
+	if c.timeout > 0 {
+		c.nc.SetReadDeadline(time.Now().Add(c.timeout))
+	}
+	return c.nc.Read(p)
+}
+
+func newConn(s *Server, nc net.Conn) *conn {
+	c := &conn{srv: s, nc: nc, out: make([]byte, 0, 256)}
+	c.r = wire.NewReader(connReader{c}, &s.bufPool)
+	c.timeout = orDefault(s.CommandTimeout, DefaultCommandTimeout)
+	c.info.RemoteAddr = addrPortOf(nc.RemoteAddr())
+	c.info.LocalAddr = addrPortOf(nc.LocalAddr())
+	c.info.LMTP = s.LMTP
+	return c
+}
+
+func addrPortOf(a net.Addr) netip.AddrPort {
+	switch a := a.(type) {
+	case *net.TCPAddr:
+		return a.AddrPort()
+	case interface{ AddrPort() netip.AddrPort }:
+		return a.AddrPort()
+	}
+	if a == nil {
+		return netip.AddrPort{}
+	}
+	ap, _ := netip.ParseAddrPort(a.String())
+	return ap
+}
+
+func (c *conn) log() *slog.Logger {
+	return c.srv.logger().With("remote", c.info.RemoteAddr.String())
+}
+
+func (c *conn) serve(ctx context.Context) {
+	ctx, cancel := context.WithCancel(ctx)
+	c.ctx = ctx
+	defer func() {
+		cancel()
+		if c.sess != nil {
+			c.safeClose()
+		}
+		c.nc.Close()
+		c.r.Release()
+	}()
+	if c.srv.ProxyProtocol {
+		if err := c.readProxyHeader(); err != nil {
+			c.log().Info("smtp: refused PROXY header", "err", err)
+			return
+		}
+	}
+	c.peer = c.info.RemoteAddr.Addr()
+	if c.srv.ImplicitTLS {
+		if err := c.handshake(); err != nil {
+			c.log().Info("smtp: TLS handshake failed", "err", err)
+			return
+		}
+	}
+	if !c.start() {
+		c.flush()
+		return
+	}
+	c.loop()
+}
+
+// safeClose calls Session.Close and logs a panic instead of crashing.
+func (c *conn) safeClose() {
+	defer func() {
+		if r := recover(); r != nil {
+			c.log().Error("smtp: panic in Session.Close", "panic", r, "stack", string(debug.Stack()))
+		}
+	}()
+	if err := c.sess.Close(); err != nil {
+		c.log().Debug("smtp: Session.Close", "err", err)
+	}
+}
+
+// start creates the session and sends the greeting; false means the
+// connection was refused.
+func (c *conn) start() (ok bool) {
+	defer func() {
+		if r := recover(); r != nil {
+			c.log().Error("smtp: panic in Backend.NewSession", "panic", r, "stack", string(debug.Stack()))
+			c.reply(CodeServiceUnavailable, 0, c.srv.hostname()+" Service not available")
+			ok = false
+		}
+	}()
+	sess, err := c.srv.Backend.NewSession(c.ctx, &c.info)
+	if err != nil {
+		var e *Error
+		if errors.As(err, &e) {
+			c.replyErr(e.Code, 0, e.Message)
+		} else {
+			c.log().Error("smtp: NewSession", "err", err)
+			c.reply(CodeServiceUnavailable, 0, c.srv.hostname()+" Service not available")
+		}
+		return false
+	}
+	if sess == nil {
+		c.log().Error("smtp: NewSession returned a nil Session")
+		c.reply(CodeServiceUnavailable, 0, c.srv.hostname()+" Service not available")
+		return false
+	}
+	c.sess = sess
+	proto := "ESMTP"
+	if c.srv.LMTP {
+		proto = "LMTP"
+	}
+	c.reply(CodeServiceReady, 0, c.srv.hostname()+" "+proto+" Service ready")
+	return true
+}
+
+func (c *conn) loop() {
+	for !c.closing {
+		var line string
+		if c.pending != "" {
+			line, c.pending = c.pending, ""
+		} else {
+			b, err := c.readCommand()
+			if err != nil {
+				c.readFailed(err)
+				continue
+			}
+			line = string(b)
+		}
+		c.dispatch(line)
+	}
+	c.flush()
+}
+
+// readCommand returns the next command line. Before blocking it flushes
+// the replies, returns the large buffer and marks the connection idle.
+func (c *conn) readCommand() ([]byte, error) {
+	if c.r.Buffered() == 0 {
+		if err := c.flush(); err != nil {
+			return nil, err
+		}
+		c.r.Shrink()
+		c.idle.Store(true)
+		defer c.idle.Store(false)
+		if c.srv.inShut.Load() {
+			return nil, errShutdown
+		}
+	}
+	c.timeout = orDefault(c.srv.CommandTimeout, DefaultCommandTimeout)
+	limit := max(c.srv.maxLine(), MaxAuthLineLength)
+	line, _, err := c.r.ReadLine(limit)
+	if err != nil {
+		return nil, err
+	}
+	if len(line) > c.srv.maxLine() {
+		if cmd, err := ParseCommand(string(line[:min(len(line), MaxVerbLength+1)])); err != nil || cmd.Verb != "AUTH" {
+			return nil, ErrLineTooLong
+		}
+	}
+	return line, nil
+}
+
+// readFailed handles an error from readCommand.
+func (c *conn) readFailed(err error) {
+	var ne net.Error
+	switch {
+	case errors.Is(err, ErrLineTooLong):
+		c.fail(&Error{Code: CodeSyntaxError, Enhanced: EnhancedSyntaxError, Message: "Line too long"})
+		return
+	case errors.Is(err, errShutdown) || c.srv.inShut.Load() && errors.As(err, &ne) && ne.Timeout():
+		c.reply(CodeServiceUnavailable, EnhancedNotAccepting, c.srv.hostname()+" Service shutting down, closing connection")
+	case errors.As(err, &ne) && ne.Timeout():
+		c.reply(CodeServiceUnavailable, EnhancedConnectionTimeout, c.srv.hostname()+" Timeout, closing connection")
+	}
+	c.closing = true
+}
+
+// flush writes the pending replies.
+func (c *conn) flush() error {
+	if len(c.out) == 0 {
+		return nil
+	}
+	c.nc.SetWriteDeadline(time.Now().Add(orDefault(c.srv.WriteTimeout, DefaultWriteTimeout)))
+	_, err := c.nc.Write(c.out)
+	if cap(c.out) > 4096 {
+		c.out = make([]byte, 0, 256)
+	} else {
+		c.out = c.out[:0]
+	}
+	if err != nil {
+		c.closing = true
+	}
+	return err
+}
+
+// reply queues a reply. The enhanced code is dropped when the extension
+// is disabled or the client has not said EHLO/LHLO (RFC 2034 section 3).
+func (c *conn) reply(code ReplyCode, enh EnhancedCode, text string) {
+	if !c.srv.enabled(ExtEnhancedStatusCodes) || !c.info.ESMTP {
+		enh = 0
+	}
+	c.out = AppendReply(c.out, code, enh, text)
+}
+
+// replyErr queues an error reply, filling in the default enhanced code.
+func (c *conn) replyErr(code ReplyCode, enh EnhancedCode, text string) {
+	if enh == 0 && code.Class() >= 4 {
+		enh = NewEnhancedCode(code.Class(), 0, 0)
+	}
+	if text == "" {
+		text = defaultText(code)
+	}
+	c.reply(code, enh, text)
+}
+
+// replyNow writes one reply at once, for connections refused early.
+func (c *conn) replyNow(code ReplyCode, enh EnhancedCode, text string) {
+	c.reply(code, enh, text)
+	c.flush()
+}
+
+// fail sends the reply for err and counts it toward MaxErrors.
+func (c *conn) fail(err error) {
+	code, enh, text := c.errorReply(err)
+	c.replyErr(code, enh, text)
+	if errors.Is(err, ErrTooManyRecipients) {
+		return
+	}
+	c.errCount++
+	if lim := c.srv.maxErrors(); lim > 0 && c.errCount >= lim && !c.closing {
+		c.reply(CodeServiceUnavailable, EnhancedTempSecurity, c.srv.hostname()+" Too many errors, closing connection")
+		c.closing = true
+	}
+}
+
+// errorReply is the one place that maps an error to a reply. An *Error is
+// sent as given; category sentinels have fixed replies; anything else is
+// logged and answered 451 4.3.0 without its text.
+func (c *conn) errorReply(err error) (ReplyCode, EnhancedCode, string) {
+	var e *Error
+	switch {
+	case errors.As(err, &e):
+		return e.Code, e.Enhanced, e.Message
+	case errors.Is(err, ErrMessageTooLarge):
+		return CodeExceededStorage, EnhancedMessageTooBig, "Message too big for system"
+	case errors.Is(err, ErrTooManyRecipients):
+		return CodeInsufficientStorage, EnhancedTooManyRecipients, "Too many recipients"
+	case errors.Is(err, ErrLineTooLong):
+		return CodeSyntaxError, EnhancedSyntaxError, "Line too long"
+	case errors.Is(err, ErrBareLineEnding):
+		return CodeNoMailHere, EnhancedSyntaxError, "Bare CR or LF in message data not allowed"
+	case errors.Is(err, sasl.ErrAuthFailed):
+		return CodeAuthInvalid, EnhancedAuthInvalid, "Authentication credentials invalid"
+	case errors.Is(err, sasl.ErrMalformed), errors.Is(err, sasl.ErrUnexpected):
+		return CodeParamSyntaxError, EnhancedSyntaxError, "Malformed authentication response"
+	}
+	c.log().Error("smtp: session error", "err", err)
+	return CodeLocalError, EnhancedMailSystemTemp, "Requested action aborted: local error in processing"
+}
+
+// dispatch runs one command, recovering a panic with 421.
+func (c *conn) dispatch(line string) {
+	defer func() {
+		if r := recover(); r != nil {
+			c.log().Error("smtp: panic while handling command", "panic", r, "stack", string(debug.Stack()))
+			c.reply(CodeServiceUnavailable, EnhancedMailSystemTemp, c.srv.hostname()+" Internal error, closing connection")
+			c.closing = true
+		}
+	}()
+	cmd, err := ParseCommand(line)
+	if err != nil {
+		c.fail(err)
+		return
+	}
+	if err := c.handle(cmd); err != nil {
+		c.fail(err)
+	}
+}
+
+func (c *conn) handle(cmd Command) error {
+	switch cmd.Verb {
+	case "HELO", "EHLO", "LHLO":
+		return c.cmdHello(cmd.Verb, cmd.Arg)
+	case "MAIL":
+		return c.cmdMail(cmd.Arg)
+	case "RCPT":
+		return c.cmdRcpt(cmd.Arg)
+	case "DATA":
+		return c.cmdData(cmd.Arg)
+	case "BDAT":
+		return c.cmdBdat(cmd.Arg)
+	case "RSET":
+		return c.cmdRset(cmd.Arg)
+	case "NOOP":
+		c.reply(CodeOK, EnhancedOK, "OK")
+		return nil
+	case "QUIT":
+		c.reply(CodeServiceClosing, EnhancedOK, c.srv.hostname()+" Service closing transmission channel")
+		c.closing = true
+		return nil
+	case "VRFY":
+		return c.cmdVrfy(cmd.Arg)
+	case "EXPN":
+		return &Error{Code: CodeNotImplemented, Enhanced: EnhancedInvalidCommand, Message: "EXPN not available"}
+	case "HELP":
+		c.reply(CodeHelp, EnhancedOK, "Commands: HELO EHLO MAIL RCPT DATA BDAT RSET NOOP QUIT VRFY HELP AUTH STARTTLS\nSee RFC 5321")
+		return nil
+	case "AUTH":
+		return c.cmdAuth(cmd.Arg)
+	case "STARTTLS":
+		return c.cmdStartTLS(cmd.Arg)
+	case "XCLIENT":
+		return c.cmdXClient(cmd.Arg)
+	}
+	return &Error{Code: CodeSyntaxError, Enhanced: EnhancedInvalidCommand, Message: "Command unrecognized"}
+}
+
+// resetTx ends the current transaction; the session hears about it when
+// one was open or always is true.
+func (c *conn) resetTx(always bool) {
+	if c.mail || always {
+		c.sess.Reset(c.ctx)
+	}
+	c.mail = false
+	c.from = Path{}
+	c.mailOpts = MailOptions{}
+	c.rcpts = c.rcpts[:0]
+	c.bdatUsed = false
+}
+
+// handshake runs the server side of TLS on the current transport.
+func (c *conn) handshake() error {
+	tc := tls.Server(c.nc, c.srv.TLSConfig)
+	d := orDefault(c.srv.CommandTimeout, DefaultTLSHandshakeTimeout)
+	d = min(d, DefaultTLSHandshakeTimeout)
+	ctx, cancel := context.WithTimeout(c.ctx, d)
+	defer cancel()
+	c.timeout = 0
+	if err := tc.HandshakeContext(ctx); err != nil {
+		return err
+	}
+	st := tc.ConnectionState()
+	c.nc = tc
+	c.info.TLS = &st
+	c.r.Reset(connReader{c})
+	return nil
+}
+
+func (c *conn) isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout() || errors.Is(err, os.ErrDeadlineExceeded)
+}
+
+// ioFailed ends the connection after a read error in the middle of a
+// command; a timeout gets 421 first.
+func (c *conn) ioFailed(err error) {
+	if c.isTimeout(err) {
+		c.reply(CodeServiceUnavailable, EnhancedConnectionTimeout, c.srv.hostname()+" Timeout, closing connection")
+	}
+	c.closing = true
+}
+
+// discard reads and drops n bytes of chunk data.
+func (c *conn) discard(n int64) error {
+	_, err := io.CopyN(io.Discard, c.r, n)
+	if err == io.EOF {
+		err = io.ErrUnexpectedEOF
+	}
+	return err
+}
+
+func plural(n int64, word string) string {
+	if n == 1 {
+		return fmt.Sprintf("%d %s", n, word)
+	}
+	return fmt.Sprintf("%d %ss", n, word)
+}
