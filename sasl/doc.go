@@ -12,9 +12,36 @@
 //     and [ParseScramCredentials].
 //   - SCRAM-SHA-256-PLUS with tls-exporter channel binding, RFC 9266:
 //     [NewScramSHA256PlusServer], [NewScramSHA256PlusClient], [TLSExporter].
+//   - OAUTHBEARER, RFC 7628, with its JSON error step:
+//     [NewOAuthBearerServer], [NewOAuthBearerClient], [OAuthError].
+//   - XOAUTH2, Google's format: [NewXOAuth2Server], [NewXOAuth2Client].
+//   - EXTERNAL, RFC 4422 appendix A: [NewExternalServer],
+//     [NewExternalClient].
 //
 // [Mechanisms] lists them with whether each may be offered without TLS;
-// PLAIN and LOGIN send the password in the clear and may not.
+// PLAIN, LOGIN, OAUTHBEARER and XOAUTH2 send a password or bearer token in
+// the clear and may not.
+//
+// # Credentials
+//
+// Servers never see a credential store: each takes a small func from the
+// caller, called with the exchange's ctx, that checks what the client sent
+// ([PasswordFunc], [ScramLookupFunc], [TokenFunc], [ExternalFunc]) and
+// returns the identity the session acts as. The package grants a requested
+// authorization identity only when the func returns it, so a func that
+// ignores authzid cannot be tricked into granting it. SCRAM servers keep
+// no password: [ScramCredentials] holds the salt, iteration count, StoredKey
+// and ServerKey, and every secret comparison is constant-time.
+//
+// # Protocol layers
+//
+// [Authenticator] gathers the funcs of a server and, for a connection's TLS
+// state, lists what to advertise and creates the [Server] for a mechanism.
+// It refuses PLAIN, LOGIN, OAUTHBEARER and XOAUTH2 without TLS unless
+// AllowInsecure is set, offers SCRAM-SHA-256-PLUS on TLS 1.3 connections and
+// EXTERNAL when the client presented a certificate, and hands the
+// SCRAM-SHA-256 server the channel binding data so that a client whose -PLUS
+// offer was stripped by a man in the middle is caught (RFC 5802 section 6).
 //
 // # Driving an exchange
 //
@@ -30,23 +57,31 @@
 // Identity method ([IdentityServer]) says whom the session acts as.
 //
 // Errors match [ErrAuthFailed], [ErrMalformed] or [ErrUnexpected] with
-// errors.Is and are usually an [*Error]; any other error came from the
-// caller's credential check (a store that is down, say) and is returned
-// wrapped. The error text is for logs: the wire reply is the protocol
+// errors.Is and are usually an [*Error]. Any other error is a failure on
+// the server's side, to be answered as a temporary one: the caller's check
+// failed (a store that is down, say; returned wrapped) or the server is
+// misconfigured (unreadable stored credentials). The error text is for logs: the wire reply is the protocol
 // layer's fixed text, so nothing internal leaks to the client. Each client
 // response is bounded by [DefaultMaxResponseLength] unless the options say
 // otherwise.
 //
 // A [Client] works the other way round: Start gives the mechanism name and
-// initial response, and Next answers each challenge.
+// initial response, and Next answers each challenge. A protocol that cannot
+// send an initial response with its command sends it in answer to the
+// server's first, empty challenge.
 //
 // # Standards
 //
 //   - RFC 4422, Simple Authentication and Security Layer (SASL)
+//   - RFC 4422 appendix A, The SASL EXTERNAL Mechanism
 //   - RFC 4616, The PLAIN SASL Mechanism
 //   - RFC 5802, Salted Challenge Response Authentication Mechanism (SCRAM)
 //   - RFC 7677, SCRAM-SHA-256 and SCRAM-SHA-256-PLUS
 //   - RFC 9266, Channel Bindings for TLS 1.3 (tls-exporter)
+//   - RFC 7628, A Set of SASL Mechanisms for OAuth (OAUTHBEARER)
+//   - RFC 6750, OAuth 2.0 Bearer Token Usage (the b64token syntax)
+//   - Google's XOAUTH2 protocol,
+//     https://developers.google.com/workspace/gmail/imap/xoauth2-protocol
 //   - RFC 8265, PRECIS profiles for usernames and passwords (OpaqueString,
 //     the successor of SASLprep, RFC 4013, for SCRAM passwords)
 //   - draft-murchison-sasl-login-00, The LOGIN SASL Mechanism

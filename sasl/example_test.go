@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/subtle"
 	"encoding/base64"
+	"errors"
 	"fmt"
 
 	"github.com/heraldmail/herald/sasl"
@@ -56,4 +57,98 @@ func ExampleMechanisms() {
 	// XOAUTH2            safe without TLS: false
 	// PLAIN              safe without TLS: false
 	// LOGIN              safe without TLS: false
+}
+
+// A SCRAM-SHA-256 server stores derived credentials instead of passwords; a
+// client and a server of this package authenticate each other.
+func ExampleNewScramSHA256Server() {
+	// At sign-up: derive and store credentials (as text, for instance).
+	creds, err := sasl.NewScramCredentials("pencil", nil, 0)
+	if err != nil {
+		panic(err)
+	}
+	stored := creds.String() // "SCRAM-SHA-256$4096:<salt>$<StoredKey>:<ServerKey>"
+
+	lookup := func(ctx context.Context, authzid, username string) (sasl.ScramUser, error) {
+		if username != "user" {
+			return sasl.ScramUser{}, sasl.ErrAuthFailed
+		}
+		c, err := sasl.ParseScramCredentials(stored)
+		return sasl.ScramUser{Credentials: c}, err
+	}
+	server := sasl.NewScramSHA256Server(lookup, nil)
+	client := sasl.NewScramSHA256Client("user", "pencil", nil)
+
+	ctx := context.Background()
+	_, msg, _ := client.Start()
+	for {
+		challenge, done, err := server.Next(ctx, msg)
+		if err != nil {
+			fmt.Println("server:", err)
+			return
+		}
+		if done {
+			// The server-final message proves the server knew the
+			// credentials; the client checks it.
+			if _, err := client.Next(challenge); err != nil {
+				fmt.Println("client:", err)
+				return
+			}
+			break
+		}
+		if msg, err = client.Next(challenge); err != nil {
+			fmt.Println("client:", err)
+			return
+		}
+	}
+	fmt.Println("server authenticated", server.Identity())
+	fmt.Println("client verified server:", client.ServerVerified())
+	// Output:
+	// server authenticated user
+	// client verified server: true
+}
+
+// An OAUTHBEARER server that refuses a token tells the client why in JSON,
+// then fails the exchange once the client acknowledges.
+func ExampleNewOAuthBearerServer() {
+	validate := func(ctx context.Context, req sasl.TokenRequest) (string, error) {
+		// A real validator checks signature, expiry and audience.
+		return "", &sasl.OAuthError{Status: "invalid_token", Scope: "mail"}
+	}
+	s := sasl.NewOAuthBearerServer(validate, nil)
+	c := sasl.NewOAuthBearerClient(sasl.TokenRequest{Username: "user@example.com", Token: "expired", Host: "mx.example.com", Port: 587})
+
+	ctx := context.Background()
+	_, ir, _ := c.Start()
+	fmt.Printf("C: %q\n", ir)
+	challenge, _, _ := s.Next(ctx, ir)
+	fmt.Printf("S: %s\n", challenge)
+	resp, _ := c.Next(challenge)
+	fmt.Printf("C: %q\n", resp)
+	_, _, err := s.Next(ctx, resp)
+	fmt.Println("S:", errors.Is(err, sasl.ErrAuthFailed), c.ServerError().Scope)
+	// Output:
+	// C: "n,a=user@example.com,\x01host=mx.example.com\x01port=587\x01auth=Bearer expired\x01\x01"
+	// S: {"status":"invalid_token","scope":"mail"}
+	// C: "\x01"
+	// S: true mail
+}
+
+// An Authenticator decides what a connection is offered: before STARTTLS
+// only mechanisms that send no reusable secret.
+func ExampleAuthenticator() {
+	a := &sasl.Authenticator{
+		Password: func(ctx context.Context, authzid, username, password string) (string, error) {
+			return "", sasl.ErrAuthFailed
+		},
+		Scram: func(ctx context.Context, authzid, username string) (sasl.ScramUser, error) {
+			return sasl.ScramUser{}, sasl.ErrAuthFailed
+		},
+	}
+	fmt.Println("plaintext:", a.Mechanisms(nil))
+	_, err := a.NewServer("PLAIN", nil)
+	fmt.Println("PLAIN before TLS:", errors.Is(err, sasl.ErrUnsupportedMechanism))
+	// Output:
+	// plaintext: [SCRAM-SHA-256]
+	// PLAIN before TLS: true
 }

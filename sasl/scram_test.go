@@ -516,44 +516,62 @@ func TestScramCredentials(t *testing.T) {
 	}
 }
 
+// tlsStates runs a TLS handshake of the given version over net.Pipe and
+// returns the server's and the client's connection state.
+func tlsStates(t *testing.T, version uint16, clientCert bool) (server, client tls.ConnectionState) {
+	t.Helper()
+	cert := selfSigned(t)
+	a, b := net.Pipe()
+	// Close the pipe itself: a TLS close_notify would wait for a reader.
+	defer a.Close()
+	defer b.Close()
+	scfg := &tls.Config{Certificates: []tls.Certificate{cert}, MaxVersion: version}
+	ccfg := &tls.Config{InsecureSkipVerify: true, MaxVersion: version}
+	if clientCert {
+		scfg.ClientAuth = tls.RequireAnyClientCert
+		ccfg.Certificates = []tls.Certificate{cert}
+	}
+	srv, cli := tls.Server(a, scfg), tls.Client(b, ccfg)
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Handshake() }()
+	if err := cli.Handshake(); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-errc; err != nil {
+		t.Fatal(err)
+	}
+	return srv.ConnectionState(), cli.ConnectionState()
+}
+
 // TestTLSExporter binds SCRAM-SHA-256-PLUS to a real TLS 1.3 connection: both
 // ends export the same data, and a TLS 1.2 connection is refused.
 func TestTLSExporter(t *testing.T) {
 	t.Parallel()
-	cert := selfSigned(t)
-	for _, version := range []uint16{tls.VersionTLS13, tls.VersionTLS12} {
-		a, b := net.Pipe()
-		srv := tls.Server(a, &tls.Config{Certificates: []tls.Certificate{cert}, MaxVersion: version})
-		cli := tls.Client(b, &tls.Config{InsecureSkipVerify: true, MaxVersion: version})
-		errc := make(chan error, 1)
-		go func() { errc <- srv.Handshake() }()
-		if err := cli.Handshake(); err != nil {
-			t.Fatal(err)
-		}
-		if err := <-errc; err != nil {
-			t.Fatal(err)
-		}
-		scs, ccs := srv.ConnectionState(), cli.ConnectionState()
-		sb, serr := TLSExporter(&scs)
-		cb, cerr := TLSExporter(&ccs)
-		if version == tls.VersionTLS12 {
-			if serr == nil || cerr == nil {
-				t.Fatal("TLS 1.2 exporter accepted")
-			}
-		} else {
-			if serr != nil || cerr != nil || len(sb) != 32 || string(sb) != string(cb) {
-				t.Fatalf("exporter: %x %v / %x %v", sb, serr, cb, cerr)
-			}
-			lookup := lookupOf(map[string]ScramCredentials{"user": rfc7677Credentials(t)})
-			s := NewScramSHA256PlusServer(lookup, &ScramServerOptions{ChannelBinding: sb})
-			c := NewScramSHA256PlusClient("user", "pencil", &ScramClientOptions{ChannelBinding: cb})
-			if _, _, err := exchange(context.Background(), c, s); err != nil || s.Identity() != "user" {
-				t.Fatalf("PLUS over TLS 1.3: %v", err)
-			}
-		}
-		// Close the pipe itself: a TLS close_notify would wait for a reader.
-		a.Close()
-		b.Close()
+	scs, ccs := tlsStates(t, tls.VersionTLS13, false)
+	sb, serr := TLSExporter(&scs)
+	cb, cerr := TLSExporter(&ccs)
+	if serr != nil || cerr != nil || len(sb) != 32 || string(sb) != string(cb) {
+		t.Fatalf("exporter: %x %v / %x %v", sb, serr, cb, cerr)
+	}
+	lookup := lookupOf(map[string]ScramCredentials{"user": rfc7677Credentials(t)})
+	s := NewScramSHA256PlusServer(lookup, &ScramServerOptions{ChannelBinding: sb})
+	c := NewScramSHA256PlusClient("user", "pencil", &ScramClientOptions{ChannelBinding: cb})
+	if _, _, err := exchange(context.Background(), c, s); err != nil || s.Identity() != "user" {
+		t.Fatalf("PLUS over TLS 1.3: %v", err)
+	}
+	// Another connection has other binding data.
+	other, _ := tlsStates(t, tls.VersionTLS13, false)
+	ob, _ := TLSExporter(&other)
+	if string(ob) == string(sb) {
+		t.Fatal("two connections share binding data")
+	}
+
+	scs, ccs = tlsStates(t, tls.VersionTLS12, false)
+	if _, err := TLSExporter(&scs); err == nil {
+		t.Fatal("TLS 1.2 exporter accepted on the server")
+	}
+	if _, err := TLSExporter(&ccs); err == nil {
+		t.Fatal("TLS 1.2 exporter accepted on the client")
 	}
 	if _, err := TLSExporter(nil); err == nil {
 		t.Fatal("TLSExporter(nil) succeeded")
