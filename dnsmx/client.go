@@ -97,6 +97,9 @@ type Client struct {
 	maxNegative time.Duration
 	cache       *cache
 	log         *slog.Logger
+
+	// exchangeHook, set by tests only, replaces the network.
+	exchangeHook func(ctx context.Context, name string, qtype uint16) (*dns.Msg, string, error)
 }
 
 var (
@@ -498,6 +501,9 @@ const headerTC = 1 << 9
 // answer with RCODE NOERROR or NXDOMAIN, else the last answer received,
 // else the last error.
 func (c *Client) exchange(ctx context.Context, name string, qtype uint16) (*dns.Msg, string, error) {
+	if c.exchangeHook != nil {
+		return c.exchangeHook(ctx, name, qtype)
+	}
 	m := new(dns.Msg)
 	m.SetQuestion(dns.Fqdn(name), qtype)
 	m.AuthenticatedData = true // RFC 6840 section 5.7: ask for the AD bit

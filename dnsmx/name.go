@@ -42,7 +42,7 @@ func ParseDomain(s string) (Domain, error) {
 	bad := func(err error) (Domain, error) {
 		return Domain{}, &Error{Op: "parse domain", Name: in, Rcode: RcodeNone, Kind: ErrInvalidName, Err: err}
 	}
-	if s == "" || len(s) > 4*MaxNameLength {
+	if s == "" || len(s) > 4*MaxNameLength || !utf8.ValidString(s) {
 		return bad(nil)
 	}
 	a, err := idna.Lookup.ToASCII(s)
@@ -111,6 +111,9 @@ func labelByteOK(c byte) bool {
 
 // idnaName converts a name with non-ASCII characters, label by label.
 func idnaName(name string) (string, bool) {
+	if !utf8.ValidString(name) {
+		return "", false
+	}
 	// UTS #46 maps these full stops to '.'.
 	name = strings.NewReplacer("\u3002", ".", "\uff0e", ".", "\uff61", ".").Replace(name)
 	labels := strings.Split(name, ".")
