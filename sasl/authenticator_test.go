@@ -112,3 +112,25 @@ func TestAuthenticatorExchanges(t *testing.T) {
 		t.Fatalf("stripped -PLUS: %v", err)
 	}
 }
+
+func TestConstructorsRefuseNilFuncs(t *testing.T) {
+	t.Parallel()
+	for name, f := range map[string]func(){
+		"PLAIN":              func() { NewPlainServer(nil, nil) },
+		"LOGIN":              func() { NewLoginServer(nil, nil) },
+		"SCRAM-SHA-256":      func() { NewScramSHA256Server(nil, nil) },
+		"SCRAM-SHA-256-PLUS": func() { NewScramSHA256PlusServer(nil, nil) },
+		"OAUTHBEARER":        func() { NewOAuthBearerServer(nil, nil) },
+		"XOAUTH2":            func() { NewXOAuth2Server(nil, nil) },
+		"EXTERNAL":           func() { NewExternalServer(nil, nil) },
+	} {
+		func() {
+			defer func() {
+				if recover() == nil {
+					t.Errorf("%s server with a nil func did not panic", name)
+				}
+			}()
+			f()
+		}()
+	}
+}

@@ -28,8 +28,11 @@ type ExternalServer struct {
 }
 
 // NewExternalServer returns the server side of one EXTERNAL exchange that
-// authorizes with check. opts may be nil.
+// authorizes with check, which must not be nil. opts may be nil.
 func NewExternalServer(check ExternalFunc, opts *ServerOptions) *ExternalServer {
+	if check == nil {
+		panic("sasl: NewExternalServer with a nil func")
+	}
 	return &ExternalServer{check: check, max: opts.maxResponse()}
 }
 

@@ -25,19 +25,26 @@ type LoginServer struct {
 }
 
 // NewLoginServer returns the server side of one LOGIN exchange that checks
-// credentials with check, which always sees authzid "". opts may be nil.
+// credentials with check (not nil), which always sees authzid "". opts
+// may be nil.
 //
 // An empty password is refused without calling check, because some
 // credential stores (LDAP simple bind, for one) treat it as an anonymous
 // success. LOGIN sends the password in the clear: offer it only on TLS
 // connections.
 func NewLoginServer(check PasswordFunc, opts *ServerOptions) *LoginServer {
+	if check == nil {
+		panic("sasl: NewLoginServer with a nil func")
+	}
 	return &LoginServer{check: check, max: opts.maxResponse()}
 }
 
 // Next implements [Server]. It asks "Username:" and then "Password:"; an
 // initial response is taken as the username, as several clients send it.
 func (s *LoginServer) Next(ctx context.Context, response []byte) ([]byte, bool, error) {
+	if s.step >= stepDone {
+		return nil, false, unexpected(Login, "exchange already ended")
+	}
 	if len(response) > s.max {
 		s.step = stepFailed
 		return nil, false, malformed(Login, "response too long")
@@ -69,9 +76,8 @@ func (s *LoginServer) Next(ctx context.Context, response []byte) ([]byte, bool, 
 		}
 		s.step, s.identity = stepDone, id
 		return nil, true, nil
-	default:
-		return nil, false, unexpected(Login, "exchange already ended")
 	}
+	return nil, false, unexpected(Login, "exchange already ended")
 }
 
 func (s *LoginServer) takeUsername(b []byte) ([]byte, bool, error) {

@@ -65,6 +65,7 @@ func TestLoginServer(t *testing.T) {
 			{resp: []byte("tim"), wantChal: "Password:"},
 			{resp: []byte("tanstaaftanstaaf"), wantDone: true},
 			{resp: []byte("x"), wantErr: ErrUnexpected},
+			{resp: []byte(strings.Repeat("u", DefaultMaxResponseLength+1)), wantErr: ErrUnexpected},
 		}},
 	}
 	for _, tt := range tests {

@@ -82,9 +82,13 @@ type tokenServer struct {
 type OAuthBearerServer struct{ tokenServer }
 
 // NewOAuthBearerServer returns the server side of one OAUTHBEARER exchange
-// that validates tokens with check. opts may be nil. Bearer tokens are
+// that validates tokens with check, which must not be nil. opts may be nil.
+// Bearer tokens are
 // replayable: offer OAUTHBEARER only on TLS connections.
 func NewOAuthBearerServer(check TokenFunc, opts *ServerOptions) *OAuthBearerServer {
+	if check == nil {
+		panic("sasl: NewOAuthBearerServer with a nil func")
+	}
 	return &OAuthBearerServer{tokenServer{
 		mech: OAuthBearer, check: check, max: opts.maxResponse(),
 		parse: parseOAuthBearer, failure: OAuthError{Status: "invalid_token"},
@@ -96,9 +100,12 @@ func NewOAuthBearerServer(check TokenFunc, opts *ServerOptions) *OAuthBearerServ
 type XOAuth2Server struct{ tokenServer }
 
 // NewXOAuth2Server returns the server side of one XOAUTH2 exchange that
-// validates tokens with check. opts may be nil. Offer XOAUTH2 only on TLS
-// connections.
+// validates tokens with check, which must not be nil. opts may be nil.
+// Offer XOAUTH2 only on TLS connections.
 func NewXOAuth2Server(check TokenFunc, opts *ServerOptions) *XOAuth2Server {
+	if check == nil {
+		panic("sasl: NewXOAuth2Server with a nil func")
+	}
 	return &XOAuth2Server{tokenServer{
 		mech: XOAuth2, check: check, max: opts.maxResponse(),
 		parse: parseXOAuth2, failure: OAuthError{Status: "401", Schemes: "Bearer"},

@@ -31,10 +31,13 @@ type PlainServer struct {
 }
 
 // NewPlainServer returns the server side of one PLAIN exchange that checks
-// credentials with check. opts may be nil.
+// credentials with check, which must not be nil. opts may be nil.
 //
 // PLAIN sends the password in the clear: offer it only on TLS connections.
 func NewPlainServer(check PasswordFunc, opts *ServerOptions) *PlainServer {
+	if check == nil {
+		panic("sasl: NewPlainServer with a nil func")
+	}
 	return &PlainServer{check: check, max: opts.maxResponse()}
 }
 

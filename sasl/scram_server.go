@@ -79,7 +79,8 @@ type ScramServer struct {
 }
 
 // NewScramSHA256Server returns the server side of one SCRAM-SHA-256
-// exchange that finds credentials with lookup. opts may be nil.
+// exchange that finds credentials with lookup, which must not be nil. opts
+// may be nil.
 func NewScramSHA256Server(lookup ScramLookupFunc, opts *ScramServerOptions) *ScramServer {
 	return newScramServer(ScramSHA256, lookup, opts)
 }
@@ -93,6 +94,9 @@ func NewScramSHA256PlusServer(lookup ScramLookupFunc, opts *ScramServerOptions) 
 }
 
 func newScramServer(mech string, lookup ScramLookupFunc, opts *ScramServerOptions) *ScramServer {
+	if lookup == nil {
+		panic("sasl: NewScramSHA256Server with a nil func")
+	}
 	s := &ScramServer{mech: mech, lookup: lookup, max: DefaultMaxResponseLength}
 	if opts != nil {
 		s.max = maxResponse(opts.MaxResponseLength)
