@@ -129,31 +129,54 @@ func (b *bdatReader) Read(p []byte) (int, error) {
 }
 
 // next acknowledges the finished chunk and reads the next BDAT command.
+// While chunks are pending, NOOP is answered, RSET, QUIT and the greeting
+// commands abandon the transaction (they run next), and any other command
+// gets 503 (RFC 3030 section 3: DATA after BDAT is a bad sequence).
 func (b *bdatReader) next() error {
 	c := b.c
 	c.reply(CodeOK, EnhancedOK, plural(b.total, "octet")+" received")
-	line, err := c.readCommand()
-	if err != nil {
-		if errors.Is(err, ErrLineTooLong) {
-			c.closing = true
+	for {
+		line, err := c.readCommand()
+		if err != nil {
+			if errors.Is(err, ErrLineTooLong) {
+				c.closing = true
+			}
+			return err
 		}
-		return err
+		cmd, perr := ParseCommand(string(line))
+		if perr != nil {
+			c.fail(perr)
+			if c.closing {
+				return errBDATInterrupted
+			}
+			continue
+		}
+		switch cmd.Verb {
+		case "BDAT":
+		case "NOOP":
+			c.reply(CodeOK, EnhancedOK, "OK")
+			continue
+		case "RSET", "QUIT", "EHLO", "HELO", "LHLO":
+			c.pending = string(line)
+			return errBDATInterrupted
+		default:
+			c.fail(&Error{Code: CodeBadSequence, Enhanced: EnhancedInvalidCommand, Message: cmd.Verb + " not allowed after BDAT"})
+			if c.closing {
+				return errBDATInterrupted
+			}
+			continue
+		}
+		size, last, perr := parseBDAT(cmd.Arg)
+		if perr != nil {
+			c.fail(perr)
+			c.closing = true
+			return errBDATInterrupted
+		}
+		c.timeout = orDefault(c.srv.DataTimeout, DefaultDataTimeout)
+		b.remaining, b.last = size, last
+		if b.max >= 0 && b.total+size > b.max {
+			return ErrMessageTooLarge
+		}
+		return nil
 	}
-	cmd, perr := ParseCommand(string(line))
-	if perr != nil || cmd.Verb != "BDAT" {
-		c.pending = string(line)
-		return errBDATInterrupted
-	}
-	size, last, perr := parseBDAT(cmd.Arg)
-	if perr != nil {
-		c.fail(perr)
-		c.closing = true
-		return errBDATInterrupted
-	}
-	c.timeout = orDefault(c.srv.DataTimeout, DefaultDataTimeout)
-	b.remaining, b.last = size, last
-	if b.max >= 0 && b.total+size > b.max {
-		return ErrMessageTooLarge
-	}
-	return nil
 }
