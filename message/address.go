@@ -125,6 +125,9 @@ func (ap *AddressParser) Parse(s string) (Address, error) {
 			err = p.errorf("unexpected text after the address")
 		}
 	}
+	if err != nil && p.err != nil {
+		err = p.err // the comment error is the cause
+	}
 	if err != nil && !p.strict {
 		if b, ok := p.repair(0, len(s)); ok {
 			return b, nil
@@ -142,8 +145,11 @@ func (ap *AddressParser) ParseList(s string) ([]Address, error) {
 	p := ap.newParser(s)
 	var list []Address
 	for {
-		if err := p.skipCFWS(); err != nil && p.strict {
-			return nil, err
+		if err := p.skipCFWS(); err != nil {
+			if p.strict {
+				return nil, err
+			}
+			break // lenient: an unterminated comment ends the list
 		}
 		if p.pos >= len(p.s) {
 			break
@@ -153,6 +159,7 @@ func (ap *AddressParser) ParseList(s string) ([]Address, error) {
 			continue
 		}
 		start := p.pos
+		p.err = nil
 		a, err := p.parseAddress(true)
 		if err == nil {
 			p.skipCFWS()
@@ -162,6 +169,9 @@ func (ap *AddressParser) ParseList(s string) ([]Address, error) {
 		}
 		if err != nil {
 			if p.strict {
+				if p.err != nil {
+					err = p.err
+				}
 				return nil, err
 			}
 			end := p.entryEnd(start)
@@ -190,6 +200,7 @@ func (ap *AddressParser) ParseList(s string) ([]Address, error) {
 type addrParser struct {
 	s      string
 	pos    int
+	err    error // first comment error, which skipCFWS callers may ignore
 	strict bool
 	dec    *WordDecoder
 	max    int
@@ -494,12 +505,21 @@ func (p *addrParser) skipCFWS() error {
 }
 
 func (p *addrParser) skipComment() error {
+	err := p.skipCommentInner()
+	if err != nil && p.err == nil {
+		p.err = err
+	}
+	return err
+}
+
+func (p *addrParser) skipCommentInner() error {
 	start := p.pos
 	depth := 0
 	for p.pos < len(p.s) {
 		switch p.s[p.pos] {
 		case '(':
 			if depth++; depth > maxCommentDepth {
+				p.pos = start
 				return &Error{Op: "parse address", Err: ErrTooLong, Offset: p.pos, Msg: "comments nested too deeply"}
 			}
 		case ')':
@@ -511,6 +531,7 @@ func (p *addrParser) skipComment() error {
 			p.pos++
 		case '\r', '\n':
 			if err := p.lineBreak(); err != nil {
+				p.pos = start
 				return err
 			}
 			continue

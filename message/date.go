@@ -337,7 +337,6 @@ func (d *dateParser) parseZone() (*time.Location, error) {
 		if len(name) == 1 && name != "J" {
 			return noZone(), nil // military zone (RFC 5322 section 4.3)
 		}
-		d.i--
 		return noZone(), nil // unknown zone name: no information
 	case 'n':
 		if len(t.text) == 4 { // a zone without its sign

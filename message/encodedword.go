@@ -34,7 +34,8 @@ func (d *WordDecoder) Decode(word string) (string, error) {
 }
 
 // DecodeHeader decodes every encoded word in unstructured text (RFC 2047
-// section 5 (1)), such as a Subject. White space between two adjacent
+// section 5 (1)), such as a Subject. A word in an unknown charset whose
+// bytes are all 7-bit is decoded as ASCII. White space between two adjacent
 // encoded words is dropped, and the bytes of adjacent words in the same
 // charset are joined before conversion, so a character split across words
 // survives. Encoded words glued to other text are decoded too, as most mail
@@ -46,24 +47,23 @@ func (d *WordDecoder) DecodeHeader(s string) (string, error) {
 	}
 	var b strings.Builder
 	var firstErr error
-	var pendCS string
+	var pendCS, pendOrig string // charset and source text of the run
 	var pend []byte
-	flush := func() {
+	// flush converts the pending run and reports whether it decoded.
+	flush := func() bool {
 		if pendCS == "" {
-			return
+			return true
 		}
 		out, err := d.convert(pendCS, pend)
 		if err != nil {
 			if firstErr == nil {
 				firstErr = err
 			}
-			out = string(pend)
-			if !utf8.ValidString(out) {
-				out = strings.ToValidUTF8(out, "\uFFFD")
-			}
+			out = pendOrig // keep the words as written
 		}
 		b.WriteString(out)
-		pendCS, pend = "", pend[:0]
+		pendCS, pendOrig, pend = "", "", pend[:0]
+		return err == nil
 	}
 	gap := "" // white space seen after the last encoded word
 	for len(s) > 0 {
@@ -82,14 +82,20 @@ func (d *WordDecoder) DecodeHeader(s string) (string, error) {
 			continue
 		}
 		before := s[:i]
-		if pendCS != "" && isAllWSP(before) {
-			before = "" // between two encoded words
-		}
-		if before != "" || !strings.EqualFold(cs, pendCS) {
-			flush()
+		if pendCS != "" && isAllWSP(before) && strings.EqualFold(cs, pendCS) {
+			pendOrig += before // between two words of one run
+		} else {
+			gap := before
+			if pendCS != "" && isAllWSP(before) {
+				before = "" // between two encoded words
+			}
+			if !flush() {
+				before = gap // the previous words stay as written
+			}
 			b.WriteString(before)
 		}
 		pendCS = cs
+		pendOrig += s[i : i+n]
 		pend = append(pend, raw...)
 		s = s[i+n:]
 	}
@@ -220,9 +226,23 @@ func (d *WordDecoder) convert(cs string, raw []byte) (string, error) {
 	}
 	out, err := charset.Decode(cs, raw)
 	if err != nil {
+		if isASCII(raw) {
+			// "=?NONE?B?VEVTVA=?=": whatever the label meant, 7-bit
+			// text reads the same in every ASCII-based charset.
+			return string(raw), nil
+		}
 		return "", &Error{Op: "decode word", Err: ErrUnknownCharset, Offset: -1, Msg: quoteForError(cs)}
 	}
 	return out, nil
+}
+
+func isASCII(b []byte) bool {
+	for _, c := range b {
+		if c >= 0x80 {
+			return false
+		}
+	}
+	return true
 }
 
 // maxWordLen is the RFC 2047 section 2 limit of an encoded word.
@@ -261,7 +281,8 @@ func encodeWords(s string, phrase bool) string {
 			qLen += 3
 		}
 	}
-	useB := bLen < qLen
+	// Q keeps mostly-ASCII text readable; B wins when clearly shorter.
+	useB := bLen+bLen/4 < qLen
 	const prefix, suffix = "=?utf-8?q?", "?="
 	room := maxWordLen - len(prefix) - len(suffix)
 	var b strings.Builder
