@@ -240,27 +240,27 @@ func (c *Client) LookupTXT(ctx context.Context, name string) ([]string, error) {
 // LookupNetIP implements [Resolver]. With network "ip", IPv4 addresses
 // come first; the lookup succeeds when either family has addresses.
 func (c *Client) LookupNetIP(ctx context.Context, network, host string) ([]netip.Addr, error) {
-	op := "lookup " + network
-	var types []uint16
+	var op string
+	var qtype uint16 // 0 for both families
 	switch network {
 	case "ip":
-		types = []uint16{dns.TypeA, dns.TypeAAAA}
+		op = "lookup ip"
 	case "ip4":
-		types = []uint16{dns.TypeA}
+		op, qtype = "lookup ip4", dns.TypeA
 	case "ip6":
-		types = []uint16{dns.TypeAAAA}
+		op, qtype = "lookup ip6", dns.TypeAAAA
 	default:
-		return nil, &Error{Op: op, Name: host, Rcode: RcodeNone, Kind: ErrInvalidName, Err: errors.New("unknown network")}
+		return nil, &Error{Op: "lookup " + network, Name: host, Rcode: RcodeNone, Kind: ErrInvalidName, Err: errors.New("unknown network")}
 	}
-	if ip, err := netip.ParseAddr(host); err == nil {
+	if ip, ok := parseIP(host); ok {
 		ip = ip.Unmap()
 		if (network == "ip4" && !ip.Is4()) || (network == "ip6" && !ip.Is6()) {
 			return nil, &Error{Op: op, Name: host, Rcode: RcodeNone, Kind: ErrNoData}
 		}
 		return []netip.Addr{ip}, nil
 	}
-	if len(types) == 1 {
-		r, err := c.resolve(ctx, op, host, types[0])
+	if qtype != 0 {
+		r, err := c.resolve(ctx, op, host, qtype)
 		if err != nil {
 			return nil, err
 		}
@@ -271,7 +271,14 @@ func (c *Client) LookupNetIP(ctx context.Context, network, host string) ([]netip
 		return nil, err4
 	}
 	r6, err6 := c.resolve(ctx, op, host, dns.TypeAAAA)
-	var out []netip.Addr
+	n := 0
+	if err4 == nil {
+		n += len(r4.addrs)
+	}
+	if err6 == nil {
+		n += len(r6.addrs)
+	}
+	out := make([]netip.Addr, 0, n)
 	if err4 == nil {
 		out = append(out, r4.addrs...)
 	}
@@ -290,6 +297,16 @@ func (c *Client) LookupNetIP(ctx context.Context, network, host string) ([]netip
 		return nil, err6
 	}
 	return nil, err4
+}
+
+// parseIP parses an IP literal host, without the cost of a failed parse
+// for names.
+func parseIP(host string) (netip.Addr, bool) {
+	if host == "" || (!strings.Contains(host, ":") && !isDigit(host[len(host)-1])) {
+		return netip.Addr{}, false
+	}
+	ip, err := netip.ParseAddr(host)
+	return ip, err == nil
 }
 
 // LookupMX implements [Resolver].

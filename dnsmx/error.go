@@ -59,10 +59,10 @@ var (
 // DNS answer (timeouts, bad names, network errors).
 const RcodeNone = -1
 
-// Error is the one error type of this package. It names the lookup and
-// unwraps to a category sentinel (Kind) and, when there is one, to the
-// underlying cause, so both errors.Is(err, ErrTemporary) and
-// errors.Is(err, context.DeadlineExceeded) work.
+// Error is the one error type of this package. It names the lookup, matches
+// its category sentinel (Kind) with errors.Is and unwraps to the underlying
+// cause, so both errors.Is(err, ErrTemporary) and errors.Is(err,
+// context.DeadlineExceeded) work.
 //
 // Errors may be shared between callers (the cache hands out the same
 // *Error for a cached negative answer); treat them as read-only.
@@ -108,13 +108,12 @@ func (e *Error) Error() string {
 	return b.String()
 }
 
-// Unwrap returns the category sentinel and the cause.
-func (e *Error) Unwrap() []error {
-	if e.Err == nil {
-		return []error{kindOrDefault(e.Kind)}
-	}
-	return []error{kindOrDefault(e.Kind), e.Err}
-}
+// Is reports whether target is the error's category sentinel, so that
+// errors.Is(err, ErrTemporary) works without allocating.
+func (e *Error) Is(target error) bool { return target == kindOrDefault(e.Kind) }
+
+// Unwrap returns the underlying cause, or nil.
+func (e *Error) Unwrap() error { return e.Err }
 
 // Temporary reports whether the failure may go away on a later attempt.
 func (e *Error) Temporary() bool { return e.Kind == ErrTemporary }
