@@ -68,9 +68,9 @@ func newDecoder(e Encoding, r io.Reader, d *defects) (io.Reader, error) {
 	case Encoding7Bit, Encoding8Bit, EncodingBinary, "":
 		return r, nil
 	case EncodingBase64:
-		return &base64Reader{r: r, defects: d}, nil
+		return &base64Reader{src: newSource(r), defects: d}, nil
 	case EncodingQuotedPrintable:
-		return &qpReader{r: r, defects: d}, nil
+		return &qpReader{src: newSource(r), defects: d}, nil
 	case EncodingUUEncode:
 		return &uuReader{r: r}, nil
 	}
@@ -92,8 +92,6 @@ func (d *defects) add(x Defect) {
 	d.list = append(d.list, x)
 }
 
-const decodeChunk = 16 << 10
-
 // b64val maps a byte to its base64 value, 0xfe for '=' and 0xff for
 // anything outside the alphabet.
 const b64val = "" +
@@ -106,14 +104,50 @@ const b64val = "" +
 	"\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff" +
 	"\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff"
 
-// base64Reader decodes base64 leniently. Clean input takes the standard
-// library's fast path line by line; anything odd falls back to a byte loop
-// that skips non-alphabet characters.
+// chunker is implemented by sources that can hand out their buffered
+// bytes without a copy (a part body read straight from the scanner). The
+// slice is valid until the next call.
+type chunker interface {
+	chunk(max int) ([]byte, error)
+}
+
+// source gives a decoder input chunks: from a chunker without copying, or
+// from any reader through a small buffer.
+type source struct {
+	r   io.Reader
+	ch  chunker
+	buf []byte
+}
+
+func newSource(r io.Reader) source {
+	ch, _ := r.(chunker)
+	return source{r: r, ch: ch}
+}
+
+func (s *source) next(max int) ([]byte, error) {
+	if max < 4 {
+		max = 4
+	}
+	if s.ch != nil {
+		return s.ch.chunk(max)
+	}
+	if s.buf == nil {
+		s.buf = make([]byte, 4096)
+	}
+	n, err := s.r.Read(s.buf[:min(max, len(s.buf))])
+	return s.buf[:n], err
+}
+
+// smallRead is the size under which decoders decode into their own buffer
+// and copy, rather than straight into the caller's.
+const smallRead = 1024
+
+// base64Reader decodes base64 leniently. Clean lines take the standard
+// library's fast path; anything odd falls back to a byte loop that skips
+// characters outside the alphabet.
 type base64Reader struct {
-	r       io.Reader
+	src     source
 	defects *defects
-	in      []byte // unread input
-	inBuf   []byte
 	out     []byte // decoded, not yet returned
 	outBuf  []byte
 	quad    [4]byte
@@ -125,58 +159,71 @@ type base64Reader struct {
 }
 
 func (b *base64Reader) Read(p []byte) (int, error) {
-	for len(b.out) == 0 {
+	if len(p) == 0 {
+		return 0, nil
+	}
+	for {
+		if len(b.out) > 0 {
+			n := copy(p, b.out)
+			b.out = b.out[n:]
+			return n, nil
+		}
 		if b.eof || b.done {
 			if b.done {
 				b.drain()
-			} else {
-				b.out = b.tail(b.outBuf[:0])
 			}
-			if len(b.out) > 0 {
-				break
+			if b.qn > 0 {
+				b.out = b.tail(b.outBuf[:0])
+				continue
 			}
 			if b.err != nil {
 				return 0, b.err
 			}
 			return 0, io.EOF
 		}
-		b.fill()
+		dst := p[:len(p):len(p)]
+		small := len(p) < smallRead
+		if small {
+			if b.outBuf == nil {
+				b.outBuf = make([]byte, smallRead)
+			}
+			dst = b.outBuf
+		}
+		in, err := b.src.next((len(dst)/3 - 1) * 4)
+		if err != nil {
+			b.eof = true
+			if err != io.EOF {
+				b.err = err
+			}
+		}
+		out := b.decode(dst[:0], in)
+		if small {
+			b.out = out
+			continue
+		}
+		if len(out) > 0 {
+			return len(out), nil
+		}
 	}
-	n := copy(p, b.out)
-	b.out = b.out[n:]
-	return n, nil
 }
 
 // drain consumes the rest of the input after the padding so that the
-// underlying part is fully read.
+// part is read to its end.
 func (b *base64Reader) drain() {
-	if b.eof {
-		return
-	}
-	_, err := io.Copy(io.Discard, b.r)
-	if err != nil && b.err == nil {
-		b.err = err
-	}
-	b.eof = true
-}
-
-func (b *base64Reader) fill() {
-	if b.inBuf == nil {
-		b.inBuf = make([]byte, decodeChunk)
-		b.outBuf = make([]byte, decodeChunk/4*3+3)
-	}
-	n, err := b.r.Read(b.inBuf)
-	if err != nil {
-		b.eof = true
-		if err != io.EOF {
-			b.err = err
+	for !b.eof {
+		_, err := b.src.next(4096)
+		if err != nil {
+			b.eof = true
+			if err != io.EOF {
+				b.err = err
+			}
 		}
 	}
-	b.in = b.inBuf[:n]
-	out := b.outBuf[:0]
-	in := b.in
+}
+
+// decode appends the decoding of in to out. out has room for all of it.
+func (b *base64Reader) decode(out, in []byte) []byte {
 	for len(in) > 0 && !b.done {
-		// Take one line (or the rest of the chunk).
 		line := in
 		if i := bytes.IndexByte(in, '\n'); i >= 0 {
 			line = in[:i]
@@ -184,7 +231,6 @@ func (b *base64Reader) fill() {
 		} else {
 			in = nil
 		}
-		// Trim CR and transport padding at the end of the line.
 		for len(line) > 0 && (line[len(line)-1] == '\r' || line[len(line)-1] == ' ' || line[len(line)-1] == '\t') {
 			line = line[:len(line)-1]
 		}
@@ -199,8 +245,7 @@ func (b *base64Reader) fill() {
 		}
 		out = b.slow(out, line)
 	}
-	b.in = nil
-	b.out = out
+	return out
 }
 
 // slow decodes line byte by byte, skipping anything outside the alphabet.
@@ -209,10 +254,7 @@ func (b *base64Reader) slow(out, line []byte) []byte {
 		v := b64val[c]
 		switch {
 		case v < 64:
-			if b.pads > 0 {
-				// Data after a lone pad in a group: ignore the pad.
-				b.pads = 0
-			}
+			b.pads = 0
 			b.quad[b.qn] = v
 			b.qn++
 			if b.qn == 4 {
@@ -254,13 +296,15 @@ func (b *base64Reader) tail(out []byte) []byte {
 	return out
 }
 
+// maxCarry bounds the unfinished line a quoted-printable decoder holds
+// between chunks; a longer line is decoded in pieces.
+const maxCarry = 4096
+
 // qpReader decodes quoted-printable leniently, line by line.
 type qpReader struct {
-	r       io.Reader
+	src     source
 	defects *defects
-	buf     []byte
-	start   int // unread input is buf[start:end]
-	end     int
+	carry   []byte // an unfinished line from the previous chunk
 	out     []byte
 	outBuf  []byte
 	eof     bool
@@ -268,74 +312,103 @@ type qpReader struct {
 }
 
 func (q *qpReader) Read(p []byte) (int, error) {
-	for len(q.out) == 0 {
-		if q.eof && q.start == q.end {
+	if len(p) == 0 {
+		return 0, nil
+	}
+	for {
+		if len(q.out) > 0 {
+			n := copy(p, q.out)
+			q.out = q.out[n:]
+			return n, nil
+		}
+		if q.eof {
+			if len(q.carry) > 0 {
+				q.out = q.decodeLine(q.outBuf[:0], q.carry, true, false)
+				q.carry = q.carry[:0]
+				continue
+			}
 			if q.err != nil {
 				return 0, q.err
 			}
 			return 0, io.EOF
 		}
-		q.fill()
-	}
-	n := copy(p, q.out)
-	q.out = q.out[n:]
-	return n, nil
-}
-
-func (q *qpReader) fill() {
-	if q.buf == nil {
-		q.buf = make([]byte, decodeChunk)
-		q.outBuf = make([]byte, 0, decodeChunk)
-	}
-	// Keep the unfinished line, read more.
-	if q.start > 0 {
-		copy(q.buf, q.buf[q.start:q.end])
-		q.end -= q.start
-		q.start = 0
-	}
-	if !q.eof {
-		n, err := q.r.Read(q.buf[q.end:])
-		q.end += n
+		small := len(p) < smallRead+maxCarry
+		dst := p[:len(p):len(p)]
+		if small {
+			if q.outBuf == nil {
+				q.outBuf = make([]byte, smallRead+maxCarry)
+			}
+			dst = q.outBuf
+		}
+		// Output never exceeds input, so size the chunk to what dst
+		// can take next to the carried line.
+		in, err := q.src.next(len(dst) - len(q.carry))
 		if err != nil {
 			q.eof = true
 			if err != io.EOF {
 				q.err = err
 			}
 		}
+		out := q.decode(dst[:0], in)
+		if small {
+			q.out = out
+			continue
+		}
+		if len(out) > 0 {
+			return len(out), nil
+		}
 	}
-	out := q.outBuf[:0]
-	data := q.buf[q.start:q.end]
-	for len(data) > 0 {
-		i := bytes.IndexByte(data, '\n')
+}
+
+// decode appends the decoding of the complete lines of in (with any
+// carried beginning) to out and carries the unfinished last line.
+func (q *qpReader) decode(out, in []byte) []byte {
+	if len(q.carry) > 0 {
+		i := bytes.IndexByte(in, '\n')
 		if i < 0 {
-			if !q.eof && q.end-q.start < len(q.buf) {
-				break // wait for the rest of the line
+			q.carry = append(q.carry, in...)
+			if len(q.carry) > maxCarry {
+				out = q.flushLong(out)
 			}
-			if !q.eof {
-				// A line longer than the buffer: decode all but a tail
-				// that could be an escape or trailing white space.
-				cut := len(data) - 3
-				for cut > 0 && (data[cut-1] == ' ' || data[cut-1] == '\t' || data[cut-1] == '=') {
-					cut--
-				}
-				if cut <= 0 {
-					cut = len(data)
-				}
-				out = q.decodeLine(out, data[:cut], false, false)
-				q.start += cut
-				data = data[cut:]
-				break
+			return out
+		}
+		q.carry = append(q.carry, in[:i+1]...)
+		out = q.decodeLine(out, q.carry, true, true)
+		q.carry = q.carry[:0]
+		in = in[i+1:]
+	}
+	for len(in) > 0 {
+		i := bytes.IndexByte(in, '\n')
+		if i < 0 {
+			q.carry = append(q.carry, in...)
+			if len(q.carry) > maxCarry {
+				out = q.flushLong(out)
 			}
-			out = q.decodeLine(out, data, true, false)
-			q.start += len(data)
-			data = nil
 			break
 		}
-		out = q.decodeLine(out, data[:i+1], true, true)
-		q.start += i + 1
-		data = data[i+1:]
+		out = q.decodeLine(out, in[:i+1], true, true)
+		in = in[i+1:]
 	}
-	q.out = out
+	return out
+}
+
+// flushLong decodes most of an over-long carried line, keeping a tail that
+// could be an escape or trailing white space.
+func (q *qpReader) flushLong(out []byte) []byte {
+	c := q.carry
+	cut := len(c) - 3
+	for cut > 0 && (c[cut-1] == ' ' || c[cut-1] == '\t' || c[cut-1] == '=') {
+		cut--
+	}
+	if cut <= 0 {
+		// A run of white space or '=' longer than maxCarry: it cannot
+		// all be padding worth keeping apart; decode it as it is.
+		cut = len(c) - 3
+	}
+	out = q.decodeLine(out, c[:cut], false, false)
+	n := copy(q.carry, c[cut:])
+	q.carry = q.carry[:n]
+	return out
 }
 
 // decodeLine decodes one line. complete is false for a piece of an

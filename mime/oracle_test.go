@@ -62,7 +62,7 @@ func walkTree(t testing.TB, rd *Reader) (*treeNode, error) {
 		}
 		n := &treeNode{part: p, typ: p.MediaType.Essence(), boundary: p.Boundary(), filename: p.Filename()}
 		n.charset = strings.ToLower(p.MediaType.Params.Get("charset"))
-		if v, ok := p.Header.Lookup("Content-Transfer-Encoding"); ok {
+		if v, ok := p.Header().Lookup("Content-Transfer-Encoding"); ok {
 			n.cte = strings.ToLower(strings.TrimSpace(v.Value()))
 		}
 		if !p.IsContainer() {

@@ -11,8 +11,6 @@ import (
 // message, a part of a multipart, or the message inside a message/rfc822
 // part. Its body can be read until the next call to [Reader.Next].
 type Part struct {
-	// Header is the entity's header, raw bytes kept.
-	Header *message.Header
 	// MediaType is the effective Content-Type: the header's value, or
 	// the RFC 2045 default text/plain (message/rfc822 in a
 	// multipart/digest) when it is missing or unusable.
@@ -40,12 +38,15 @@ type Part struct {
 	// Defects lists what lenient reading repaired in this entity.
 	Defects []Defect
 
-	r        *Reader
-	gen      int
-	boundary string
-	mtErr    error
-	body     io.Reader
-	decoded  *defects
+	r         *Reader
+	gen       int
+	rawHeader []byte
+	fields    int
+	header    *message.Header
+	boundary  string
+	mtErr     error
+	body      io.Reader
+	decoded   *defects
 }
 
 func (p *Part) addDefect(d Defect) {
@@ -56,6 +57,25 @@ func (p *Part) addDefect(d Defect) {
 	}
 	p.Defects = append(p.Defects, d)
 }
+
+// Header returns the entity's header, raw bytes kept. It is parsed on
+// first use (in strict mode while reading, so that errors surface from
+// [Reader.Next]) and stays valid after the walk moves on.
+func (p *Part) Header() *message.Header {
+	if p.header == nil {
+		h, err := parseHeader(p.rawHeader, p.fields, false)
+		if err != nil || h == nil {
+			// Limits were checked while reading; this cannot happen.
+			h = new(message.Header)
+		}
+		p.header = h
+	}
+	return p.header
+}
+
+// RawHeader returns the header bytes exactly as read, the separating empty
+// line excluded.
+func (p *Part) RawHeader() []byte { return p.rawHeader }
 
 func (p *Part) isMultipart() bool { return p.boundary != "" }
 
@@ -260,4 +280,17 @@ func (pr *partReader) Read(b []byte) (int, error) {
 		return 0, io.EOF
 	}
 	return r.s.read(b)
+}
+
+// chunk hands the body to a decoder without copying.
+func (pr *partReader) chunk(max int) ([]byte, error) {
+	p := pr.p
+	r := p.r
+	if r == nil || r.cur != p || p.gen != r.gen {
+		return nil, &Error{Part: p.Path, Op: "read body", Err: ErrClosed}
+	}
+	if p.IsContainer() {
+		return nil, io.EOF
+	}
+	return r.s.chunk(max)
 }

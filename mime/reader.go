@@ -21,6 +21,9 @@ const (
 	// DefaultMaxHeaderBytes bounds the header of each entity, as
 	// message.DefaultMaxHeaderBytes bounds a message header.
 	DefaultMaxHeaderBytes = message.DefaultMaxHeaderBytes
+	// DefaultMaxHeaderFields bounds the number of fields in the header of
+	// each entity.
+	DefaultMaxHeaderFields = message.DefaultMaxFields
 	// DefaultMaxPreambleBytes bounds how much of a multipart preamble or
 	// epilogue is kept in memory; the rest is read and dropped.
 	DefaultMaxPreambleBytes = 64 << 10
@@ -32,6 +35,7 @@ type Limits struct {
 	MaxDepth         int // DefaultMaxDepth
 	MaxParts         int // DefaultMaxParts
 	MaxHeaderBytes   int // DefaultMaxHeaderBytes
+	MaxHeaderFields  int // DefaultMaxHeaderFields
 	MaxPreambleBytes int // DefaultMaxPreambleBytes
 }
 
@@ -47,6 +51,7 @@ func (l Limits) withDefaults() Limits {
 	def(&l.MaxDepth, DefaultMaxDepth)
 	def(&l.MaxParts, DefaultMaxParts)
 	def(&l.MaxHeaderBytes, DefaultMaxHeaderBytes)
+	def(&l.MaxHeaderFields, DefaultMaxHeaderFields)
 	def(&l.MaxPreambleBytes, DefaultMaxPreambleBytes)
 	return l
 }
@@ -75,18 +80,17 @@ type ReaderOptions struct {
 // entity. A Reader reads its input once, in order, keeping one buffer and
 // one part header in memory; it is not safe for concurrent use.
 type Reader struct {
-	s      *scanner
-	opts   ReaderOptions
-	lim    Limits
-	stack  []frame
-	cur    *Part
-	gen    int
-	parts  int
-	err    error
-	hbuf   []byte
-	pend   *Part // part whose header was read but not yet returned
-	done   bool
-	hdrOpt message.ReadOptions
+	s     *scanner
+	opts  ReaderOptions
+	lim   Limits
+	stack []frame
+	cur   *Part
+	gen   int
+	parts int
+	err   error
+	hbuf  []byte
+	pend  *Part // part whose header was read but not yet returned
+	done  bool
 }
 
 type frame struct {
@@ -103,10 +107,6 @@ func NewReader(r io.Reader, opts *ReaderOptions) *Reader {
 		rd.opts = *opts
 	}
 	rd.lim = rd.opts.Limits.withDefaults()
-	rd.hdrOpt = message.ReadOptions{MaxHeaderBytes: rd.lim.MaxHeaderBytes}
-	if rd.opts.Strict {
-		rd.hdrOpt.Mode = message.Strict
-	}
 	return rd
 }
 
@@ -293,12 +293,17 @@ func (r *Reader) readPart(parent *Part, path string) (*Part, error) {
 		return nil, &Error{Part: path, Op: "walk", Err: errDetail(ErrTooManyParts, "over "+strconv.Itoa(r.lim.MaxParts))}
 	}
 	p := &Part{r: r, gen: r.gen, Path: path, Parent: parent, Depth: len(r.stack)}
-	hdr, sep, err := r.readHeader(path)
+	raw, fields, sep, err := r.readHeader(path)
 	if err != nil {
 		return nil, err
 	}
-	p.Header = hdr
-	if !sep && hdr.Len() > 0 {
+	p.rawHeader, p.fields = raw, fields
+	if r.opts.Strict {
+		if p.header, err = parseHeader(raw, fields, true); err != nil {
+			return nil, &Error{Part: path, Op: "header", Err: err}
+		}
+	}
+	if !sep && len(raw) > 0 {
 		p.addDefect(DefectMissingHeaderSeparator)
 	}
 	r.classify(p, parent)
@@ -308,13 +313,24 @@ func (r *Reader) readPart(parent *Part, path string) (*Part, error) {
 // readHeader collects the header lines of one entity: fields and
 // continuation lines, up to the empty line, a line that is neither (the
 // body then starts there, as a missing separator) or the end of the region.
-func (r *Reader) readHeader(path string) (*message.Header, bool, error) {
-	buf := r.hbuf[:0]
-	sep := false
+// It returns a copy of the raw header and the number of field lines.
+func (r *Reader) readHeader(path string) (raw []byte, fields int, sep bool, err error) {
 	s := r.s
+	// The header is kept in the scanner's buffer from the mark on and
+	// copied once at the end. When it outgrows the buffer, what was read
+	// is spilled to hbuf and the rest appended there.
+	buf := r.hbuf[:0]
+	s.mark = s.r0
+	defer func() { s.mark = -1 }()
+	endOff := 0 // end of the header lines, relative to the mark
+	n := 0
 	first := true
 	inLong := false
 	for {
+		if s.mark == 0 && s.w == len(s.buf) && s.r0 > 0 {
+			buf = append(buf, s.buf[:s.r0]...)
+			s.mark = -1
+		}
 		line, partial, ok := s.headerLine(len(s.buf))
 		if !ok {
 			break
@@ -328,35 +344,118 @@ func (r *Reader) readHeader(path string) (*message.Header, bool, error) {
 			if !isHeaderLine(line, first) {
 				break // the body starts here
 			}
+			if line[0] != ' ' && line[0] != '\t' {
+				fields++
+				if fields > r.lim.MaxHeaderFields {
+					return nil, 0, false, &Error{Part: path, Op: "header", Err: errDetail(ErrHeaderTooLarge, "over "+strconv.Itoa(r.lim.MaxHeaderFields)+" fields")}
+				}
+			}
 		}
-		if len(buf)+len(line) > r.lim.MaxHeaderBytes {
-			return nil, false, &Error{Part: path, Op: "header", Err: errDetail(ErrHeaderTooLarge, "over "+strconv.Itoa(r.lim.MaxHeaderBytes)+" bytes")}
+		if n+len(line) > r.lim.MaxHeaderBytes {
+			return nil, 0, false, &Error{Part: path, Op: "header", Err: errDetail(ErrHeaderTooLarge, "over "+strconv.Itoa(r.lim.MaxHeaderBytes)+" bytes")}
 		}
-		buf = append(buf, line...)
+		n += len(line)
+		if s.mark >= 0 {
+			endOff = s.r0 + len(line) - s.mark
+		} else {
+			buf = append(buf, line...)
+		}
 		s.consumeLine(line, partial)
 		inLong = partial
 		first = false
 	}
 	if s.err != nil {
-		return nil, false, s.err
+		return nil, 0, false, s.err
 	}
-	r.hbuf = buf
+	if s.mark >= 0 {
+		buf = s.buf[s.mark : s.mark+endOff]
+	} else {
+		r.hbuf = buf
+	}
 	if len(buf) == 0 {
-		return new(message.Header), sep, nil
+		return nil, 0, sep, nil
 	}
-	if buf[len(buf)-1] != '\n' {
-		buf = append(buf, '\n')
+	raw = make([]byte, len(buf), len(buf)+1)
+	copy(raw, buf)
+	if raw[len(raw)-1] != '\n' {
+		raw = append(raw, '\n')
 	}
-	h, body, err := message.ReadHeader(bytes.NewReader(buf), &r.hdrOpt)
-	if err != nil {
-		return nil, false, &Error{Part: path, Op: "header", Err: err}
+	return raw, fields, sep, nil
+}
+
+// parseHeader turns the raw header of an entity into a message.Header.
+// The limits were enforced while collecting it, so in lenient mode it
+// cannot fail.
+func parseHeader(raw []byte, fields int, strict bool) (*message.Header, error) {
+	if len(raw) == 0 {
+		return new(message.Header), nil
 	}
-	// Header lines only were given, so nothing should be left; a
-	// continuation line with nothing to continue may be.
-	if rest, _ := io.ReadAll(body); len(bytes.TrimSpace(rest)) > 0 {
-		_ = rest // dropped: not a field, and not body text either
+	opt := message.ReadOptions{MaxHeaderBytes: len(raw) + 1, MaxFields: fields + 1, MaxLineLength: len(raw) + 1}
+	if strict {
+		opt.Mode = message.Strict
+		opt.MaxLineLength = 0
 	}
-	return h, sep, nil
+	h, _, err := message.ReadHeader(bytes.NewReader(raw), &opt)
+	return h, err
+}
+
+// rawField returns the unfolded value of the first field called name in a
+// raw header, without building a message.Header.
+func rawField(raw []byte, name string) (string, bool) {
+	for i := 0; i < len(raw); {
+		e := bytes.IndexByte(raw[i:], '\n')
+		if e < 0 {
+			e = len(raw)
+		} else {
+			e += i + 1
+		}
+		line := raw[i:e]
+		i = e
+		if len(line) <= len(name) || !asciiEqualFold(line[:len(name)], name) {
+			continue
+		}
+		rest := bytes.TrimLeft(line[len(name):], " \t")
+		if len(rest) == 0 || rest[0] != ':' {
+			continue
+		}
+		v := rest[1:]
+		// Continuation lines.
+		end := i
+		for end < len(raw) && (raw[end] == ' ' || raw[end] == '\t') {
+			n := bytes.IndexByte(raw[end:], '\n')
+			if n < 0 {
+				end = len(raw)
+				break
+			}
+			end += n + 1
+		}
+		if end == i {
+			return string(bytes.Trim(v, " \t\r\n")), true
+		}
+		var b []byte
+		b = append(b, v...)
+		b = append(b, raw[i:end]...)
+		b = bytes.ReplaceAll(b, []byte("\r\n"), nil)
+		b = bytes.ReplaceAll(b, []byte("\n"), nil)
+		return string(bytes.Trim(b, " \t")), true
+	}
+	return "", false
+}
+
+func asciiEqualFold(b []byte, s string) bool {
+	for i := 0; i < len(s); i++ {
+		c, d := b[i], s[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if 'A' <= d && d <= 'Z' {
+			d += 'a' - 'A'
+		}
+		if c != d {
+			return false
+		}
+	}
+	return true
 }
 
 func isEmptyLine(b []byte) bool {
@@ -391,12 +490,11 @@ func isHeaderLine(line []byte, first bool) bool {
 // classify sets the media type, disposition and encoding of p from its
 // header, applying the RFC 2045 defaults.
 func (r *Reader) classify(p *Part, parent *Part) {
-	h := p.Header
-	ct, hasCT := h.Lookup("Content-Type")
+	ct, hasCT := rawField(p.rawHeader, "Content-Type")
 	var mt MediaType
 	if hasCT {
 		var err error
-		mt, err = ParseMediaType(ct.Value())
+		mt, err = ParseMediaType(ct)
 		if err != nil {
 			p.addDefect(DefectInvalidMediaType)
 			p.mtErr = err
@@ -412,10 +510,11 @@ func (r *Reader) classify(p *Part, parent *Part) {
 		mt = MediaType{Type: "text", Subtype: "plain"}
 	}
 	p.MediaType = mt
-	if d, ok := h.Lookup("Content-Disposition"); ok {
-		p.Disposition, _ = ParseDisposition(d.Value())
+	if d, ok := rawField(p.rawHeader, "Content-Disposition"); ok {
+		p.Disposition, _ = ParseDisposition(d)
 	}
-	p.Encoding = ParseEncoding(h.Get("Content-Transfer-Encoding"))
+	cte, _ := rawField(p.rawHeader, "Content-Transfer-Encoding")
+	p.Encoding = ParseEncoding(cte)
 	if mt.Type == "multipart" {
 		b := mt.Params.Get("boundary")
 		if b == "" || len(b) > maxBoundaryLen {

@@ -5,10 +5,14 @@ import (
 	"io"
 )
 
-// scanBufSize is the scanner's buffer. A delimiter line must fit in it to
-// be recognised, which leaves ample room: RFC 2046 boundaries are at most
-// 70 characters and [maxBoundaryLen] caps what the reader accepts.
-const scanBufSize = 64 << 10
+// The scanner's buffer holds scanBufSize bytes, or less for an input
+// that says how long it is (a *bytes.Reader or *strings.Reader), but never
+// less than minScanBuf. A delimiter line must fit in it to be recognised,
+// which leaves ample room: [maxBoundaryLen] caps the boundaries accepted.
+const (
+	scanBufSize = 32 << 10
+	minScanBuf  = 2 << 10
+)
 
 // maxBoundaryLen is the longest boundary parameter accepted. Longer ones
 // are treated as missing (the multipart is read as a single body).
@@ -39,11 +43,16 @@ type scanner struct {
 	ended     bool // the current region is over
 	last      hit  // how it ended
 	consumed  int64
+	mark      int // when >= 0, compaction keeps buf[mark:]
 	empty     int
 }
 
 func newScanner(r io.Reader) *scanner {
-	return &scanner{r: r, buf: make([]byte, scanBufSize), lineStart: true}
+	size := scanBufSize
+	if l, ok := r.(interface{ Len() int }); ok {
+		size = min(max(l.Len()+1, minScanBuf), scanBufSize)
+	}
+	return &scanner{r: r, buf: make([]byte, size), lineStart: true, mark: -1}
 }
 
 // startRegion begins a new region at the current position.
@@ -60,10 +69,17 @@ func (s *scanner) more() bool {
 	if s.eof {
 		return false
 	}
-	if s.r0 > 0 && (s.r0 == s.w || s.w == len(s.buf)) {
-		copy(s.buf, s.buf[s.r0:s.w])
-		s.w -= s.r0
-		s.r0 = 0
+	keep := s.r0
+	if s.mark >= 0 {
+		keep = s.mark
+	}
+	if keep > 0 && (keep == s.w || s.w == len(s.buf)) {
+		copy(s.buf, s.buf[keep:s.w])
+		s.w -= keep
+		s.r0 -= keep
+		if s.mark >= 0 {
+			s.mark = 0
+		}
 	}
 	if s.w == len(s.buf) {
 		return false
@@ -150,13 +166,30 @@ func (s *scanner) match(b []byte) (level int, close bool, n int, undecided bool)
 // read copies region content into p. It returns io.EOF once the region has
 // ended; s.last then says how.
 func (s *scanner) read(p []byte) (int, error) {
+	c, err := s.chunk(len(p))
+	n := copy(p, c)
+	return n, err
+}
+
+// chunk returns up to max bytes of region content straight from the
+// buffer, consumed; the slice is valid until the next call. It returns
+// io.EOF once the region has ended.
+func (s *scanner) chunk(max int) ([]byte, error) {
+	if max <= 0 {
+		return nil, nil
+	}
 	for {
 		if s.ended {
-			return 0, io.EOF
+			return nil, io.EOF
 		}
-		n, again := s.step(p)
-		if n > 0 {
-			return n, nil
+		c, again := s.content()
+		if len(c) > 0 {
+			if len(c) > max {
+				c = c[:max]
+			}
+			s.advance(len(c))
+			s.lineStart = false
+			return c, nil
 		}
 		if !again {
 			continue
@@ -164,58 +197,57 @@ func (s *scanner) read(p []byte) (int, error) {
 		if !s.more() {
 			if s.r0 == s.w && s.eof {
 				if s.err != nil {
-					return 0, s.err
+					return nil, s.err
 				}
-				s.ended = true
-				s.last = hit{level: -1}
-				return 0, io.EOF
+				s.end(-1, false)
+				return nil, io.EOF
 			}
-			// Buffer full but undecided: cannot happen with bounded
-			// boundaries; emit a byte to make progress.
+			// Buffer full and still undecided (a line of nothing but
+			// transport padding after a boundary): give out one byte.
 			if s.r0 < s.w {
-				p[0] = s.buf[s.r0]
+				c := s.buf[s.r0 : s.r0+1]
 				s.advance(1)
-				s.lineStart = p[0] == '\n'
-				return 1, nil
+				s.lineStart = false
+				return c, nil
 			}
 		}
 	}
 }
 
-// step does one scan of the buffered data. It returns bytes copied, or
-// again when more input is needed before anything can be returned.
-func (s *scanner) step(p []byte) (int, bool) {
+// content returns the longest run of region content at the read position
+// that is known not to hold or start a delimiter, without consuming it. A
+// delimiter right at the read position is consumed and ends the region. It
+// returns again when more input is needed to decide.
+func (s *scanner) content() ([]byte, bool) {
 	data := s.buf[s.r0:s.w]
 	if len(data) == 0 {
-		return 0, true
+		return nil, true
 	}
 	if len(s.bounds) == 0 {
-		n := copy(p, data)
-		s.advance(n)
-		return n, false
+		return data, false
 	}
-	// A delimiter at the very start of the region or of the buffer.
-	if s.lineStart && s.safe == 0 {
+	if s.safe > 0 {
+		return data[:min(s.safe, len(data))], false
+	}
+	// A delimiter at the very start of the region.
+	if s.lineStart {
 		if len(data) < 2 {
 			if !s.eof {
-				return 0, true
+				return nil, true
 			}
 		} else if data[0] == '-' && data[1] == '-' {
 			lv, cl, ln, und := s.match(data)
 			if lv >= 0 {
 				s.advance(ln)
 				s.end(lv, cl)
-				return 0, false
+				return nil, false
 			}
 			if und {
-				return 0, true
+				return nil, true
 			}
 		}
 	}
-	pos := s.safe
-	if pos == 0 {
-		pos = 0
-	}
+	pos := 0
 	for {
 		j := bytes.Index(data[pos:], delimStart)
 		if j < 0 {
@@ -232,21 +264,18 @@ func (s *scanner) step(p []byte) (int, bool) {
 			eol--
 		}
 		if eol > 0 {
-			// Content before the delimiter first.
-			n := copy(p, data[:eol])
-			s.safe = n
-			s.advance(n)
-			s.lineStart = false
-			return n, false
+			// Content before the delimiter's line break first.
+			s.safe = eol
+			return data[:eol], false
 		}
 		if und {
-			return 0, true
+			return nil, true
 		}
 		s.advance(cand + ln)
 		s.end(lv, cl)
-		return 0, false
+		return nil, false
 	}
-	// No candidate: emit all but a tail that could start one.
+	// No candidate: all but a tail that could start one.
 	keep := 0
 	if s.eof && !s.keepLast {
 		// Input ends inside a multipart: the last line break belongs to
@@ -260,7 +289,7 @@ func (s *scanner) step(p []byte) (int, bool) {
 		}
 		if e == len(data) {
 			s.advance(e)
-			return 0, true
+			return nil, true
 		}
 		keep = e
 	} else if !s.eof {
@@ -275,16 +304,10 @@ func (s *scanner) step(p []byte) (int, bool) {
 	}
 	avail := len(data) - keep
 	if avail <= 0 {
-		return 0, true
+		return nil, true
 	}
-	n := copy(p, data[:avail])
 	s.safe = avail
-	s.advance(n)
-	s.lineStart = data[n-1] == '\n'
-	if s.safe > 0 {
-		s.lineStart = false
-	}
-	return n, false
+	return data[:avail], false
 }
 
 var delimStart = []byte("\n--")

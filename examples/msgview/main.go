@@ -60,7 +60,7 @@ func view(w io.Writer, r io.Reader) error {
 		if first {
 			first = false
 			for _, name := range shownFields {
-				for _, v := range p.Header.Values(name) {
+				for _, v := range p.Header().Values(name) {
 					text, _ := dec.DecodeHeader(v)
 					fmt.Fprintf(w, "%-10s %s\n", name+":", text)
 				}

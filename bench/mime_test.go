@@ -1,0 +1,194 @@
+package bench
+
+import (
+	"bytes"
+	"encoding/base64"
+	"io"
+	"mime"
+	"mime/multipart"
+	"mime/quotedprintable"
+	"net/mail"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	gomail "github.com/emersion/go-message/mail"
+
+	hmime "github.com/heraldmail/herald/mime"
+)
+
+// mimeCorpus loads every message and bounce of the shared corpus.
+func mimeCorpus(tb testing.TB) ([][]byte, int64) {
+	tb.Helper()
+	var msgs [][]byte
+	var total int64
+	for _, dir := range []string{"messages", "dsn"} {
+		err := filepath.WalkDir(filepath.Join("..", "testdata", dir), func(path string, d os.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			if d.IsDir() {
+				if d.Name() == "mbox" {
+					return filepath.SkipDir
+				}
+				return nil
+			}
+			name := d.Name()
+			if strings.Contains(strings.ToLower(name), "license") || strings.Contains(name, "COPYRIGHT") ||
+				strings.HasSuffix(name, ".json") || strings.HasSuffix(name, ".md") || strings.HasSuffix(name, ".mbox") {
+				return nil
+			}
+			b, err := os.ReadFile(path)
+			if err != nil {
+				return err
+			}
+			msgs = append(msgs, b)
+			total += int64(len(b))
+			return nil
+		})
+		if err != nil {
+			tb.Fatal(err)
+		}
+	}
+	if len(msgs) < 500 {
+		tb.Fatalf("corpus has %d messages", len(msgs))
+	}
+	return msgs, total
+}
+
+// heraldWalk walks every entity of msg with Herald and reads every
+// decoded leaf body. It returns the decoded bytes.
+func heraldWalk(msg []byte) (int64, error) {
+	rd := hmime.NewReader(bytes.NewReader(msg), nil)
+	var n int64
+	for {
+		p, err := rd.Next()
+		if err == io.EOF {
+			return n, nil
+		}
+		if err != nil {
+			return n, err
+		}
+		if p.IsContainer() {
+			continue
+		}
+		body, err := p.Body()
+		if err != nil {
+			return n, err
+		}
+		c, err := io.Copy(io.Discard, body)
+		n += c
+		if err != nil {
+			return n, err
+		}
+	}
+}
+
+// goMessageWalk walks msg with go-message's mail.CreateReader, which
+// flattens nested multiparts and decodes transfer encodings.
+func goMessageWalk(msg []byte) (int64, error) {
+	mr, err := gomail.CreateReader(bytes.NewReader(msg))
+	if err != nil {
+		return 0, err
+	}
+	var n int64
+	for {
+		p, err := mr.NextPart()
+		if err == io.EOF {
+			return n, nil
+		}
+		if err != nil {
+			return n, err
+		}
+		c, err := io.Copy(io.Discard, p.Body)
+		n += c
+		if err != nil {
+			return n, err
+		}
+	}
+}
+
+// stdlibWalk walks msg with net/mail and mime/multipart, decoding bodies
+// with mime/quotedprintable and encoding/base64.
+func stdlibWalk(msg []byte) (int64, error) {
+	m, err := mail.ReadMessage(bytes.NewReader(msg))
+	if err != nil {
+		return 0, err
+	}
+	return stdlibEntity(m.Header.Get("Content-Type"), m.Header.Get("Content-Transfer-Encoding"), m.Body, 0)
+}
+
+func stdlibEntity(ctype, cte string, body io.Reader, depth int) (int64, error) {
+	mt, params, err := mime.ParseMediaType(ctype)
+	if err == nil && strings.HasPrefix(mt, "multipart/") && params["boundary"] != "" && depth < 32 {
+		mr := multipart.NewReader(body, params["boundary"])
+		var n int64
+		for {
+			p, err := mr.NextRawPart()
+			if err == io.EOF {
+				return n, nil
+			}
+			if err != nil {
+				return n, err
+			}
+			c, err := stdlibEntity(p.Header.Get("Content-Type"), p.Header.Get("Content-Transfer-Encoding"), p, depth+1)
+			n += c
+			if err != nil {
+				return n, err
+			}
+		}
+	}
+	switch strings.ToLower(strings.TrimSpace(cte)) {
+	case "base64":
+		body = base64.NewDecoder(base64.StdEncoding, body)
+	case "quoted-printable":
+		body = quotedprintable.NewReader(body)
+	}
+	return io.Copy(io.Discard, body)
+}
+
+// BenchmarkMIMEWalk walks every part of the whole corpus with decoded
+// bodies. The three libraries run side by side in one run; bytes per
+// second count the raw corpus, and B/op divided by the number of
+// messages (reported as msgs) gives memory per message. Messages a
+// library rejects are skipped for that library (counted in failed/op).
+func BenchmarkMIMEWalk(b *testing.B) {
+	msgs, total := mimeCorpus(b)
+	walkers := []struct {
+		name string
+		fn   func([]byte) (int64, error)
+	}{
+		{"herald", heraldWalk},
+		{"go-message", goMessageWalk},
+		{"stdlib", stdlibWalk},
+	}
+	for _, w := range walkers {
+		b.Run(w.name, func(b *testing.B) {
+			b.SetBytes(total)
+			b.ReportAllocs()
+			failed := 0
+			for b.Loop() {
+				failed = 0
+				for _, m := range msgs {
+					if _, err := w.fn(m); err != nil {
+						failed++
+					}
+				}
+			}
+			b.ReportMetric(float64(failed), "failed/op")
+			b.ReportMetric(float64(len(msgs)), "msgs")
+		})
+	}
+}
+
+// TestMIMEWalkCorpus checks that Herald walks the whole corpus the
+// benchmark measures without an error.
+func TestMIMEWalkCorpus(t *testing.T) {
+	msgs, _ := mimeCorpus(t)
+	for i, m := range msgs {
+		if _, err := heraldWalk(m); err != nil {
+			t.Errorf("message %d: %v", i, err)
+		}
+	}
+}
