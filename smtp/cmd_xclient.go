@@ -47,6 +47,9 @@ func (c *conn) cmdXClient(arg string) error {
 			return bad(k)
 		}
 		unknown := v == "[UNAVAILABLE]" || v == "[TEMPUNAVAIL]"
+		if strings.ContainsFunc(v, func(r rune) bool { return r <= ' ' || r == 0x7f }) || len(v) > MaxDomainLength {
+			return bad(k)
+		}
 		switch strings.ToUpper(k) {
 		case "ADDR", "DESTADDR":
 			a := netip.Addr{}
