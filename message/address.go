@@ -828,7 +828,7 @@ func (p *addrParser) repair(start, end int) (Address, bool) {
 			name = unquote(name)
 		}
 		name, _ = p.dec.DecodeHeader(name)
-		return Address{Name: name, Addr: inner}, true
+		return Address{Name: toValidUTF8(name), Addr: inner}, true
 	}
 	if !strings.ContainsAny(e, " \t\r\n\"()<>,;:[]") {
 		return Address{Addr: e}, true

@@ -116,7 +116,11 @@ func isAllWSP(s string) bool {
 // findEncodedWord parses the encoded word at the start of s and returns its
 // length, charset and decoded bytes.
 func findEncodedWord(s string) (n int, cs string, raw []byte, ok bool) {
-	// =?charset?X?text?=
+	// =?charset?X?text?= within maxEncodedWordLen, so that searching
+	// stays linear in the input.
+	if len(s) > maxEncodedWordLen {
+		s = s[:maxEncodedWordLen]
+	}
 	q1 := strings.IndexByte(s[2:], '?')
 	if q1 < 0 {
 		return 0, "", nil, false

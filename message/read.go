@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"io"
 	"strconv"
+	"strings"
 	"unsafe"
 )
 
@@ -178,9 +179,14 @@ func (m *Message) read(r io.Reader, l limits) error {
 	end, sepEnd := -1, -1
 	eof := false
 	empty := 0
+	from := 0 // where the search for the end of the current line resumes
 	for end < 0 {
-		i := bytes.IndexByte(buf[pos:], '\n')
+		i := bytes.IndexByte(buf[from:], '\n')
+		if i >= 0 {
+			i += from - pos
+		}
 		if i < 0 {
+			from = len(buf)
 			if len(buf)-pos > l.maxLine+1 {
 				return readErr(lines+1, ErrLineTooLong, "over "+strconv.Itoa(l.maxLine)+" bytes")
 			}
@@ -226,6 +232,7 @@ func (m *Message) read(r io.Reader, l limits) error {
 			return readErr(lines, ErrLineTooLong, "over "+strconv.Itoa(l.maxLine)+" bytes")
 		}
 		pos += i + 1
+		from = pos
 		if pos > l.maxBytes {
 			return readErr(lines, ErrHeaderTooLarge, "over "+strconv.Itoa(l.maxBytes)+" bytes")
 		}
@@ -363,19 +370,10 @@ func (h *Header) parse(s string, nfields int, l limits) (int, error) {
 // lineEnd returns the index after the LF ending the line that starts at p, or
 // len(s).
 func lineEnd(s string, p int) int {
-	if i := indexByteString(s[p:], '\n'); i >= 0 {
+	if i := strings.IndexByte(s[p:], '\n'); i >= 0 {
 		return p + i + 1
 	}
 	return len(s)
-}
-
-func indexByteString(s string, c byte) int {
-	for i := 0; i < len(s); i++ {
-		if s[i] == c {
-			return i
-		}
-	}
-	return -1
 }
 
 // scanFieldName parses "name WSP* :" at s[p:e] and returns the end of the
