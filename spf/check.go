@@ -251,18 +251,27 @@ func (c *checker) match(ctx context.Context, d *Directive, domain string) (bool,
 	case KindIP6:
 		return c.ip.Is6() && d.Network.Contains(c.ip), nil
 	}
-	term := d.String()
-	if p := c.countTerm(domain, term); p != nil {
+	match, p := c.matchDNS(ctx, d, domain)
+	if p != nil && p.Term == "" {
+		// Only now, on the error path, is the term's text needed.
+		p.Term = d.String()
+	}
+	return match, p
+}
+
+// matchDNS evaluates the mechanisms that query DNS and count against
+// Limits.DNSTerms. A problem it returns without a Term is about d.
+func (c *checker) matchDNS(ctx context.Context, d *Directive, domain string) (bool, *Error) {
+	if p := c.countTerm(domain, ""); p != nil {
 		return false, p
 	}
 	target, ok, p := c.target(&d.spec, domain)
 	if p != nil {
-		p.Term = term
 		return false, p
 	}
 	if !ok {
 		if d.Kind == KindInclude {
-			return false, &Error{Err: ErrNoRecord, Domain: domain, Term: term, Detail: "target is not a valid domain name"}
+			return false, &Error{Err: ErrNoRecord, Domain: domain, Detail: "target is not a valid domain name"}
 		}
 		// A name that cannot be asked does not exist (RFC 7208 section
 		// 4.3 by analogy): no match.
@@ -277,18 +286,18 @@ func (c *checker) match(ctx context.Context, d *Directive, domain string) (bool,
 		case Fail, SoftFail, Neutral:
 			return false, nil
 		case None:
-			return false, &Error{Err: ErrNoRecord, Domain: target, Term: term}
+			return false, &Error{Err: ErrNoRecord, Domain: target}
 		default:
 			return false, out.problem.(*Error)
 		}
 	case KindA:
 		addrs, err := c.r.LookupNetIP(ctx, c.network(), target)
 		if err != nil {
-			return false, c.lookupFailed(err, domain, term)
+			return false, c.lookupFailed(err, domain, "")
 		}
 		return c.anyInPrefix(addrs, d), nil
 	case KindMX:
-		return c.matchMX(ctx, d, domain, target, term)
+		return c.matchMX(ctx, d, domain, target)
 	case KindPTR:
 		if err := c.loadPTR(ctx); err != nil {
 			return false, err
@@ -304,7 +313,7 @@ func (c *checker) match(ctx context.Context, d *Directive, domain string) (bool,
 		// section 5.7).
 		addrs, err := c.r.LookupNetIP(ctx, "ip4", target)
 		if err != nil {
-			return false, c.lookupFailed(err, domain, term)
+			return false, c.lookupFailed(err, domain, "")
 		}
 		return len(addrs) > 0, nil
 	}
@@ -340,10 +349,10 @@ func (c *checker) anyInPrefix(addrs []netip.Addr, d *Directive) bool {
 
 // matchMX evaluates mx: at most Limits.MXNames hosts, each looked up for
 // the client's address family (RFC 7208 section 5.4).
-func (c *checker) matchMX(ctx context.Context, d *Directive, domain, target, term string) (bool, *Error) {
+func (c *checker) matchMX(ctx context.Context, d *Directive, domain, target string) (bool, *Error) {
 	mxs, err := c.r.LookupMX(ctx, target)
 	if err != nil {
-		return false, c.lookupFailed(err, domain, term)
+		return false, c.lookupFailed(err, domain, "")
 	}
 	hosts := 0
 	for _, mx := range mxs {
@@ -356,7 +365,7 @@ func (c *checker) matchMX(ctx context.Context, d *Directive, domain, target, ter
 		return false, nil
 	}
 	if hosts > c.lim.MXNames {
-		return false, &Error{Err: ErrTooManyMXNames, Domain: domain, Term: term}
+		return false, &Error{Err: ErrTooManyMXNames, Domain: domain}
 	}
 	for _, mx := range mxs {
 		if mx == nil || mx.Host == "." || mx.Host == "" {
@@ -367,7 +376,7 @@ func (c *checker) matchMX(ctx context.Context, d *Directive, domain, target, ter
 			if isVoid(err) {
 				continue
 			}
-			return false, &Error{Err: ErrDNS, Domain: domain, Term: term, Cause: err}
+			return false, &Error{Err: ErrDNS, Domain: domain, Cause: err}
 		}
 		if c.anyInPrefix(addrs, d) {
 			return true, nil

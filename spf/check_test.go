@@ -190,6 +190,9 @@ func TestCheckDNSTermLimit(t *testing.T) {
 	if res.Status != PermError || !errors.Is(res.Problem, ErrTooManyDNSTerms) {
 		t.Errorf("11 includes: %s (%v)", res.Status, res.Problem)
 	}
+	if want := "spf: too many DNS-querying terms for d10.example.com in term \"include:d11.example.com\""; res.Problem == nil || res.Problem.Error() != want {
+		t.Errorf("problem %v, want %s", res.Problem, want)
+	}
 	args.Limits.DNSTerms = 20
 	res, _ = Check(context.Background(), &memResolver{zone: chainZone(11)}, args)
 	if res.Status != Pass {
@@ -210,6 +213,10 @@ v3.example.com TXT v=spf1 a:x1.example.com mx:x2.example.com exists:x3.example.c
 	res, _ = Check(context.Background(), r, Args{IP: ip("192.0.2.1"), Sender: "a@v3.example.com"})
 	if res.Status != PermError || !errors.Is(res.Problem, ErrTooManyVoidLookups) {
 		t.Errorf("3 void lookups: %s (%v)", res.Status, res.Problem)
+	}
+	var e *Error
+	if !errors.As(res.Problem, &e) || e.Term != "exists:x3.example.com" || e.Domain != "v3.example.com" {
+		t.Errorf("problem %#v, want term exists:x3.example.com at v3.example.com", res.Problem)
 	}
 	res, _ = Check(context.Background(), r, Args{IP: ip("192.0.2.1"), Sender: "a@v3.example.com", Limits: Limits{VoidLookups: 3}})
 	if res.Status != Pass {

@@ -54,11 +54,10 @@ type macroString struct {
 // accepts spaces (explain-string) and the letters c, r and t.
 func parseMacroString(s string, mode macroMode) (macroString, error) {
 	var m macroString
-	var lit strings.Builder
-	flush := func() {
-		if lit.Len() > 0 {
-			m.tokens = append(m.tokens, macroToken{literal: lit.String()})
-			lit.Reset()
+	litStart := 0 // start of the pending literal run, a substring of s
+	flush := func(end int) {
+		if end > litStart {
+			m.tokens = append(m.tokens, macroToken{literal: s[litStart:end]})
 		}
 	}
 	tailStart := 0
@@ -68,38 +67,37 @@ func parseMacroString(s string, mode macroMode) (macroString, error) {
 			if !(c >= 0x21 && c <= 0x7e) && !(c == ' ' && mode == modeExplain) {
 				return macroString{}, &Error{Err: ErrSyntax, Detail: "character " + quoteTerm(s[i:i+1]) + " not allowed in a macro-string"}
 			}
-			lit.WriteByte(c)
 			i++
 			continue
 		}
 		if i+1 >= len(s) {
 			return macroString{}, &Error{Err: ErrSyntax, Detail: "lone % at end of macro-string"}
 		}
+		flush(i)
 		switch s[i+1] {
 		case '%':
-			lit.WriteByte('%')
+			m.tokens = append(m.tokens, macroToken{literal: "%"})
 			i += 2
 		case '_':
-			lit.WriteByte(' ')
+			m.tokens = append(m.tokens, macroToken{literal: " "})
 			i += 2
 		case '-':
-			lit.WriteString("%20")
+			m.tokens = append(m.tokens, macroToken{literal: "%20"})
 			i += 2
 		case '{':
 			tok, n, err := parseMacro(s[i:], mode)
 			if err != nil {
 				return macroString{}, err
 			}
-			flush()
 			m.tokens = append(m.tokens, tok)
 			m.hasMacro = true
 			i += n
 		default:
 			return macroString{}, &Error{Err: ErrSyntax, Detail: "invalid macro escape " + quoteTerm(s[i:i+2])}
 		}
-		tailStart = i
+		litStart, tailStart = i, i
 	}
-	flush()
+	flush(len(s))
 	m.endsWithExpand = len(s) > 0 && tailStart == len(s)
 	m.tail = s[tailStart:]
 	return m, nil

@@ -173,7 +173,7 @@ func ParseRecord(s string) (*Record, error) {
 	if !IsRecord(s) {
 		return nil, &Error{Err: ErrSyntax, Detail: "record does not start with v=spf1"}
 	}
-	r := &Record{}
+	r := &Record{Directives: make([]Directive, 0, strings.Count(s, " "))}
 	var haveRedirect, haveExp bool
 	rest := s[6:]
 	for rest != "" {
