@@ -82,8 +82,9 @@
 //   - RFC 6750, OAuth 2.0 Bearer Token Usage (the b64token syntax)
 //   - Google's XOAUTH2 protocol,
 //     https://developers.google.com/workspace/gmail/imap/xoauth2-protocol
-//   - RFC 8265, PRECIS profiles for usernames and passwords (OpaqueString,
-//     the successor of SASLprep, RFC 4013, for SCRAM passwords)
+//   - RFC 4013, SASLprep, for SCRAM passwords; built on a PRECIS
+//     FreeformClass profile (RFC 8264) from golang.org/x/text/secure/precis
+//     and checked against GNU SASL's derivation
 //   - draft-murchison-sasl-login-00, The LOGIN SASL Mechanism
 //   - RFC 4954, SMTP Service Extension for Authentication (how responses and
 //     additional data travel in SMTP)

@@ -46,8 +46,9 @@ type ScramClient struct {
 
 // NewScramSHA256Client returns the client side of one SCRAM-SHA-256
 // exchange. The username is sent as given (with "," and "=" escaped); the
-// password is prepared with the PRECIS OpaqueString profile, the successor
-// of SASLprep (RFC 8265), or used as given when the profile refuses it.
+// password is prepared with SASLprep (RFC 4013: non-ASCII spaces to U+0020,
+// soft hyphens and the like removed, NFKC), or used as given when SASLprep
+// refuses it; [NewScramCredentials] does the same.
 // opts may be nil.
 func NewScramSHA256Client(username, password string, opts *ScramClientOptions) *ScramClient {
 	return newScramClient(ScramSHA256, username, password, opts)

@@ -10,7 +10,10 @@ import (
 	"strconv"
 	"strings"
 
+	"golang.org/x/text/runes"
 	"golang.org/x/text/secure/precis"
+	"golang.org/x/text/transform"
+	"golang.org/x/text/unicode/norm"
 )
 
 // SCRAM-SHA-256 parameters.
@@ -84,19 +87,61 @@ func saltPassword(password string, salt []byte, iterations int) ([]byte, error) 
 	return pbkdf2.Key(sha256.New, prepPassword(password), salt, iterations, sha256.Size)
 }
 
-// prepPassword applies SASLprep's successor, the PRECIS OpaqueString profile
-// (RFC 8265 section 4.2; RFC 7613, which RFC 8265 replaced, obsoleted the
-// SASLprep of RFC 4013): non-ASCII spaces become U+0020, and the string must
-// be non-empty and is put in Unicode Normalization Form C. A
-// password the profile refuses (one with control characters, say) is used as
-// given, the way PostgreSQL treats a password SASLprep refuses, so such a
-// password still works between a client and a server of this package.
+// prepPassword prepares a password as SASLprep (RFC 4013) does, which RFC
+// 5802 section 2.2 requires: non-ASCII spaces (RFC 3454 table C.1.2) become
+// U+0020, the characters "commonly mapped to nothing" (table B.1, such as
+// the soft hyphen) are removed, and the result is put in Unicode
+// Normalization Form KC. It is built on a PRECIS FreeformClass profile
+// (RFC 8264), which also refuses the control and unassigned characters
+// SASLprep prohibits. A password the profile refuses is used as given, the
+// way PostgreSQL treats a password SASLprep refuses, so that such a password
+// still works between a client and a server of this package.
 func prepPassword(password string) string {
-	p, err := precis.OpaqueString.String(password)
-	if err != nil {
+	ascii := true
+	for i := 0; i < len(password); i++ {
+		if c := password[i]; c < 0x20 || c > 0x7e {
+			ascii = false
+			break
+		}
+	}
+	if ascii {
+		return password // printable ASCII is left alone by every step
+	}
+	p, err := newSASLprep().String(password)
+	if err != nil || p == "" {
 		return password
 	}
 	return p
+}
+
+// newSASLprep returns the PRECIS profile that does SASLprep's work.
+func newSASLprep() *precis.Profile {
+	return precis.NewFreeform(
+		precis.AdditionalMapping(func() transform.Transformer {
+			return transform.Chain(runes.Map(mapNonASCIISpace), runes.Remove(runes.Predicate(mappedToNothing)))
+		}),
+		precis.Norm(norm.NFKC),
+		precis.DisallowEmpty,
+	)
+}
+
+// mapNonASCIISpace maps RFC 3454 table C.1.2 to U+0020.
+func mapNonASCIISpace(r rune) rune {
+	switch {
+	case r == 0x00a0, r == 0x1680, 0x2000 <= r && r <= 0x200b, r == 0x202f, r == 0x205f, r == 0x3000:
+		return ' '
+	}
+	return r
+}
+
+// mappedToNothing reports whether r is in RFC 3454 table B.1.
+func mappedToNothing(r rune) bool {
+	switch {
+	case r == 0x00ad, r == 0x034f, r == 0x1806, 0x180b <= r && r <= 0x180d,
+		0x200b <= r && r <= 0x200d, r == 0x2060, 0xfe00 <= r && r <= 0xfe0f, r == 0xfeff:
+		return true
+	}
+	return false
 }
 
 func hmacSHA256(key []byte, msg string) []byte {
