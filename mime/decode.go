@@ -397,7 +397,9 @@ func (q *qpReader) decode(out, in []byte) []byte {
 func (q *qpReader) flushLong(out []byte) []byte {
 	c := q.carry
 	cut := len(c) - 3
-	for cut > 0 && (c[cut-1] == ' ' || c[cut-1] == '\t' || c[cut-1] == '=') {
+	// Back off so the piece ends neither in white space nor inside an
+	// escape.
+	for cut > 0 && (c[cut-1] == ' ' || c[cut-1] == '\t' || c[cut-1] == '=' || cut >= 2 && c[cut-2] == '=') {
 		cut--
 	}
 	if cut <= 0 {

@@ -27,8 +27,12 @@ var (
 	// ErrUnknownEncoding reports a Content-Transfer-Encoding this package
 	// cannot decode.
 	ErrUnknownEncoding = errors.New("mime: unknown content-transfer-encoding")
-	// ErrClosed reports use of a part after the reader moved past it.
+	// ErrClosed reports use of a part after the reader moved past it, or
+	// of a multipart writer after Close.
 	ErrClosed = errors.New("mime: part already passed")
+	// ErrBoundaryInContent reports content that contains the boundary of
+	// the multipart it is written into.
+	ErrBoundaryInContent = errors.New("mime: boundary occurs in part content")
 )
 
 // Error is the typed error of this package. Part is the IMAP-style path of

@@ -9,6 +9,10 @@ import (
 // characters.
 const maxParamSection = 60
 
+// maxQuotedParam is the longest value written as a quoted string when it
+// has spaces to fold at.
+const maxQuotedParam = 900
+
 // FormatMediaType formats m as a header value: "type/subtype" followed by
 // "; name=value" for each parameter. Values that are tokens are written
 // bare, other ASCII values as quoted strings, and values with non-ASCII
@@ -33,7 +37,9 @@ func formatParam(b *strings.Builder, name, value string) {
 			break
 		}
 	}
-	if ascii && len(value) <= maxParamSection {
+	// Long ASCII values with spaces (RFC 2047 words in a name parameter)
+	// fold at their spaces; others are split into RFC 2231 sections.
+	if ascii && (len(value) <= maxParamSection || strings.Contains(value, " ") && len(value) <= maxQuotedParam) {
 		b.WriteString(name)
 		b.WriteByte('=')
 		if value != "" && isToken(value) {

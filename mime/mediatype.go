@@ -1,6 +1,7 @@
 package mime
 
 import (
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -336,50 +337,74 @@ func (p *paramParser) bareValue() string {
 	return v
 }
 
+// maxParams bounds the parameters kept from one header value; more are
+// dropped (a hostile value could otherwise hold hundreds of thousands).
+const maxParams = 256
+
+// maxSections bounds the RFC 2231 sections joined into one value.
+const maxSections = 1024
+
 // assemble joins RFC 2231 continuations and decodes extended values.
 func assemble(raws []rawParam) Params {
 	if len(raws) == 0 {
 		return nil
 	}
-	out := make(Params, 0, len(raws))
-	for i, rp := range raws {
+	type section struct {
+		idx int
+		rp  rawParam
+	}
+	var sections map[string][]section
+	out := make(Params, 0, min(len(raws), 8))
+	for _, rp := range raws {
 		name, idx, ext := splitParamName(rp.name)
-		if idx < 0 && !ext {
-			if j := out.index(name); j >= 0 {
-				continue // duplicate plain parameter: first wins
+		switch {
+		case idx >= 0:
+			if sections == nil {
+				sections = make(map[string][]section)
 			}
-			out = append(out, Param{Name: name, Value: rp.value})
-			continue
-		}
-		if idx > 0 {
-			continue // handled with its section 0
-		}
-		if idx < 0 {
-			// name*=charset'lang'value (single extended value)
-			prm := decodeExtended(name, rp.value)
-			out.replace(prm)
-			continue
-		}
-		// Section 0: gather name*1, name*2 ... in order, stopping at a gap.
-		var segs []rawParam
-		segs = append(segs, rp)
-		for n := 1; ; n++ {
-			found := false
-			for _, q := range raws[i+1:] {
-				qn, qi, _ := splitParamName(q.name)
-				if qn == name && qi == n {
-					segs = append(segs, q)
-					found = true
-					break
+			if _, seen := sections[name]; !seen {
+				// Hold the place of the parameter in the order.
+				if out.index(name) < 0 && len(out) < maxParams {
+					out = append(out, Param{Name: name})
 				}
 			}
-			if !found || n > 1000 {
-				break
+			if len(sections[name]) < maxSections {
+				sections[name] = append(sections[name], section{idx, rp})
 			}
+		case ext:
+			out.replace(decodeExtended(name, rp.value))
+		default:
+			if out.index(name) < 0 && len(out) < maxParams {
+				out = append(out, Param{Name: name, Value: rp.value})
+			}
+		}
+	}
+	for name, secs := range sections {
+		slices.SortStableFunc(secs, func(a, b section) int { return a.idx - b.idx })
+		var segs []rawParam
+		for i, sc := range secs {
+			if sc.idx != i {
+				break // a gap or a duplicate: stop here
+			}
+			segs = append(segs, sc.rp)
+		}
+		if len(segs) == 0 {
+			continue
 		}
 		out.replace(joinSections(name, segs))
 	}
-	return out
+	// Drop places held for continuations that never started at 0.
+	j := 0
+	for _, p := range out {
+		if p.Value == "" && p.Charset == "" && sections != nil {
+			if secs, ok := sections[p.Name]; ok && (len(secs) == 0 || secs[0].idx != 0) {
+				continue
+			}
+		}
+		out[j] = p
+		j++
+	}
+	return out[:j]
 }
 
 func (p Params) index(name string) int {
@@ -391,14 +416,16 @@ func (p Params) index(name string) int {
 	return -1
 }
 
-// replace sets prm, overriding a plain parameter of the same name but not
-// an earlier RFC 2231 one.
+// replace sets prm, overriding a plain parameter of the same name (an
+// RFC 2231 value wins over a plain one).
 func (p *Params) replace(prm Param) {
 	if j := p.index(prm.Name); j >= 0 {
 		(*p)[j] = prm
 		return
 	}
-	*p = append(*p, prm)
+	if len(*p) < maxParams {
+		*p = append(*p, prm)
+	}
 }
 
 // splitParamName splits "title*1*" into ("title", 1, true). idx is -1 when
