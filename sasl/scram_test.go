@@ -599,3 +599,45 @@ func selfSigned(t *testing.T) tls.Certificate {
 	}
 	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
 }
+
+func TestPrepPassword(t *testing.T) {
+	t.Parallel()
+	tests := []struct{ in, want string }{
+		{"pencil", "pencil"},
+		{"with space", "with space"},
+		{"I\u00adX", "IX"},                    // RFC 4013 section 3 example: soft hyphen mapped to nothing
+		{"user", "user"},                      // RFC 4013 section 3
+		{"USER", "USER"},                      // case preserved
+		{"\u00aa", "a"},                       // RFC 4013 section 3: NFKC
+		{"\u2168", "IX"},                      // RFC 4013 section 3: NFKC
+		{"a\u00a0b\u2003c\u3000d", "a b c d"}, // non-ASCII spaces
+		{"zero\u200bwidth", "zero width"},     // U+200B is in C.1.2 first
+		{"a\ufe0fb\ufeffc", "abc"},            // variation selector, BOM
+		{"pa\u0308ss", "p\u00e4ss"},           // composed
+		// Refused by SASLprep: used as given.
+		{"\u0007", "\u0007"},               // RFC 4013 section 3: prohibited
+		{"tab\there", "tab\there"},         // ASCII control
+		{"\u00ad", "\u00ad"},               // maps to the empty string
+		{"\U000E0001tag", "\U000E0001tag"}, // tagging character
+	}
+	for _, tt := range tests {
+		if got := prepPassword(tt.in); got != tt.want {
+			t.Errorf("prepPassword(%+q) = %+q, want %+q", tt.in, got, tt.want)
+		}
+	}
+}
+
+func FuzzSASLprep(f *testing.F) {
+	for _, s := range []string{"pencil", "I\u00adX", "\u2168", "a\u00a0b", "\u0007", "\ufb01"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		p := prepPassword(s)
+		if p == "" && s != "" {
+			t.Fatalf("prepPassword(%+q) is empty", s)
+		}
+		if p != s && prepPassword(p) != p {
+			t.Fatalf("prepPassword is not idempotent on %+q: %+q then %+q", s, p, prepPassword(p))
+		}
+	})
+}
