@@ -26,6 +26,13 @@ const (
 	DefaultMaxExplanation = 256
 )
 
+// MaxNesting caps how deeply include and redirect may nest, whatever
+// Limits.DNSTerms allows, so that a record including itself cannot exhaust
+// the stack under a raised term limit. Deeper nesting is a PermError
+// matching ErrTooManyDNSTerms. With the default limits it is never
+// reached.
+const MaxNesting = 64
+
 // Limits bounds the work and the output of one check. Each zero or negative
 // field means its documented default.
 type Limits struct {

@@ -102,6 +102,7 @@ type checker struct {
 	env macroEnv
 
 	terms, voids int
+	depth        int // records being evaluated: 1 + nested include/redirect
 
 	ptrDone      bool
 	ptrValidated []string // validated names, lower case, no trailing dot
@@ -113,7 +114,7 @@ type outcome struct {
 	status  Status
 	mech    string
 	exp     string
-	problem error
+	problem *Error
 }
 
 func permError(err error, domain, term, detail string) outcome {
@@ -130,6 +131,11 @@ func fromProblem(p *Error) outcome {
 // checkHost is check_host(ip, domain, sender). wantExp is false inside an
 // include, whose exp= must not be used (RFC 7208 section 6.2).
 func (c *checker) checkHost(ctx context.Context, domain string, wantExp bool) outcome {
+	if c.depth >= MaxNesting {
+		return permError(ErrTooManyDNSTerms, domain, "", "include and redirect nested too deeply")
+	}
+	c.depth++
+	defer func() { c.depth-- }()
 	rec, none, p := c.fetchRecord(ctx, domain)
 	if p != nil {
 		return fromProblem(p)
@@ -204,7 +210,8 @@ func (c *checker) fetchRecord(ctx context.Context, domain string) (rec *Record, 
 	}
 	rec, err = ParseRecord(found)
 	if err != nil {
-		e := err.(*Error)
+		e := &Error{Err: ErrSyntax, Detail: err.Error()}
+		errors.As(err, &e)
 		e.Domain = domain
 		return nil, false, e
 	}
@@ -288,7 +295,7 @@ func (c *checker) matchDNS(ctx context.Context, d *Directive, domain string) (bo
 		case None:
 			return false, &Error{Err: ErrNoRecord, Domain: target}
 		default:
-			return false, out.problem.(*Error)
+			return false, out.problem
 		}
 	case KindA:
 		addrs, err := c.r.LookupNetIP(ctx, c.network(), target)
@@ -478,7 +485,8 @@ func (c *checker) target(spec *macroString, domain string) (name string, ok bool
 		c.env.domain = domain
 		s, err := spec.expand(&c.env)
 		if err != nil {
-			e := err.(*Error)
+			e := &Error{Err: ErrSyntax, Detail: err.Error()}
+			errors.As(err, &e)
 			e.Domain = domain
 			return "", false, e
 		}

@@ -200,6 +200,18 @@ func TestCheckDNSTermLimit(t *testing.T) {
 	}
 }
 
+func TestCheckNesting(t *testing.T) {
+	z := parseZone("loop.example.com TXT v=spf1 include:loop.example.com -all\n")
+	res, _ := Check(context.Background(), &memResolver{zone: z}, Args{IP: ip("192.0.2.1"), Sender: "a@loop.example.com", Limits: Limits{DNSTerms: 1 << 30}})
+	if res.Status != PermError || !errors.Is(res.Problem, ErrTooManyDNSTerms) || res.DNSTerms != MaxNesting {
+		t.Errorf("self-include with a huge term limit: %s after %d terms (%v)", res.Status, res.DNSTerms, res.Problem)
+	}
+	res, _ = Check(context.Background(), &memResolver{zone: z}, Args{IP: ip("192.0.2.1"), Sender: "a@loop.example.com"})
+	if res.Status != PermError || res.DNSTerms != DefaultMaxDNSTerms+1 {
+		t.Errorf("self-include: %s after %d terms (%v)", res.Status, res.DNSTerms, res.Problem)
+	}
+}
+
 func TestCheckVoidLimit(t *testing.T) {
 	z := parseZone(`
 v2.example.com TXT v=spf1 a:x1.example.com a:x2.example.com ip4:192.0.2.1 -all
