@@ -11,6 +11,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/miekg/dns"
@@ -98,6 +99,9 @@ type Client struct {
 	cache       *cache
 	log         *slog.Logger
 
+	mu    sync.Mutex
+	calls map[cacheKey]*inflight
+
 	// exchangeHook, set by tests only, replaces the network.
 	exchangeHook func(ctx context.Context, name string, qtype uint16) (*dns.Msg, string, error)
 }
@@ -123,6 +127,7 @@ func NewClient(opts *ClientOptions) (*Client, error) {
 		maxTTL:      o.MaxTTL,
 		maxNegative: o.MaxNegativeTTL,
 		log:         o.Logger,
+		calls:       make(map[cacheKey]*inflight),
 	}
 	if c.timeout <= 0 {
 		c.timeout = DefaultTimeout
@@ -373,14 +378,54 @@ func (c *Client) resolve(ctx context.Context, op, name string, qtype uint16) (*r
 	if err := ctx.Err(); err != nil {
 		return nil, &Error{Op: op, Name: key, Rcode: RcodeNone, Kind: ErrTemporary, Err: err}
 	}
-	r := c.lookup(ctx, op, key, qtype)
-	if c.cache != nil && (r.err == nil || !r.err.Temporary()) {
-		c.cache.put(ck, r, r.ttl)
-	}
+	r := c.shared(ctx, op, ck, qtype)
 	if r.err != nil {
 		return nil, r.err
 	}
 	return r, nil
+}
+
+// inflight is a lookup under way that concurrent callers of the same
+// (name, type) wait for instead of asking again.
+type inflight struct {
+	done chan struct{}
+	res  *result
+}
+
+// shared runs one network lookup per (name, type) at a time and caches
+// its result. A caller whose context ends stops waiting; a caller whose
+// leader failed only because the leader's context ended asks again.
+func (c *Client) shared(ctx context.Context, op string, ck cacheKey, qtype uint16) *result {
+	c.mu.Lock()
+	if call, ok := c.calls[ck]; ok {
+		c.mu.Unlock()
+		select {
+		case <-call.done:
+			if e := call.res.err; e != nil && e.Temporary() && isContextError(e.Err) && ctx.Err() == nil {
+				return c.lookup(ctx, op, ck.name, qtype)
+			}
+			return call.res
+		case <-ctx.Done():
+			return &result{err: &Error{Op: op, Name: ck.name, Rcode: RcodeNone, Kind: ErrTemporary, Err: ctx.Err()}}
+		}
+	}
+	call := &inflight{done: make(chan struct{})}
+	c.calls[ck] = call
+	c.mu.Unlock()
+
+	call.res = c.lookup(ctx, op, ck.name, qtype)
+	if c.cache != nil && (call.res.err == nil || !call.res.err.Temporary()) {
+		c.cache.put(ck, call.res, call.res.ttl)
+	}
+	c.mu.Lock()
+	delete(c.calls, ck)
+	c.mu.Unlock()
+	close(call.done)
+	return call.res
+}
+
+func isContextError(err error) bool {
+	return errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)
 }
 
 // lookup asks the network for (name, qtype), following CNAMEs within an
@@ -571,13 +616,35 @@ func (c *Client) try(ctx context.Context, server string, m *dns.Msg) (*dns.Msg, 
 	tctx, cancel := context.WithTimeout(ctx, c.timeout)
 	resp, err := c.roundTrip(tctx, "udp", server, m)
 	cancel()
-	if err != nil || !resp.Truncated {
-		return resp, err
+	if err == nil && resp.Truncated {
+		tctx, cancel = context.WithTimeout(ctx, c.timeout)
+		resp, err = c.roundTrip(tctx, "tcp", server, m)
+		cancel()
 	}
-	tctx, cancel = context.WithTimeout(ctx, c.timeout)
-	defer cancel()
-	return c.roundTrip(tctx, "tcp", server, m)
+	if err != nil && isContextError(err) {
+		// Whose deadline was it? The attempt's context shares the
+		// caller's deadline, and may notice it first.
+		switch dl, ok := ctx.Deadline(); {
+		case ctx.Err() != nil:
+			err = ctx.Err()
+		case ok && !time.Now().Before(dl):
+			err = context.DeadlineExceeded
+		default:
+			err = errAttemptTimeout
+		}
+	}
+	return resp, err
 }
+
+// errAttemptTimeout reports that a server did not answer within
+// ClientOptions.Timeout.
+var errAttemptTimeout error = attemptTimeout{}
+
+type attemptTimeout struct{}
+
+func (attemptTimeout) Error() string   { return "no answer within the attempt timeout" }
+func (attemptTimeout) Timeout() bool   { return true }
+func (attemptTimeout) Temporary() bool { return true }
 
 // errMismatch reports an answer over TCP that does not match the query.
 var errMismatch = errors.New("answer does not match the query")

@@ -3,6 +3,7 @@ package dnstest_test
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/heraldmail/herald/dnsmx"
 	"github.com/heraldmail/herald/dnsmx/dnstest"
@@ -41,8 +42,9 @@ func ExampleZone_SetFault() {
 	}
 	defer srv.Close()
 
-	// The resolver gives up after dnstest.DefaultClientTimeout.
-	_, err = srv.Resolver(nil).LookupNetIP(context.Background(), "ip4", "slow.example.com")
+	// The resolver gives up after its per-attempt timeout.
+	r := srv.Resolver(&dnsmx.ClientOptions{Timeout: 50 * time.Millisecond})
+	_, err = r.LookupNetIP(context.Background(), "ip4", "slow.example.com")
 	fmt.Println(dnsmx.IsTemporary(err))
 	// Output: true
 }

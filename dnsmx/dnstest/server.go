@@ -149,15 +149,17 @@ func (s *Server) ResetQueries() {
 }
 
 // DefaultClientTimeout is the per-attempt timeout of the clients that
-// Resolver returns when the options leave it zero: short, so that a test
-// of an injected Timeout fault takes a fraction of a second.
-const DefaultClientTimeout = 100 * time.Millisecond
+// Resolver returns when the options leave it zero. A loopback answer takes
+// microseconds, but a loaded test machine can delay a goroutine by tens of
+// milliseconds, so the default leaves room; tests of an injected Timeout
+// fault set a shorter ClientOptions.Timeout to stay fast.
+const DefaultClientTimeout = 500 * time.Millisecond
 
 // Resolver returns a [*dnsmx.Client] that asks only this server. opts may
 // be nil; its Servers field is replaced, a zero Timeout becomes
 // DefaultClientTimeout and a zero Attempts becomes 1, so that an injected
-// Timeout costs one timeout. Everything else (cache, CNAME limit, clock)
-// is as given.
+// Timeout costs exactly one timeout. Everything else (cache, CNAME limit,
+// clock) is as given.
 func (s *Server) Resolver(opts *dnsmx.ClientOptions) *dnsmx.Client {
 	var o dnsmx.ClientOptions
 	if opts != nil {
