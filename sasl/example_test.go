@@ -152,3 +152,30 @@ func ExampleAuthenticator() {
 	// plaintext: [SCRAM-SHA-256]
 	// PLAIN before TLS: true
 }
+
+// EXTERNAL takes the identity from outside SASL, here a name the caller got
+// from the TLS client certificate; the client may only ask to act as it.
+func ExampleNewExternalServer() {
+	certName := "alice@example.com" // from tls.ConnectionState.PeerCertificates
+	check := func(ctx context.Context, authzid string) (string, error) {
+		return certName, nil
+	}
+	for _, authzid := range []string{"", "alice@example.com", "root"} {
+		s := sasl.NewExternalServer(check, nil)
+		_, done, err := s.Next(context.Background(), []byte(authzid))
+		fmt.Printf("%q: done=%v refused=%v identity=%q\n", authzid, done, errors.Is(err, sasl.ErrAuthFailed), s.Identity())
+	}
+	// Output:
+	// "": done=true refused=false identity="alice@example.com"
+	// "alice@example.com": done=true refused=false identity="alice@example.com"
+	// "root": done=false refused=true identity=""
+}
+
+// The XOAUTH2 initial response in the form Gmail documents.
+func ExampleNewXOAuth2Client() {
+	c := sasl.NewXOAuth2Client("someuser@example.com", "ya29.vF9dft4qmTc2Nvb3RlckBhbHRhdmlzdGEuY29tCg")
+	mech, ir, _ := c.Start()
+	fmt.Println(mech, base64.StdEncoding.EncodeToString(ir))
+	// Output:
+	// XOAUTH2 dXNlcj1zb21ldXNlckBleGFtcGxlLmNvbQFhdXRoPUJlYXJlciB5YTI5LnZGOWRmdDRxbVRjMk52YjNSbGNrQmhiSFJoZG1semRHRXVZMjl0Q2cBAQ==
+}
