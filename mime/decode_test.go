@@ -120,7 +120,7 @@ func TestQuotedPrintableLongLine(t *testing.T) {
 
 func TestUUDecoder(t *testing.T) {
 	t.Parallel()
-	in := "preamble text\nbegin 644 hello.txt\n" + `.2&5L;&\L('=O<FQD(0H`+"`"+`` + "\n`\nend\ntrailer\n"
+	in := "preamble text\nbegin 644 hello.txt\n" + `.2&5L;&\L('=O<FQD(0H` + "`" + `` + "\n`\nend\ntrailer\n"
 	if got := readAllWays(t, EncodingUUEncode, in); got != "Hello, world!\n" {
 		t.Errorf("got %q", got)
 	}

@@ -125,7 +125,24 @@ func (p *Part) Body() (io.Reader, error) {
 		p.addDefect(DefectUnknownEncoding)
 		return p.Raw(), nil
 	}
+	if p.r != nil && p.r.opts.Strict {
+		return &strictDecoder{r: d, p: p}, nil
+	}
 	return d, nil
+}
+
+// strictDecoder fails on the first defect the decoder records.
+type strictDecoder struct {
+	r io.Reader
+	p *Part
+}
+
+func (s *strictDecoder) Read(b []byte) (int, error) {
+	n, err := s.r.Read(b)
+	if list := s.p.DecodeDefects(); len(list) > 0 {
+		return n, &Error{Part: s.p.Path, Op: "decode", Err: errDetail(ErrSyntax, string(list[0]))}
+	}
+	return n, err
 }
 
 // defectSink returns where decoders record defects: the part itself.

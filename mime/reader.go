@@ -303,10 +303,15 @@ func (r *Reader) readPart(parent *Part, path string) (*Part, error) {
 			return nil, &Error{Part: path, Op: "header", Err: err}
 		}
 	}
-	if !sep && len(raw) > 0 {
-		p.addDefect(DefectMissingHeaderSeparator)
+	if !sep && len(raw) > 0 && !r.s.ended {
+		// A body line follows the header without the empty line.
+		if err := r.defect(p, DefectMissingHeaderSeparator); err != nil {
+			return nil, err
+		}
 	}
-	r.classify(p, parent)
+	if err := r.classify(p, parent); err != nil {
+		return nil, err
+	}
 	return p, nil
 }
 
@@ -489,13 +494,16 @@ func isHeaderLine(line []byte, first bool) bool {
 
 // classify sets the media type, disposition and encoding of p from its
 // header, applying the RFC 2045 defaults.
-func (r *Reader) classify(p *Part, parent *Part) {
+func (r *Reader) classify(p *Part, parent *Part) error {
 	ct, hasCT := rawField(p.rawHeader, "Content-Type")
 	var mt MediaType
 	if hasCT {
 		var err error
 		mt, err = ParseMediaType(ct)
 		if err != nil {
+			if r.opts.Strict {
+				return &Error{Part: p.Path, Op: "media type", Err: err}
+			}
 			p.addDefect(DefectInvalidMediaType)
 			p.mtErr = err
 			if mt.Type == "text" && mt.Subtype == "" {
@@ -518,11 +526,14 @@ func (r *Reader) classify(p *Part, parent *Part) {
 	if mt.Type == "multipart" {
 		b := mt.Params.Get("boundary")
 		if b == "" || len(b) > maxBoundaryLen {
-			p.addDefect(DefectNoBoundary)
+			if err := r.defect(p, DefectNoBoundary); err != nil {
+				return err
+			}
 		} else {
 			p.boundary = b
 		}
 	}
+	return nil
 }
 
 // scanRegion reads the current region of a scanner.
