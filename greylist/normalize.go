@@ -30,7 +30,13 @@ func NormalizeSender(addr string) string {
 	}
 	local, domain := addr[:at], strings.TrimSuffix(addr[at+1:], ".")
 
-	local = stripBATV(local)
+	for {
+		stripped := stripBATV(local)
+		if stripped == local {
+			break
+		}
+		local = stripped
+	}
 	if rest, ok := strings.CutPrefix(local, "srs0="); ok {
 		// SRS0=hash=tt=domain=local: keep what identifies the sender.
 		parts := strings.SplitN(rest, "=", 4)
