@@ -1,0 +1,45 @@
+// Command smtp-herald-sink is a discard SMTP server built on Herald's smtp
+// package, for the comparison in bench/smtp.sh. It prints "listening ADDR"
+// once it accepts connections.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log"
+	"net"
+	"os"
+
+	"github.com/heraldmail/herald/smtp"
+)
+
+type session struct{}
+
+func (session) Mail(context.Context, smtp.Path, *smtp.MailOptions) error { return nil }
+func (session) Rcpt(context.Context, smtp.Path, *smtp.RcptOptions) error { return nil }
+func (session) Data(_ context.Context, r io.Reader) error {
+	_, err := io.Copy(io.Discard, r)
+	return err
+}
+func (session) Reset(context.Context) {}
+func (session) Close() error          { return nil }
+
+func main() {
+	addr := flag.String("addr", "127.0.0.1:0", "listen address")
+	flag.Parse()
+	l, err := net.Listen("tcp", *addr)
+	if err != nil {
+		log.Fatal(err)
+	}
+	s := &smtp.Server{
+		Backend: smtp.BackendFunc(func(context.Context, *smtp.ConnInfo) (smtp.Session, error) {
+			return session{}, nil
+		}),
+		Hostname:       "sink.test",
+		MaxConnections: -1,
+	}
+	fmt.Fprintln(os.Stdout, "listening", l.Addr())
+	log.Fatal(s.Serve(l))
+}
