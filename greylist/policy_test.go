@@ -456,3 +456,43 @@ func TestStrings(t *testing.T) {
 		t.Error("Verdict.Pass")
 	}
 }
+
+// FuzzPolicyCheck feeds hostile envelopes to a policy with every whitelist
+// kind set: no panic, and every answer is a valid decision or
+// ErrInvalidRequest.
+func FuzzPolicyCheck(f *testing.F) {
+	f.Add([]byte{192, 0, 2, 1}, "a@x", "b@y", "")
+	f.Add([]byte{0x20, 1, 0xd, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1}, "prvs=1=@", "@", "mx.example.com")
+	f.Add([]byte{}, "", "", "")
+	f.Add([]byte{10, 0, 0, 1}, "\x00", "\r\n", ".")
+	f.Fuzz(func(t *testing.T, ip []byte, from, to, name string) {
+		c := newClock()
+		p := newPolicy(t, c, greylist.Options{
+			Resolver: &resolver{},
+			Whitelist: greylist.Whitelist{
+				Networks:      []netip.Prefix{prefix("10.0.0.0/8")},
+				Hosts:         []string{"example.com"},
+				SenderDomains: []string{"trusted.example"},
+				Recipients:    []string{"postmaster@", "example.net"},
+			},
+		})
+		a, _ := netip.AddrFromSlice(ip)
+		r := greylist.Request{Client: a, Sender: from, Recipient: to, ClientName: name}
+		for i := range 2 {
+			c.set(time.Duration(i) * 10 * time.Minute)
+			d, err := p.Check(context.Background(), r)
+			if err != nil {
+				if !errors.Is(err, greylist.ErrInvalidRequest) {
+					t.Fatalf("error %v", err)
+				}
+				return
+			}
+			if d.Action != pass && d.Action != defer_ {
+				t.Fatalf("decision %+v", d)
+			}
+			if rep, ok := p.Reply(d); ok && strings.ContainsAny(rep.String(), "\r\n") {
+				t.Fatalf("reply %q", rep)
+			}
+		}
+	})
+}
