@@ -37,7 +37,17 @@ func Downgrade(w io.Writer, r io.Reader, opts *ReaderOptions) error {
 	closeTop := func() error {
 		top := stack[len(stack)-1]
 		stack = stack[:len(stack)-1]
-		if _, err := io.WriteString(out, "\r\n--"+top.part.Boundary()+"--\r\n"); err != nil {
+		d := "\r\n--" + top.part.Boundary() + "--\r\n"
+		if top.nchild == 0 {
+			// No part at all: the whole body was the preamble.
+			if _, err := out.Write(top.part.Preamble); err != nil {
+				return err
+			}
+			if len(top.part.Preamble) == 0 {
+				d = d[2:]
+			}
+		}
+		if _, err := io.WriteString(out, d); err != nil {
 			return err
 		}
 		_, err := out.Write(top.part.Epilogue)
@@ -64,8 +74,15 @@ func Downgrade(w io.Writer, r io.Reader, opts *ReaderOptions) error {
 		if len(stack) > 0 && p.Parent == stack[len(stack)-1].part {
 			top := &stack[len(stack)-1]
 			d := "\r\n--" + top.part.Boundary() + "\r\n"
-			if top.nchild == 0 && len(top.part.Preamble) == 0 {
-				d = d[2:]
+			if top.nchild == 0 {
+				// The preamble is known once the walk entered the
+				// multipart, that is now.
+				if _, err := out.Write(top.part.Preamble); err != nil {
+					return err
+				}
+				if len(top.part.Preamble) == 0 {
+					d = d[2:]
+				}
 			}
 			top.nchild++
 			if _, err := io.WriteString(out, d); err != nil {
@@ -77,9 +94,6 @@ func Downgrade(w io.Writer, r io.Reader, opts *ReaderOptions) error {
 				return err
 			}
 			if p.isMultipart() {
-				if _, err := out.Write(p.Preamble); err != nil {
-					return err
-				}
 				stack = append(stack, open{part: p})
 			}
 			continue
@@ -108,9 +122,8 @@ func downgradeLeaf(out io.Writer, p *Part) error {
 	if err != nil && !whole && !errors.Is(err, bufio.ErrBufferFull) {
 		return err
 	}
-	known := p.Encoding.Known()
-	if (whole && sevenBitClean(head)) || !known {
-		// Clean, or an encoding we cannot decode: pass it on.
+	if whole && sevenBitClean(head) {
+		// Clean: pass it on.
 		if err := writeDowngradedHeader(out, p, cleanLabel(p.Encoding)); err != nil {
 			return err
 		}
@@ -127,9 +140,11 @@ func downgradeLeaf(out io.Writer, p *Part) error {
 	if err := writeDowngradedHeader(out, p, enc); err != nil {
 		return err
 	}
+	// An unknown encoding is taken as identity (RFC 2045 section 6.4):
+	// its bytes are what gets encoded.
 	dec, err := newDecoder(p.Encoding, raw, nil)
 	if err != nil {
-		return err
+		dec = raw
 	}
 	ew, err := NewEncoder(enc, out)
 	if err != nil {
@@ -197,17 +212,19 @@ func writeDowngradedHeader(out io.Writer, p *Part, enc Encoding) error {
 			continue
 		}
 		if isASCIIString(f.Raw()) {
-			if _, err := io.WriteString(out, f.Raw()); err != nil {
+			if longestLine(f.Raw()) <= maxLine7Bit {
+				if _, err := io.WriteString(out, f.Raw()); err != nil {
+					return err
+				}
+			} else if err := writeField(out, name, f.Value()); err != nil {
+				// Refolded within 998 octets.
 				return err
 			}
 			continue
 		}
 		v := f.Value()
-		if isAddressField(name) {
-			list, err := message.ParseAddressList(v)
-			if err != nil {
-				return &Error{Part: p.Path, Op: "downgrade", Err: err}
-			}
+		list, perr := message.ParseAddressList(v)
+		if isAddressField(name) && perr == nil {
 			for _, a := range list {
 				if !isASCIIString(a.Addr) {
 					return &Error{Part: p.Path, Op: "downgrade", Err: errDetail(ErrSyntax, "non-ASCII address needs SMTPUTF8")}
@@ -215,6 +232,8 @@ func writeDowngradedHeader(out io.Writer, p *Part, enc Encoding) error {
 			}
 			v = message.FormatAddressList(list)
 		} else {
+			// Unstructured text, or an address field too broken to
+			// parse: encoded words keep it readable and 7-bit.
 			if dec, err := f.Text(); err == nil {
 				v = dec
 			}
@@ -240,4 +259,21 @@ func writeField(out io.Writer, name, value string) error {
 	s := h.String()
 	_, err := io.WriteString(out, strings.TrimSuffix(s, "\r\n"))
 	return err
+}
+
+// longestLine returns the length of the longest line of s, line endings
+// excluded.
+func longestLine(s string) int {
+	longest := 0
+	for len(s) > 0 {
+		i := strings.IndexByte(s, '\n')
+		line := s
+		if i >= 0 {
+			line, s = s[:i], s[i+1:]
+		} else {
+			s = ""
+		}
+		longest = max(longest, len(strings.TrimSuffix(line, "\r")))
+	}
+	return longest
 }
