@@ -97,6 +97,7 @@ type Client struct {
 	maxTTL      time.Duration
 	maxNegative time.Duration
 	cache       *cache
+	now         func() time.Time
 	log         *slog.Logger
 
 	mu    sync.Mutex
@@ -168,16 +169,16 @@ func NewClient(opts *ClientOptions) (*Client, error) {
 		}
 		c.servers = append(c.servers, hp)
 	}
+	c.now = o.Now
+	if c.now == nil {
+		c.now = time.Now
+	}
 	if o.CacheSize >= 0 {
 		size := o.CacheSize
 		if size == 0 {
 			size = DefaultCacheSize
 		}
-		now := o.Now
-		if now == nil {
-			now = time.Now
-		}
-		c.cache = newCache(size, now)
+		c.cache = newCache(size, c.now)
 	}
 	return c, nil
 }
@@ -230,6 +231,7 @@ type result struct {
 	names     []string
 	authentic bool
 	ttl       time.Duration
+	fetched   time.Time
 	err       *Error
 }
 
@@ -352,7 +354,7 @@ func (c *Client) Query(ctx context.Context, name string, qtype uint16) (*Answer,
 		Canonical: r.canonical + ".",
 		Records:   make([]dns.RR, len(r.rrs)),
 		Authentic: r.authentic,
-		TTL:       r.ttl,
+		TTL:       max(r.ttl-c.now().Sub(r.fetched).Truncate(time.Second), 0),
 	}
 	for i, rr := range r.rrs {
 		a.Records[i] = dns.Copy(rr)
@@ -431,7 +433,7 @@ func isContextError(err error) bool {
 // lookup asks the network for (name, qtype), following CNAMEs within an
 // answer and, when a chain leaves the answer, with further queries.
 func (c *Client) lookup(ctx context.Context, op, name string, qtype uint16) *result {
-	res := &result{name: name, authentic: true}
+	res := &result{name: name, authentic: true, fetched: c.now()}
 	fail := func(kind error, server string, rcode int, cause error, ttl time.Duration) *result {
 		res.err = &Error{Op: op, Name: name, Server: server, Rcode: rcode, Kind: kind, Err: cause}
 		res.ttl = ttl

@@ -3,7 +3,9 @@ package dnsmx_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/netip"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -483,5 +485,83 @@ func TestClientCNAMEWithoutFollow(t *testing.T) {
 	a, err := r.Query(ctx, "a.example", dns.TypeA)
 	if err != nil || a.Canonical != "c.example." || a.Name != "a.example." {
 		t.Fatalf("Query: %+v, %v", a, err)
+	}
+}
+
+func TestQueryTTLCountsDown(t *testing.T) {
+	t.Parallel()
+	srv := dnstest.NewServer(t, testZone())
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	r := srv.Resolver(&dnsmx.ClientOptions{Now: func() time.Time { return now }})
+	a, err := r.Query(t.Context(), "example.com", dns.TypeMX)
+	if err != nil || a.TTL != 300*time.Second {
+		t.Fatalf("first: %+v, %v", a, err)
+	}
+	now = now.Add(100 * time.Second)
+	a, err = r.Query(t.Context(), "example.com", dns.TypeMX)
+	if err != nil || a.TTL != 200*time.Second {
+		t.Fatalf("from cache: TTL %v, %v; want 200s", a.TTL, err)
+	}
+}
+
+func TestNewClient(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	conf := dir + "/resolv.conf"
+	if err := os.WriteFile(conf, []byte("# test\nnameserver 192.0.2.53\nnameserver 2001:db8::53\noptions timeout:1\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	empty := dir + "/empty.conf"
+	if err := os.WriteFile(empty, []byte("search example.com\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name    string
+		opts    *dnsmx.ClientOptions
+		want    string
+		wantErr bool
+	}{
+		{"resolv.conf", &dnsmx.ClientOptions{ResolvConf: conf}, "[192.0.2.53:53 [2001:db8::53]:53]", false},
+		{"no servers in resolv.conf", &dnsmx.ClientOptions{ResolvConf: empty}, "[127.0.0.1:53 [::1]:53]", false},
+		{"missing resolv.conf", &dnsmx.ClientOptions{ResolvConf: dir + "/nope"}, "", true},
+		{"explicit", &dnsmx.ClientOptions{Servers: []string{"192.0.2.1", "[2001:db8::1]", "2001:db8::2", "dns.example:5353"}}, "[192.0.2.1:53 [2001:db8::1]:53 [2001:db8::2]:53 dns.example:5353]", false},
+		{"bad server", &dnsmx.ClientOptions{Servers: []string{"dns.example"}}, "", true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := dnsmx.NewClient(tc.opts)
+			if tc.wantErr {
+				if err == nil {
+					t.Fatal("no error")
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := fmt.Sprint(c.Servers()); got != tc.want {
+				t.Fatalf("servers %s, want %s", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestErrorText(t *testing.T) {
+	t.Parallel()
+	srv := dnstest.NewServer(t, testZone().SetFault("broken.example.com", 0, dnstest.ServFail))
+	r := srv.Resolver(nil)
+	_, err := r.LookupTXT(t.Context(), "nope.example.com")
+	if want := "lookup TXT nope.example.com on " + srv.Addr + ": no such domain (rcode NXDOMAIN)"; err == nil || err.Error() != want {
+		t.Fatalf("got %q\nwant %q", err, want)
+	}
+	_, err = r.LookupMX(t.Context(), "broken.example.com")
+	if want := "lookup MX broken.example.com on " + srv.Addr + ": temporary DNS failure (rcode SERVFAIL)"; err == nil || err.Error() != want {
+		t.Fatalf("got %q\nwant %q", err, want)
+	}
+	// The zero Kind counts as temporary, so a hand-made Error is never
+	// mistaken for a void lookup.
+	e := &dnsmx.Error{Op: "lookup A", Name: "x.example", Err: errors.New("boom")}
+	if !errors.Is(e, dnsmx.ErrTemporary) || dnsmx.IsVoid(e) || e.Error() != "lookup A x.example: temporary DNS failure: boom" {
+		t.Fatalf("zero Kind: %v", e)
 	}
 }

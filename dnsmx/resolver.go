@@ -75,7 +75,9 @@ type Answer struct {
 	// set: the recursive resolver validated the data with DNSSEC. It is
 	// only as trustworthy as the path to that resolver.
 	Authentic bool
-	// TTL is the smallest TTL of the records and CNAMEs used.
+	// TTL is the time left before the answer expires: the smallest TTL
+	// of the records and CNAMEs used, less the whole seconds it has spent
+	// in the cache.
 	TTL time.Duration
 }
 
