@@ -17,6 +17,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"io"
 	"net/netip"
 	"os"
 	"strings"
@@ -27,11 +28,14 @@ import (
 )
 
 func main() {
-	os.Exit(run(os.Args[1:]))
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
-func run(argv []string) int {
+// run is the command with its arguments and output streams; it returns
+// the exit status.
+func run(argv []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("spf-check", flag.ContinueOnError)
+	fs.SetOutput(stderr)
 	ipText := fs.String("ip", "", "SMTP client IP address (required)")
 	sender := fs.String("sender", "", "MAIL FROM address; empty for the null reverse-path")
 	helo := fs.String("helo", "", "HELO/EHLO name")
@@ -44,7 +48,7 @@ func run(argv []string) int {
 	}
 	ip, err := netip.ParseAddr(*ipText)
 	if err != nil {
-		fmt.Fprintf(os.Stderr, "spf-check: -ip: %v\n", err)
+		fmt.Fprintf(stderr, "spf-check: -ip: %v\n", err)
 		return 2
 	}
 	args := spf.Args{IP: ip, Sender: *sender, HELO: *helo, Receiver: *receiver}
@@ -53,7 +57,7 @@ func run(argv []string) int {
 	case "helo":
 		args.Identity = spf.IdentityHELO
 	default:
-		fmt.Fprintf(os.Stderr, "spf-check: -identity must be mailfrom or helo\n")
+		fmt.Fprintf(stderr, "spf-check: -identity must be mailfrom or helo\n")
 		return 2
 	}
 	var opts dnsmx.ClientOptions
@@ -62,34 +66,34 @@ func run(argv []string) int {
 	}
 	r, err := dnsmx.NewClient(&opts)
 	if err != nil {
-		fmt.Fprintf(os.Stderr, "spf-check: %v\n", err)
+		fmt.Fprintf(stderr, "spf-check: %v\n", err)
 		return 2
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), *timeout)
 	defer cancel()
 	res, err := spf.Check(ctx, r, args)
 	if err != nil && res.Status != spf.TempError {
-		fmt.Fprintf(os.Stderr, "spf-check: %v\n", err)
+		fmt.Fprintf(stderr, "spf-check: %v\n", err)
 		return 2
 	}
-	fmt.Printf("result:      %s\n", res.Status)
-	fmt.Printf("domain:      %s\n", res.Domain)
+	fmt.Fprintf(stdout, "result:      %s\n", res.Status)
+	fmt.Fprintf(stdout, "domain:      %s\n", res.Domain)
 	if res.Mechanism != "" {
-		fmt.Printf("mechanism:   %s\n", res.Mechanism)
+		fmt.Fprintf(stdout, "mechanism:   %s\n", res.Mechanism)
 	}
 	if res.Explanation != "" {
-		fmt.Printf("explanation: %s\n", res.Explanation)
+		fmt.Fprintf(stdout, "explanation: %s\n", res.Explanation)
 	}
 	if res.Problem != nil {
-		fmt.Printf("problem:     %v\n", res.Problem)
+		fmt.Fprintf(stdout, "problem:     %v\n", res.Problem)
 	}
-	fmt.Printf("dns terms:   %d (void lookups %d)\n", res.DNSTerms, res.VoidLookups)
-	fmt.Println(spf.ReceivedSPF(res, args))
+	fmt.Fprintf(stdout, "dns terms:   %d (void lookups %d)\n", res.DNSTerms, res.VoidLookups)
+	fmt.Fprintln(stdout, spf.ReceivedSPF(res, args))
 	authserv := *receiver
 	if authserv == "" {
 		authserv = "localhost"
 	}
-	fmt.Printf("Authentication-Results: %s; %s\n", authserv, spf.AuthenticationResults(res))
+	fmt.Fprintf(stdout, "Authentication-Results: %s; %s\n", authserv, spf.AuthenticationResults(res))
 	if res.Status != spf.Pass {
 		return 1
 	}

@@ -1,8 +1,6 @@
 package main
 
 import (
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -15,22 +13,10 @@ func TestRun(t *testing.T) {
 	z := dnstest.NewZone().AddTXT("example.com", "v=spf1 ip4:192.0.2.0/24 -all")
 	srv := dnstest.NewServer(t, z)
 
-	out := filepath.Join(t.TempDir(), "out")
-	f, err := os.Create(out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	stdout := os.Stdout
-	os.Stdout = f
-	passCode := run([]string{"-ip", "192.0.2.7", "-sender", "a@example.com", "-receiver", "mx.example.org", "-server", srv.Addr})
-	failCode := run([]string{"-ip", "198.51.100.7", "-sender", "a@example.com", "-server", srv.Addr})
-	os.Stdout = stdout
-	f.Close()
-	b, err := os.ReadFile(out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	text := string(b)
+	var out, errs strings.Builder
+	passCode := run([]string{"-ip", "192.0.2.7", "-sender", "a@example.com", "-receiver", "mx.example.org", "-server", srv.Addr}, &out, &errs)
+	failCode := run([]string{"-ip", "198.51.100.7", "-sender", "a@example.com", "-server", srv.Addr}, &out, &errs)
+	text := out.String()
 	if passCode != 0 || failCode != 1 {
 		t.Errorf("exit codes %d and %d, want 0 and 1", passCode, failCode)
 	}
@@ -46,7 +32,11 @@ func TestRun(t *testing.T) {
 			t.Errorf("output lacks %q:\n%s", want, text)
 		}
 	}
-	if code := run([]string{"-ip", "not-an-ip"}); code != 2 {
-		t.Errorf("bad -ip: exit %d, want 2", code)
+	if errs.Len() != 0 {
+		t.Errorf("stderr: %s", errs.String())
+	}
+	errs.Reset()
+	if code := run([]string{"-ip", "not-an-ip"}, &out, &errs); code != 2 || !strings.Contains(errs.String(), "-ip") {
+		t.Errorf("bad -ip: exit %d, stderr %q", code, errs.String())
 	}
 }
