@@ -558,9 +558,6 @@ func fillViews(res *result, qtype uint16) {
 	}
 }
 
-// headerTC is the TC bit in the flags word of a DNS header.
-const headerTC = 1 << 9
-
 // exchange asks the servers in turn, Attempts rounds, and returns the first
 // answer with RCODE NOERROR or NXDOMAIN, else the last answer received,
 // else the last error.
@@ -691,8 +688,10 @@ func (c *Client) roundTrip(ctx context.Context, network, server string, m *dns.M
 		}
 		resp := new(dns.Msg)
 		if err := resp.Unpack(p); err != nil {
-			if udp && h.Bits&headerTC != 0 {
-				// Cut short in transit: TCP will have the whole answer.
+			if udp {
+				// Truncated (TC set), cut short by a datagram larger
+				// than our buffer, or mangled in transit: TCP gets
+				// the whole answer or a clear error.
 				return &dns.Msg{MsgHdr: dns.MsgHdr{Id: h.Id, Response: true, Truncated: true}}, nil
 			}
 			return nil, fmt.Errorf("malformed answer: %w", err)

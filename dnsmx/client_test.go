@@ -225,6 +225,7 @@ func TestClientTruncation(t *testing.T) {
 	t.Parallel()
 	z := testZone()
 	z.SetFault("example.com", dns.TypeTXT, dnstest.Truncate)
+	z.SetFault("junk.example.com", 0, dnstest.Malformed)
 	for i := range 60 {
 		z.AddTXT("big.example.com", strings.Repeat("x", 40)+string(rune('a'+i%26)))
 	}
@@ -244,6 +245,13 @@ func TestClientTruncation(t *testing.T) {
 			t.Fatalf("got %d records, %v", len(got), err)
 		}
 		assertNetworks(t, srv, "big.example.com.", dns.TypeTXT, "udp", "tcp")
+	})
+	t.Run("malformed over UDP retried over TCP", func(t *testing.T) {
+		_, err := r.LookupTXT(t.Context(), "junk.example.com")
+		if !dnsmx.IsTemporary(err) {
+			t.Fatalf("err = %v, want temporary", err)
+		}
+		assertNetworks(t, srv, "junk.example.com.", dns.TypeTXT, "udp", "tcp")
 	})
 	t.Run("fits", func(t *testing.T) {
 		if _, err := r.LookupMX(t.Context(), "example.com"); err != nil {

@@ -20,8 +20,9 @@ import (
 //		// permanent for any other reason
 //	}
 //
-// ErrNotFound, ErrNoData, ErrInvalidName, ErrCNAMELoop, ErrNullMX and
-// ErrNoHosts are permanent; only ErrTemporary is worth a retry.
+// ErrNotFound, ErrNoData, ErrInvalidName, ErrCNAMELoop, ErrNullMX,
+// ErrNoHosts and ErrBadListing are permanent; only ErrTemporary is worth a
+// retry.
 var (
 	// ErrNotFound reports that the name does not exist (RCODE 3, NXDOMAIN).
 	ErrNotFound = errors.New("dnsmx: no such domain")

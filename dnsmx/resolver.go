@@ -147,8 +147,6 @@ func netError(op, name string, err error) error {
 		e.Server = de.Server
 		if de.IsNotFound {
 			e.Kind = ErrNoData
-		} else if !de.IsTemporary && !de.IsTimeout && de.Err == "no such host" {
-			e.Kind = ErrNoData
 		}
 	case errors.As(err, &ae):
 		e.Kind = ErrInvalidName
