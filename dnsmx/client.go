@@ -274,7 +274,7 @@ func (c *Client) LookupNetIP(ctx context.Context, network, host string) ([]netip
 		return slices.Clone(r.addrs), nil
 	}
 	r4, err4 := c.resolve(ctx, op, host, dns.TypeA)
-	if errors.Is(err4, ErrInvalidName) || errors.Is(err4, ErrNotFound) || ctx.Err() != nil {
+	if err4 != nil && (errors.Is(err4, ErrInvalidName) || errors.Is(err4, ErrNotFound) || ctx.Err() != nil) {
 		return nil, err4
 	}
 	r6, err6 := c.resolve(ctx, op, host, dns.TypeAAAA)

@@ -172,6 +172,7 @@ func TestParseZoneErrors(t *testing.T) {
 		{"include refused", "$INCLUDE /etc/passwd", ""},
 		{"bad origin", "@ IN A 192.0.2.1", "bad..origin"},
 		{"too long", strings.Repeat("; comment\n", dnstest.MaxZoneText/9), ""},
+		{"too many records", "$GENERATE 0-65535 h$ A 192.0.2.1\n$GENERATE 0-65535 g$ A 192.0.2.1\n", "example.com"},
 	}
 	for _, tc := range tests {
 		if _, err := dnstest.ParseZone(tc.text, tc.origin); err == nil {

@@ -102,8 +102,13 @@ func NewZone() *Zone {
 	}
 }
 
-// MaxZoneText bounds the zone-file text that ParseZone and AddText accept.
-const MaxZoneText = 1 << 20
+// Bounds on the zone-file text that ParseZone and AddText accept: its size,
+// and the number of records it may produce ($GENERATE can make 65536 from
+// one line).
+const (
+	MaxZoneText    = 1 << 20
+	MaxZoneRecords = 100000
+)
 
 // ParseZone returns a zone holding the records of zone-file text (RFC 1035
 // section 5, as github.com/miekg/dns reads it). Relative names are
@@ -134,6 +139,9 @@ func (z *Zone) AddText(text, origin string) error {
 	zp.SetIncludeAllowed(false)
 	var rrs []dns.RR
 	for rr, ok := zp.Next(); ok; rr, ok = zp.Next() {
+		if len(rrs) == MaxZoneRecords {
+			return fmt.Errorf("dnstest: zone text makes over %d records", MaxZoneRecords)
+		}
 		rrs = append(rrs, rr)
 	}
 	if err := zp.Err(); err != nil {
