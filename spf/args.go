@@ -94,7 +94,8 @@ type Args struct {
 	IP netip.Addr
 	// Sender is the MAIL FROM reverse-path without angle brackets, empty
 	// for the null reverse-path. A missing local-part ("@example.com")
-	// becomes "postmaster" (RFC 7208 section 4.3).
+	// becomes "postmaster" (RFC 7208 section 4.3). An internationalized
+	// domain is checked in its A-label form.
 	Sender string
 	// HELO is the domain given in HELO or EHLO. It is the checked domain
 	// for IdentityHELO and for a null Sender, and the value of %{h}.

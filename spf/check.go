@@ -31,6 +31,13 @@ func Check(ctx context.Context, r dnsmx.Resolver, a Args) (Result, error) {
 		return Result{}, &Error{Err: ErrInvalidArgs, Detail: "unknown identity"}
 	}
 	local, domain := identityParts(a)
+	if !isASCII(domain) {
+		// An internationalized domain (RFC 6531) is checked, and shows
+		// in %{d} and %{o}, in its A-label form.
+		if d, err := dnsmx.ParseDomain(domain); err == nil {
+			domain = d.ASCII
+		}
+	}
 	res := Result{Identity: a.Identity, Domain: domain, Sender: local + "@" + domain}
 	now := a.Now
 	if now.IsZero() {
@@ -71,6 +78,15 @@ func Check(ctx context.Context, r dnsmx.Resolver, a Args) (Result, error) {
 		return res, ctx.Err()
 	}
 	return res, nil
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
 }
 
 // identityParts returns the local-part and domain of <sender>.

@@ -44,6 +44,7 @@ pexp.example.com TXT validated as %{p}
 uglyexp.example.com TXT v=spf1 -all exp=ugly.example.com
 nullmx.example.com TXT v=spf1 mx -all
 nullmx.example.com MX 0 .
+xn--bcher-kva.example TXT v=spf1 ip4:192.0.2.0/24 -all
 `
 
 func newCheckResolver() *memResolver {
@@ -92,6 +93,7 @@ func TestCheck(t *testing.T) {
 			status: Fail, mech: "-all", exp: "%{i} is not allowed by %{o} %{x", dnsTerms: 1},
 		{name: "default explanation expanded", args: Args{IP: ip("192.0.2.1"), Sender: "bob@helo.example.org", DefaultExplanation: "%{i} is not allowed by %{o}"},
 			status: Fail, mech: "-all", exp: "192.0.2.1 is not allowed by helo.example.org", dnsTerms: 1},
+		{name: "internationalized domain", args: Args{IP: ip("192.0.2.1"), Sender: "josé@Bücher.example"}, status: Pass, mech: "ip4:192.0.2.0/24"},
 		{name: "null MX", args: Args{IP: ip("192.0.2.1"), Sender: "a@nullmx.example.com"}, status: Fail, mech: "-all", dnsTerms: 1},
 	}
 	for _, tt := range tests {
@@ -128,6 +130,7 @@ func TestCheckIdentity(t *testing.T) {
 		{Args{Sender: "", HELO: "helo.example.org"}, "helo.example.org", "postmaster@helo.example.org"},
 		{Args{Sender: "a@example.com", HELO: "helo.example.org", Identity: IdentityHELO}, "helo.example.org", "postmaster@helo.example.org"},
 		{Args{Sender: `"a@b"@example.com`}, "example.com", `"a@b"@example.com`},
+		{Args{Sender: "José@Bücher.example"}, "xn--bcher-kva.example", "José@xn--bcher-kva.example"},
 	}
 	for _, tt := range tests {
 		tt.args.IP = ip("192.0.2.1")
