@@ -454,10 +454,10 @@ func (c *Client) flush(ctx context.Context, name string, d time.Duration) error 
 	if c.broken != nil {
 		return c.broken
 	}
-	stop := c.arm(ctx, d)
+	disarm := c.arm(ctx, d)
 	err := c.w.Flush()
-	if stop() {
-		err = ctx.Err()
+	if cerr := disarm(); cerr != nil {
+		err = cerr
 	}
 	if err != nil {
 		return c.fatal(&CommandError{Command: name, Err: err})
@@ -470,10 +470,10 @@ func (c *Client) read(ctx context.Context, name string, d time.Duration) (*Reply
 	if c.broken != nil {
 		return nil, c.broken
 	}
-	stop := c.arm(ctx, d)
+	disarm := c.arm(ctx, d)
 	reply, err := ReplyReader{MaxLineLength: c.opts.MaxReplyLineLength, MaxLines: c.opts.MaxReplyLines}.Read(c.r)
-	if stop() {
-		err = ctx.Err()
+	if cerr := disarm(); cerr != nil {
+		err = cerr
 	}
 	if err != nil {
 		if errors.Is(err, ErrMalformedReply) || errors.Is(err, ErrLineTooLong) {
@@ -488,29 +488,38 @@ func (c *Client) read(ctx context.Context, name string, d time.Duration) (*Reply
 
 // arm sets the connection deadline to now+d or the context's deadline,
 // whichever is first, and makes a cancellation of ctx interrupt I/O. The
-// returned function disarms and reports whether ctx ended meanwhile.
-func (c *Client) arm(ctx context.Context, d time.Duration) (cancelled func() bool) {
+// returned function disarms; it returns the context's error when the
+// context ended meanwhile (or its deadline is what stopped the I/O), so
+// that the caller reports that rather than a network timeout.
+func (c *Client) arm(ctx context.Context, d time.Duration) (disarm func() error) {
 	dl := time.Now().Add(d)
-	if cd, ok := ctx.Deadline(); ok && cd.Before(dl) {
+	cd, hasDeadline := ctx.Deadline()
+	ctxLimited := hasDeadline && !dl.Before(cd)
+	if ctxLimited {
 		dl = cd
 	}
 	c.conn.SetDeadline(dl)
+	check := func() error {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if ctxLimited && !time.Now().Before(cd) {
+			return context.DeadlineExceeded
+		}
+		return nil
+	}
 	if ctx.Done() == nil {
-		return func() bool { return false }
+		return check
 	}
 	if ctx.Err() != nil {
 		c.conn.SetDeadline(time.Unix(1, 0))
-		return func() bool { return true }
+		return check
 	}
 	conn := c.conn
 	stop := context.AfterFunc(ctx, func() { conn.SetDeadline(time.Unix(1, 0)) })
-	done, fired := false, false
-	return func() bool {
-		if !done {
-			done = true
-			fired = !stop() || ctx.Err() != nil
-		}
-		return fired
+	return func() error {
+		stop()
+		return check()
 	}
 }
 

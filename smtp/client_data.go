@@ -40,15 +40,22 @@ func (r clientReader) Read(p []byte) (int, error) { return r.c.conn.Read(p) }
 
 // startBlocks enters the data phase: writes get per-block deadlines and a
 // cancellation of ctx interrupts them. The returned function leaves the
-// phase and reports whether ctx ended meanwhile.
-func (c *Client) startBlocks(ctx context.Context) func() bool {
+// phase and returns the context's error if it ended meanwhile. It may be
+// called more than once.
+func (c *Client) startBlocks(ctx context.Context) func() error {
 	c.blockCtx = ctx
 	c.blockTimeout = c.timeout(c.opts.DataBlockTimeout, DefaultDataBlockTimeout)
-	stop := c.arm(ctx, c.blockTimeout)
-	return func() bool {
-		c.blockTimeout = 0
-		c.blockCtx = nil
-		return stop()
+	disarm := c.arm(ctx, c.blockTimeout)
+	var done bool
+	var cerr error
+	return func() error {
+		if !done {
+			done = true
+			c.blockTimeout = 0
+			c.blockCtx = nil
+			cerr = disarm()
+		}
+		return cerr
 	}
 }
 
@@ -168,7 +175,7 @@ type DataWriter struct {
 	ctx    context.Context
 	head   io.Writer
 	dot    *wire.DotWriter
-	stop   func() bool
+	stop   func() error
 	rcpts  int // replies expected after the data (LMTP)
 	err    error
 	closed bool
@@ -244,8 +251,8 @@ func (d *DataWriter) ReadFrom(r io.Reader) (int64, error) {
 // fail abandons the message: the connection is closed without the final
 // dot, so no partial message is delivered.
 func (d *DataWriter) fail(err error) {
-	if d.stop() && d.ctx.Err() != nil {
-		err = d.ctx.Err()
+	if cerr := d.stop(); cerr != nil {
+		err = cerr
 	}
 	d.err = d.c.fatal(&CommandError{Command: "DATA", Err: err})
 }
@@ -271,8 +278,8 @@ func (d *DataWriter) Close() error {
 		d.fail(err)
 		return d.err
 	}
-	if d.stop() {
-		return c.fatal(&CommandError{Command: "DATA", Err: d.ctx.Err()})
+	if cerr := d.stop(); cerr != nil {
+		return c.fatal(&CommandError{Command: "DATA", Err: cerr})
 	}
 	c.inTx = false
 	tt := c.timeout(c.opts.DataTermTimeout, DefaultDataTermTimeout)
@@ -377,8 +384,8 @@ func (b *clientBdatWriter) send(last bool) error {
 	if err == nil {
 		err = c.w.Flush()
 	}
-	if stop() {
-		err = b.ctx.Err()
+	if cerr := stop(); cerr != nil {
+		err = cerr
 	}
 	if err != nil {
 		b.err = c.fatal(&CommandError{Command: "BDAT", Err: err})

@@ -383,8 +383,8 @@ func (c *Client) sendData(ctx context.Context, res *SendResult, accepted []int, 
 		d.fail(err)
 		return res, d.err
 	}
-	if d.stop() {
-		return res, c.fatal(&CommandError{Command: "DATA", Err: ctx.Err()})
+	if cerr := d.stop(); cerr != nil {
+		return res, c.fatal(&CommandError{Command: "DATA", Err: cerr})
 	}
 	c.inTx = false
 	return res, c.readFinal(ctx, res, accepted, "DATA")
@@ -533,7 +533,7 @@ func (c *Client) flushPipelined(ctx context.Context, name string, d time.Duratio
 		err := c.broken
 		return func() error { return err }
 	}
-	stop := c.arm(ctx, d)
+	disarm := c.arm(ctx, d)
 	done := make(chan error, 1)
 	conn := c.conn
 	go func() {
@@ -553,8 +553,8 @@ func (c *Client) flushPipelined(ctx context.Context, name string, d time.Duratio
 		}
 		waited = true
 		err := <-done
-		if stop() && err == nil {
-			err = ctx.Err()
+		if cerr := disarm(); cerr != nil && err == nil {
+			err = cerr
 		}
 		if err != nil {
 			result = c.fatal(&CommandError{Command: name, Err: err})

@@ -61,10 +61,10 @@ func (c *Client) StartTLS(ctx context.Context, cfg *tls.Config) error {
 
 // handshake runs the TLS handshake on tc and switches the client to it.
 func (c *Client) handshake(ctx context.Context, tc *tls.Conn) error {
-	stop := c.arm(ctx, c.timeout(c.opts.CommandTimeout, DefaultClientCommandTimeout))
+	disarm := c.arm(ctx, c.timeout(c.opts.CommandTimeout, DefaultClientCommandTimeout))
 	err := tc.HandshakeContext(ctx)
-	if stop() && err == nil {
-		err = ctx.Err()
+	if cerr := disarm(); cerr != nil {
+		err = cerr
 	}
 	if err != nil {
 		return c.fatal(&CommandError{Command: "TLS handshake", Err: err})
