@@ -541,17 +541,21 @@ type lineReader struct {
 	r          io.Reader
 	buf        []byte
 	start, end int
+	scanned    int // buf[start:start+scanned] holds no line feed
 	err        error
 }
 
 func (l *lineReader) line() ([]byte, bool) {
 	for {
-		if i := bytes.IndexByte(l.buf[l.start:l.end], '\n'); i >= 0 {
-			s := l.buf[l.start : l.start+i+1]
-			l.start += i + 1
+		if i := bytes.IndexByte(l.buf[l.start+l.scanned:l.end], '\n'); i >= 0 {
+			s := l.buf[l.start : l.start+l.scanned+i+1]
+			l.start += l.scanned + i + 1
+			l.scanned = 0
 			return s, true
 		}
+		l.scanned = l.end - l.start
 		if l.err != nil {
+			l.scanned = 0
 			if l.start < l.end {
 				s := l.buf[l.start:l.end]
 				l.start = l.end
@@ -566,7 +570,7 @@ func (l *lineReader) line() ([]byte, bool) {
 		}
 		if l.end == len(l.buf) {
 			s := l.buf[:l.end]
-			l.start, l.end = 0, 0
+			l.start, l.end, l.scanned = 0, 0, 0
 			return s, true
 		}
 		n, err := l.r.Read(l.buf[l.end:])

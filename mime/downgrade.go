@@ -30,14 +30,15 @@ func Downgrade(w io.Writer, r io.Reader, opts *ReaderOptions) error {
 	out := &crlfWriter{w: w}
 	rd := NewReader(r, opts)
 	type open struct {
-		part   *Part
-		nchild int
+		part     *Part
+		boundary string // as written: a non-ASCII one is replaced
+		nchild   int
 	}
 	var stack []open
 	closeTop := func() error {
 		top := stack[len(stack)-1]
 		stack = stack[:len(stack)-1]
-		d := "\r\n--" + top.part.Boundary() + "--\r\n"
+		d := "\r\n--" + top.boundary + "--\r\n"
 		if top.nchild == 0 {
 			// No part at all: the whole body was the preamble.
 			if _, err := out.Write(top.part.Preamble); err != nil {
@@ -73,7 +74,7 @@ func Downgrade(w io.Writer, r io.Reader, opts *ReaderOptions) error {
 		}
 		if len(stack) > 0 && p.Parent == stack[len(stack)-1].part {
 			top := &stack[len(stack)-1]
-			d := "\r\n--" + top.part.Boundary() + "\r\n"
+			d := "\r\n--" + top.boundary + "\r\n"
 			if top.nchild == 0 {
 				// The preamble is known once the walk entered the
 				// multipart, that is now.
@@ -90,11 +91,15 @@ func Downgrade(w io.Writer, r io.Reader, opts *ReaderOptions) error {
 			}
 		}
 		if p.IsContainer() {
-			if err := writeDowngradedHeader(out, p, ""); err != nil {
+			boundary := p.Boundary()
+			if !isASCIIString(boundary) {
+				boundary = NewBoundary()
+			}
+			if err := writeDowngradedHeader(out, p, "", boundary); err != nil {
 				return err
 			}
 			if p.isMultipart() {
-				stack = append(stack, open{part: p})
+				stack = append(stack, open{part: p, boundary: boundary})
 			}
 			continue
 		}
@@ -124,7 +129,7 @@ func downgradeLeaf(out io.Writer, p *Part) error {
 	}
 	if whole && sevenBitClean(head) {
 		// Clean: pass it on.
-		if err := writeDowngradedHeader(out, p, cleanLabel(p.Encoding)); err != nil {
+		if err := writeDowngradedHeader(out, p, cleanLabel(p.Encoding), ""); err != nil {
 			return err
 		}
 		_, err := io.Copy(out, raw)
@@ -137,7 +142,7 @@ func downgradeLeaf(out io.Writer, p *Part) error {
 	if p.Encoding == EncodingBase64 || p.Encoding == EncodingQuotedPrintable {
 		enc = p.Encoding
 	}
-	if err := writeDowngradedHeader(out, p, enc); err != nil {
+	if err := writeDowngradedHeader(out, p, enc, ""); err != nil {
 		return err
 	}
 	// An unknown encoding is taken as identity (RFC 2045 section 6.4):
@@ -192,8 +197,10 @@ func sevenBitClean(b []byte) bool {
 
 // writeDowngradedHeader writes p's header with non-ASCII text encoded and,
 // when enc is not "", the Content-Transfer-Encoding set to enc. For
-// containers labelled 8bit or binary the label becomes 7bit.
-func writeDowngradedHeader(out io.Writer, p *Part, enc Encoding) error {
+// containers labelled 8bit or binary the label becomes 7bit. A multipart
+// gets boundary in its Content-Type; a Content-Type or Content-Disposition
+// with non-ASCII parameters is rewritten with RFC 2231 values.
+func writeDowngradedHeader(out io.Writer, p *Part, enc Encoding, boundary string) error {
 	h := p.Header()
 	if p.IsContainer() && (p.Encoding == Encoding8Bit || p.Encoding == EncodingBinary) {
 		enc = Encoding7Bit
@@ -207,6 +214,23 @@ func writeDowngradedHeader(out io.Writer, p *Part, enc Encoding) error {
 			}
 			cteDone = true
 			if err := writeField(out, name, string(enc)); err != nil {
+				return err
+			}
+			continue
+		}
+		if strings.EqualFold(name, "Content-Type") && (!isASCIIString(f.Raw()) || boundary != "" && boundary != p.Boundary()) {
+			mt := p.MediaType
+			if boundary != "" {
+				mt.Params = append(Params(nil), mt.Params...)
+				mt.Params.Set("boundary", boundary)
+			}
+			if err := writeField(out, name, FormatMediaType(mt)); err != nil {
+				return err
+			}
+			continue
+		}
+		if strings.EqualFold(name, "Content-Disposition") && !isASCIIString(f.Raw()) {
+			if err := writeField(out, name, FormatMediaType(p.Disposition)); err != nil {
 				return err
 			}
 			continue

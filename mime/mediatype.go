@@ -357,6 +357,9 @@ func assemble(raws []rawParam) Params {
 	out := make(Params, 0, min(len(raws), 8))
 	for _, rp := range raws {
 		name, idx, ext := splitParamName(rp.name)
+		if name == "" {
+			continue // "*=x": no name left
+		}
 		switch {
 		case idx >= 0:
 			if sections == nil {

@@ -44,6 +44,7 @@ type scanner struct {
 	last      hit  // how it ended
 	consumed  int64
 	mark      int // when >= 0, compaction keeps buf[mark:]
+	lineScan  int // buf[r0:r0+lineScan] holds no line feed
 	empty     int
 }
 
@@ -103,6 +104,7 @@ func (s *scanner) more() bool {
 }
 
 func (s *scanner) advance(n int) {
+	s.lineScan = 0
 	s.r0 += n
 	s.consumed += int64(n)
 	s.safe -= n
@@ -342,9 +344,12 @@ func (s *scanner) headerLine(max int) (line []byte, partial, ok bool) {
 		} else if s.lineStart && len(s.bounds) > 0 && len(data) < 2 && !s.eof && s.more() {
 			continue
 		}
-		if i := bytes.IndexByte(data, '\n'); i >= 0 && i < max {
-			return data[:i+1], false, true
+		// Bytes up to lineScan were searched already (input that trickles
+		// in must not make this quadratic).
+		if i := bytes.IndexByte(data[min(s.lineScan, len(data)):], '\n'); i >= 0 && s.lineScan+i < max {
+			return data[:s.lineScan+i+1], false, true
 		}
+		s.lineScan = len(data)
 		if len(data) >= max {
 			return data[:max], true, true
 		}
