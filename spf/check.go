@@ -122,7 +122,7 @@ type checker struct {
 
 	ptrDone      bool
 	ptrValidated []string // validated names, lower case, no trailing dot
-	ptrProblem   error    // the PTR lookup failed temporarily
+	ptrVoid      error    // the PTR lookup found no record
 }
 
 // outcome is the result of one check_host() level.
@@ -322,8 +322,9 @@ func (c *checker) matchDNS(ctx context.Context, d *Directive, domain string) (bo
 	case KindMX:
 		return c.matchMX(ctx, d, domain, target)
 	case KindPTR:
-		if err := c.loadPTR(ctx); err != nil {
-			return false, err
+		c.loadPTR(ctx)
+		if c.ptrVoid != nil {
+			return false, c.lookupFailed(c.ptrVoid, domain, "")
 		}
 		for _, n := range c.ptrValidated {
 			if isSubdomain(n, target) {
@@ -410,20 +411,19 @@ func (c *checker) matchMX(ctx context.Context, d *Directive, domain, target stri
 
 // loadPTR finds the validated names of the client address once per check
 // (RFC 7208 section 5.5): the first Limits.PTRNames PTR names whose forward
-// lookup includes the address. A failed PTR lookup leaves no names; only
-// a void PTR lookup counts against the void limit.
-func (c *checker) loadPTR(ctx context.Context) *Error {
+// lookup includes the address. A failed PTR lookup leaves no names; a void
+// one is remembered in ptrVoid, so that each ptr mechanism counts it.
+func (c *checker) loadPTR(ctx context.Context) {
 	if c.ptrDone {
-		return nil
+		return
 	}
 	c.ptrDone = true
 	names, err := c.r.LookupAddr(ctx, c.ip.String())
 	if err != nil {
 		if isVoid(err) {
-			return c.lookupFailed(err, "", "ptr")
+			c.ptrVoid = err
 		}
-		c.ptrProblem = err
-		return nil
+		return
 	}
 	if len(names) > c.lim.PTRNames {
 		names = names[:c.lim.PTRNames]
@@ -444,19 +444,13 @@ func (c *checker) loadPTR(ctx context.Context) *Error {
 			}
 		}
 	}
-	return nil
 }
 
 // validatedForMacro returns %{p}: a validated name equal to the current
 // domain, else one below it, else any, else "unknown" (RFC 7208 section
-// 7.3). Its lookups do not count against the limits, and a void PTR
-// answer while expanding is not a void lookup of a term.
+// 7.3). Its lookups do not count against the limits.
 func (c *checker) validatedForMacro() string {
-	if !c.ptrDone {
-		voids := c.voids
-		_ = c.loadPTR(c.ctx)
-		c.voids = voids
-	}
+	c.loadPTR(c.ctx)
 	d := strings.ToLower(strings.TrimSuffix(c.env.domain, "."))
 	best := ""
 	for _, n := range c.ptrValidated {

@@ -275,6 +275,22 @@ func TestCheckPTRLimit(t *testing.T) {
 	}
 }
 
+func TestCheckPTRVoid(t *testing.T) {
+	z := parseZone(`
+pv.example.com TXT v=spf1 ptr ptr:%{p}.example.com a:nx.example.com -all
+pv2.example.com TXT v=spf1 ptr ptr -all
+`)
+	r := &memResolver{zone: z}
+	res, _ := Check(context.Background(), r, Args{IP: ip("192.0.2.77"), Sender: "a@pv.example.com"})
+	if res.Status != PermError || !errors.Is(res.Problem, ErrTooManyVoidLookups) {
+		t.Errorf("three void lookups, two of them PTR: %s (%v)", res.Status, res.Problem)
+	}
+	res, _ = Check(context.Background(), r, Args{IP: ip("192.0.2.77"), Sender: "a@pv2.example.com"})
+	if res.Status != Fail || res.VoidLookups != 2 {
+		t.Errorf("two void PTR lookups: %s, %d voids (%v)", res.Status, res.VoidLookups, res.Problem)
+	}
+}
+
 func TestExplanationSafe(t *testing.T) {
 	z := parseZone(`
 e.example.com TXT v=spf1 -all exp=x.example.com
