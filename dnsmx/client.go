@@ -345,7 +345,7 @@ func (c *Client) LookupAddr(ctx context.Context, addr string) ([]string, error) 
 
 // Query implements [Querier].
 func (c *Client) Query(ctx context.Context, name string, qtype uint16) (*Answer, error) {
-	r, err := c.resolve(ctx, "lookup "+dns.TypeToString[qtype], name, qtype)
+	r, err := c.resolve(ctx, "lookup "+dns.Type(qtype).String(), name, qtype)
 	if err != nil {
 		return nil, err
 	}
