@@ -16,15 +16,17 @@ import (
 // (encoding/binary); times are milliseconds since the Unix epoch.
 //
 //	magic    "herald-greylist-snapshot 1\n"
-//	record*  'T' keylen key first expires passed(0|1)   a triplet
-//	         'C' keylen key passes expires              a client network
+//	record*  'T' key first expires passed(0|1)   a triplet
+//	         'C' key passes expires              a client network
+//
+// Keys are the stores' 16-byte digests, so a snapshot holds no address.
+//
 //	end      'E' crc32                                  IEEE CRC of every byte before it, big-endian
 const snapshotMagic = "herald-greylist-snapshot 1\n"
 
-// maxSnapshotKey bounds a key read from a snapshot. Keys built by Policy
-// stay well below it (two addresses of DefaultMaxAddressLength and a
-// network).
-const maxSnapshotKey = 4096
+// maxSnapshotTime bounds the times of a snapshot record: about 73 million
+// years either side of 1970, within what the store can represent.
+const maxSnapshotTime = 1 << 61
 
 // ErrBadSnapshot is returned (wrapped) when a snapshot is not one this
 // package wrote, is truncated, or fails its checksum.
@@ -50,11 +52,11 @@ func (m *MemoryStore) WriteTo(w io.Writer) (int64, error) {
 		return cw.n, err
 	}
 	type trip struct {
-		k string
+		k memKey
 		r TripletRecord
 	}
 	type cli struct {
-		k string
+		k memKey
 		r ClientRecord
 	}
 	var ts []trip
@@ -64,7 +66,7 @@ func (m *MemoryStore) WriteTo(w io.Writer) (int64, error) {
 		ts, cs = ts[:0], cs[:0]
 		s.mu.Lock()
 		for k, r := range s.triplets {
-			ts = append(ts, trip{k, r})
+			ts = append(ts, trip{k, r.record()})
 		}
 		for k, r := range s.clients {
 			cs = append(cs, cli{k, r})
@@ -72,8 +74,7 @@ func (m *MemoryStore) WriteTo(w io.Writer) (int64, error) {
 		s.mu.Unlock()
 		for _, t := range ts {
 			buf = append(buf, 'T')
-			buf = binary.AppendUvarint(buf, uint64(len(t.k)))
-			buf = append(buf, t.k...)
+			buf = append(buf, t.k[:]...)
 			buf = binary.AppendVarint(buf, t.r.FirstSeen)
 			buf = binary.AppendVarint(buf, t.r.Expires)
 			if t.r.Passed {
@@ -87,8 +88,7 @@ func (m *MemoryStore) WriteTo(w io.Writer) (int64, error) {
 		}
 		for _, c := range cs {
 			buf = append(buf, 'C')
-			buf = binary.AppendUvarint(buf, uint64(len(c.k)))
-			buf = append(buf, c.k...)
+			buf = append(buf, c.k[:]...)
 			buf = binary.AppendUvarint(buf, uint64(c.r.Passes))
 			buf = binary.AppendVarint(buf, c.r.Expires)
 			if err := write(); err != nil {
@@ -143,19 +143,10 @@ func (s *snapshotReader) full(p []byte) error {
 	return err
 }
 
-func (s *snapshotReader) key() (string, error) {
-	n, err := binary.ReadUvarint(s)
-	if err != nil {
-		return "", err
-	}
-	if n > maxSnapshotKey {
-		return "", fmt.Errorf("%w: key of %d bytes", ErrBadSnapshot, n)
-	}
-	b := make([]byte, n)
-	if err := s.full(b); err != nil {
-		return "", err
-	}
-	return string(b), nil
+func (s *snapshotReader) key() (memKey, error) {
+	var k memKey
+	err := s.full(k[:])
+	return k, err
 }
 
 // ReadFrom loads a snapshot written by WriteTo into the store. The whole
@@ -183,11 +174,11 @@ func (m *MemoryStore) ReadFrom(r io.Reader) (int64, error) {
 	}
 	limit := m.perShard * memShards
 	type trip struct {
-		k string
+		k memKey
 		r TripletRecord
 	}
 	type cli struct {
-		k string
+		k memKey
 		r ClientRecord
 	}
 	var ts []trip
@@ -223,6 +214,9 @@ func (m *MemoryStore) ReadFrom(r io.Reader) (int64, error) {
 			}
 			if p > 1 {
 				return bad(fmt.Errorf("passed flag %d", p))
+			}
+			if exp < -maxSnapshotTime || exp > maxSnapshotTime {
+				return bad(fmt.Errorf("expiry %d out of range", exp))
 			}
 			rec := TripletRecord{FirstSeen: first, Expires: exp, Passed: p == 1}
 			if rec.IsZero() {
@@ -261,19 +255,19 @@ func (m *MemoryStore) ReadFrom(r io.Reader) (int64, error) {
 	}
 
 	for _, t := range ts {
-		s := &m.shards[maphashString(m, t.k)]
+		s := &m.shards[t.k.shard()]
 		s.mu.Lock()
 		old, ok := s.triplets[t.k]
 		if !ok {
 			s.makeRoom(0, m.perShard)
 		}
-		if !ok || t.r.Expires > old.Expires {
-			s.triplets[t.k] = t.r
+		if !ok || t.r.Expires > old.expires() {
+			s.triplets[t.k] = packTriplet(t.r)
 		}
 		s.mu.Unlock()
 	}
 	for _, c := range cs {
-		s := &m.shards[maphashString(m, c.k)]
+		s := &m.shards[c.k.shard()]
 		s.mu.Lock()
 		old, ok := s.clients[c.k]
 		if !ok {
