@@ -134,3 +134,20 @@ func TestConstructorsRefuseNilFuncs(t *testing.T) {
 		}()
 	}
 }
+
+func TestSafeWithoutTLS(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		mech string
+		want bool
+	}{
+		{"SCRAM-SHA-256", true}, {"scram-sha-256", true},
+		{"SCRAM-SHA-256-PLUS", false}, {"EXTERNAL", false},
+		{"PLAIN", false}, {"plain", false}, {"LOGIN", false}, {"OAUTHBEARER", false}, {"XOAUTH2", false},
+		{"CRAM-MD5", false}, {"", false}, {"SCRAM-SHA-1", false},
+	} {
+		if got := SafeWithoutTLS(tt.mech); got != tt.want {
+			t.Errorf("SafeWithoutTLS(%q) = %v, want %v", tt.mech, got, tt.want)
+		}
+	}
+}

@@ -18,9 +18,10 @@
 //   - EXTERNAL, RFC 4422 appendix A: [NewExternalServer],
 //     [NewExternalClient].
 //
-// [Mechanisms] lists them with whether each may be offered without TLS;
-// PLAIN, LOGIN, OAUTHBEARER and XOAUTH2 send a password or bearer token in
-// the clear and may not.
+// [Mechanisms] lists them with whether each may be offered without TLS:
+// only SCRAM-SHA-256 may. PLAIN, LOGIN, OAUTHBEARER and XOAUTH2 send a
+// password or bearer token in the clear, and SCRAM-SHA-256-PLUS and
+// EXTERNAL need the TLS connection itself.
 //
 // # Credentials
 //

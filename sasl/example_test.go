@@ -50,9 +50,9 @@ func ExampleMechanisms() {
 		fmt.Printf("%-18s safe without TLS: %v\n", m.Name, m.SafeWithoutTLS)
 	}
 	// Output:
-	// SCRAM-SHA-256-PLUS safe without TLS: true
+	// SCRAM-SHA-256-PLUS safe without TLS: false
 	// SCRAM-SHA-256      safe without TLS: true
-	// EXTERNAL           safe without TLS: true
+	// EXTERNAL           safe without TLS: false
 	// OAUTHBEARER        safe without TLS: false
 	// XOAUTH2            safe without TLS: false
 	// PLAIN              safe without TLS: false

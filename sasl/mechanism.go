@@ -56,9 +56,10 @@ type MechanismInfo struct {
 	// Name is the mechanism name, such as "SCRAM-SHA-256".
 	Name string
 	// SafeWithoutTLS reports whether the mechanism may be offered on a
-	// connection without TLS: it sends no reusable secret an eavesdropper
-	// could replay. PLAIN, LOGIN, OAUTHBEARER and XOAUTH2 send a password
-	// or a bearer token in the clear and are not.
+	// connection without TLS. Only SCRAM-SHA-256 may: PLAIN, LOGIN,
+	// OAUTHBEARER and XOAUTH2 send a password or bearer token an
+	// eavesdropper could replay, and the mechanisms that need TLS cannot
+	// work without it.
 	SafeWithoutTLS bool
 	// NeedsTLS reports whether the mechanism only works on a TLS connection:
 	// SCRAM-SHA-256-PLUS binds to it (RFC 9266), and EXTERNAL as used by
@@ -71,9 +72,9 @@ type MechanismInfo struct {
 // in. Each call returns a new slice the caller may change.
 func Mechanisms() []MechanismInfo {
 	return []MechanismInfo{
-		{Name: ScramSHA256Plus, SafeWithoutTLS: true, NeedsTLS: true},
+		{Name: ScramSHA256Plus, NeedsTLS: true},
 		{Name: ScramSHA256, SafeWithoutTLS: true},
-		{Name: External, SafeWithoutTLS: true, NeedsTLS: true},
+		{Name: External, NeedsTLS: true},
 		{Name: OAuthBearer},
 		{Name: XOAuth2},
 		{Name: Plain},
