@@ -29,11 +29,13 @@ type conn struct {
 	sess Session
 	ctx  context.Context
 
-	idle     atomic.Bool // waiting for a command with nothing buffered
-	closing  bool        // end the connection after flushing
-	timeout  time.Duration
-	errCount int
-	pending  string // command line read while collecting BDAT chunks
+	idle          atomic.Bool // waiting for a command with nothing buffered
+	readDeadline  deadline
+	writeDeadline deadline
+	closing       bool // end the connection after flushing
+	timeout       time.Duration
+	errCount      int
+	pending       string // command line read while collecting BDAT chunks
 
 	helo     bool
 	mail     bool
@@ -54,9 +56,27 @@ type connReader struct{ c *conn }
 func (cr connReader) Read(p []byte) (int, error) {
 	c := cr.c
 	if c.timeout > 0 {
-		c.nc.SetReadDeadline(time.Now().Add(c.timeout))
+		c.readDeadline.refresh(c.nc.SetReadDeadline, c.timeout)
 	}
 	return c.nc.Read(p)
+}
+
+// deadline moves a connection deadline forward lazily: a deadline set less
+// than 1/64 of its timeout ago is kept, which spares a timer update on every
+// read and write of a busy connection while keeping the timeout within
+// 2% of its value.
+type deadline struct {
+	set     time.Time     // when the deadline was last moved
+	timeout time.Duration // the timeout it was moved for
+}
+
+func (d *deadline) refresh(setDeadline func(time.Time) error, timeout time.Duration) {
+	now := time.Now()
+	if timeout == d.timeout && now.Sub(d.set) < timeout/64 {
+		return
+	}
+	setDeadline(now.Add(timeout))
+	d.set, d.timeout = now, timeout
 }
 
 func newConn(s *Server, nc net.Conn) *conn {
@@ -231,7 +251,7 @@ func (c *conn) flush() error {
 	if len(c.out) == 0 {
 		return nil
 	}
-	c.nc.SetWriteDeadline(time.Now().Add(orDefault(c.srv.WriteTimeout, DefaultWriteTimeout)))
+	c.writeDeadline.refresh(c.nc.SetWriteDeadline, orDefault(c.srv.WriteTimeout, DefaultWriteTimeout))
 	_, err := c.nc.Write(c.out)
 	if cap(c.out) > 4096 {
 		c.out = make([]byte, 0, 256)

@@ -77,6 +77,8 @@ func TestParsePath(t *testing.T) {
 		{name: "space", in: "<a b@example.org>", wantErr: EnhancedBadDestSyntax},
 		{name: "trailing", in: "<a@example.org>x", wantErr: EnhancedBadDestSyntax},
 		{name: "bad route", in: "<@:a@example.org>", wantErr: EnhancedBadDestSyntax},
+		// Found by FuzzParseMail: a route with nothing after it.
+		{name: "route only", in: "<@a.example:>", wantErr: EnhancedBadDestSyntax},
 		{name: "unterminated quote", in: `<"abc@example.org>`, wantErr: EnhancedBadDestSyntax},
 	}
 	for _, tt := range tests {

@@ -162,6 +162,9 @@ func parsePath(s string, allowUTF8, rcpt bool) (Path, string, error) {
 			return Path{}, "", pathError(rcpt, "Bad source route")
 		}
 		inner = inner[i+1:]
+		if inner == "" {
+			return Path{}, "", pathError(rcpt, "Source route without mailbox")
+		}
 	}
 	local, domain, err := splitMailbox(inner)
 	if err != nil {
