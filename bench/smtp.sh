@@ -9,6 +9,7 @@
 # growth of the server's resident memory per connection.
 #
 # Usage: bench/smtp.sh            (RUNS=5 MESSAGES=20000 IDLE_CONNS=10000)
+#        bench/smtp.sh -gobench   (go test -bench BenchmarkSMTPServer, COUNT=5)
 # Needs: go, python3, /usr/sbin/smtp-source. Everything runs on 127.0.0.1.
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -36,7 +37,14 @@ trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
 cp go.mod "$work/bench.mod"
 cat go.sum ../go.sum | sort -u >"$work/bench.sum"
 GOFLAGS="${GOFLAGS:-} -mod=mod -modfile=$work/bench.mod" GOPROXY=off \
-	go build -o "$work/" ./cmd/smtp-herald-sink ./cmd/smtp-gosmtp-sink ./cmd/smtp-idle
+	go build -tags smtpbench -o "$work/" ./cmd/smtp-herald-sink ./cmd/smtp-gosmtp-sink ./cmd/smtp-idle
+
+if [ "${1:-}" = -gobench ]; then
+	# In-process comparison: go test -bench, both servers in one run.
+	GOFLAGS="${GOFLAGS:-} -mod=mod -modfile=$work/bench.mod" GOPROXY=off \
+		go test -tags smtpbench -run '^$' -bench BenchmarkSMTPServer -benchmem -count="${COUNT:-5}" .
+	exit
+fi
 
 ticks=$(getconf CLK_TCK)
 
