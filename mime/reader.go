@@ -469,12 +469,15 @@ func isEmptyLine(b []byte) bool {
 
 // isHeaderLine reports whether line can belong to a header: a field
 // ("name:" with printable name characters, obsolete white space before
-// the colon allowed), a continuation line, or an mbox "From " line first.
+// the colon allowed), a continuation line, or an mbox "From " (or
+// ">From ") line first.
 func isHeaderLine(line []byte, first bool) bool {
 	if line[0] == ' ' || line[0] == '\t' {
 		return true
 	}
-	if first && bytes.HasPrefix(line, []byte("From ")) {
+	if first && (bytes.HasPrefix(line, []byte("From ")) || bytes.HasPrefix(line, []byte(">From "))) {
+		// An mbox separator, escaped or not, left at the top of a
+		// message (often one forwarded as message/rfc822).
 		return true
 	}
 	for i, c := range line {

@@ -41,9 +41,6 @@ func main() {
 	}
 }
 
-// shownFields are the header fields printed, decoded, in this order.
-var shownFields = []string{"From", "Sender", "Reply-To", "To", "Cc", "Bcc", "Date", "Subject", "Message-ID"}
-
 // view writes the report for the message in r to w.
 func view(w io.Writer, r io.Reader) error {
 	rd := hmime.NewReader(r, nil)
@@ -59,7 +56,8 @@ func view(w io.Writer, r io.Reader) error {
 		}
 		if first {
 			first = false
-			for _, name := range shownFields {
+			// The fields shown, decoded, in this order.
+			for _, name := range []string{"From", "Sender", "Reply-To", "To", "Cc", "Bcc", "Date", "Subject", "Message-ID"} {
 				for _, v := range p.Header().Values(name) {
 					text, _ := dec.DecodeHeader(v)
 					fmt.Fprintf(w, "%-10s %s\n", name+":", text)
