@@ -425,7 +425,9 @@ func (c *conn) isTimeout(err error) bool {
 // ioFailed ends the connection after a read error in the middle of a
 // command; a timeout gets 421 first.
 func (c *conn) ioFailed(err error) {
-	if c.isTimeout(err) {
+	if errors.Is(err, errShutdown) || c.srv.inShut.Load() && c.isTimeout(err) {
+		c.reply(CodeServiceUnavailable, EnhancedNotAccepting, c.srv.hostname()+" Service shutting down, closing connection")
+	} else if c.isTimeout(err) {
 		c.reply(CodeServiceUnavailable, EnhancedConnectionTimeout, c.srv.hostname()+" Timeout, closing connection")
 	}
 	c.closing = true
