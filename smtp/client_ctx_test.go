@@ -44,16 +44,16 @@ func TestClientTimeouts(t *testing.T) {
 		elapsed time.Duration
 		want    error
 	}{
-		{name: "greeting", run: hello, command: "greeting", elapsed: smtp.DefaultGreetingTimeout, want: os.ErrDeadlineExceeded},
-		{name: "greeting option", opts: smtp.ClientOptions{GreetingTimeout: time.Minute}, run: hello, command: "greeting", elapsed: time.Minute, want: os.ErrDeadlineExceeded},
-		{name: "EHLO", prefix: "220 mx.example\r\n", run: hello, command: "EHLO", elapsed: smtp.DefaultClientCommandTimeout, want: os.ErrDeadlineExceeded},
-		{name: "context deadline first", ctx: 10 * time.Second, run: hello, command: "greeting", elapsed: 10 * time.Second, want: context.DeadlineExceeded},
-		{name: "cancelled", cancel: 3 * time.Second, run: hello, command: "greeting", elapsed: 3 * time.Second, want: context.Canceled},
-		{name: "MAIL", prefix: cliEHLOReply, run: sendOne, command: "MAIL", elapsed: smtp.DefaultMailTimeout, want: os.ErrDeadlineExceeded},
-		{name: "RCPT", prefix: cliEHLOReply + "250 ok\r\n", run: sendOne, command: "RCPT", elapsed: smtp.DefaultRcptTimeout, want: os.ErrDeadlineExceeded},
-		{name: "DATA", prefix: cliEHLOReply + "250 ok\r\n250 ok\r\n", run: sendOne, command: "DATA", elapsed: smtp.DefaultDataInitTimeout, want: os.ErrDeadlineExceeded},
-		{name: "end of data", prefix: cliEHLOReply + "250 ok\r\n250 ok\r\n354 go\r\n", run: sendOne, command: "DATA", elapsed: smtp.DefaultDataTermTimeout, want: os.ErrDeadlineExceeded},
-		{name: "end of data cancelled", prefix: cliEHLOReply + "250 ok\r\n250 ok\r\n354 go\r\n", cancel: time.Minute, run: sendOne, command: "DATA", elapsed: time.Minute, want: context.Canceled},
+		{name: "greeting", run: cliHello, command: "greeting", elapsed: smtp.DefaultGreetingTimeout, want: os.ErrDeadlineExceeded},
+		{name: "greeting option", opts: smtp.ClientOptions{GreetingTimeout: time.Minute}, run: cliHello, command: "greeting", elapsed: time.Minute, want: os.ErrDeadlineExceeded},
+		{name: "EHLO", prefix: "220 mx.example\r\n", run: cliHello, command: "EHLO", elapsed: smtp.DefaultClientCommandTimeout, want: os.ErrDeadlineExceeded},
+		{name: "context deadline first", ctx: 10 * time.Second, run: cliHello, command: "greeting", elapsed: 10 * time.Second, want: context.DeadlineExceeded},
+		{name: "cancelled", cancel: 3 * time.Second, run: cliHello, command: "greeting", elapsed: 3 * time.Second, want: context.Canceled},
+		{name: "MAIL", prefix: cliEHLOReply, run: cliSendOne, command: "MAIL", elapsed: smtp.DefaultMailTimeout, want: os.ErrDeadlineExceeded},
+		{name: "RCPT", prefix: cliEHLOReply + "250 ok\r\n", run: cliSendOne, command: "RCPT", elapsed: smtp.DefaultRcptTimeout, want: os.ErrDeadlineExceeded},
+		{name: "DATA", prefix: cliEHLOReply + "250 ok\r\n250 ok\r\n", run: cliSendOne, command: "DATA", elapsed: smtp.DefaultDataInitTimeout, want: os.ErrDeadlineExceeded},
+		{name: "end of data", prefix: cliEHLOReply + "250 ok\r\n250 ok\r\n354 go\r\n", run: cliSendOne, command: "DATA", elapsed: smtp.DefaultDataTermTimeout, want: os.ErrDeadlineExceeded},
+		{name: "end of data cancelled", prefix: cliEHLOReply + "250 ok\r\n250 ok\r\n354 go\r\n", cancel: time.Minute, run: cliSendOne, command: "DATA", elapsed: time.Minute, want: context.Canceled},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -90,9 +90,9 @@ func TestClientTimeouts(t *testing.T) {
 	}
 }
 
-func hello(ctx context.Context, c *smtp.Client) error { return c.Hello(ctx) }
+func cliHello(ctx context.Context, c *smtp.Client) error { return c.Hello(ctx) }
 
-func sendOne(ctx context.Context, c *smtp.Client) error {
+func cliSendOne(ctx context.Context, c *smtp.Client) error {
 	_, err := c.Send(ctx, cliEnv("a@example.org", "b@example.net"), strings.NewReader("Subject: x\r\n\r\nbody\r\n"))
 	return err
 }
