@@ -227,7 +227,8 @@ type Target struct {
 // (0.0.0.0, ::) dropped, capped by MaxAddrsPerHost and MaxTargets.
 //
 // An address literal domain ("[192.0.2.1]", "[IPv6:2001:db8::1]", RFC 5321
-// section 4.1.3) yields that address with no DNS lookup.
+// section 4.1.3) yields that address with no DNS lookup; its Target.Host
+// is the literal as given, since there is no host name to check.
 //
 // Hosts whose address lookups fail are skipped. When no address is left,
 // LookupTargets fails with ErrTemporary if any lookup failed temporarily

@@ -10,6 +10,12 @@ import (
 	"github.com/heraldmail/herald/dnsmx/dnstest"
 )
 
+// *net.Resolver has Resolver's method set; NetResolver only maps errors.
+var (
+	_ dnsmx.Resolver = (*net.Resolver)(nil)
+	_ dnsmx.Resolver = dnsmx.NetResolver{}
+)
+
 // TestNetResolver runs the standard library's Go resolver against dnstest
 // through the adapter, so the error mapping is checked on real
 // *net.DNSError values.
