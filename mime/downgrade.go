@@ -235,7 +235,7 @@ func writeDowngradedHeader(out io.Writer, p *Part, enc Encoding, boundary string
 			}
 			continue
 		}
-		if isASCIIString(f.Raw()) {
+		if isASCIIString(f.Raw()) && !strings.Contains(f.Raw(), "\x00") {
 			if longestLine(f.Raw()) <= maxLine7Bit {
 				if _, err := io.WriteString(out, f.Raw()); err != nil {
 					return err

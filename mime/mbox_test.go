@@ -112,7 +112,7 @@ func mboxSummary(t *testing.T, marker string, msg []byte) string {
 // reads a header field differently from MimeKit, with the reason. The MIME
 // structure of every message agrees.
 var mboxDifferences = map[string]string{
-	"content-length/7 From: ": "'develop!nextmime@ebony@sblab.att.com' has two '@'; MimeKit cuts the address at the second, Herald's lenient address parser keeps the whole local part and domain",
+	"content-length/7 From: ":  "'develop!nextmime@ebony@sblab.att.com' has two '@'; MimeKit cuts the address at the second, Herald's lenient address parser keeps the whole local part and domain",
 	"content-length/23 Date: ": "'12:24:23 cst': RFC 5322 section 4.3 obs-zone defines CST as -0600 and zone names are case-insensitive; MimeKit ignores the lower-case name and says +0000",
 }
 

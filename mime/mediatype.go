@@ -185,7 +185,9 @@ func (p *paramParser) skipComment() {
 	for p.i < len(p.s) {
 		switch p.s[p.i] {
 		case '\\':
-			p.i++
+			if p.i+1 < len(p.s) {
+				p.i++ // the quoted character
+			}
 		case '(':
 			depth++
 		case ')':
