@@ -40,7 +40,9 @@ type ClientOptions struct {
 	// ResolvConf is the resolv.conf file that lists servers when Servers
 	// is empty; default DefaultResolvConf. When the default file is
 	// missing or lists no server, 127.0.0.1:53 and [::1]:53 are used, as
-	// the standard library does.
+	// the standard library does. Only the nameserver lines are used:
+	// mail names are always absolute, so search domains and ndots do not
+	// apply.
 	ResolvConf string
 
 	// Timeout bounds one attempt on one server (the TCP retry after a

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/netip"
 	"slices"
+	"strconv"
 	"strings"
 )
 
@@ -156,7 +157,7 @@ func (s HELOStatus) String() string {
 	case HELOMatch:
 		return "match"
 	}
-	return "HELOStatus(?)"
+	return "HELOStatus(" + strconv.Itoa(int(s)) + ")"
 }
 
 // Matches reports whether the EHLO name matches the client's address.

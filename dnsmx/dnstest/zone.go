@@ -200,7 +200,8 @@ func fqdn(name string) string {
 	return strings.ToLower(dns.Fqdn(name))
 }
 
-// AddA adds A or AAAA records for name, one per address, by family.
+// AddA adds A or AAAA records for name, one per address, by family. It
+// panics on an invalid address, since test data is the programmer's.
 func (z *Zone) AddA(name string, addrs ...string) *Zone {
 	for _, a := range addrs {
 		ip := netip.MustParseAddr(a)
@@ -255,7 +256,8 @@ func (z *Zone) AddCNAME(name, target string) *Zone {
 	return z.AddRR(&dns.CNAME{Hdr: hdr(name, dns.TypeCNAME), Target: fqdn(target)})
 }
 
-// AddPTR adds a PTR record for the address ip pointing to name.
+// AddPTR adds a PTR record for the address ip pointing to name. It panics
+// on an invalid address.
 func (z *Zone) AddPTR(ip, name string) *Zone {
 	arpa, err := dns.ReverseAddr(ip)
 	if err != nil {
