@@ -22,7 +22,7 @@ const (
 	DefaultResolvConf     = "/etc/resolv.conf"
 	DefaultTimeout        = 2 * time.Second
 	DefaultAttempts       = 2
-	DefaultUDPSize        = 1232 // RFC 9715 / DNS flag day 2020
+	DefaultUDPSize        = 1232 // DNS Flag Day 2020: no IP fragmentation
 	DefaultMaxCNAMEChain  = 8
 	DefaultCacheSize      = 4096
 	DefaultMaxTTL         = 24 * time.Hour

@@ -2,7 +2,6 @@ package dnsmx
 
 import (
 	"context"
-	"net/netip"
 	"strings"
 	"testing"
 
@@ -234,7 +233,6 @@ func FuzzResponse(f *testing.F) {
 			for _, n := range r.names {
 				hostName(n)
 			}
-			_ = netip.Addr{}
 		}
 	})
 }
