@@ -42,9 +42,10 @@ const (
 	// the 5 minutes of RFC 5321 section 4.5.3.2.7.
 	DefaultCommandTimeout = 5 * time.Minute
 	// DefaultDataTimeout is how long the server waits for each read of
-	// message data: the 3 minutes of RFC 5321 section 4.5.3.2.5, applied
-	// from the server side.
-	DefaultDataTimeout = 3 * time.Minute
+	// message data. RFC 5321 gives servers one timeout, the 5 minutes of
+	// section 4.5.3.2.7; the 3 minutes of section 4.5.3.2.5 are the
+	// client's wait for its own sends.
+	DefaultDataTimeout = 5 * time.Minute
 	// DefaultWriteTimeout bounds writing one batch of replies.
 	DefaultWriteTimeout = time.Minute
 	// DefaultTLSHandshakeTimeout bounds the TLS handshake, implicit or
