@@ -319,19 +319,8 @@ func (p *Policy) Check(ctx context.Context, req Request) (Decision, error) {
 }
 
 func (p *Policy) check(ctx context.Context, req Request, now time.Time) (Decision, error) {
-	if !req.Client.IsValid() {
-		return Decision{}, fmt.Errorf("%w: no client address", ErrInvalidRequest)
-	}
-	for _, a := range [...]string{req.Sender, req.Recipient} {
-		if len(a) > p.maxAddr {
-			return Decision{}, fmt.Errorf("%w: address of %d octets exceeds %d", ErrInvalidRequest, len(a), p.maxAddr)
-		}
-		if strings.ContainsAny(a, "\x00\r\n") {
-			return Decision{}, fmt.Errorf("%w: address holds NUL, CR or LF", ErrInvalidRequest)
-		}
-	}
-	if req.Recipient == "" {
-		return Decision{}, fmt.Errorf("%w: empty recipient", ErrInvalidRequest)
+	if err := p.validate(req); err != nil {
+		return Decision{}, err
 	}
 	pass := func(r Reason) (Decision, error) {
 		return Decision{Action: Pass, Reason: r, Time: now}, nil
@@ -361,15 +350,8 @@ func (p *Policy) check(ctx context.Context, req Request, now time.Time) (Decisio
 		}
 	}
 
-	netw := ClientNetwork(req.Client, p.bits4, p.bits6).String()
 	q := Query{Now: now, Rules: p.rules}
-	if p.privacy {
-		q.Client = p.hash("c", netw)
-		q.Envelope = p.hash("t", netw+"\x00"+sender+"\x00"+rcpt)
-	} else {
-		q.Client = netw
-		q.Envelope = sender + "\x00" + rcpt
-	}
+	q.Client, q.Envelope = p.keys(req.Client, sender, rcpt)
 	out, err := p.store.Check(ctx, q)
 	if err != nil {
 		return Decision{}, err
@@ -393,6 +375,46 @@ func (p *Policy) check(ctx context.Context, req Request, now time.Time) (Decisio
 		return Decision{}, fmt.Errorf("greylist: store returned unknown verdict %v", out.Verdict)
 	}
 	return d, nil
+}
+
+// Keys returns the store keys of a request's client network and triplet,
+// as Check builds them: the masked network (such as "192.0.2.0/24") and the
+// normalised sender and recipient joined by a NUL byte, or their hashes in
+// privacy mode. It is for tools that inspect, remove or preload store
+// records; whitelists are not consulted.
+func (p *Policy) Keys(req Request) (client, envelope string, err error) {
+	if err := p.validate(req); err != nil {
+		return "", "", err
+	}
+	client, envelope = p.keys(req.Client, p.normSender(req.Sender), NormalizeRecipient(req.Recipient))
+	return client, envelope, nil
+}
+
+func (p *Policy) keys(addr netip.Addr, sender, rcpt string) (client, envelope string) {
+	netw := ClientNetwork(addr, p.bits4, p.bits6).String()
+	if p.privacy {
+		return p.hash("c", netw), p.hash("t", netw+"\x00"+sender+"\x00"+rcpt)
+	}
+	return netw, sender + "\x00" + rcpt
+}
+
+// validate checks what a request must hold to be keyed.
+func (p *Policy) validate(req Request) error {
+	if !req.Client.IsValid() {
+		return fmt.Errorf("%w: no client address", ErrInvalidRequest)
+	}
+	for _, a := range [...]string{req.Sender, req.Recipient} {
+		if len(a) > p.maxAddr {
+			return fmt.Errorf("%w: address of %d octets exceeds %d", ErrInvalidRequest, len(a), p.maxAddr)
+		}
+		if strings.ContainsAny(a, "\x00\r\n") {
+			return fmt.Errorf("%w: address holds NUL, CR or LF", ErrInvalidRequest)
+		}
+	}
+	if req.Recipient == "" {
+		return fmt.Errorf("%w: empty recipient", ErrInvalidRequest)
+	}
+	return nil
 }
 
 // hash returns the privacy-mode key of s in the given domain.

@@ -496,3 +496,26 @@ func FuzzPolicyCheck(f *testing.F) {
 		}
 	})
 }
+
+func TestPolicyKeys(t *testing.T) {
+	c := newClock()
+	p := newPolicy(t, c, greylist.Options{})
+	client, env, err := p.Keys(req("192.0.2.77", "prvs=0123abcdef=Alice+x@Example.org", "Bob@Example.NET"))
+	if err != nil || client != "192.0.2.0/24" || env != "alice@example.org\x00bob@example.net" {
+		t.Errorf("Keys = %q, %q, %v", client, env, err)
+	}
+	if _, _, err := p.Keys(req("192.0.2.77", "a@x", "")); !errors.Is(err, greylist.ErrInvalidRequest) {
+		t.Errorf("Keys of an invalid request: %v", err)
+	}
+	priv := newPolicy(t, c, greylist.Options{Privacy: true, IPv4Prefix: 32})
+	client, env, err = priv.Keys(req("192.0.2.77", "a@x", "b@y"))
+	if err != nil || len(client) != 32 || len(env) != 32 || strings.Contains(client+env, "192") {
+		t.Errorf("privacy Keys = %q, %q, %v", client, env, err)
+	}
+	// Keys are those Check uses: a store preloaded by key sees the request.
+	store, _ := greylist.NewMemoryStore(nil)
+	p = newPolicy(t, c, greylist.Options{Store: store})
+	client, env, _ = p.Keys(req("192.0.2.77", "a@x", "b@y"))
+	store.Check(context.Background(), greylist.Query{Client: client, Envelope: env, Now: t0, Rules: p.Rules()})
+	runChecks(t, p, c, []check{{"preloaded", 10 * time.Minute, req("192.0.2.1", "a@x", "b@y"), pass, greylist.ReasonRetried, 0, 10 * time.Minute}})
+}
