@@ -47,6 +47,11 @@ type conn struct {
 	peer netip.Addr // the client as known before any XCLIENT
 }
 
+// maxPendingReplies is how many bytes of replies may wait for the input
+// buffer to empty before they are written anyway (RFC 2920 section 3.1
+// lets the server flush at any time).
+const maxPendingReplies = 4096
+
 // errShutdown ends the command loop when the server shuts down.
 var errShutdown = errors.New("smtp: shutting down")
 
@@ -206,6 +211,13 @@ func (c *conn) loop() {
 // readCommand returns the next command line. Before blocking it flushes
 // the replies, returns the large buffer and marks the connection idle.
 func (c *conn) readCommand() ([]byte, error) {
+	if len(c.out) >= maxPendingReplies {
+		// A client that streams commands without pause never empties
+		// the input buffer; keep the replies bounded all the same.
+		if err := c.flush(); err != nil {
+			return nil, err
+		}
+	}
 	if c.r.Buffered() == 0 {
 		if err := c.flush(); err != nil {
 			return nil, err

@@ -100,3 +100,36 @@ func (c *scriptConn) RemoteAddr() net.Addr {
 func (c *scriptConn) SetDeadline(time.Time) error      { return nil }
 func (c *scriptConn) SetReadDeadline(time.Time) error  { return nil }
 func (c *scriptConn) SetWriteDeadline(time.Time) error { return nil }
+
+// chunkConn is a scriptConn whose reads return at most n bytes, and which
+// records the largest write.
+type chunkConn struct {
+	scriptConn
+	n        int
+	maxWrite int
+}
+
+func (c *chunkConn) Read(p []byte) (int, error) {
+	return c.in.Read(p[:min(len(p), c.n)])
+}
+
+func (c *chunkConn) Write(p []byte) (int, error) {
+	c.maxWrite = max(c.maxWrite, len(p))
+	return c.out.Write(p)
+}
+
+// TestPipelinedRepliesBounded streams commands in reads that never end on
+// a line boundary for long, so the input buffer rarely empties; the
+// pending replies must still be written in bounded batches.
+func TestPipelinedRepliesBounded(t *testing.T) {
+	t.Parallel()
+	s := newServer(t, &testBackend{}, "", io.Discard)
+	conn := &chunkConn{scriptConn: scriptConn{in: bytes.NewReader(bytes.Repeat([]byte("NOOP\r\n"), 50000))}, n: 997}
+	s.ServeConn(context.Background(), conn)
+	if got := strings.Count(conn.out.String(), "250 OK\r\n"); got != 50000 {
+		t.Fatalf("%d replies, want 50000", got)
+	}
+	if conn.maxWrite > 4096+64 {
+		t.Fatalf("a write of %d bytes: replies piled up", conn.maxWrite)
+	}
+}
