@@ -15,7 +15,8 @@ const downgradePeek = 64 << 10
 
 // Downgrade copies the message in r to w as a 7-bit message, for a peer
 // that does not offer 8BITMIME (RFC 6152, RFC 2045 section 2.7). The MIME
-// structure, boundaries, preambles and epilogues are kept. A leaf whose
+// structure, boundaries, preambles and epilogues are kept (8-bit bytes in
+// a preamble or epilogue, which readers ignore, become '?'). A leaf whose
 // body is not 7-bit clean (8-bit bytes, NUL, bare CR, lines over 998
 // octets) is re-encoded: as quoted-printable for text/*, as base64
 // otherwise; a body that is clean passes unchanged. Multiparts and
@@ -41,7 +42,7 @@ func Downgrade(w io.Writer, r io.Reader, opts *ReaderOptions) error {
 		d := "\r\n--" + top.boundary + "--\r\n"
 		if top.nchild == 0 {
 			// No part at all: the whole body was the preamble.
-			if _, err := out.Write(top.part.Preamble); err != nil {
+			if _, err := out.Write(sanitize7bit(top.part.Preamble)); err != nil {
 				return err
 			}
 			if len(top.part.Preamble) == 0 {
@@ -51,7 +52,7 @@ func Downgrade(w io.Writer, r io.Reader, opts *ReaderOptions) error {
 		if _, err := io.WriteString(out, d); err != nil {
 			return err
 		}
-		_, err := out.Write(top.part.Epilogue)
+		_, err := out.Write(sanitize7bit(top.part.Epilogue))
 		return err
 	}
 	for {
@@ -78,7 +79,7 @@ func Downgrade(w io.Writer, r io.Reader, opts *ReaderOptions) error {
 			if top.nchild == 0 {
 				// The preamble is known once the walk entered the
 				// multipart, that is now.
-				if _, err := out.Write(top.part.Preamble); err != nil {
+				if _, err := out.Write(sanitize7bit(top.part.Preamble)); err != nil {
 					return err
 				}
 				if len(top.part.Preamble) == 0 {
@@ -159,6 +160,34 @@ func downgradeLeaf(out io.Writer, p *Part) error {
 		return err
 	}
 	return ew.Close()
+}
+
+// sanitize7bit makes a preamble or epilogue 7bit: MIME readers ignore
+// that text, so 8-bit bytes and NUL become '?' and lines longer than 998
+// octets are broken.
+func sanitize7bit(b []byte) []byte {
+	if sevenBitClean(b) {
+		return b
+	}
+	out := make([]byte, 0, len(b)+len(b)/maxLine7Bit*2)
+	line := 0
+	for i, c := range b {
+		switch {
+		case c == '\n':
+			line = -1
+		case c == '\r' && (i+1 >= len(b) || b[i+1] != '\n'):
+			c = '?'
+		case c == 0 || c >= 0x80:
+			c = '?'
+		}
+		if line == maxLine7Bit {
+			out = append(out, '\r', '\n')
+			line = 0
+		}
+		out = append(out, c)
+		line++
+	}
+	return out
 }
 
 // cleanLabel is the label of a body that passes unchanged: 7bit for the

@@ -404,9 +404,17 @@ func parseHeader(raw []byte, fields int, strict bool) (*message.Header, error) {
 	return h, err
 }
 
-// rawField returns the unfolded value of the first field called name in a
-// raw header, without building a message.Header.
-func rawField(raw []byte, name string) (string, bool) {
+// mimeFields holds the unfolded values of the MIME fields of a raw header.
+type mimeFields struct {
+	ctype, disp, cte          string
+	hasCType, hasDisp, hasCTE bool
+}
+
+// rawMIMEFields finds the first Content-Type, Content-Disposition and
+// Content-Transfer-Encoding fields of a raw header in one pass, without
+// building a message.Header.
+func rawMIMEFields(raw []byte) mimeFields {
+	var f mimeFields
 	for i := 0; i < len(raw); {
 		e := bytes.IndexByte(raw[i:], '\n')
 		if e < 0 {
@@ -416,35 +424,62 @@ func rawField(raw []byte, name string) (string, bool) {
 		}
 		line := raw[i:e]
 		i = e
-		if len(line) <= len(name) || !asciiEqualFold(line[:len(name)], name) {
+		// Every field of interest starts with "content-" (any case).
+		if len(line) < 12 || line[0]|0x20 != 'c' || !asciiEqualFold(line[:8], "content-") {
+			continue
+		}
+		var val *string
+		var has *bool
+		var name string
+		switch line[8] | 0x20 {
+		case 't':
+			if line[9]|0x20 == 'y' {
+				name, val, has = "content-type", &f.ctype, &f.hasCType
+			} else {
+				name, val, has = "content-transfer-encoding", &f.cte, &f.hasCTE
+			}
+		case 'd':
+			name, val, has = "content-disposition", &f.disp, &f.hasDisp
+		default:
+			continue
+		}
+		if *has || len(line) <= len(name) || !asciiEqualFold(line[:len(name)], name) {
 			continue
 		}
 		rest := bytes.TrimLeft(line[len(name):], " \t")
 		if len(rest) == 0 || rest[0] != ':' {
 			continue
 		}
-		v := rest[1:]
-		// Continuation lines.
-		end := i
-		for end < len(raw) && (raw[end] == ' ' || raw[end] == '\t') {
-			n := bytes.IndexByte(raw[end:], '\n')
-			if n < 0 {
-				end = len(raw)
-				break
-			}
-			end += n + 1
+		*val, *has = unfoldAt(raw, rest[1:], &i), true
+		if f.hasCType && f.hasDisp && f.hasCTE {
+			break
 		}
-		if end == i {
-			return string(bytes.Trim(v, " \t\r\n")), true
-		}
-		var b []byte
-		b = append(b, v...)
-		b = append(b, raw[i:end]...)
-		b = bytes.ReplaceAll(b, []byte("\r\n"), nil)
-		b = bytes.ReplaceAll(b, []byte("\n"), nil)
-		return string(bytes.Trim(b, " \t")), true
 	}
-	return "", false
+	return f
+}
+
+// unfoldAt returns the field value v (the rest of its first line) joined
+// with the continuation lines that follow at *i, which it consumes.
+func unfoldAt(raw, v []byte, i *int) string {
+	end := *i
+	for end < len(raw) && (raw[end] == ' ' || raw[end] == '\t') {
+		n := bytes.IndexByte(raw[end:], '\n')
+		if n < 0 {
+			end = len(raw)
+			break
+		}
+		end += n + 1
+	}
+	if end == *i {
+		return string(bytes.Trim(v, " \t\r\n"))
+	}
+	b := make([]byte, 0, len(v)+end-*i)
+	b = append(b, v...)
+	b = append(b, raw[*i:end]...)
+	*i = end
+	b = bytes.ReplaceAll(b, []byte("\r\n"), nil)
+	b = bytes.ReplaceAll(b, []byte("\n"), nil)
+	return string(bytes.Trim(b, " \t"))
 }
 
 func asciiEqualFold(b []byte, s string) bool {
@@ -498,7 +533,8 @@ func isHeaderLine(line []byte, first bool) bool {
 // classify sets the media type, disposition and encoding of p from its
 // header, applying the RFC 2045 defaults.
 func (r *Reader) classify(p *Part, parent *Part) error {
-	ct, hasCT := rawField(p.rawHeader, "Content-Type")
+	fields := rawMIMEFields(p.rawHeader)
+	ct, hasCT := fields.ctype, fields.hasCType
 	var mt MediaType
 	if hasCT {
 		var err error
@@ -521,11 +557,10 @@ func (r *Reader) classify(p *Part, parent *Part) error {
 		mt = MediaType{Type: "text", Subtype: "plain"}
 	}
 	p.MediaType = mt
-	if d, ok := rawField(p.rawHeader, "Content-Disposition"); ok {
-		p.Disposition, _ = ParseDisposition(d)
+	if fields.hasDisp {
+		p.Disposition, _ = ParseDisposition(fields.disp)
 	}
-	cte, _ := rawField(p.rawHeader, "Content-Transfer-Encoding")
-	p.Encoding = ParseEncoding(cte)
+	p.Encoding = ParseEncoding(fields.cte)
 	if mt.Type == "multipart" {
 		b := mt.Params.Get("boundary")
 		if b == "" || len(b) > maxBoundaryLen {
