@@ -96,7 +96,7 @@ func (h *Header) AddressList(name string) ([]Address, error) {
 	var p AddressParser
 	var list []Address
 	for _, f := range h.fields {
-		if !strings.EqualFold(f.name, name) {
+		if !strings.EqualFold(f.Name(), name) {
 			continue
 		}
 		l, err := p.ParseList(f.Value())

@@ -11,10 +11,10 @@ import (
 // value. A Field is a small value that refers to the header's buffer; copying
 // it is cheap.
 type Field struct {
-	raw   string // the field as read or formatted, with its line ending(s)
-	name  string // field name without trailing whitespace
-	value string // raw (folded) value after the colon, without final line ending
-	flags uint8
+	raw      string // the field as read or formatted, with its line ending(s)
+	nameEnd  int32  // raw[:nameEnd] is the name
+	valStart int32  // raw[valStart:] is the value and line ending
+	flags    uint8
 }
 
 const (
@@ -25,7 +25,7 @@ const (
 // Name returns the field name as it appeared, for example "Subject".
 // Obsolete whitespace between the name and the colon (RFC 5322 section 4.5)
 // is not part of the name.
-func (f Field) Name() string { return f.name }
+func (f Field) Name() string { return f.raw[:f.nameEnd] }
 
 // Value returns the unfolded value: line breaks before continuation lines are
 // removed (RFC 5322 section 2.2.3) and leading and trailing white space is
@@ -33,14 +33,23 @@ func (f Field) Name() string { return f.name }
 // [WordDecoder]. Value allocates only when the field was folded.
 func (f Field) Value() string {
 	if f.flags&fieldFolded == 0 {
-		return trimWSP(f.value)
+		return trimWSP(f.RawValue())
 	}
-	return unfold(f.value, f.flags&fieldRepaired != 0)
+	return unfold(f.RawValue(), f.flags&fieldRepaired != 0)
 }
 
 // RawValue returns the value exactly as it appears after the colon, folding
 // included, without the final line ending.
-func (f Field) RawValue() string { return f.value }
+func (f Field) RawValue() string {
+	v := f.raw[f.valStart:]
+	if n := len(v); n > 0 && v[n-1] == '\n' {
+		v = v[:n-1]
+		if n := len(v); n > 0 && v[n-1] == '\r' {
+			v = v[:n-1]
+		}
+	}
+	return v
+}
 
 // Raw returns the whole field exactly as read, including its final line
 // ending. For a field added with [Header.Add] or [Header.Set] it is the
@@ -89,7 +98,7 @@ func (h *Header) All() iter.Seq2[int, Field] {
 // there is one.
 func (h *Header) Lookup(name string) (Field, bool) {
 	for _, f := range h.fields {
-		if strings.EqualFold(f.name, name) {
+		if strings.EqualFold(f.Name(), name) {
 			return f, true
 		}
 	}
@@ -113,7 +122,7 @@ func (h *Header) Has(name string) bool {
 func (h *Header) Values(name string) []string {
 	var vs []string
 	for _, f := range h.fields {
-		if strings.EqualFold(f.name, name) {
+		if strings.EqualFold(f.Name(), name) {
 			vs = append(vs, f.Value())
 		}
 	}
@@ -145,7 +154,7 @@ func (h *Header) Set(name, value string) {
 	j := 0
 	done := false
 	for _, f := range h.fields {
-		if strings.EqualFold(f.name, name) {
+		if strings.EqualFold(f.Name(), name) {
 			if done {
 				continue
 			}
@@ -166,7 +175,7 @@ func (h *Header) Set(name, value string) {
 func (h *Header) Del(name string) {
 	j := 0
 	for _, f := range h.fields {
-		if !strings.EqualFold(f.name, name) {
+		if !strings.EqualFold(f.Name(), name) {
 			h.fields[j] = f
 			j++
 		}
@@ -190,9 +199,15 @@ func (h *Header) Clone() *Header {
 	return c
 }
 
+// newField formats a field. Its value reads back through the same
+// unfolding as a field read from a message.
 func newField(name, value string) Field {
-	value = sanitizeValue(value)
-	return Field{raw: formatField(name, value), name: name, value: value}
+	raw := formatField(name, sanitizeValue(value))
+	f := Field{raw: raw, nameEnd: int32(len(name)), valStart: int32(len(name) + 1)}
+	if strings.Count(raw, "\n") > 1 {
+		f.flags = fieldFolded
+	}
+	return f
 }
 
 // sanitizeValue replaces CR, LF and NUL with spaces.

@@ -86,6 +86,7 @@ func (o *ReadOptions) limits() limits {
 	if o.MaxLineLength > 0 {
 		l.maxLine = o.MaxLineLength
 	}
+	l.maxLine = min(l.maxLine, 1<<30) // field offsets are int32
 	if l.mode == Strict && l.maxLine > MaxRFCLineLength {
 		l.maxLine = MaxRFCLineLength
 	}
@@ -163,7 +164,7 @@ func (b *bodyReader) WriteTo(w io.Writer) (int64, error) {
 	return total + n, err
 }
 
-const initialReadSize = 4 << 10
+const initialReadSize = 2 << 10
 
 func readErr(line int, kind error, msg string) *Error {
 	return &Error{Op: "read header", Err: kind, Line: line, Offset: -1, Msg: msg}
@@ -174,7 +175,13 @@ func readErr(line int, kind error, msg string) *Error {
 func (m *Message) read(r io.Reader, l limits) error {
 	// The buffer may hold the header, the blank line and some of the body.
 	limit := l.maxBytes + 2
-	buf := make([]byte, 0, min(initialReadSize, limit+1))
+	size := initialReadSize
+	if lr, ok := r.(interface{ Len() int }); ok {
+		// bytes.Reader, strings.Reader, bytes.Buffer: a small message
+		// fits exactly, with one byte to see the end.
+		size = min(max(lr.Len()+1, 64), initialReadSize)
+	}
+	buf := make([]byte, 0, min(size, limit+1))
 	pos, lines, starts := 0, 0, 0
 	end, sepEnd := -1, -1
 	eof := false
@@ -286,6 +293,7 @@ func (h *Header) parse(s string, nfields int, l limits) (int, error) {
 	nameEnd := 0    // end of its name
 	var flags uint8 // its flags
 	pending := -1   // start of malformed lines not yet attributed
+	// finish appends the current field, which ends at end.
 	finish := func(end int) error {
 		if cur < 0 {
 			return nil
@@ -293,14 +301,7 @@ func (h *Header) parse(s string, nfields int, l limits) (int, error) {
 		if len(h.fields) == l.maxFields {
 			return readErr(line, ErrTooManyFields, "over "+strconv.Itoa(l.maxFields))
 		}
-		vEnd := end
-		if vEnd > cur && s[vEnd-1] == '\n' {
-			vEnd--
-			if vEnd > colon && s[vEnd-1] == '\r' {
-				vEnd--
-			}
-		}
-		h.fields = append(h.fields, Field{raw: s[cur:end], name: s[cur:nameEnd], value: s[colon+1 : vEnd], flags: flags})
+		h.fields = append(h.fields, Field{raw: s[cur:end], nameEnd: int32(nameEnd - cur), valStart: int32(colon + 1 - cur), flags: flags})
 		return nil
 	}
 	for p < len(s) {

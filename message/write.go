@@ -23,8 +23,8 @@ const foldWidth = 78
 func (h *Header) WriteTo(w io.Writer) (int64, error) {
 	size := 2
 	for _, f := range h.fields {
-		if f.raw == "" || !validFieldName(f.name) {
-			return 0, &Error{Op: "write header", Err: ErrInvalidField, Offset: -1, Msg: "name " + quoteForError(f.name)}
+		if f.raw == "" || !validFieldName(f.Name()) {
+			return 0, &Error{Op: "write header", Err: ErrInvalidField, Offset: -1, Msg: "name " + quoteForError(f.Name())}
 		}
 		size += len(f.raw) + 2
 	}
