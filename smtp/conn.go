@@ -424,6 +424,8 @@ func (c *conn) handshake() error {
 	}
 	st := tc.ConnectionState()
 	c.nc = tc
+	// The handshake cleared the deadlines it used: set them afresh.
+	c.readDeadline, c.writeDeadline = deadline{}, deadline{}
 	c.info.TLS = &st
 	c.r.Reset(connReader{c})
 	return nil

@@ -572,3 +572,33 @@ func TestInternalErrorTextStaysOffTheWire(t *testing.T) {
 		t.Fatalf("error not logged: %s", logs)
 	}
 }
+
+func TestTimeoutAfterStartTLS(t *testing.T) {
+	srvTLS, _ := testTLS(t)
+	synctest.Test(t, func(t *testing.T) {
+		s := newServer(t, &testBackend{}, "", io.Discard)
+		s.TLSConfig = srvTLS
+		cli, srv := net.Pipe()
+		done := make(chan struct{})
+		go func() {
+			s.ServeConn(context.Background(), srv)
+			close(done)
+		}()
+		c := newClient(t, cli)
+		c.expect(220)
+		c.send("EHLO c.example")
+		c.expect(250)
+		c.send("STARTTLS")
+		c.expect(220)
+		// The bubble's clock is not the certificate's: skip verification.
+		tc := tls.Client(cli, &tls.Config{InsecureSkipVerify: true})
+		if err := tc.Handshake(); err != nil {
+			t.Fatal(err)
+		}
+		c = newClient(t, tc)
+		time.Sleep(smtp.DefaultCommandTimeout + time.Second)
+		c.expect(421)
+		<-done
+		cli.Close()
+	})
+}
