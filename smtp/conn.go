@@ -424,7 +424,8 @@ func (c *conn) handshake() error {
 	}
 	st := tc.ConnectionState()
 	c.nc = tc
-	// The handshake cleared the deadlines it used: set them afresh.
+	// A new transport: set its deadlines afresh rather than trust the
+	// lazy trackers.
 	c.readDeadline, c.writeDeadline = deadline{}, deadline{}
 	c.info.TLS = &st
 	c.r.Reset(connReader{c})
