@@ -46,6 +46,8 @@ func TestParseAddress(t *testing.T) {
 		{"unterminated comment", "a@b (x", Address{}, ErrSyntax},
 		{"unterminated quote", `"a@b`, Address{}, ErrSyntax},
 		{"invalid utf-8", "\xff@b", Address{}, ErrSyntax},
+		{"invalid utf-8 in domain literal", "a@[\xff]", Address{}, ErrSyntax},
+		{"invalid utf-8 in quoted string", "\"\xff\"@b", Address{}, ErrSyntax},
 		{"bare LF", "a@b\n", Address{}, ErrSyntax},
 		{"deep comments", strings.Repeat("(", 100) + strings.Repeat(")", 100) + "a@b", Address{}, ErrTooLong},
 		{"trailing junk", "a@b c", Address{}, ErrSyntax},

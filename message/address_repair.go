@@ -1,0 +1,133 @@
+package message
+
+import "strings"
+
+// Lenient-mode repairs of address list entries that do not follow the
+// grammar.
+
+// entryEnd finds the end of the list entry starting at start: the next
+// comma outside quotes, comments, angle brackets and groups.
+func (p *addrParser) entryEnd(start int) int {
+	depth, angle, group := 0, false, false
+	for i := start; i < len(p.s); i++ {
+		c := p.s[i]
+		switch {
+		case c == '\\':
+			i++
+		case c == '"' && depth == 0:
+			j := i + 1
+			for j < len(p.s) && p.s[j] != '"' {
+				if p.s[j] == '\\' {
+					j++
+				}
+				j++
+			}
+			if j >= len(p.s) {
+				return len(p.s)
+			}
+			i = j
+		case c == '(':
+			depth++
+		case c == ')' && depth > 0:
+			depth--
+		case depth > 0:
+		case c == '<':
+			angle = true
+		case c == '>':
+			angle = false
+		case c == ':' && !angle:
+			group = true
+		case c == ';':
+			group = false
+		case c == ',' && !angle && !group:
+			return i
+		}
+	}
+	return len(p.s)
+}
+
+// memberEnd finds the end of a group member that did not parse: the next
+// "," or ";" outside quotes and angle brackets.
+func (p *addrParser) memberEnd(start int) int {
+	end := p.entryEnd(start)
+	inQuote, angle := false, false
+	for i := start; i < end; i++ {
+		switch c := p.s[i]; {
+		case c == '\\':
+			i++
+		case c == '"':
+			inQuote = !inQuote
+		case inQuote:
+		case c == '<':
+			angle = true
+		case c == '>':
+			angle = false
+		case (c == ';' || c == ',') && !angle:
+			return i
+		}
+	}
+	return end
+}
+
+// repair makes what it can of a list entry that did not parse (lenient
+// mode): a display name before an angle address, or a bare word.
+func (p *addrParser) repair(start, end int) (Address, bool) {
+	e := strings.TrimSpace(p.s[start:end])
+	if e == "" {
+		return Address{}, false
+	}
+	if lt := strings.LastIndexByte(e, '<'); lt >= 0 {
+		gt := strings.IndexByte(e[lt:], '>')
+		inner := e[lt+1:]
+		if gt >= 0 {
+			inner = e[lt+1 : lt+gt]
+		}
+		inner = strings.TrimSpace(inner)
+		if inner == "" || strings.ContainsAny(inner, " \t\r\n<>,;:") {
+			return Address{}, false
+		}
+		name := strings.TrimSpace(e[:lt])
+		if len(name) >= 2 && name[0] == '"' && name[len(name)-1] == '"' {
+			name = unquote(name)
+		}
+		name, _ = p.dec.DecodeHeader(name)
+		return Address{Name: toValidUTF8(name), Addr: inner}, true
+	}
+	if !strings.ContainsAny(e, " \t\r\n\"()<>,;:[]") {
+		return Address{Addr: e}, true
+	}
+	// "Big Bug bb@bug.com": a display name without quotes or brackets
+	// before an addr-spec.
+	words := strings.Fields(e)
+	last := words[len(words)-1]
+	if len(words) > 1 && strings.Contains(last, "@") {
+		if a, err := (&AddressParser{Mode: Strict}).Parse(last); err == nil {
+			name, _ := p.dec.DecodeHeader(strings.Join(words[:len(words)-1], " "))
+			a.Name = toValidUTF8(name)
+			return a, true
+		}
+	}
+	return Address{}, false
+}
+
+// splitBareList reads "a@b c@d", addr-specs separated by white space
+// instead of commas (lenient mode).
+func splitBareList(e string) []Address {
+	words := strings.Fields(e)
+	if len(words) < 2 {
+		return nil
+	}
+	strict := AddressParser{Mode: Strict}
+	list := make([]Address, 0, len(words))
+	for _, w := range words {
+		if strings.ContainsAny(w, "<>") {
+			return nil
+		}
+		a, err := strict.Parse(w)
+		if err != nil || a.Name != "" {
+			return nil
+		}
+		list = append(list, a)
+	}
+	return list
+}
