@@ -93,7 +93,7 @@ func Downgrade(w io.Writer, r io.Reader, opts *ReaderOptions) error {
 		}
 		if p.IsContainer() {
 			boundary := p.Boundary()
-			if !isASCIIString(boundary) {
+			if !printableASCII(boundary) {
 				boundary = NewBoundary()
 			}
 			if err := writeDowngradedHeader(out, p, "", boundary); err != nil {
@@ -247,7 +247,7 @@ func writeDowngradedHeader(out io.Writer, p *Part, enc Encoding, boundary string
 			}
 			continue
 		}
-		if strings.EqualFold(name, "Content-Type") && (!isASCIIString(f.Raw()) || boundary != "" && boundary != p.Boundary()) {
+		if strings.EqualFold(name, "Content-Type") && (!clean7bitField(f.Raw()) || boundary != "" && boundary != p.Boundary()) {
 			mt := p.MediaType
 			if boundary != "" {
 				mt.Params = append(Params(nil), mt.Params...)
@@ -258,13 +258,13 @@ func writeDowngradedHeader(out io.Writer, p *Part, enc Encoding, boundary string
 			}
 			continue
 		}
-		if strings.EqualFold(name, "Content-Disposition") && !isASCIIString(f.Raw()) {
+		if strings.EqualFold(name, "Content-Disposition") && !clean7bitField(f.Raw()) {
 			if err := writeField(out, name, FormatMediaType(p.Disposition)); err != nil {
 				return err
 			}
 			continue
 		}
-		if isASCIIString(f.Raw()) && !strings.Contains(f.Raw(), "\x00") {
+		if clean7bitField(f.Raw()) {
 			if longestLine(f.Raw()) <= maxLine7Bit {
 				if _, err := io.WriteString(out, f.Raw()); err != nil {
 					return err
@@ -329,4 +329,21 @@ func longestLine(s string) int {
 		longest = max(longest, len(strings.TrimSuffix(line, "\r")))
 	}
 	return longest
+}
+
+// clean7bitField reports whether a raw header field is 7bit: no 8-bit
+// byte and no NUL.
+func clean7bitField(s string) bool {
+	return isASCIIString(s) && !strings.Contains(s, "\x00")
+}
+
+// printableASCII reports whether s is printable US-ASCII, as a boundary
+// written on a delimiter line must be.
+func printableASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < ' ' || s[i] > '~' {
+			return false
+		}
+	}
+	return true
 }
