@@ -89,11 +89,15 @@ func isAtomPhrase(name string) bool {
 }
 
 // AddressList parses the fields named name as one address list in lenient
-// mode (see [AddressParser]). RFC 5322 allows one To or Cc field, but when
-// a message has several their lists are joined, as mail readers do. A
-// missing field gives nil and no error.
+// mode (see [AddressParser]), decoding display names with the
+// ReadOptions.CharsetReader the header was read with. RFC 5322 allows one
+// To or Cc field, but when a message has several their lists are joined, as
+// mail readers do. A missing field gives nil and no error.
 func (h *Header) AddressList(name string) ([]Address, error) {
 	var p AddressParser
+	if h.charsetReader != nil {
+		p.WordDecoder = &WordDecoder{CharsetReader: h.charsetReader}
+	}
 	var list []Address
 	for _, f := range h.fields {
 		if !strings.EqualFold(f.Name(), name) {

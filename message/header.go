@@ -1,6 +1,7 @@
 package message
 
 import (
+	"io"
 	"iter"
 	"strings"
 )
@@ -56,8 +57,9 @@ func (f Field) RawValue() string {
 // folded form that [Header.WriteTo] writes.
 func (f Field) Raw() string { return f.raw }
 
-// Text returns the value with RFC 2047 encoded words decoded, as unstructured
-// text (RFC 5322 section 3.2.5) such as a Subject. An encoded word that
+// Text returns the value with RFC 2047 encoded words decoded by the
+// built-in charset lookup, as unstructured text (RFC 5322 section 3.2.5) such
+// as a Subject. An encoded word that
 // cannot be decoded is kept as it is and the first such error is returned
 // with the best-effort text. Bytes that are not UTF-8 (raw 8-bit text in an
 // unknown charset) become U+FFFD.
@@ -75,6 +77,8 @@ type Header struct {
 	fields   []Field
 	preamble string
 	sep      string
+	// charsetReader is ReadOptions.CharsetReader, for Text and AddressList.
+	charsetReader func(charset string, input io.Reader) (io.Reader, error)
 }
 
 // Len returns the number of fields.
@@ -192,7 +196,7 @@ func (h *Header) Preamble() string { return h.preamble }
 
 // Clone returns a deep copy of h that can be modified independently.
 func (h *Header) Clone() *Header {
-	c := &Header{preamble: h.preamble, sep: h.sep}
+	c := &Header{preamble: h.preamble, sep: h.sep, charsetReader: h.charsetReader}
 	if h.fields != nil {
 		c.fields = append(make([]Field, 0, len(h.fields)), h.fields...)
 	}
@@ -274,11 +278,14 @@ func validFieldName(name string) bool {
 }
 
 // Text returns the value of the first field named name as unstructured text
-// with RFC 2047 encoded words decoded (see [Field.Text]); "" if absent.
+// with RFC 2047 encoded words decoded (see [Field.Text]), using the
+// ReadOptions.CharsetReader the header was read with; "" if absent.
 func (h *Header) Text(name string) (string, error) {
 	f, ok := h.Lookup(name)
 	if !ok {
 		return "", nil
 	}
-	return f.Text()
+	d := WordDecoder{CharsetReader: h.charsetReader}
+	s, err := d.DecodeHeader(f.Value())
+	return toValidUTF8(s), err
 }

@@ -250,3 +250,30 @@ func TestFieldAccessors(t *testing.T) {
 		t.Errorf("Header.Text(missing) = %q, %v", s, err)
 	}
 }
+
+func TestHeaderCharsetReader(t *testing.T) {
+	t.Parallel()
+	upper := func(cs string, r io.Reader) (io.Reader, error) {
+		b, err := io.ReadAll(r)
+		return strings.NewReader(cs + ":" + strings.ToUpper(string(b))), err
+	}
+	in := "Subject: =?x-test?q?abc?=\r\nFrom: =?x-test?q?joe?= <j@x>\r\n\r\n"
+	m, err := ReadMessage(strings.NewReader(in), &ReadOptions{CharsetReader: upper})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s, err := m.Header.Text("Subject"); err != nil || s != "x-test:ABC" {
+		t.Errorf("Text = %q, %v", s, err)
+	}
+	if l, err := m.Header.AddressList("From"); err != nil || len(l) != 1 || l[0].Name != "x-test:JOE" {
+		t.Errorf("AddressList = %+v, %v", l, err)
+	}
+	if s, _ := m.Header.Clone().Text("Subject"); s != "x-test:ABC" {
+		t.Errorf("Clone lost the charset reader: %q", s)
+	}
+	// Without it, the unknown charset's 7-bit bytes are read as ASCII.
+	m, _ = ReadMessage(strings.NewReader(in), nil)
+	if s, err := m.Header.Text("Subject"); err != nil || s != "abc" {
+		t.Errorf("default Text = %q, %v", s, err)
+	}
+}

@@ -64,6 +64,11 @@ type ReadOptions struct {
 	// MaxLineLength bounds one line without its ending; 0 means
 	// DefaultMaxLineLength.
 	MaxLineLength int
+	// CharsetReader, if set, converts RFC 2047 encoded words in charsets
+	// other than UTF-8 and US-ASCII for [Header.Text] and
+	// [Header.AddressList], instead of the built-in lookup of every
+	// charset golang.org/x/text knows. See [WordDecoder].
+	CharsetReader func(charset string, input io.Reader) (io.Reader, error)
 }
 
 type limits struct {
@@ -112,7 +117,7 @@ type Message struct {
 // or the error of r.
 func ReadMessage(r io.Reader, opts *ReadOptions) (*Message, error) {
 	m := new(Message)
-	if err := m.read(r, opts.limits()); err != nil {
+	if err := m.read(r, opts); err != nil {
 		return nil, err
 	}
 	return m, nil
@@ -172,7 +177,11 @@ func readErr(line int, kind error, msg string) *Error {
 
 // read fills m from r: first it reads until the end of the header section
 // is in its buffer, then it splits the fields.
-func (m *Message) read(r io.Reader, l limits) error {
+func (m *Message) read(r io.Reader, opts *ReadOptions) error {
+	l := opts.limits()
+	if opts != nil {
+		m.Header.charsetReader = opts.CharsetReader
+	}
 	// The buffer may hold the header, the blank line and some of the body.
 	limit := l.maxBytes + 2
 	size := initialReadSize
