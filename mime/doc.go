@@ -34,18 +34,21 @@
 //
 // # Limits
 //
-// Nesting depth, the number of parts and the size of each part header are
-// bounded by [Limits], whose zero value means [DefaultMaxDepth],
-// [DefaultMaxParts] and [DefaultMaxHeaderBytes]. Exceeding one returns an
-// *[Error] wrapping [ErrTooDeep], [ErrTooManyParts] or [ErrHeaderTooLarge].
-// The reader is iterative: no input makes it recurse.
+// Nesting depth, the number of parts, the size and field count of each
+// part header and the kept preamble and epilogue are bounded by [Limits],
+// whose zero value means [DefaultMaxDepth], [DefaultMaxParts],
+// [DefaultMaxHeaderBytes], [DefaultMaxHeaderFields] and
+// [DefaultMaxPreambleBytes]. Exceeding one returns an *[Error] wrapping
+// [ErrTooDeep], [ErrTooManyParts] or [ErrHeaderTooLarge]. The reader is
+// iterative: no input makes it recurse, and memory stays bounded by one
+// buffer, one part header and the decoders' small buffers.
 //
 // # Charsets
 //
-// There is no global charset registry. [ReaderOptions].Charset is the
-// lookup; its zero value uses golang.org/x/text through the module's
-// internal charset table. An unknown charset gives a *[CharsetError] and the
-// raw bytes stay readable.
+// There is no global charset registry. [ReaderOptions].CharsetReader is
+// the lookup (the hook net/mail's WordDecoder has); nil uses
+// golang.org/x/text through the module's internal charset table. An unknown
+// charset gives a *[CharsetError] and the raw bytes stay readable.
 //
 // # Writing
 //
