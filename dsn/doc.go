@@ -1,0 +1,78 @@
+// Package dsn writes and reads delivery status notifications: the bounces,
+// delay warnings and success reports an MTA sends to the envelope sender
+// of a message, and that a mailing list or a sender reads back.
+//
+// # Writing
+//
+// A [Report] holds the per-message fields (Reporting-MTA,
+// Original-Envelope-Id, Arrival-Date, Received-From-MTA) and one
+// [Recipient] per recipient (Original-Recipient, Final-Recipient, Action,
+// Status, Remote-MTA, Diagnostic-Code, Last-Attempt-Date, Will-Retry-Until),
+// extension fields kept. [Message] writes a complete multipart/report: a
+// plain-language text that says what happened and what the sender can do
+// ([HumanText]), the message/delivery-status part, and the original as
+// message/rfc822 or only its header as text/rfc822-headers. UTF-8 addresses
+// or an internationalized original give the RFC 6533 global variants.
+// Every notification carries "Auto-Submitted: auto-replied" and is sent
+// with the null reverse path.
+//
+// Which notifications to send follows the NOTIFY and RET parameters of the
+// original transaction, as package smtp hands them over ([Wanted],
+// [ReturnContent], with the RFC 3461 defaults when they are absent), and
+// [NeverBounce] keeps a bounce from ever being bounced.
+// [RecipientFromError] turns the *smtp.Error of a failed delivery into a
+// per-recipient group.
+//
+//	if dsn.NeverBounce(env.From, hdr) || !dsn.Wanted(rcpt.Notify, dsn.ActionFailed) {
+//		return
+//	}
+//	r := dsn.RecipientFromError(rcpt.Addr, err, mxHost, false)
+//	m := &dsn.Message{Report: dsn.Report{ReportingMTA: ..., Recipients: []dsn.Recipient{r}},
+//		To: env.From, Original: spoolFile, Return: env.Return}
+//	m.WriteTo(w)
+//
+// # Reading
+//
+// [Parse] reads a notification into a [Notice]: the typed [Report] with both
+// field groups and every recipient, the human-readable text and the header
+// of the returned message. [ParseStatus] reads the body of a
+// delivery-status part alone. Both are tolerant of real-world variants:
+// missing or doubled blank lines between field groups, field names in any
+// case, folded values, comments after the status code.
+//
+// A bounce without a delivery-status part (qmail, plain-text Exim,
+// Sendmail transcripts, vendor formats) goes through a best-effort
+// heuristic parser that finds the failed recipients and status codes in
+// the text; its result is marked [Notice].Heuristic. Messages that are not
+// bounces (replies, feedback reports, ordinary mail) give [ErrNotReport].
+//
+// # Status codes
+//
+// Status codes are smtp.EnhancedCode values, shared with package smtp.
+// [StatusText] gives the registered meaning of each RFC 3463 code and
+// [Registered] tells a registered code from a vendor's own.
+//
+// # Limits and errors
+//
+// Parsing reads the message once, streamed, and keeps only the status
+// part, the text and headers, each bounded by a [ParseOptions] limit with a
+// named default ([DefaultMaxStatusBytes], [DefaultMaxRecipients],
+// [DefaultMaxTextBytes]); the MIME walk has the limits of package mime.
+// Every error for bad input is an *[Error] whose category is a sentinel
+// such as [ErrNotReport] or [ErrTooLarge], tested with errors.Is. Hostile
+// input never panics.
+//
+// # Standards
+//
+//   - RFC 3461, SMTP Service Extension for Delivery Status Notifications
+//     (NOTIFY, RET, ENVID, ORCPT; when to send which notification)
+//   - RFC 3462 and RFC 6522, the multipart/report media type
+//   - RFC 3463, Enhanced Mail System Status Codes, with the IANA registry
+//   - RFC 3464, An Extensible Message Format for Delivery Status
+//     Notifications
+//   - RFC 6533, Internationalized Delivery Status and Disposition
+//     Notifications (message/global-delivery-status, message/global-headers,
+//     the utf-8 address type)
+//   - RFC 3834, Recommendations for Automatic Responses to Electronic Mail
+//     (Auto-Submitted)
+package dsn

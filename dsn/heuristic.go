@@ -1,0 +1,396 @@
+package dsn
+
+import (
+	"strings"
+
+	"github.com/heraldmail/herald/message"
+	"github.com/heraldmail/herald/smtp"
+)
+
+// The heuristic parser reads bounces that carry no delivery-status part:
+// qmail's "Hi. This is the qmail-send program", Exim's "The following
+// address(es) failed", Sendmail transcripts ("550 <user@host>... User
+// unknown"), and the vendor texts of Exchange, Gmail, Yahoo and others. It
+// works on the human-readable text only, in three steps:
+//
+//  1. the message must look like a bounce: sent by a mailer daemon or
+//     postmaster, or with a subject that says delivery failed;
+//  2. the text is cut where the returned original begins;
+//  3. recipients are addresses on lines of their own ("<user@host>:"),
+//     in Sendmail's "<user@host>... reason" form, or after a
+//     Final-Recipient or Original-Recipient label; failing those, addresses
+//     on a line that says what went wrong. The bounce's own sender and
+//     recipient and mailer-daemon addresses never count.
+//
+// Each recipient's status is the first RFC 3463 code in the text that
+// follows it, else the first in the whole text, else class.0.0 from the
+// first SMTP reply code or from words that say whether the failure is
+// temporary.
+
+// maxHeuristicLines bounds the lines examined.
+const maxHeuristicLines = 5000
+
+func heuristic(h *message.Header, text string, o ParseOptions) *Report {
+	if !looksLikeBounce(h) {
+		return nil
+	}
+	text = cutOriginal(text)
+	lines := strings.Split(text, "\n")
+	if len(lines) > maxHeuristicLines {
+		lines = lines[:maxHeuristicLines]
+	}
+	for i := range lines {
+		lines[i] = strings.TrimRight(lines[i], "\r")
+	}
+	exclude := map[string]bool{}
+	for _, name := range []string{"From", "To", "Reply-To", "Sender", "Return-Path", "Delivered-To", "X-Original-To", "Cc"} {
+		list, _ := h.AddressList(name)
+		for _, a := range message.Mailboxes(list) {
+			exclude[strings.ToLower(a.Addr)] = true
+		}
+	}
+
+	type hit struct {
+		addr string
+		line int
+	}
+	var strong, weak []hit
+	seen := map[string]bool{}
+	for i, l := range lines {
+		for _, a := range findAddrs(l) {
+			la := strings.ToLower(a.addr)
+			if exclude[la] || isDaemon(la) || seen[la] || a.sender {
+				continue
+			}
+			switch {
+			case a.alone || a.sendmail || a.labelled:
+				seen[la] = true
+				strong = append(strong, hit{a.addr, i})
+			case failureWords(l):
+				weak = append(weak, hit{a.addr, i})
+			}
+		}
+	}
+	hits := strong
+	if len(hits) == 0 {
+		seenWeak := map[string]bool{}
+		for _, w := range weak {
+			if !seenWeak[strings.ToLower(w.addr)] {
+				seenWeak[strings.ToLower(w.addr)] = true
+				hits = append(hits, w)
+			}
+		}
+	}
+	if len(hits) == 0 {
+		return nil
+	}
+	if len(hits) > o.MaxRecipients {
+		hits = hits[:o.MaxRecipients]
+	}
+	whole := strings.Join(lines, "\n")
+	fallback, _ := findCode(whole)
+	if !fallback.IsSet() {
+		fallback = guessClass(whole)
+	}
+	rep := &Report{}
+	if from, _ := h.AddressList("From"); len(from) > 0 {
+		if d := message.Mailboxes(from); len(d) > 0 && d[0].Domain() != "" {
+			rep.ReportingMTA = TypedValue{Type: TypeDNS, Value: d[0].Domain()}
+		}
+	}
+	for k, hh := range hits {
+		end := len(lines)
+		if k+1 < len(hits) && hits[k+1].line > hh.line {
+			end = hits[k+1].line
+		}
+		if end > hh.line+12 {
+			end = hh.line + 12
+		}
+		block := strings.Join(lines[hh.line:end], "\n")
+		code, _ := findCode(block)
+		if !code.IsSet() {
+			if c := replyClass(block); c != 0 {
+				code = smtp.NewEnhancedCode(c, 0, 0)
+			} else {
+				code = fallback
+			}
+		}
+		act := ActionFailed
+		if code.Class() == 4 {
+			act = ActionDelayed
+		}
+		diag := strings.Join(strings.Fields(block), " ")
+		if len(diag) > 1000 {
+			diag = diag[:1000]
+		}
+		rep.Recipients = append(rep.Recipients, Recipient{
+			FinalRecipient: TypedValue{Type: TypeRFC822, Value: hh.addr},
+			Action:         act,
+			Status:         code,
+			DiagnosticCode: TypedValue{Value: strings.ToValidUTF8(diag, "")},
+		})
+	}
+	return rep
+}
+
+var daemonLocals = []string{"mailer-daemon", "postmaster", "mail-daemon", "mailerdaemon", "mdaemon", "maildaemon", "double-bounce", "bounce", "bounces", "noreply", "no-reply"}
+
+func isDaemon(addr string) bool {
+	local, _, _ := strings.Cut(addr, "@")
+	for _, d := range daemonLocals {
+		if local == d {
+			return true
+		}
+	}
+	return false
+}
+
+var bounceSubjects = []string{
+	"undeliver", "undelivered", "delivery status", "delivery failure", "delivery failed",
+	"delivery notification", "delivery problem", "delivery has failed", "failure notice",
+	"returned mail", "mail delivery failed", "could not be delivered", "couldn't be delivered",
+	"non remis", "nicht zustellbar", "unzustellbar", "non-delivery", "nondelivery", "not delivered",
+	"delivery report", "mail system error", "returned to sender", "delivery error",
+	"permanent error", "rejected", "failed delivery", "warning: could not send",
+	"mail could not", "message failure", "unable to deliver", "bounce",
+}
+
+var bounceSenders = []string{"mailer-daemon", "postmaster", "mail delivery", "mail administrator", "maildaemon", "mail-daemon", "mailerdaemon", "mdaemon"}
+
+func looksLikeBounce(h *message.Header) bool {
+	ct := strings.ToLower(h.Get("Content-Type"))
+	if strings.Contains(ct, "multipart/report") && strings.Contains(ct, "report-type") &&
+		!strings.Contains(ct, "delivery-status") {
+		return false // a feedback report or a disposition notification
+	}
+	if strings.HasPrefix(strings.ToLower(h.Get("Auto-Submitted")), "auto-replied") {
+		return false // an auto-reply (RFC 3834), not a bounce
+	}
+	from := strings.ToLower(h.Get("From"))
+	for _, s := range bounceSenders {
+		if strings.Contains(from, s) {
+			return true
+		}
+	}
+	subj, _ := h.Text("Subject")
+	subj = strings.ToLower(subj)
+	for _, s := range bounceSubjects {
+		if strings.Contains(subj, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// originalMarkers start the part of a bounce text that quotes the returned
+// message, lower case.
+var originalMarkers = []string{
+	"--- below this line is a copy of the message",
+	"------ this is a copy of the message",
+	"----- original message -----",
+	"-----original message-----",
+	"----- unsent message follows -----",
+	"----- message header follows -----",
+	"----- the header of the original message is following",
+	"original message follows",
+	"------ original message header",
+	"--- original message ---",
+	"--- the header of the original message is following",
+	"---------- a copy of the original message",
+	"------ received message follows",
+	"this is a copy of the headers that were received",
+	"original message headers:",
+	"----- original message headers -----",
+	"------- returned message --------",
+	"----- returned message -----",
+	"---- the original message follows",
+}
+
+func cutOriginal(text string) string {
+	low := strings.ToLower(text)
+	cut := len(text)
+	for _, m := range originalMarkers {
+		if i := strings.Index(low, m); i >= 0 && i < cut {
+			cut = i
+		}
+	}
+	return text[:cut]
+}
+
+type foundAddr struct {
+	addr                      string
+	alone, sendmail, labelled bool
+	sender                    bool // after "MAIL FROM:" or "envelope-from"
+}
+
+// findAddrs returns the addresses on one line with what surrounds them.
+func findAddrs(l string) []foundAddr {
+	var out []foundAddr
+	trimmed := strings.TrimSpace(l)
+	low := strings.ToLower(l)
+	for i := 0; i < len(l) && len(out) < 16; i++ {
+		if l[i] != '@' {
+			continue
+		}
+		s := i
+		for s > 0 && isLocalChar(l[s-1]) {
+			s--
+		}
+		e := i + 1
+		for e < len(l) && isDomainChar(l[e]) {
+			e++
+		}
+		for e > i+1 && l[e-1] == '.' {
+			e--
+		}
+		for s < i && l[s] == '.' {
+			s++
+		}
+		if s == i || !strings.Contains(l[i+1:e], ".") || e-s > 254 {
+			i = e
+			continue
+		}
+		a := foundAddr{addr: l[s:e]}
+		core := strings.Trim(trimmed, "<>:;,.\"'() \t")
+		a.alone = core == a.addr || strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(trimmed), "RCPT TO:")) == "<"+a.addr+">"
+		rest := l[e:]
+		if strings.HasPrefix(rest, ">") {
+			rest = rest[1:]
+		}
+		a.sendmail = strings.HasPrefix(rest, "...")
+		before := low[:s]
+		a.labelled = strings.Contains(before, "final-recipient") || strings.Contains(before, "original-recipient") ||
+			strings.Contains(before, "rcpt to:") || strings.Contains(before, "recipient address:") ||
+			strings.Contains(before, "failed recipient") || strings.Contains(before, "to address:")
+		a.sender = strings.Contains(before, "mail from:") || strings.Contains(before, "envelope-from") ||
+			strings.Contains(before, "return-path")
+		out = append(out, a)
+		i = e
+	}
+	return out
+}
+
+func isLocalChar(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' ||
+		strings.IndexByte("!#$%&'*+-/=?^_`{|}~.", c) >= 0 || c >= 0x80
+}
+
+func isDomainChar(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '.' || c >= 0x80
+}
+
+var failureWordList = []string{
+	"unknown", "fail", "not found", "reject", "undeliver", "does not exist", "doesn't exist",
+	"no such", "invalid", "could not", "couldn't", "unable", "full", "quota", "disabled",
+	"refused", "denied", "not deliver", "error", "bounce", "permanent", "inactive",
+	"suspended", "unavailable", "blocked", "expired", "problem", "delivery to",
+}
+
+func failureWords(l string) bool {
+	low := strings.ToLower(l)
+	for _, w := range failureWordList {
+		if strings.Contains(low, w) {
+			return true
+		}
+	}
+	return false
+}
+
+// findCode returns the first RFC 3463 code in s that is not part of a
+// longer dotted number (an IP address or a version).
+func findCode(s string) (smtp.EnhancedCode, int) {
+	for i := 0; i+5 <= len(s); i++ {
+		c := s[i]
+		if c != '2' && c != '4' && c != '5' || s[i+1] != '.' {
+			continue
+		}
+		if i > 0 && (isDigit(s[i-1]) || s[i-1] == '.' || isLetter(s[i-1])) {
+			continue
+		}
+		j := i + 2
+		n1 := digits(s, j)
+		if n1 == 0 || n1 > 3 || j+n1 >= len(s) || s[j+n1] != '.' {
+			continue
+		}
+		k := j + n1 + 1
+		n2 := digits(s, k)
+		if n2 == 0 || n2 > 3 {
+			continue
+		}
+		end := k + n2
+		if end < len(s) && (s[end] == '.' && end+1 < len(s) && isDigit(s[end+1]) || isLetter(s[end])) {
+			continue
+		}
+		code, err := smtp.ParseEnhancedCode(s[i:end])
+		if err != nil {
+			continue
+		}
+		return code, i
+	}
+	return 0, -1
+}
+
+func digits(s string, i int) int {
+	n := 0
+	for i+n < len(s) && isDigit(s[i+n]) {
+		n++
+	}
+	return n
+}
+
+func isDigit(c byte) bool  { return c >= '0' && c <= '9' }
+func isLetter(c byte) bool { return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' }
+
+// replyClass returns 4 or 5 for the first SMTP reply code in s that stands
+// as a word ("550 ...", "said: 451"), 0 if none.
+func replyClass(s string) int {
+	for i := 0; i+3 <= len(s); i++ {
+		if (s[i] != '4' && s[i] != '5') || !isDigit(s[i+1]) || !isDigit(s[i+2]) {
+			continue
+		}
+		if i > 0 && (isDigit(s[i-1]) || isLetter(s[i-1]) || s[i-1] == '.' || s[i-1] == '#') {
+			continue
+		}
+		if i+3 < len(s) && s[i+3] != ' ' && s[i+3] != '-' && s[i+3] != '\n' && s[i+3] != '\r' {
+			continue
+		}
+		if s[i+1] > '5' {
+			continue
+		}
+		return int(s[i] - '0')
+	}
+	return 0
+}
+
+var temporaryWords = []string{"temporar", "will retry", "will be retried", "delayed", "still trying", "deferred", "try again later", "not yet been delivered"}
+
+func guessClass(s string) smtp.EnhancedCode {
+	low := strings.ToLower(s)
+	for _, w := range temporaryWords {
+		if strings.Contains(low, w) {
+			return smtp.NewEnhancedCode(4, 0, 0)
+		}
+	}
+	return smtp.NewEnhancedCode(5, 0, 0)
+}
+
+// stripHTML turns an HTML body into rough text for the heuristics: tags
+// become line breaks and the common entities are decoded.
+func stripHTML(s string) string {
+	var b strings.Builder
+	in := false
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c == '<':
+			in = true
+			b.WriteByte('\n')
+		case c == '>' && in:
+			in = false
+		case !in:
+			b.WriteByte(c)
+		}
+	}
+	r := strings.NewReplacer("&lt;", "<", "&gt;", ">", "&amp;", "&", "&nbsp;", " ", "&quot;", "\"", "&#64;", "@")
+	return r.Replace(b.String())
+}

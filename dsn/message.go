@@ -1,0 +1,446 @@
+package dsn
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/heraldmail/herald/message"
+	hmime "github.com/heraldmail/herald/mime"
+	"github.com/heraldmail/herald/smtp"
+)
+
+// Message composes a complete delivery status notification (RFC 3461
+// section 6, RFC 3464, RFC 6522): a multipart/report with
+//
+//  1. a text/plain part that tells the sender in plain words what
+//     happened to each recipient and what to do about it;
+//  2. the message/delivery-status part holding Report, or
+//     message/global-delivery-status when the report holds UTF-8 (RFC 6533);
+//  3. the original message as message/rfc822 (RET=FULL) or only its header
+//     as text/rfc822-headers (RET=HDRS or no RET), or message/global and
+//     message/global-headers when the original is internationalized.
+//
+// The notification carries "Auto-Submitted: auto-replied" (RFC 3834) and is
+// meant to be sent with the null reverse path "<>", so that it is never
+// bounced itself (see NeverBounce). Message values are not safe for
+// concurrent use; Original is read once.
+type Message struct {
+	// Report holds the fields. Its Recipients are those the notification
+	// is about; the caller selects them with Wanted.
+	Report Report
+	// To is the envelope sender of the original message, to whom the
+	// notification goes. The null path fails with ErrNullSender.
+	To smtp.Path
+	// From is the header From; the zero value means "Mail Delivery System
+	// <MAILER-DAEMON@host>" with the host of Report.ReportingMTA.
+	From message.Address
+	// Date is the Date field; zero means Now().
+	Date time.Time
+	// Now returns the current time; nil means time.Now.
+	Now func() time.Time
+	// MessageID is the Message-ID without angle brackets; "" means one made
+	// with message.GenerateMessageID at the reporting MTA's host.
+	MessageID string
+	// Subject is the Subject field; "" means one that names the action,
+	// such as "Undelivered Mail Returned to Sender".
+	Subject string
+	// Text is the human-readable part; "" means the text HumanText writes.
+	Text string
+	// Original is the original message, header and body; nil returns
+	// nothing. Its line endings may be LF or CRLF; they are written as CRLF.
+	Original io.Reader
+	// Return is the RET parameter of the original transaction; see
+	// ReturnContent for what each value returns.
+	Return smtp.DSNReturn
+	// UTF8 is set when the original came with SMTPUTF8 (RFC 6531): the
+	// original is then returned as message/global(-headers). A header with
+	// non-ASCII bytes gives the same.
+	UTF8 bool
+	// Body is the BODY parameter of the original transaction. A returned
+	// message is labelled 7bit only when it is Body7Bit and its header is
+	// ASCII, and 8bit otherwise, since a message without BODY=8BITMIME
+	// still often carries 8-bit bytes.
+	Body smtp.BodyType
+	// Boundary is the multipart boundary; "" means a fresh random one.
+	Boundary string
+}
+
+// WriteTo writes the notification to w with CRLF line endings. It checks
+// Report with Validate and fails before writing anything when the report is
+// invalid or To is the null path. The original is streamed: only its header
+// is held in memory.
+func (m *Message) WriteTo(w io.Writer) (int64, error) {
+	if m.To.IsNull() {
+		return 0, &Error{Op: "write", Err: ErrNullSender, Msg: "a notification is never sent to <>"}
+	}
+	rep := &m.Report
+	if err := rep.Validate(); err != nil {
+		return 0, err
+	}
+	now := time.Now
+	if m.Now != nil {
+		now = m.Now
+	}
+	host := reportingHost(rep)
+	global := rep.NeedsGlobal() || !isASCII(m.To.Mailbox())
+
+	// The original's header decides between message/rfc822 and
+	// message/global, so it is read before anything is written.
+	var origHeader *message.Header
+	var origBody io.Reader
+	full := m.Original != nil && ReturnContent(m.Return, firstAction(rep))
+	if m.Original != nil {
+		h, body, err := message.ReadHeader(m.Original, nil)
+		if err != nil {
+			return 0, &Error{Op: "write", Err: ErrInvalidReport, Msg: "reading the original: " + err.Error()}
+		}
+		origHeader, origBody = h, body
+	}
+	origGlobal := m.UTF8 || (origHeader != nil && !isASCII(origHeader.String()))
+
+	cw := &countWriter{w: w}
+	bw := bufio.NewWriter(cw)
+	mw := hmime.NewMultipartWriter(bw, m.Boundary)
+
+	var h message.Header
+	from := m.From
+	if from.Addr == "" {
+		from = message.Address{Name: "Mail Delivery System", Addr: "MAILER-DAEMON@" + host}
+	}
+	h.Add("From", from.String())
+	h.Add("To", m.To.Mailbox())
+	subject := m.Subject
+	if subject == "" {
+		subject = defaultSubject(rep)
+	}
+	h.Add("Subject", message.EncodeWord(subject))
+	date := m.Date
+	if date.IsZero() {
+		date = now()
+	}
+	h.Add("Date", message.FormatDate(date))
+	id := m.MessageID
+	if id == "" {
+		var err error
+		id, err = message.GenerateMessageID(host)
+		if err != nil {
+			id, _ = message.GenerateMessageID("localhost")
+		}
+	}
+	h.Add("Message-ID", message.FormatMessageID(id))
+	h.Add("Auto-Submitted", "auto-replied")
+	h.Add("MIME-Version", "1.0")
+	reportType := "delivery-status"
+	if global {
+		reportType = "global-delivery-status"
+	}
+	h.Add("Content-Type", hmime.FormatMediaType(hmime.MediaType{Type: "multipart", Subtype: "report",
+		Params: hmime.Params{{Name: "report-type", Value: reportType}, {Name: "boundary", Value: mw.Boundary()}}}))
+	eightBit := global || origGlobal || (m.Original != nil && full && m.Body != smtp.Body7Bit)
+	cte := "7bit"
+	if eightBit {
+		cte = "8bit"
+	}
+	h.Add("Content-Transfer-Encoding", cte)
+	if _, err := h.WriteTo(bw); err != nil {
+		return cw.n, wrapWrite(err)
+	}
+	if err := mw.WritePreamble("This is a MIME-encapsulated message.\r\n"); err != nil {
+		return cw.n, err
+	}
+
+	// 1. Human-readable part.
+	text := m.Text
+	if text == "" {
+		text = HumanText(rep, m.Original != nil, full)
+	}
+	text = strings.ReplaceAll(strings.ReplaceAll(text, "\r\n", "\n"), "\n", "\r\n")
+	enc := hmime.ChooseEncoding([]byte(text), true)
+	var th message.Header
+	charset := "us-ascii"
+	if !isASCII(text) {
+		charset = "utf-8"
+	}
+	th.Add("Content-Type", "text/plain; charset="+charset)
+	th.Add("Content-Description", "Notification")
+	th.Add("Content-Transfer-Encoding", string(enc))
+	pw, err := mw.CreatePart(&th)
+	if err != nil {
+		return cw.n, err
+	}
+	ew, err := hmime.NewEncoder(enc, pw)
+	if err != nil {
+		return cw.n, err
+	}
+	if _, err := io.WriteString(ew, text); err != nil {
+		return cw.n, err
+	}
+	if err := ew.Close(); err != nil {
+		return cw.n, err
+	}
+
+	// 2. The report.
+	var sh message.Header
+	if global {
+		sh.Add("Content-Type", "message/global-delivery-status")
+		sh.Add("Content-Transfer-Encoding", "8bit")
+	} else {
+		sh.Add("Content-Type", "message/delivery-status")
+	}
+	sh.Add("Content-Description", "Delivery report")
+	pw, err = mw.CreatePart(&sh)
+	if err != nil {
+		return cw.n, err
+	}
+	if _, err := rep.WriteTo(pw); err != nil {
+		return cw.n, err
+	}
+
+	// 3. The original, or its header.
+	if origHeader != nil {
+		var oh message.Header
+		ct, desc := "text/rfc822-headers", "Undelivered Message Headers"
+		switch {
+		case full && origGlobal:
+			ct, desc = "message/global", "Undelivered Message"
+		case full:
+			ct, desc = "message/rfc822", "Undelivered Message"
+		case origGlobal:
+			ct = "message/global-headers"
+		}
+		if firstAction(rep) != ActionFailed {
+			desc = strings.Replace(desc, "Undelivered ", "", 1)
+		}
+		oh.Add("Content-Type", ct)
+		oh.Add("Content-Description", desc)
+		if origGlobal || (full && m.Body != smtp.Body7Bit) {
+			oh.Add("Content-Transfer-Encoding", "8bit")
+		}
+		pw, err = mw.CreatePart(&oh)
+		if err != nil {
+			return cw.n, err
+		}
+		crlf := &crlfWriter{w: pw}
+		var hb bytes.Buffer
+		if _, err := origHeader.WriteTo(&hb); err != nil {
+			return cw.n, wrapWrite(err)
+		}
+		hdr := hb.Bytes()
+		if !full {
+			// text/rfc822-headers holds the fields; the empty line that
+			// ended the header is not part of it.
+			hdr = bytes.TrimSuffix(bytes.TrimSuffix(hdr, []byte("\n")), []byte("\r"))
+		}
+		if _, err := crlf.Write(hdr); err != nil {
+			return cw.n, err
+		}
+		if full {
+			if _, err := io.Copy(crlf, origBody); err != nil {
+				return cw.n, err
+			}
+			if err := crlf.finish(); err != nil {
+				return cw.n, err
+			}
+		}
+	}
+	if err := mw.Close(); err != nil {
+		return cw.n, err
+	}
+	if err := bw.Flush(); err != nil {
+		return cw.n, err
+	}
+	return cw.n, nil
+}
+
+func firstAction(r *Report) Action {
+	if len(r.Recipients) == 0 {
+		return ActionFailed
+	}
+	a := r.Recipients[0].Action
+	for _, rc := range r.Recipients {
+		if rc.Action == ActionFailed {
+			return ActionFailed
+		}
+		if rc.Action == ActionDelayed {
+			a = ActionDelayed
+		}
+	}
+	return a
+}
+
+func reportingHost(r *Report) string {
+	v := strings.TrimSpace(r.ReportingMTA.Value)
+	if v == "" || strings.ContainsAny(v, " \t;<>@\"") {
+		return "localhost"
+	}
+	return v
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
+}
+
+func defaultSubject(r *Report) string {
+	switch firstAction(r) {
+	case ActionFailed:
+		return "Undelivered Mail Returned to Sender"
+	case ActionDelayed:
+		return "Delayed Mail (still being retried)"
+	case ActionRelayed:
+		return "Mail Relayed Without Further Notification"
+	case ActionExpanded:
+		return "Mail Delivered to a List or Alias"
+	}
+	return "Successful Mail Delivery Report"
+}
+
+// HumanText returns the plain-language part of a notification: what
+// happened to each recipient of r, the meaning of its status code, what the
+// remote server said, and what the sender can do. returned says whether the
+// original (full, or only its header) is attached.
+func HumanText(r *Report, returned, full bool) string {
+	var b strings.Builder
+	host := reportingHost(r)
+	fmt.Fprintf(&b, "This is the mail system at %s.\n\n", host)
+	groups := map[Action][]*Recipient{}
+	var order []Action
+	for i := range r.Recipients {
+		rc := &r.Recipients[i]
+		if groups[rc.Action] == nil {
+			order = append(order, rc.Action)
+		}
+		groups[rc.Action] = append(groups[rc.Action], rc)
+	}
+	for _, a := range order {
+		switch a {
+		case ActionFailed:
+			b.WriteString("Your message could not be delivered to the following recipients.\nThis is a permanent error: the mail system has given up.\n")
+		case ActionDelayed:
+			b.WriteString("Your message has not been delivered yet to the following recipients.\nThis is only a warning: the mail system keeps trying, and you do not\nneed to send the message again.\n")
+		case ActionDelivered:
+			b.WriteString("Your message was delivered to the following recipients:\n")
+		case ActionRelayed:
+			b.WriteString("Your message was passed on to the following recipients' mail systems,\nwhich do not send delivery notifications; you will get no further\nnotice about them:\n")
+		case ActionExpanded:
+			b.WriteString("Your message was delivered to the following lists or aliases, which\npassed it on to their members:\n")
+		}
+		for _, rc := range groups[a] {
+			fmt.Fprintf(&b, "\n  <%s>\n", rc.Addr())
+			if t := StatusText(rc.Status); t != "" && rc.Status.Class() != 2 {
+				fmt.Fprintf(&b, "    Reason: %s (%s)\n", t, rc.Status)
+			}
+			if rc.DiagnosticCode.Value != "" {
+				who := "The mail system"
+				if rc.RemoteMTA.Value != "" {
+					who = rc.RemoteMTA.Value
+				}
+				fmt.Fprintf(&b, "    %s said: %s\n", who, rc.DiagnosticCode.Value)
+			}
+			if !rc.WillRetryUntil.IsZero() {
+				fmt.Fprintf(&b, "    It will keep trying until %s.\n", message.FormatDate(rc.WillRetryUntil))
+			}
+		}
+		if advice := adviceFor(a, groups[a]); advice != "" {
+			b.WriteString("\n" + advice + "\n")
+		}
+		b.WriteString("\n")
+	}
+	if returned {
+		if full {
+			b.WriteString("Your original message is attached.\n")
+		} else {
+			b.WriteString("The header of your original message is attached.\n")
+		}
+	}
+	return b.String()
+}
+
+// adviceFor says what the sender can do, from the status of the first
+// recipient of the group (RFC 3463 subjects).
+func adviceFor(a Action, rcs []*Recipient) string {
+	if a != ActionFailed || len(rcs) == 0 {
+		return ""
+	}
+	c := rcs[0].Status
+	switch c.Subject() {
+	case 1:
+		return "What you can do: check the address for typing errors, or ask the\nrecipient for their current address, then send the message again."
+	case 2:
+		return "What you can do: the recipient's mailbox cannot take the message now;\ntell them by other means, or send a smaller message later."
+	case 3:
+		if c.Detail() == 4 {
+			return "What you can do: send a smaller message, or share large files by a link."
+		}
+		return "What you can do: send the message again later; if it keeps failing,\ncontact the recipient's mail administrator."
+	case 4:
+		return "What you can do: check the recipient's domain name; if it is right,\nsend the message again later."
+	case 7:
+		return "What you can do: the recipient's system refused the message for policy\nor security reasons; contact the recipient or your mail administrator."
+	}
+	return "What you can do: contact your mail administrator and include this report."
+}
+
+type countWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
+}
+
+// crlfWriter writes bare LF as CRLF and keeps CRLF; finish ends the content
+// with a line break so the following delimiter starts a line.
+type crlfWriter struct {
+	w      io.Writer
+	lastCR bool
+	last   byte
+	any    bool
+}
+
+func (c *crlfWriter) Write(p []byte) (int, error) {
+	start := 0
+	for i, b := range p {
+		if b == '\n' && !(i > 0 && p[i-1] == '\r' || i == 0 && c.lastCR) {
+			if _, err := c.w.Write(p[start:i]); err != nil {
+				return start, err
+			}
+			if _, err := c.w.Write([]byte{'\r', '\n'}); err != nil {
+				return i, err
+			}
+			start = i + 1
+		}
+	}
+	if _, err := c.w.Write(p[start:]); err != nil {
+		return start, err
+	}
+	if len(p) > 0 {
+		c.lastCR = p[len(p)-1] == '\r'
+		c.last = p[len(p)-1]
+		c.any = true
+	}
+	return len(p), nil
+}
+
+func (c *crlfWriter) finish() error {
+	if !c.any || c.last == '\n' {
+		return nil
+	}
+	if c.last == '\r' {
+		_, err := c.w.Write([]byte{'\n'})
+		return err
+	}
+	_, err := c.w.Write([]byte{'\r', '\n'})
+	return err
+}

@@ -1,0 +1,217 @@
+package dsn
+
+import (
+	"errors"
+	"io"
+	"strings"
+
+	"github.com/heraldmail/herald/message"
+	hmime "github.com/heraldmail/herald/mime"
+)
+
+// ParseOptions configures Parse and ParseStatus. The zero value (or a nil
+// pointer) means the defaults.
+type ParseOptions struct {
+	// MaxStatusBytes bounds the body of the delivery-status part;
+	// 0 means DefaultMaxStatusBytes.
+	MaxStatusBytes int
+	// MaxRecipients bounds the recipients of one report, per-recipient
+	// groups or heuristic findings; 0 means DefaultMaxRecipients.
+	MaxRecipients int
+	// MaxTextBytes bounds the human-readable text kept in Notice.Text and
+	// searched by the heuristic parser; 0 means DefaultMaxTextBytes.
+	MaxTextBytes int
+	// NoHeuristics turns the heuristic parser off: a message without a
+	// delivery-status part is then always ErrNotReport.
+	NoHeuristics bool
+	// MIME configures the walk over the message (limits, charsets).
+	MIME hmime.ReaderOptions
+}
+
+func (o *ParseOptions) withDefaults() ParseOptions {
+	var r ParseOptions
+	if o != nil {
+		r = *o
+	}
+	if r.MaxStatusBytes <= 0 {
+		r.MaxStatusBytes = DefaultMaxStatusBytes
+	}
+	if r.MaxRecipients <= 0 {
+		r.MaxRecipients = DefaultMaxRecipients
+	}
+	if r.MaxTextBytes <= 0 {
+		r.MaxTextBytes = DefaultMaxTextBytes
+	}
+	return r
+}
+
+// Notice is a delivery status notification as Parse read it.
+type Notice struct {
+	// Report holds the delivery-status fields. For a heuristic parse it
+	// holds only what the text gave: each recipient's Final-Recipient,
+	// Action (failed or delayed), Status and the text as Diagnostic-Code.
+	Report *Report
+	// Heuristic is true when the message had no delivery-status part and
+	// Report was extracted from free text (qmail, Exim, vendor formats).
+	// Such results are best effort: treat them with care.
+	Heuristic bool
+	// Global is true for message/global-delivery-status (RFC 6533).
+	Global bool
+	// Header is the header of the notification itself.
+	Header *message.Header
+	// Text is the human-readable text of the notification, UTF-8, up to
+	// ParseOptions.MaxTextBytes.
+	Text string
+	// Original is the header of the returned message (message/rfc822,
+	// message/global, text/rfc822-headers or message/global-headers), or
+	// nil when the notification returned none.
+	Original *message.Header
+}
+
+// Parse reads a delivery status notification: a multipart/report message
+// with a message/delivery-status or message/global-delivery-status part
+// (RFC 6522, RFC 3464, RFC 6533), wherever that part sits in the MIME tree
+// outside of a returned message. It returns the report with both field
+// groups and every recipient, the human-readable text and the header of the
+// returned message.
+//
+// A message without such a part is handed to a heuristic parser that knows
+// the wording of qmail, Exim, Sendmail, Exchange and other MTAs, unless
+// opts.NoHeuristics is set; the result is then marked Heuristic. A message
+// that is neither (a reply, a feedback report, ordinary mail) fails with an
+// *Error wrapping ErrNotReport. The message is read once, streamed; only the
+// status part (up to MaxStatusBytes), the text (up to MaxTextBytes) and
+// headers are kept. opts may be nil.
+func Parse(r io.Reader, opts *ParseOptions) (*Notice, error) {
+	o := opts.withDefaults()
+	mr := hmime.NewReader(r, &o.MIME)
+	n := &Notice{}
+	var text strings.Builder
+	var rfc822 *hmime.Part // the returned message part, while inside it
+	for {
+		p, err := mr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, wrapRead(err)
+		}
+		if p.Parent == nil {
+			n.Header = p.Header().Clone()
+		}
+		if inside(p, rfc822) {
+			if n.Original == nil && p.Parent == rfc822 {
+				n.Original = p.Header().Clone()
+			}
+			continue
+		}
+		rfc822 = nil
+		switch ess := p.MediaType.Essence(); {
+		case n.Report == nil && (ess == "message/delivery-status" || ess == "message/global-delivery-status"):
+			body, err := p.Body()
+			if err != nil {
+				return nil, wrapRead(err)
+			}
+			rep, err := ParseStatus(body, &o)
+			if err != nil {
+				if errors.Is(err, ErrSyntax) {
+					continue // an empty status part; look for another
+				}
+				return nil, err
+			}
+			n.Report, n.Global = rep, ess == "message/global-delivery-status"
+		case p.MediaType.IsMessage():
+			if p.IsContainer() {
+				rfc822 = p
+				continue
+			}
+			if n.Original == nil {
+				n.Original = readOriginal(p)
+			}
+		case ess == "text/rfc822-headers" || ess == "message/global-headers":
+			if n.Original == nil {
+				n.Original = readOriginal(p)
+			}
+		case p.MediaType.Type == "text" && !p.IsContainer() && p.Kind() != hmime.KindAttachment:
+			if text.Len() >= o.MaxTextBytes {
+				continue
+			}
+			if ess == "text/html" && text.Len() > 0 {
+				continue
+			}
+			tr, _ := p.Text() // an unknown charset still gives the bytes
+			if tr == nil {
+				continue
+			}
+			b, err := io.ReadAll(io.LimitReader(tr, int64(o.MaxTextBytes-text.Len())))
+			if err != nil {
+				return nil, wrapRead(err)
+			}
+			if ess == "text/html" {
+				b = []byte(stripHTML(string(b)))
+			}
+			if text.Len() > 0 {
+				text.WriteByte('\n')
+			}
+			text.Write(b)
+		}
+	}
+	if n.Header == nil {
+		return nil, &Error{Op: "parse", Err: ErrNotReport, Msg: "empty input"}
+	}
+	n.Text = strings.ToValidUTF8(text.String(), "\uFFFD")
+	if n.Report != nil {
+		return n, nil
+	}
+	if o.NoHeuristics {
+		return nil, &Error{Op: "parse", Err: ErrNotReport, Msg: "no delivery-status part"}
+	}
+	rep := heuristic(n.Header, n.Text, o)
+	if rep == nil {
+		return nil, &Error{Op: "parse", Err: ErrNotReport, Msg: "no delivery-status part and no bounce text"}
+	}
+	n.Report, n.Heuristic = rep, true
+	return n, nil
+}
+
+// inside reports whether p lies within the encapsulated message part m.
+func inside(p, m *hmime.Part) bool {
+	if m == nil {
+		return false
+	}
+	for q := p.Parent; q != nil; q = q.Parent {
+		if q == m {
+			return true
+		}
+	}
+	return false
+}
+
+// readOriginal reads the header of a returned message that is a leaf: a
+// text/rfc822-headers part, or a message/rfc822 in base64 or
+// quoted-printable.
+func readOriginal(p *hmime.Part) *message.Header {
+	body, err := p.Body()
+	if err != nil {
+		return nil
+	}
+	h, _, err := message.ReadHeader(body, nil)
+	if err != nil || h.Len() == 0 {
+		return nil
+	}
+	return h
+}
+
+func wrapRead(err error) error {
+	var me *hmime.Error
+	var mge *message.Error
+	if errors.As(err, &me) || errors.As(err, &mge) {
+		if errors.Is(err, hmime.ErrTooDeep) || errors.Is(err, hmime.ErrTooManyParts) ||
+			errors.Is(err, hmime.ErrHeaderTooLarge) || errors.Is(err, message.ErrHeaderTooLarge) ||
+			errors.Is(err, message.ErrTooManyFields) || errors.Is(err, message.ErrLineTooLong) {
+			return &Error{Op: "parse", Err: ErrTooLarge, Msg: err.Error()}
+		}
+		return &Error{Op: "parse", Err: ErrSyntax, Msg: err.Error()}
+	}
+	return err
+}

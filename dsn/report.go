@@ -1,0 +1,135 @@
+package dsn
+
+import (
+	"strings"
+	"time"
+
+	"github.com/heraldmail/herald/smtp"
+)
+
+// Action is the value of the Action field of a per-recipient group (RFC
+// 3464 section 2.3.3): what the reporting MTA did with the recipient.
+type Action string
+
+// Actions of RFC 3464 section 2.3.3.
+const (
+	// ActionFailed: the message could not be delivered and will not be.
+	ActionFailed Action = "failed"
+	// ActionDelayed: delivery has not succeeded yet and will be retried.
+	ActionDelayed Action = "delayed"
+	// ActionDelivered: the message was delivered to the recipient's mailbox.
+	ActionDelivered Action = "delivered"
+	// ActionRelayed: the message went on to a system that sends no DSNs.
+	ActionRelayed Action = "relayed"
+	// ActionExpanded: the message was delivered to an alias or list and
+	// passed on to its members.
+	ActionExpanded Action = "expanded"
+)
+
+// Valid reports whether a is one of the five actions of RFC 3464.
+func (a Action) Valid() bool {
+	switch a {
+	case ActionFailed, ActionDelayed, ActionDelivered, ActionRelayed, ActionExpanded:
+		return true
+	}
+	return false
+}
+
+// TypedValue is a field value made of a type and a value separated by ";",
+// as in "dns; mx.example.com" (an MTA name), "rfc822; user@example.com" (an
+// address, RFC 3464 section 2.1.2) or "smtp; 550 5.1.1 unknown user" (a
+// diagnostic). Type is lower case; Value is unfolded and trimmed. A field
+// written without a type has Type "".
+type TypedValue struct {
+	Type  string
+	Value string
+}
+
+// IsZero reports whether v is empty.
+func (v TypedValue) IsZero() bool { return v.Type == "" && v.Value == "" }
+
+// String formats v as it is written in a field: "type; value".
+func (v TypedValue) String() string {
+	if v.Type == "" {
+		return v.Value
+	}
+	return v.Type + "; " + v.Value
+}
+
+// Address types and MTA name types of RFC 3464 and RFC 6533.
+const (
+	TypeRFC822  = "rfc822"  // an RFC 5322 addr-spec
+	TypeUTF8    = "utf-8"   // an RFC 6531 address with UTF-8 (RFC 6533)
+	TypeDNS     = "dns"     // an MTA host name
+	TypeSMTP    = "smtp"    // a diagnostic that is an SMTP reply
+	TypeUnknown = "unknown" // RFC 3464 section 2.3.1
+)
+
+// Field is a field that the report types do not model, such as
+// "X-Postfix-Queue-ID", or a standard field whose value could not be
+// parsed. Value is unfolded.
+type Field struct {
+	Name  string
+	Value string
+}
+
+// Report is the content of a message/delivery-status (or
+// message/global-delivery-status) part: the per-message fields and one group
+// of per-recipient fields for each recipient the notification is about (RFC
+// 3464 section 2).
+type Report struct {
+	// ReportingMTA names the MTA that wrote the report ("dns; mx.example.org").
+	ReportingMTA TypedValue
+	// DSNGateway names the gateway that translated a foreign notification.
+	DSNGateway TypedValue
+	// ReceivedFromMTA names the MTA the message came from.
+	ReceivedFromMTA TypedValue
+	// EnvelopeID is the ENVID the sender gave with MAIL (RFC 3461 section
+	// 4.4), decoded from xtext; it is written back in xtext.
+	EnvelopeID string
+	// ArrivalDate is when the reporting MTA received the message; zero if
+	// absent.
+	ArrivalDate time.Time
+	// Extensions holds the other per-message fields in order.
+	Extensions []Field
+	// Recipients holds one entry per per-recipient group, in order.
+	Recipients []Recipient
+}
+
+// Recipient is one per-recipient group of a report (RFC 3464 section 2.3).
+type Recipient struct {
+	// OriginalRecipient is the recipient as the sender gave it (the ORCPT
+	// parameter), such as "rfc822; user@example.com".
+	OriginalRecipient TypedValue
+	// FinalRecipient is the recipient the reporting MTA tried to deliver to;
+	// it is required.
+	FinalRecipient TypedValue
+	// Action is what happened; it is required.
+	Action Action
+	// Status is the RFC 3463 status code; it is required. A Status field
+	// that does not hold a code leaves Status zero and is kept in Extensions.
+	Status smtp.EnhancedCode
+	// RemoteMTA names the MTA that gave the diagnostic.
+	RemoteMTA TypedValue
+	// DiagnosticCode is what the remote MTA said ("smtp; 550 5.1.1 ...").
+	DiagnosticCode TypedValue
+	// LastAttemptDate is when delivery was last tried; zero if absent.
+	LastAttemptDate time.Time
+	// FinalLogID is the reporting MTA's log identifier for the recipient.
+	FinalLogID string
+	// WillRetryUntil is when a delayed delivery will be given up; zero if
+	// absent.
+	WillRetryUntil time.Time
+	// Extensions holds the other fields of the group in order.
+	Extensions []Field
+}
+
+// Addr returns the recipient's address without its type: the final
+// recipient, or the original one when the final one is missing.
+func (r *Recipient) Addr() string {
+	v := r.FinalRecipient
+	if v.Value == "" {
+		v = r.OriginalRecipient
+	}
+	return strings.Trim(v.Value, "<> ")
+}
