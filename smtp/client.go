@@ -162,11 +162,9 @@ type Client struct {
 
 	greeted  bool // greeting read
 	helloed  bool // EHLO/HELO/LHLO accepted
-	ehlo     bool // EHLO (or LHLO) accepted, so extensions apply
 	caps     Capabilities
 	greeting *Reply
 	tls      *tls.ConnectionState
-	authed   bool
 	inTx     bool // MAIL accepted and the transaction not finished
 	txUTF8   bool // the transaction uses SMTPUTF8
 
@@ -185,17 +183,17 @@ type Client struct {
 // part of addr is the TLS server name unless ClientOptions.TLSConfig sets
 // one. On error the connection is closed.
 func Dial(ctx context.Context, addr string, opts *ClientOptions) (*Client, error) {
-	return dial(ctx, addr, opts, false)
+	return clientDial(ctx, addr, opts, false)
 }
 
 // DialTLS is like Dial but starts TLS right after connecting (implicit
 // TLS, RFC 8314, as on the submission port 465). The certificate is
 // verified unless ClientOptions.TLSConfig says otherwise.
 func DialTLS(ctx context.Context, addr string, opts *ClientOptions) (*Client, error) {
-	return dial(ctx, addr, opts, true)
+	return clientDial(ctx, addr, opts, true)
 }
 
-func dial(ctx context.Context, addr string, opts *ClientOptions, implicitTLS bool) (*Client, error) {
+func clientDial(ctx context.Context, addr string, opts *ClientOptions, implicitTLS bool) (*Client, error) {
 	host, _, err := net.SplitHostPort(addr)
 	if err != nil {
 		return nil, &CommandError{Command: "connect", Err: err}
@@ -348,11 +346,11 @@ func (c *Client) hello(ctx context.Context) error {
 	if c.opts.LMTP {
 		verb = "LHLO"
 	}
-	c.helloed, c.ehlo, c.caps, c.inTx = false, false, Capabilities{}, false
+	c.helloed, c.caps, c.inTx = false, Capabilities{}, false
 	d := c.timeout(c.opts.CommandTimeout, DefaultClientCommandTimeout)
 	reply, err := c.cmd(ctx, verb, d, 2, verb, " ", name)
 	if err == nil {
-		c.helloed, c.ehlo = true, true
+		c.helloed = true
 		c.caps = ParseCapabilities(reply)
 		return nil
 	}

@@ -67,7 +67,6 @@ func (c *Client) Auth(ctx context.Context, client sasl.Client) error {
 			if v, ok := client.(interface{ ServerVerified() bool }); ok && !v.ServerVerified() {
 				return c.fatal(&CommandError{Command: "AUTH", Err: &ProtocolError{Reason: "server not verified by " + mech}})
 			}
-			c.authed = true
 			return nil
 		}
 		var resp []byte

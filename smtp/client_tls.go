@@ -72,6 +72,6 @@ func (c *Client) handshake(ctx context.Context, tc *tls.Conn) error {
 	cs := tc.ConnectionState()
 	c.tls = &cs
 	c.conn = tc
-	c.helloed, c.ehlo, c.caps, c.authed, c.inTx = false, false, Capabilities{}, false, false
+	c.helloed, c.caps, c.inTx = false, Capabilities{}, false
 	return nil
 }
