@@ -23,6 +23,7 @@ import (
 type conn struct {
 	srv  *Server
 	nc   net.Conn // current transport, TLS after STARTTLS
+	raw  net.Conn // the accepted connection; the only field other goroutines touch
 	r    *wire.Reader
 	out  []byte // replies not yet written
 	info ConnInfo
@@ -85,7 +86,7 @@ func (d *deadline) refresh(setDeadline func(time.Time) error, timeout time.Durat
 }
 
 func newConn(s *Server, nc net.Conn) *conn {
-	c := &conn{srv: s, nc: nc, out: make([]byte, 0, 256)}
+	c := &conn{srv: s, nc: nc, raw: nc, out: make([]byte, 0, 256)}
 	c.r = wire.NewReader(connReader{c}, &s.bufPool)
 	c.timeout = orDefault(s.CommandTimeout, DefaultCommandTimeout)
 	c.info.RemoteAddr = addrPortOf(nc.RemoteAddr())

@@ -364,7 +364,7 @@ func (s *Server) Close() error {
 	defer s.mu.Unlock()
 	s.closeListeners()
 	for c := range s.conns {
-		c.nc.Close()
+		c.raw.Close()
 	}
 	return nil
 }
@@ -390,7 +390,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		for c := range s.conns {
 			if c.idle.Load() {
 				// Wake the reader; it sees inShut and says goodbye.
-				c.nc.SetReadDeadline(time.Unix(1, 0))
+				c.raw.SetReadDeadline(time.Unix(1, 0))
 			}
 		}
 		s.mu.Unlock()
