@@ -529,10 +529,16 @@ func (p *addrParser) phraseText(toks []token) string {
 		if t.kind == 'a' && strings.HasPrefix(t.text, "=?") {
 			// A run of encoded words separated by white space only.
 			j := i + 1
-			run := t.text
 			for j < len(toks) && toks[j].kind == 'a' && toks[j].spaced && strings.HasPrefix(toks[j].text, "=?") {
-				run += " " + toks[j].text
 				j++
+			}
+			run := t.text
+			if j > i+1 {
+				words := make([]string, 0, j-i)
+				for _, w := range toks[i:j] {
+					words = append(words, w.text)
+				}
+				run = strings.Join(words, " ")
 			}
 			out, err := p.dec.DecodeHeader(run)
 			if err != nil || strings.Contains(out, "=?") && out == run {

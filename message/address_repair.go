@@ -47,17 +47,31 @@ func (p *addrParser) entryEnd(start int) int {
 }
 
 // memberEnd finds the end of a group member that did not parse: the next
-// "," or ";" outside quotes and angle brackets.
+// "," or ";" outside quotes, comments and angle brackets. It scans only up
+// to that point, so skipping every member of a group stays linear.
 func (p *addrParser) memberEnd(start int) int {
-	end := p.entryEnd(start)
-	inQuote, angle := false, false
-	for i := start; i < end; i++ {
+	depth, angle := 0, false
+	for i := start; i < len(p.s); i++ {
 		switch c := p.s[i]; {
 		case c == '\\':
 			i++
-		case c == '"':
-			inQuote = !inQuote
-		case inQuote:
+		case c == '"' && depth == 0:
+			j := i + 1
+			for j < len(p.s) && p.s[j] != '"' {
+				if p.s[j] == '\\' {
+					j++
+				}
+				j++
+			}
+			if j >= len(p.s) {
+				return len(p.s)
+			}
+			i = j
+		case c == '(':
+			depth++
+		case c == ')' && depth > 0:
+			depth--
+		case depth > 0:
 		case c == '<':
 			angle = true
 		case c == '>':
@@ -66,7 +80,7 @@ func (p *addrParser) memberEnd(start int) int {
 			return i
 		}
 	}
-	return end
+	return len(p.s)
 }
 
 // repair makes what it can of a list entry that did not parse (lenient

@@ -46,11 +46,14 @@ func (d *WordDecoder) DecodeHeader(s string) (string, error) {
 		return s, nil
 	}
 	var b strings.Builder
+	b.Grow(len(s))
 	var firstErr error
-	var pendCS, pendOrig string // charset and source text of the run
+	// The pending run: adjacent words in one charset, their decoded bytes
+	// and their span in s, kept as written if they cannot be converted.
+	var pendCS string
 	var pend []byte
-	// flush converts the pending run and reports whether it decoded.
-	flush := func() bool {
+	runStart, runEnd := 0, 0
+	flush := func() bool { // reports whether the run decoded
 		if pendCS == "" {
 			return true
 		}
@@ -59,48 +62,45 @@ func (d *WordDecoder) DecodeHeader(s string) (string, error) {
 			if firstErr == nil {
 				firstErr = err
 			}
-			out = pendOrig // keep the words as written
+			out = s[runStart:runEnd]
 		}
 		b.WriteString(out)
-		pendCS, pendOrig, pend = "", "", pend[:0]
+		pendCS, pend = "", pend[:0]
 		return err == nil
 	}
-	gap := "" // white space seen after the last encoded word
-	for len(s) > 0 {
-		i := strings.Index(s, "=?")
+	pos := 0 // s[:pos] is done or pending
+	for pos < len(s) {
+		i := strings.Index(s[pos:], "=?")
 		if i < 0 {
 			break
 		}
+		i += pos
 		n, cs, raw, ok := findEncodedWord(s[i:])
 		if !ok {
 			// Not a word: copy through "=?" and go on.
 			flush()
-			b.WriteString(gap)
-			gap = ""
-			b.WriteString(s[:i+2])
-			s = s[i+2:]
+			b.WriteString(s[pos : i+2])
+			pos = i + 2
 			continue
 		}
-		before := s[:i]
+		before := s[pos:i]
 		if pendCS != "" && isAllWSP(before) && strings.EqualFold(cs, pendCS) {
-			pendOrig += before // between two words of one run
+			runEnd = i + n // white space inside one run is dropped
 		} else {
-			gap := before
 			if pendCS != "" && isAllWSP(before) {
 				before = "" // between two encoded words
 			}
 			if !flush() {
-				before = gap // the previous words stay as written
+				before = s[pos:i] // the previous words stay as written
 			}
 			b.WriteString(before)
+			pendCS, runStart, runEnd = cs, i, i+n
 		}
-		pendCS = cs
-		pendOrig += s[i : i+n]
 		pend = append(pend, raw...)
-		s = s[i+n:]
+		pos = i + n
 	}
 	flush()
-	b.WriteString(s)
+	b.WriteString(s[pos:])
 	return b.String(), firstErr
 }
 

@@ -58,6 +58,7 @@ type ReadOptions struct {
 	Mode Mode
 	// MaxHeaderBytes bounds the header section, the blank line excluded; 0
 	// means DefaultMaxHeaderBytes. Reading stops with [ErrHeaderTooLarge].
+	// This and the other limits are capped at 1 GiB (or 2^30 fields).
 	MaxHeaderBytes int
 	// MaxFields bounds the number of fields; 0 means DefaultMaxFields.
 	MaxFields int
@@ -70,6 +71,9 @@ type ReadOptions struct {
 	// charset golang.org/x/text knows. See [WordDecoder].
 	CharsetReader func(charset string, input io.Reader) (io.Reader, error)
 }
+
+// maxLimit caps every limit a caller sets, 1 GiB.
+const maxLimit = 1 << 30
 
 type limits struct {
 	mode                         Mode
@@ -91,7 +95,11 @@ func (o *ReadOptions) limits() limits {
 	if o.MaxLineLength > 0 {
 		l.maxLine = o.MaxLineLength
 	}
-	l.maxLine = min(l.maxLine, 1<<30) // field offsets are int32
+	// Keep arithmetic on the limits far from overflow; field offsets are
+	// int32.
+	l.maxBytes = min(l.maxBytes, maxLimit)
+	l.maxFields = min(l.maxFields, maxLimit)
+	l.maxLine = min(l.maxLine, maxLimit)
 	if l.mode == Strict && l.maxLine > MaxRFCLineLength {
 		l.maxLine = MaxRFCLineLength
 	}

@@ -307,3 +307,13 @@ func TestReadHeaderFromBufio(t *testing.T) {
 		t.Errorf("body = %q", b)
 	}
 }
+
+// TestHugeLimits checks that limits near the int range do not overflow.
+func TestHugeLimits(t *testing.T) {
+	t.Parallel()
+	const huge = int(^uint(0) >> 1)
+	m, err := ReadMessage(strings.NewReader("A: 1\n\nbody"), &ReadOptions{MaxHeaderBytes: huge, MaxFields: huge, MaxLineLength: huge})
+	if err != nil || m.Header.Get("A") != "1" {
+		t.Fatalf("huge limits: %v", err)
+	}
+}
