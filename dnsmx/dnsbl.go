@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/netip"
+	"strings"
 	"sync"
 )
 
@@ -91,8 +92,10 @@ func LookupDNSBL(ctx context.Context, r Resolver, ip netip.Addr, zones []string,
 }
 
 func queryList(ctx context.Context, r Resolver, ip netip.Addr, l *Listing, o *DNSBLOptions) {
+	// A list's zone is a host name from the configuration; unlike the
+	// names that SPF macros build, it never needs the escaped text form.
 	zone, ok := normalizeName(l.Zone)
-	if !ok {
+	if !ok || strings.IndexByte(zone, '\\') >= 0 {
 		l.Err = &Error{Op: "lookup DNSBL", Name: l.Zone, Rcode: RcodeNone, Kind: ErrInvalidName}
 		return
 	}

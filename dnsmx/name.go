@@ -5,6 +5,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/miekg/dns"
 	"golang.org/x/net/idna"
 )
 
@@ -62,8 +63,9 @@ func ParseDomain(s string) (Domain, error) {
 
 // normalizeName returns the form in which name is asked and cached: ASCII,
 // lower case, without the trailing dot. ASCII names may hold any printable
-// character that survives the DNS text form (underscores for _spf and
-// _dmarc, '+' or '=' from SPF macros) and are otherwise left alone; a name
+// character (underscores for _spf and _dmarc, '+', '=' or spaces from SPF
+// macros); those that the DNS text form escapes come back as \DDD escapes
+// (see presentationName), the rest are left alone; a name
 // with non-ASCII characters goes through IDNA label by label with the UTS
 // #46 lookup profile. A name that is already normal comes back without
 // allocation.
@@ -74,17 +76,25 @@ func normalizeName(name string) (string, bool) {
 	if name == "" || len(name) > 4*MaxNameLength {
 		return "", false
 	}
-	clean := true
+	clean, escaped := true, false
 	for i := 0; i < len(name); i++ {
 		c := name[i]
 		if c >= utf8.RuneSelf {
 			return idnaName(name)
 		}
-		if 'A' <= c && c <= 'Z' {
+		switch {
+		case 'A' <= c && c <= 'Z':
 			clean = false
-		} else if c != '.' && !labelByteOK(c) {
+		case c == '.' || labelByteOK(c):
+		case c < ' ' || c == 0x7f:
 			return "", false
+		default:
+			// A space or a character that the text form escapes.
+			escaped = true
 		}
+	}
+	if escaped {
+		return presentationName(name)
 	}
 	if !clean {
 		name = strings.ToLower(name)
@@ -107,6 +117,40 @@ func labelByteOK(c byte) bool {
 		return false
 	}
 	return true
+}
+
+// presentationName returns a printable ASCII name that holds a space or a
+// character special in the DNS text form ('"', ';', '\\', ...) in the
+// canonical text form of github.com/miekg/dns, the form in which answers
+// come back and are matched against the question: special octets escaped
+// as \X, other octets outside printable ASCII as \DDD, letters in lower
+// case. RFC 2181 section 11 lets a label hold any octet, and SPF macros
+// (RFC 7208 section 7.3, %_ is a space) build such names. An escape
+// already in name is read as one octet, so the result normalises to
+// itself; lengths are checked on the wire form.
+func presentationName(name string) (string, bool) {
+	for i := 0; i < len(name); i++ {
+		// miekg/dns wraps \DDD above 255 around; refuse it instead.
+		if name[i] == '\\' && i+3 < len(name) && isDigit(name[i+1]) && isDigit(name[i+2]) && isDigit(name[i+3]) {
+			if int(name[i+1]-'0')*100+int(name[i+2]-'0')*10+int(name[i+3]-'0') > 255 {
+				return "", false
+			}
+			i += 3
+		} else if name[i] == '\\' {
+			i++
+		}
+	}
+	var wire [MaxNameLength + 2]byte
+	if _, err := dns.PackDomainName(name+".", wire[:], 0, nil, false); err != nil {
+		return "", false
+	}
+	text, _, err := dns.UnpackDomainName(wire[:], 0)
+	if err != nil {
+		return "", false
+	}
+	// Escapes hold digits and specials only, so lower-casing the whole
+	// text touches letters alone.
+	return strings.ToLower(strings.TrimSuffix(text, ".")), true
 }
 
 // idnaName converts a name with non-ASCII characters, label by label.

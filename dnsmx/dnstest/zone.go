@@ -187,7 +187,9 @@ func hdr(name string, t uint16) dns.RR_Header {
 
 // fqdn returns name fully qualified and lower case, with Unicode labels
 // converted to A-labels (UTS #46 lookup profile), so zones may be written
-// with Unicode names.
+// with Unicode names. A name in the DNS text form with escapes (a\032b or
+// a\ b) is brought to the canonical escaping of miekg/dns, the form in
+// which questions arrive, so both spellings find the same records.
 func fqdn(name string) string {
 	for i := 0; i < len(name); i++ {
 		if name[i] >= utf8.RuneSelf {
@@ -197,7 +199,14 @@ func fqdn(name string) string {
 			break
 		}
 	}
-	return strings.ToLower(dns.Fqdn(name))
+	name = dns.Fqdn(name)
+	var wire [256]byte
+	if _, err := dns.PackDomainName(name, wire[:], 0, nil, false); err == nil {
+		if text, _, err := dns.UnpackDomainName(wire[:], 0); err == nil {
+			name = text
+		}
+	}
+	return strings.ToLower(name)
 }
 
 // AddA adds A or AAAA records for name, one per address, by family. It
