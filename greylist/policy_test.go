@@ -169,13 +169,16 @@ func (r *resolver) LookupAddr(ctx context.Context, a string) ([]string, error) {
 	return names, nil
 }
 
-func (r *resolver) LookupIPAddr(ctx context.Context, host string) ([]net.IPAddr, error) {
+func (r *resolver) LookupNetIP(ctx context.Context, network, host string) ([]netip.Addr, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	var out []net.IPAddr
+	var out []netip.Addr
 	for _, s := range r.ip[strings.ToLower(strings.TrimSuffix(host, "."))] {
-		out = append(out, net.IPAddr{IP: net.ParseIP(s)})
+		a := netip.MustParseAddr(s)
+		if network == "ip" || (network == "ip4") == a.Is4() {
+			out = append(out, a)
+		}
 	}
 	if out == nil {
 		return nil, &net.DNSError{Err: "no such host", Name: host, IsNotFound: true}
@@ -194,6 +197,8 @@ func TestPolicyWhitelist(t *testing.T) {
 			"198.51.100.11": {"forged.mail.example.com."}, // does not resolve back
 			"198.51.100.12": {"other.example.org.", "mx2.mail.example.com."},
 			"198.51.100.13": {"mail.example.com.evil.test."},
+			"2001:db8::5":   {"mx2.mail.example.com."},
+			"2001:db8::6":   {"mx1.mail.example.com."}, // has no AAAA
 		},
 		ip: map[string][]string{
 			"mx1.mail.example.com":       {"198.51.100.10"},
@@ -233,6 +238,8 @@ func TestPolicyWhitelist(t *testing.T) {
 		g("host PTR not confirmed", req("198.51.100.11", "a@x", "b@y")),
 		w("second PTR name confirmed", req("198.51.100.12", "a@x", "b@y"), greylist.ReasonHost),
 		g("suffix is not a parent domain", req("198.51.100.13", "a@x", "b@y")),
+		w("IPv6 host confirmed by AAAA", req("2001:db8::5", "a@x", "b@y"), greylist.ReasonHost),
+		g("IPv6 host without AAAA", req("2001:db8::6", "a@x", "b@y")),
 		g("no PTR", req("198.51.100.99", "a@x", "b@y")),
 		w("verified name given", withName, greylist.ReasonHost),
 		w("sender domain", req("192.0.2.1", "Someone@TRUSTED.example", "b@y"), greylist.ReasonSender),

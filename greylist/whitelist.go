@@ -3,7 +3,6 @@ package greylist
 import (
 	"context"
 	"fmt"
-	"net"
 	"net/netip"
 	"strings"
 )
@@ -31,12 +30,13 @@ type Whitelist struct {
 	Recipients []string
 }
 
-// Resolver is the reverse DNS a [Policy] needs for Whitelist.Hosts. Both
-// methods have the signatures of [net.Resolver]'s, so a *net.Resolver, or
-// Herald's dnsmx.Resolver, satisfies it.
+// Resolver is the DNS a [Policy] needs for Whitelist.Hosts: PTR names of
+// the client, and their addresses to confirm them. Both methods have the
+// signatures of [net.Resolver]'s, so a *net.Resolver, or Herald's
+// dnsmx.Resolver, satisfies it.
 type Resolver interface {
 	LookupAddr(ctx context.Context, addr string) (names []string, err error)
-	LookupIPAddr(ctx context.Context, host string) ([]net.IPAddr, error)
+	LookupNetIP(ctx context.Context, network, host string) ([]netip.Addr, error)
 }
 
 // whitelist is a compiled Whitelist.
@@ -175,14 +175,17 @@ func verifiedNames(ctx context.Context, r Resolver, addr netip.Addr, limit int) 
 		names = names[:limit]
 	}
 	var ok []string
+	network := "ip6"
+	if addr.Is4() {
+		network = "ip4"
+	}
 	for _, n := range names {
-		ips, err := r.LookupIPAddr(ctx, n)
+		ips, err := r.LookupNetIP(ctx, network, n)
 		if err != nil {
 			continue
 		}
 		for _, ip := range ips {
-			a, valid := netip.AddrFromSlice(ip.IP)
-			if valid && a.Unmap() == addr {
+			if ip.Unmap().WithZone("") == addr {
 				ok = append(ok, n)
 				break
 			}

@@ -22,9 +22,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/heraldmail/herald/dnsmx"
 	"github.com/heraldmail/herald/greylist"
 	"github.com/heraldmail/herald/smtp"
 )
+
+// Herald's dnsmx.Resolver serves the greylist's host name whitelist.
+var _ greylist.Resolver = dnsmx.Resolver(nil)
 
 // backend is a Herald smtp.Backend that greylists every recipient and
 // records what it decided and what it received.
