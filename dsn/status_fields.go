@@ -11,6 +11,7 @@ import (
 
 	"github.com/heraldmail/herald/internal/xtext"
 	"github.com/heraldmail/herald/message"
+	hmime "github.com/heraldmail/herald/mime"
 	"github.com/heraldmail/herald/smtp"
 )
 
@@ -96,15 +97,40 @@ type statusParser struct {
 
 func parseStatus(b []byte, o ParseOptions) (*Report, error) {
 	p := &statusParser{rep: &Report{}, o: o, inMessage: true, seen: map[string]bool{}}
+	if err := p.feed(b, 0); err != nil {
+		return nil, err
+	}
+	if err := p.blank(); err != nil {
+		return nil, err
+	}
+	if p.fields == 0 {
+		return nil, &Error{Op: "parse status", Err: ErrSyntax, Msg: "no fields"}
+	}
+	return p.rep, nil
+}
+
+// feed parses the lines of b. Some MTAs put a MIME header
+// ("Content-Transfer-Encoding: base64", "Content-Length: 712") among the
+// fields and encode the next group in base64; feed decodes such a group and
+// parses its fields in place (depth bounds this to one level).
+func (p *statusParser) feed(b []byte, depth int) error {
 	var name string
 	var value []byte
-	pending := false
+	pending, b64 := false, false
 	flush := func() error {
 		if !pending {
 			return nil
 		}
 		pending = false
-		return p.field(name, string(bytes.TrimSpace(value)))
+		v := bytes.TrimSpace(value)
+		switch strings.ToLower(name) {
+		case "content-transfer-encoding":
+			b64 = depth == 0 && strings.EqualFold(string(v), "base64")
+			return nil
+		case "content-length", "content-type":
+			return nil // MIME header lines, not report fields
+		}
+		return p.field(name, string(v))
 	}
 	for len(b) > 0 {
 		var line []byte
@@ -116,10 +142,33 @@ func parseStatus(b []byte, o ParseOptions) (*Report, error) {
 		line = bytes.TrimRight(line, "\r")
 		if len(bytes.TrimSpace(line)) == 0 {
 			if err := flush(); err != nil {
-				return nil, err
+				return err
+			}
+			if b64 {
+				b64 = false
+				block := b
+				if end := bytes.Index(b, []byte("\n\n")); end >= 0 {
+					block, b = b[:end], b[end:]
+				} else if end := bytes.Index(b, []byte("\n\r\n")); end >= 0 {
+					block, b = b[:end], b[end:]
+				} else {
+					b = nil
+				}
+				dec, _ := hmime.NewDecoder(hmime.EncodingBase64, bytes.NewReader(block))
+				raw, err := io.ReadAll(io.LimitReader(dec, int64(p.o.MaxStatusBytes)))
+				if err != nil {
+					return err
+				}
+				if err := p.blank(); err != nil {
+					return err
+				}
+				if err := p.feed(raw, depth+1); err != nil {
+					return err
+				}
+				continue
 			}
 			if err := p.blank(); err != nil {
-				return nil, err
+				return err
 			}
 			continue
 		}
@@ -131,7 +180,7 @@ func parseStatus(b []byte, o ParseOptions) (*Report, error) {
 			continue
 		}
 		if err := flush(); err != nil {
-			return nil, err
+			return err
 		}
 		colon := bytes.IndexByte(line, ':')
 		if colon <= 0 {
@@ -145,16 +194,7 @@ func parseStatus(b []byte, o ParseOptions) (*Report, error) {
 		value = append(value[:0], line[colon+1:]...)
 		pending = true
 	}
-	if err := flush(); err != nil {
-		return nil, err
-	}
-	if err := p.blank(); err != nil {
-		return nil, err
-	}
-	if p.fields == 0 {
-		return nil, &Error{Op: "parse status", Err: ErrSyntax, Msg: "no fields"}
-	}
-	return p.rep, nil
+	return flush()
 }
 
 func validFieldName(n []byte) bool {
