@@ -3,6 +3,7 @@ package message
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"io"
 	"io/fs"
 	"os"
@@ -251,4 +252,39 @@ var oracleDisagreements = map[string]string{
 	// belongs); CPython gives up and shows the raw words, Herald decodes the
 	// ISO-2022-JP text (which itself ends in an encoded newline).
 	"dsn/sisimai/bsd/lhost-exchange2007-04.eml Subject": "ISO-2022-JP words decoded despite stray padding",
+}
+
+// strictRejects lists the corpus messages strict mode must refuse, with
+// the category and why; every other corpus message must pass strict mode.
+var strictRejects = map[string]error{
+	"messages/cpython-test_email/msg_19.txt":                                   ErrMalformedHeader, // no header: body text from line 1
+	"messages/cpython-test_email/msg_35.txt":                                   ErrMalformedHeader, // no blank line before the body
+	"messages/go-stdlib/nested-mime.eml":                                       ErrMalformedHeader, // a multipart body without header
+	"messages/mimekit/mbox/unmunged.mbox.txt":                                  ErrMalformedHeader, // byte order mark before "From -"
+	"messages/mimekit/messages/feedback-report.txt":                            ErrMalformedHeader, // byte order mark
+	"dsn/mimekit/feedback-report.txt":                                          ErrMalformedHeader, // byte order mark
+	"messages/mimekit/messages/issue358.txt":                                   ErrMalformedHeader, // a folded line lost its leading space
+	"messages/ruby-mail/error_emails/multiple_references_with_one_invalid.eml": ErrMalformedHeader, // same
+	"messages/ruby-mail/plain_emails/raw_email_incorrect_header.eml":           ErrMalformedHeader, // "quite Delivered-To:" has a space in the name
+	"messages/ruby-mail/rfc2822/example13.eml":                                 ErrMalformedHeader, // the fixture's literal "__" line
+	"dsn/sisimai/bsd/lhost-gmx-02.eml":                                         ErrLineTooLong,     // a 1242-octet line
+	"dsn/sisimai/bsd/lhost-gmx-04.eml":                                         ErrLineTooLong,     // a 1242-octet line
+}
+
+func TestCorpusStrict(t *testing.T) {
+	t.Parallel()
+	for _, name := range append(corpusFiles(t, "messages"), corpusFiles(t, "dsn")...) {
+		raw, err := os.ReadFile(filepath.Join("../testdata", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = ReadMessage(bytes.NewReader(raw), &ReadOptions{Mode: Strict})
+		want := strictRejects[name]
+		if want == nil && err != nil {
+			t.Errorf("%s: strict read: %v", name, err)
+		}
+		if want != nil && !errors.Is(err, want) {
+			t.Errorf("%s: strict read error = %v, want %v", name, err, want)
+		}
+	}
 }

@@ -255,7 +255,8 @@ const maxWordLen = 75
 // EncodeWord returns s unchanged if it is printable US-ASCII text that a
 // reader would not mistake for an encoded word, and otherwise as UTF-8
 // encoded words of at most 75 characters separated by spaces (RFC 2047),
-// using the Q or B encoding, whichever is shorter. Characters are never
+// using the Q encoding, which keeps mostly-ASCII text readable, unless B is
+// clearly shorter. Characters are never
 // split across words. Use it for unstructured fields such as Subject;
 // [Address.String] encodes display names itself.
 func EncodeWord(s string) string {

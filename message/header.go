@@ -189,9 +189,9 @@ func (h *Header) Del(name string) {
 }
 
 // Preamble returns what [ReadHeader] found before the first field and kept
-// out of the fields: an mbox "From " line, a byte order mark or, in lenient
-// mode, lines that were neither fields nor continuations. It is "" for most
-// messages and is not written by [Header.WriteTo].
+// out of the fields: an mbox "From " line (RFC 4155) or, in lenient mode, a
+// UTF-8 byte order mark. It is "" for most messages and is not written by
+// [Header.WriteTo].
 func (h *Header) Preamble() string { return h.preamble }
 
 // Clone returns a deep copy of h that can be modified independently.
