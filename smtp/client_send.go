@@ -107,7 +107,9 @@ const clientInlineMax = 64 << 10
 // recipient was refused, with the first temporary refusal if any; DATA or
 // BDAT), or the error that broke the connection. Nothing is sent when the
 // envelope needs an extension the server lacks or holds an invalid
-// argument. The result is non-nil whenever the transaction started. body
+// argument. The result is non-nil whenever the transaction started. When
+// Envelope.Options.Size is zero and body has a Len method (strings.Reader,
+// bytes.Reader, bytes.Buffer), that length is declared with SIZE. body
 // is read once, to its end, and never buffered whole; a read error from
 // body abandons the message (by RSET between BDAT chunks, by closing the
 // connection during DATA).
@@ -127,7 +129,16 @@ func (c *Client) Send(ctx context.Context, env *Envelope, body io.Reader) (*Send
 	for i := range env.To {
 		rcptUTF8 = rcptUTF8 || !env.To[i].Path.IsASCII()
 	}
-	mail, err := c.mailLine(env.From, &env.Options, rcptUTF8)
+	mailOpts := env.Options
+	if mailOpts.Size == 0 {
+		// A body that knows its length (strings.Reader, bytes.Reader,
+		// bytes.Buffer) declares it, so that an oversized message is
+		// refused before it is sent (RFC 1870).
+		if l, ok := body.(interface{ Len() int }); ok && l.Len() > 0 {
+			mailOpts.Size = int64(l.Len())
+		}
+	}
+	mail, err := c.mailLine(env.From, &mailOpts, rcptUTF8)
 	if err != nil {
 		return nil, &CommandError{Command: "MAIL", Err: err}
 	}

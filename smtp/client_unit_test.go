@@ -1,0 +1,182 @@
+package smtp_test
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"reflect"
+	"strings"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/heraldmail/herald/sasl"
+	"github.com/heraldmail/herald/smtp"
+)
+
+func TestParseCapabilities(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name  string
+		lines []string
+		want  smtp.Capabilities
+	}{
+		{
+			name:  "typical",
+			lines: []string{"mx.example.net Hello client", "PIPELINING", "SIZE 35882577", "8BITMIME", "AUTH LOGIN PLAIN XOAUTH2", "ENHANCEDSTATUSCODES", "CHUNKING", "SMTPUTF8"},
+			want: smtp.Capabilities{Domain: "mx.example.net", Pipelining: true, Size: true, MaxSize: 35882577, EightBitMIME: true,
+				Auth: []string{"LOGIN", "PLAIN", "XOAUTH2"}, EnhancedStatusCodes: true, Chunking: true, SMTPUTF8: true},
+		},
+		{
+			name:  "lower case, old AUTH=, duplicates",
+			lines: []string{"mx", "auth=login", "auth plain login", "dsn", "binarymime", "starttls", "requiretls"},
+			want:  smtp.Capabilities{Domain: "mx", Auth: []string{"LOGIN", "PLAIN"}, DSN: true, BinaryMIME: true, StartTLS: true, RequireTLS: true},
+		},
+		{
+			name:  "SIZE without or with a bad limit",
+			lines: []string{"mx", "SIZE", "SIZE x"},
+			want:  smtp.Capabilities{Domain: "mx", Size: true},
+		},
+		{
+			name:  "LIMITS",
+			lines: []string{"mx", "LIMITS RCPTMAX=50 MAILMAX=1000 RCPTDOMAINMAX=5", "LIMITS RCPTMAX=-1"},
+			want:  smtp.Capabilities{Domain: "mx", RcptMax: 50, MailMax: 1000},
+		},
+		{
+			name:  "junk is skipped",
+			lines: []string{"", "", "-X", "BAD_KEYWORD", "AUTH PL\x00AIN TOOLONGMECHANISMNAMEFORSASL9 OK"},
+			want:  smtp.Capabilities{Auth: []string{"OK"}},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			got := smtp.ParseCapabilities(&smtp.Reply{Code: 250, Lines: tt.lines})
+			got.Keywords = nil
+			if !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("got  %+v\nwant %+v", got, tt.want)
+			}
+		})
+	}
+	c := smtp.ParseCapabilities(&smtp.Reply{Code: 250, Lines: []string{"mx", "X-CUSTOM a b", "PIPELINING"}})
+	if !c.Has("x-custom") || c.Keywords["X-CUSTOM"] != "a b" || c.Has("CHUNKING") {
+		t.Errorf("keywords %+v", c.Keywords)
+	}
+	if c := smtp.ParseCapabilities(nil); c.Keywords != nil || c.Domain != "" {
+		t.Errorf("nil reply: %+v", c)
+	}
+}
+
+func TestClientErrorText(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		err       *smtp.CommandError
+		text      string
+		temporary bool
+	}{
+		{&smtp.CommandError{Command: "RCPT", Err: &smtp.Error{Code: 550, Enhanced: smtp.EnhancedBadDestMailbox, Message: "No such user"}}, "smtp: RCPT: 550 5.1.1 No such user", false},
+		{&smtp.CommandError{Command: "MAIL", Err: &smtp.Error{Code: 451, Message: "later"}}, "smtp: MAIL: 451 later", true},
+		{&smtp.CommandError{Command: "MAIL", Err: &smtp.ExtensionError{Extension: "SMTPUTF8"}}, "smtp: MAIL: server lacks SMTPUTF8", false},
+		{&smtp.CommandError{Command: "greeting", Err: io.ErrUnexpectedEOF}, "smtp: greeting: unexpected EOF", true},
+		{&smtp.CommandError{Command: "DATA", Err: smtp.ErrBareLineEnding}, "smtp: DATA: bare CR or LF in data", false},
+		{&smtp.CommandError{Command: "EHLO", Err: &smtp.ProtocolError{Reason: "malformed reply", Err: smtp.ErrMalformedReply}}, "smtp: EHLO: protocol violation: malformed reply: smtp: malformed reply", true},
+		{&smtp.CommandError{Command: "RCPT", Err: context.Canceled}, "smtp: RCPT: context canceled", true},
+	}
+	for _, tt := range tests {
+		if got := tt.err.Error(); got != tt.text {
+			t.Errorf("Error() = %q, want %q", got, tt.text)
+		}
+		if got := tt.err.Temporary(); got != tt.temporary {
+			t.Errorf("%q: Temporary() = %v", tt.text, got)
+		}
+	}
+	for p, s := range map[smtp.TLSPolicy]string{smtp.TLSOpportunistic: "opportunistic", smtp.TLSRequired: "required", smtp.TLSNone: "none", 7: "TLSPolicy(7)"} {
+		if p.String() != s {
+			t.Errorf("%d: %q", int(p), p.String())
+		}
+	}
+}
+
+// TestClientSizeFromBody checks that a body of known length is declared
+// with SIZE and refused before sending when over the server's limit.
+func TestClientSizeFromBody(t *testing.T) {
+	t.Parallel()
+	s, be := cliServer(func(s *smtp.Server) { s.MaxMessageBytes = 1000 })
+	c, conn := cliDial(t, s, nil)
+	ctx := context.Background()
+	if _, err := c.Send(ctx, cliEnv("a@example.org", "b@example.net"), strings.NewReader(cliBody)); err != nil {
+		t.Fatal(err)
+	}
+	if m := be.messages(); m[0].Mail.Size != int64(len(cliBody)) {
+		t.Fatalf("SIZE %d", m[0].Mail.Size)
+	}
+	_, err := c.Send(ctx, cliEnv("a@example.org", "b@example.net"), strings.NewReader(strings.Repeat("x", 1001)))
+	if !errors.Is(err, smtp.ErrMessageTooLarge) || len(conn.writesWith("SIZE=1001")) != 0 {
+		t.Fatalf("got %v", err)
+	}
+}
+
+// TestClientDataBlockTimeout checks the per-write timeout of RFC 5321
+// section 4.5.3.2.5 against a server that stops reading in the middle of
+// the data.
+func TestClientDataBlockTimeout(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		cli, srv := net.Pipe()
+		defer cli.Close()
+		stop := make(chan struct{})
+		defer close(stop)
+		go func() {
+			defer srv.Close()
+			srv.Write([]byte(cliEHLOReply))
+			var got []byte
+			buf := make([]byte, 1)
+			for !strings.HasSuffix(string(got), "DATA\r\n") {
+				if _, err := srv.Read(buf); err != nil {
+					return
+				}
+				got = append(got, buf[0])
+			}
+			srv.Write([]byte("250 ok\r\n250 ok\r\n354 go\r\n"))
+			// Read no more: the client's writes block.
+			<-stop
+		}()
+		c := smtp.NewClient(cli, &smtp.ClientOptions{DataBlockTimeout: 30 * time.Second})
+		start := time.Now()
+		_, err := c.Send(context.Background(), cliEnv("a@example.org", "b@example.net"), strings.NewReader(strings.Repeat("line\r\n", 100000)))
+		if got := time.Since(start); got != 30*time.Second {
+			t.Errorf("failed after %v", got)
+		}
+		if ce := asCommandError(t, err); ce.Command != "DATA" || !errors.Is(err, os.ErrDeadlineExceeded) {
+			t.Errorf("got %v", err)
+		}
+	})
+}
+
+// TestSendMailAuthFunc uses SendMailOptions.Auth to pick OAuth.
+func TestSendMailAuthFunc(t *testing.T) {
+	t.Parallel()
+	ct := cliTestTLS(t)
+	s, be := cliServer(func(s *smtp.Server) { s.TLSConfig = ct.server; s.AllowInsecureAuth = false })
+	var offered []string
+	opts := &smtp.SendMailOptions{
+		ClientOptions: smtp.ClientOptions{TLSConfig: &tls.Config{RootCAs: ct.pool}},
+		Auth: func(caps smtp.Capabilities, cs *tls.ConnectionState) (sasl.Client, error) {
+			if cs == nil {
+				return nil, errors.New("no TLS")
+			}
+			offered = caps.Auth
+			return sasl.NewXOAuth2Client("user", "tok"), nil
+		},
+	}
+	if _, err := smtp.SendMail(context.Background(), cliListen(t, s), opts, cliEnv("a@example.org", "b@example.net"), strings.NewReader(cliBody)); err != nil {
+		t.Fatal(err)
+	}
+	if m := be.messages(); len(m) != 1 || m[0].Auth != "user" || !strings.Contains(fmt.Sprint(offered), "XOAUTH2") {
+		t.Fatalf("stored %+v, offered %v", m, offered)
+	}
+}
