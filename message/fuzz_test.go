@@ -201,6 +201,7 @@ func FuzzFormatField(f *testing.F) {
 	f.Add("X", strings.Repeat("word ", 300))
 	f.Add("X", strings.Repeat("x", 2000))
 	f.Add("X", "a\r\nBcc: b")
+	f.Add("X", strings.Repeat("\x80", 3000))
 	f.Fuzz(func(t *testing.T, name, value string) {
 		if !validFieldName(name) || len(name) > 200 {
 			return

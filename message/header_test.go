@@ -206,6 +206,21 @@ func TestFoldNoWhiteSpace(t *testing.T) {
 	}
 }
 
+// TestFoldInvalidUTF8 pins the splitting of a long run of bytes that are
+// not UTF-8, which must neither loop nor exceed 998 octets.
+func TestFoldInvalidUTF8(t *testing.T) {
+	t.Parallel()
+	for _, v := range []string{strings.Repeat("\x80", 3000), strings.Repeat("a", 996) + strings.Repeat("\x80", 10), strings.Repeat("\xff", 1000)} {
+		var h Header
+		h.Add("X", v)
+		checkLines(t, h.Field(0).Raw())
+		got := strings.ReplaceAll(h.Field(0).Value(), " ", "")
+		if got != v {
+			t.Errorf("content changed")
+		}
+	}
+}
+
 func checkLines(t *testing.T, raw string) {
 	t.Helper()
 	if !strings.HasSuffix(raw, "\r\n") {

@@ -90,8 +90,13 @@ func formatField(name, value string) string {
 					lineLen = 1
 					continue
 				}
-				for cut > 0 && !utf8.RuneStart(seg[cut]) {
-					cut--
+				if c := cut; c > 0 {
+					for cut > c-utf8.UTFMax && cut > 0 && !utf8.RuneStart(seg[cut]) {
+						cut-- // keep a character whole
+					}
+					if !utf8.RuneStart(seg[cut]) || cut == 0 {
+						cut = c // not UTF-8: split anywhere
+					}
 				}
 				b.WriteString(seg[:cut])
 				b.WriteString("\r\n ")
