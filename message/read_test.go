@@ -1,6 +1,7 @@
 package message
 
 import (
+	"bufio"
 	"bytes"
 	"errors"
 	"io"
@@ -295,7 +296,8 @@ func TestReadError(t *testing.T) {
 
 func TestReadHeaderFromBufio(t *testing.T) {
 	t.Parallel()
-	h, body, err := ReadHeader(strings.NewReader("Content-Type: text/plain\n\npart body"), nil)
+	br := bufio.NewReaderSize(strings.NewReader("Content-Type: text/plain\n\npart body"+strings.Repeat("x", 10000)), 16)
+	h, body, err := ReadHeader(br, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -303,7 +305,7 @@ func TestReadHeaderFromBufio(t *testing.T) {
 		t.Errorf("Content-Type = %q", h.Get("content-type"))
 	}
 	b, _ := io.ReadAll(body)
-	if string(b) != "part body" {
+	if string(b) != "part body"+strings.Repeat("x", 10000) {
 		t.Errorf("body = %q", b)
 	}
 }
