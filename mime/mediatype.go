@@ -218,7 +218,8 @@ type rawParam struct {
 
 // params reads "; name=value" pairs to the end of the input.
 func (p *paramParser) params() Params {
-	var raws []rawParam
+	var stack [6]rawParam // most values have few parameters: no allocation
+	raws := stack[:0]
 	for p.i < len(p.s) {
 		p.skipCFWS()
 		if p.i >= len(p.s) {

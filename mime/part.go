@@ -45,8 +45,8 @@ type Part struct {
 	header    *message.Header
 	boundary  string
 	mtErr     error
-	body      io.Reader
-	decoded   *defects
+	decoded   defects
+	raw       partReader
 }
 
 func (p *Part) addDefect(d Defect) {
@@ -109,7 +109,8 @@ func (p *Part) Charset() string {
 // included. A container's body is empty: the walk reads it. The reader
 // fails with [ErrClosed] once the walk has moved on.
 func (p *Part) Raw() io.Reader {
-	return &partReader{p: p}
+	p.raw.p = p
+	return &p.raw
 }
 
 // Body returns the body decoded from its transfer encoding (see
@@ -146,21 +147,11 @@ func (s *strictDecoder) Read(b []byte) (int, error) {
 }
 
 // defectSink returns where decoders record defects: the part itself.
-func (p *Part) defectSink() *defects {
-	if p.decoded == nil {
-		p.decoded = &defects{}
-	}
-	return p.decoded
-}
+func (p *Part) defectSink() *defects { return &p.decoded }
 
 // DecodeDefects returns the defects the transfer decoder found so far
 // (invalid base64 characters, malformed quoted-printable escapes).
-func (p *Part) DecodeDefects() []Defect {
-	if p.decoded == nil {
-		return nil
-	}
-	return p.decoded.list
-}
+func (p *Part) DecodeDefects() []Defect { return p.decoded.list }
 
 // Text returns the body decoded from its transfer encoding and converted
 // from its charset to UTF-8. For an unknown charset it returns the

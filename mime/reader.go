@@ -6,6 +6,7 @@ import (
 	"io"
 	"strconv"
 	"strings"
+	"unsafe"
 
 	"github.com/heraldmail/herald/message"
 )
@@ -173,7 +174,9 @@ func (r *Reader) push(p *Part, multipart bool) error {
 	}
 	f := frame{part: p, level: -1}
 	if multipart {
-		r.s.bounds = append(r.s.bounds, []byte(p.boundary))
+		// A read-only view of the boundary string: the scanner only
+		// compares against it.
+		r.s.bounds = append(r.s.bounds, unsafe.Slice(unsafe.StringData(p.boundary), len(p.boundary)))
 		f.level = len(r.s.bounds) - 1
 		// The preamble: when no delimiter follows, it is the whole body.
 		r.s.startRegion(true)
@@ -471,14 +474,23 @@ func unfoldAt(raw, v []byte, i *int) string {
 		end += n + 1
 	}
 	if end == *i {
-		return string(bytes.Trim(v, " \t\r\n"))
+		// The raw header is never written after it is read, so the value
+		// can share its bytes.
+		v = bytes.Trim(v, " \t\r\n")
+		if len(v) == 0 {
+			return ""
+		}
+		return unsafe.String(&v[0], len(v))
 	}
 	b := make([]byte, 0, len(v)+end-*i)
-	b = append(b, v...)
-	b = append(b, raw[*i:end]...)
+	for _, seg := range [2][]byte{v, raw[*i:end]} {
+		for _, c := range seg {
+			if c != '\r' && c != '\n' {
+				b = append(b, c)
+			}
+		}
+	}
 	*i = end
-	b = bytes.ReplaceAll(b, []byte("\r\n"), nil)
-	b = bytes.ReplaceAll(b, []byte("\n"), nil)
 	return string(bytes.Trim(b, " \t"))
 }
 
