@@ -215,6 +215,9 @@ func (m *Message) read(r io.Reader, opts *ReadOptions) error {
 				return readErr(lines+1, ErrLineTooLong, "over "+strconv.Itoa(l.maxLine)+" bytes")
 			}
 			if eof {
+				if len(buf) > l.maxBytes {
+					return readErr(lines+1, ErrHeaderTooLarge, "over "+strconv.Itoa(l.maxBytes)+" bytes")
+				}
 				end, sepEnd = len(buf), len(buf)
 				if pos < len(buf) {
 					lines++

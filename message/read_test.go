@@ -198,6 +198,18 @@ func TestReadMessage(t *testing.T) {
 			body: "body",
 		},
 		{
+			name:    "header too large, ended by end of input",
+			in:      "A: " + strings.Repeat("x", 48),
+			opts:    &ReadOptions{MaxHeaderBytes: 50},
+			wantErr: ErrHeaderTooLarge,
+		},
+		{
+			name: "header at limit, ended by end of input",
+			in:   "A: " + strings.Repeat("x", 47),
+			opts: &ReadOptions{MaxHeaderBytes: 50},
+			want: []wantField{{"A", strings.Repeat("x", 47)}},
+		},
+		{
 			name:    "too many fields",
 			in:      strings.Repeat("A: 1\n", 12) + "\n",
 			opts:    &ReadOptions{MaxFields: 10},
