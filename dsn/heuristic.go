@@ -31,7 +31,94 @@ import (
 const maxHeuristicLines = 5000
 
 func heuristic(h *message.Header, text string, o ParseOptions) *Report {
-	if !looksLikeBounce(h) {
+	if rep := embeddedStatus(text, o); rep != nil {
+		return rep
+	}
+	rcpts := heuristicRecipients(h, text, o, false)
+	if len(rcpts) == 0 {
+		return nil
+	}
+	rep := &Report{Recipients: rcpts}
+	if from, _ := h.AddressList("From"); len(from) > 0 {
+		if d := message.Mailboxes(from); len(d) > 0 && d[0].Domain() != "" {
+			rep.ReportingMTA = TypedValue{Type: TypeDNS, Value: d[0].Domain()}
+		}
+	}
+	return rep
+}
+
+// embeddedStatus finds RFC 3464 fields written into the text of a bounce
+// whose MIME structure was lost (a multipart/report without delimiters, or
+// a report pasted into a plain-text bounce) and parses them from the
+// Reporting-MTA or first Final-Recipient line on. It needs a Final-Recipient
+// and an Action or Status field at the start of lines.
+func embeddedStatus(text string, o ParseOptions) *Report {
+	low := strings.ToLower(text)
+	fr := lineIndex(low, "final-recipient:")
+	if fr < 0 || lineIndex(low, "action:") < 0 && lineIndex(low, "status:") < 0 {
+		return nil
+	}
+	start := fr
+	if rm := lineIndex(low, "reporting-mta:"); rm >= 0 && rm < fr {
+		start = rm
+	}
+	rep, err := parseStatus([]byte(text[start:]), o)
+	if err != nil || len(rep.Recipients) == 0 {
+		return nil
+	}
+	for _, rc := range rep.Recipients {
+		if rc.FinalRecipient.Value == "" {
+			return nil
+		}
+	}
+	return rep
+}
+
+// lineIndex returns the offset of the first line of s that starts with
+// prefix, or -1.
+func lineIndex(s, prefix string) int {
+	for off := 0; off < len(s); {
+		if strings.HasPrefix(s[off:], prefix) {
+			return off
+		}
+		i := strings.IndexByte(s[off:], '\n')
+		if i < 0 {
+			return -1
+		}
+		off += i + 1
+	}
+	return -1
+}
+
+// originalRecipients takes the recipients of a report without
+// per-recipient groups from the To and Cc of the returned message.
+func originalRecipients(orig *message.Header, text string, o ParseOptions) []Recipient {
+	var out []Recipient
+	code, _ := findCode(text)
+	if !code.Valid() {
+		code = guessClass(text)
+	}
+	for _, name := range []string{"To", "Cc"} {
+		list, _ := orig.AddressList(name)
+		for _, a := range message.Mailboxes(list) {
+			if a.Addr == "" || len(out) >= o.MaxRecipients {
+				continue
+			}
+			act := ActionFailed
+			if code.Class() == 4 {
+				act = ActionDelayed
+			}
+			out = append(out, Recipient{FinalRecipient: addressValue(a.Addr), Action: act, Status: code})
+		}
+	}
+	return out
+}
+
+// heuristicRecipients finds failed recipients in the text of a bounce.
+// known is set when the message is a delivery report already, so the
+// bounce check is skipped.
+func heuristicRecipients(h *message.Header, text string, o ParseOptions, known bool) []Recipient {
+	if !known && !looksLikeBounce(h) {
 		return nil
 	}
 	text = cutOriginal(text)
@@ -92,12 +179,7 @@ func heuristic(h *message.Header, text string, o ParseOptions) *Report {
 	if !fallback.IsSet() {
 		fallback = guessClass(whole)
 	}
-	rep := &Report{}
-	if from, _ := h.AddressList("From"); len(from) > 0 {
-		if d := message.Mailboxes(from); len(d) > 0 && d[0].Domain() != "" {
-			rep.ReportingMTA = TypedValue{Type: TypeDNS, Value: d[0].Domain()}
-		}
-	}
+	var rcpts []Recipient
 	for k, hh := range hits {
 		end := len(lines)
 		if k+1 < len(hits) && hits[k+1].line > hh.line {
@@ -123,14 +205,14 @@ func heuristic(h *message.Header, text string, o ParseOptions) *Report {
 		if len(diag) > 1000 {
 			diag = diag[:1000]
 		}
-		rep.Recipients = append(rep.Recipients, Recipient{
+		rcpts = append(rcpts, Recipient{
 			FinalRecipient: TypedValue{Type: TypeRFC822, Value: hh.addr},
 			Action:         act,
 			Status:         code,
 			DiagnosticCode: TypedValue{Value: strings.ToValidUTF8(diag, "")},
 		})
 	}
-	return rep
+	return rcpts
 }
 
 var daemonLocals = []string{"mailer-daemon", "postmaster", "mail-daemon", "mailerdaemon", "mdaemon", "maildaemon", "double-bounce", "bounce", "bounces", "noreply", "no-reply"}

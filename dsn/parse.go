@@ -7,6 +7,7 @@ import (
 
 	"github.com/heraldmail/herald/message"
 	hmime "github.com/heraldmail/herald/mime"
+	"github.com/heraldmail/herald/smtp"
 )
 
 // ParseOptions configures Parse and ParseStatus. The zero value (or a nil
@@ -88,6 +89,8 @@ func Parse(r io.Reader, opts *ParseOptions) (*Notice, error) {
 	n := &Notice{}
 	var text strings.Builder
 	var rfc822 *hmime.Part // the returned message part, while inside it
+	var top *hmime.Part
+	parts := 0
 	for {
 		p, err := mr.Next()
 		if err == io.EOF {
@@ -96,8 +99,10 @@ func Parse(r io.Reader, opts *ParseOptions) (*Notice, error) {
 		if err != nil {
 			return nil, wrapRead(err)
 		}
+		parts++
 		if p.Parent == nil {
 			n.Header = p.Header().Clone()
+			top = p
 		}
 		if inside(p, rfc822) {
 			if n.Original == nil && p.Parent == rfc822 {
@@ -159,8 +164,24 @@ func Parse(r io.Reader, opts *ParseOptions) (*Notice, error) {
 	if n.Header == nil {
 		return nil, &Error{Op: "parse", Err: ErrNotReport, Msg: "empty input"}
 	}
+	if top != nil && top.MediaType.IsMultipart() && parts == 1 && len(top.Preamble) > 0 {
+		// A multipart without a single delimiter: its whole body is
+		// the preamble, and the text to read.
+		text.Write(top.Preamble[:min(len(top.Preamble), o.MaxTextBytes)])
+	}
 	n.Text = strings.ToValidUTF8(text.String(), "\uFFFD")
 	if n.Report != nil {
+		if len(n.Report.Recipients) == 0 && !o.NoHeuristics {
+			// A report without per-recipient groups: the recipients
+			// come from the text, or else from the returned message.
+			rcpts := heuristicRecipients(n.Header, n.Text, o, true)
+			if len(rcpts) == 0 && n.Original != nil {
+				rcpts = originalRecipients(n.Original, n.Text, o)
+			}
+			if len(rcpts) > 0 {
+				n.Report.Recipients, n.Heuristic = rcpts, true
+			}
+		}
 		return n, nil
 	}
 	if o.NoHeuristics {
@@ -214,4 +235,41 @@ func wrapRead(err error) error {
 		return &Error{Op: "parse", Err: ErrSyntax, Msg: err.Error()}
 	}
 	return err
+}
+
+// RecipientStatus returns the most specific status known for the i-th
+// recipient of the report: [Recipient.BestStatus], or, when that is only
+// class.0.0, the code of the same class on a line of the human-readable
+// text that names the recipient (OpenSMTPD, for one, gives the remote
+// server's reply only there).
+func (n *Notice) RecipientStatus(i int) smtp.EnhancedCode {
+	rc := &n.Report.Recipients[i]
+	best := rc.BestStatus()
+	if best.Valid() && (best.Subject() != 0 || best.Detail() != 0) {
+		return best
+	}
+	addr := strings.ToLower(rc.Addr())
+	if addr == "" {
+		return best
+	}
+	text := cutOriginal(n.Text)
+	low := strings.ToLower(text)
+	for off := 0; off < len(low); {
+		j := strings.Index(low[off:], addr)
+		if j < 0 {
+			break
+		}
+		start := strings.LastIndexByte(text[:off+j], '\n') + 1
+		end := strings.IndexByte(text[off+j:], '\n')
+		if end < 0 {
+			end = len(text)
+		} else {
+			end += off + j
+		}
+		if c := diagnosticCode(text[start:end]); c.Valid() && Registered(c) && (!best.Valid() || c.Class() == best.Class()) {
+			return c
+		}
+		off = end
+	}
+	return best
 }

@@ -133,3 +133,46 @@ func (r *Recipient) Addr() string {
 	}
 	return strings.Trim(v.Value, "<> ")
 }
+
+// BestStatus returns the most specific status known for the recipient:
+// the RFC 3463 code the remote server gave in an SMTP Diagnostic-Code when
+// Status is missing, is only class.0.0, or disagrees with it within the
+// same class (the server's own words are more precise than the reporting
+// MTA's summary: "Status: 5.1.1" over "550 5.7.1 IP address blacklisted"
+// is a mislabel); otherwise Status. The code in the diagnostic is the one
+// right after the reply code ("550 5.7.1", "550-5.7.1", "550 #5.1.0"), or
+// else the first one in it.
+func (r *Recipient) BestStatus() smtp.EnhancedCode {
+	d := diagnosticCode(r.DiagnosticCode.Value)
+	switch {
+	case !d.Valid():
+		return r.Status
+	case !r.Status.Valid():
+		return d
+	case d.Class() == r.Status.Class() && Registered(d):
+		return d
+	}
+	return r.Status
+}
+
+// diagnosticCode finds the enhanced code of an SMTP diagnostic.
+func diagnosticCode(s string) smtp.EnhancedCode {
+	for i := 0; i+3 < len(s); i++ {
+		if (s[i] != '4' && s[i] != '5' && s[i] != '2') || !isDigit(s[i+1]) || !isDigit(s[i+2]) ||
+			i > 0 && (isDigit(s[i-1]) || s[i-1] == '.') {
+			continue
+		}
+		j := i + 3
+		for k := 0; k < 3 && j < len(s) && strings.IndexByte(" -'#\"", s[j]) >= 0; k++ {
+			j++
+		}
+		if j == i+3 {
+			continue
+		}
+		if c, at := findCode(s[j:]); at == 0 && c.Class() == int(s[i]-'0') {
+			return c
+		}
+	}
+	c, _ := findCode(s)
+	return c
+}

@@ -93,6 +93,7 @@ type statusParser struct {
 	cur       *Recipient
 	seen      map[string]bool // standard fields of the current recipient
 	fields    int
+	stopped   bool // a MIME delimiter ended the report
 }
 
 func parseStatus(b []byte, o ParseOptions) (*Report, error) {
@@ -132,7 +133,7 @@ func (p *statusParser) feed(b []byte, depth int) error {
 		}
 		return p.field(name, string(v))
 	}
-	for len(b) > 0 {
+	for len(b) > 0 && !p.stopped {
 		var line []byte
 		if i := bytes.IndexByte(b, '\n'); i >= 0 {
 			line, b = b[:i], b[i+1:]
@@ -171,6 +172,16 @@ func (p *statusParser) feed(b []byte, depth int) error {
 				return err
 			}
 			continue
+		}
+		if bytes.HasPrefix(line, []byte("--")) {
+			// A MIME delimiter: the enclosing multipart's boundary did
+			// not match (anonymised or broken mail) and the status part
+			// runs on into the next part. The report ends here.
+			if err := flush(); err != nil {
+				return err
+			}
+			p.stopped = true
+			return nil
 		}
 		if line[0] == ' ' || line[0] == '\t' {
 			if pending {
@@ -222,6 +233,12 @@ func (p *statusParser) blank() error {
 
 func (p *statusParser) closeRecipient() error {
 	if p.cur == nil {
+		return nil
+	}
+	if len(p.seen) == 0 {
+		// Only unknown fields: not a recipient group (often the header
+		// of a returned message that follows without a delimiter).
+		p.cur = nil
 		return nil
 	}
 	if len(p.rep.Recipients) >= p.o.MaxRecipients {
