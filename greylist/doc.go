@@ -54,13 +54,16 @@
 // come with the package:
 //
 //   - [MemoryStore], the default: bounded (MemoryOptions.MaxEntries), sweeping
-//     expired records as it goes, with an optional snapshot file that
-//     makes a restart lose nothing.
+//     expired records as it goes, keyed by 128-bit digests (about 85 bytes
+//     per triplet), with an optional snapshot file loaded at start and
+//     written by [MemoryStore.Close] and [MemoryStore.SaveEvery], so that a
+//     restart loses nothing.
 //   - greylist/redisstore: every MX host of a domain shares one Redis; the
 //     check-and-update is a Lua script and the records carry key TTLs.
 //
 // The suite in greylist/greylisttest runs the same behaviour tests against
-// any Store.
+// any Store. [Policy.Keys] gives the keys of a request, for tools that
+// inspect, remove or preload records.
 //
 // # SMTP
 //

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/heraldmail/herald/greylist"
@@ -352,4 +353,41 @@ func FuzzMemoryStoreReadFrom(f *testing.F) {
 			t.Fatalf("re-read %d records, want %d", s2.Len(), s.Len())
 		}
 	})
+}
+
+func TestMemoryStoreSaveEvery(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		path := filepath.Join(t.TempDir(), "snap")
+		m := newMemory(t, &greylist.MemoryOptions{SnapshotPath: path})
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { done <- m.SaveEvery(ctx, time.Minute) }()
+
+		mustCheck(t, m, query("n", "a", 0))
+		time.Sleep(59 * time.Second)
+		synctest.Wait()
+		if _, err := os.Stat(path); !errors.Is(err, os.ErrNotExist) {
+			t.Fatalf("snapshot written before the first interval: %v", err)
+		}
+		time.Sleep(time.Second)
+		synctest.Wait()
+		if n := newMemory(t, &greylist.MemoryOptions{SnapshotPath: path}).Len(); n != 1 {
+			t.Fatalf("after one interval the snapshot holds %d records, want 1", n)
+		}
+		mustCheck(t, m, query("n", "b", 0))
+		cancel()
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+		if n := newMemory(t, &greylist.MemoryOptions{SnapshotPath: path}).Len(); n != 2 {
+			t.Fatalf("after stopping the snapshot holds %d records, want 2", n)
+		}
+	})
+	if err := newMemory(t, nil).SaveEvery(context.Background(), time.Second); err != nil {
+		t.Errorf("SaveEvery without a path: %v", err)
+	}
+	m := newMemory(t, &greylist.MemoryOptions{SnapshotPath: filepath.Join(t.TempDir(), "s")})
+	if err := m.SaveEvery(context.Background(), 0); err == nil {
+		t.Errorf("zero interval accepted")
+	}
 }

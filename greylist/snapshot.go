@@ -2,6 +2,7 @@ package greylist
 
 import (
 	"bufio"
+	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -10,6 +11,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"time"
 )
 
 // Snapshot format, version 1. All integers are varints
@@ -315,6 +317,30 @@ func (m *MemoryStore) Save() error {
 		d.Close()
 	}
 	return nil
+}
+
+// SaveEvery saves the snapshot every interval until ctx is done, then saves
+// once more and returns the first error of the final save (earlier errors
+// are retried at the next interval). Run it in a goroutine of its own; with
+// it, a crash loses at most one interval of greylisting state. It returns
+// at once when no path is set.
+func (m *MemoryStore) SaveEvery(ctx context.Context, interval time.Duration) error {
+	if m.path == "" {
+		return nil
+	}
+	if interval <= 0 {
+		return errors.New("greylist: snapshot interval must be positive")
+	}
+	tick := time.NewTicker(interval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return m.Save()
+		case <-tick.C:
+			m.Save()
+		}
+	}
 }
 
 // Close saves the snapshot when a path is set. The store stays usable.
