@@ -452,9 +452,9 @@ func (c *Client) flush(ctx context.Context, name string, d time.Duration) error 
 	if c.broken != nil {
 		return c.broken
 	}
-	disarm := c.arm(ctx, d)
+	armed := c.arm(ctx, d)
 	err := c.w.Flush()
-	if cerr := disarm(); cerr != nil {
+	if cerr := armed.disarm(); cerr != nil {
 		err = cerr
 	}
 	if err != nil {
@@ -468,9 +468,9 @@ func (c *Client) read(ctx context.Context, name string, d time.Duration) (*Reply
 	if c.broken != nil {
 		return nil, c.broken
 	}
-	disarm := c.arm(ctx, d)
+	armed := c.arm(ctx, d)
 	reply, err := ReplyReader{MaxLineLength: c.opts.MaxReplyLineLength, MaxLines: c.opts.MaxReplyLines}.Read(c.r)
-	if cerr := disarm(); cerr != nil {
+	if cerr := armed.disarm(); cerr != nil {
 		err = cerr
 	}
 	if err != nil {
@@ -484,41 +484,55 @@ func (c *Client) read(ctx context.Context, name string, d time.Duration) (*Reply
 	return reply, nil
 }
 
+// clientArmed is an armed deadline: see arm.
+type clientArmed struct {
+	ctx        context.Context
+	stop       func() bool // unregisters the AfterFunc; nil when none
+	deadline   time.Time   // the context's deadline, when it set the limit
+	ctxLimited bool
+	done       bool
+	err        error
+}
+
 // arm sets the connection deadline to now+d or the context's deadline,
 // whichever is first, and makes a cancellation of ctx interrupt I/O. The
-// returned function disarms; it returns the context's error when the
+// disarm method of the result returns the context's error when the
 // context ended meanwhile (or its deadline is what stopped the I/O), so
 // that the caller reports that rather than a network timeout.
-func (c *Client) arm(ctx context.Context, d time.Duration) (disarm func() error) {
+func (c *Client) arm(ctx context.Context, d time.Duration) clientArmed {
+	a := clientArmed{ctx: ctx}
 	dl := time.Now().Add(d)
-	cd, hasDeadline := ctx.Deadline()
-	ctxLimited := hasDeadline && !dl.Before(cd)
-	if ctxLimited {
-		dl = cd
+	if cd, ok := ctx.Deadline(); ok && !dl.Before(cd) {
+		dl, a.deadline, a.ctxLimited = cd, cd, true
 	}
 	c.conn.SetDeadline(dl)
-	check := func() error {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		if ctxLimited && !time.Now().Before(cd) {
-			return context.DeadlineExceeded
-		}
-		return nil
-	}
-	if ctx.Done() == nil {
-		return check
-	}
-	if ctx.Err() != nil {
+	switch {
+	case ctx.Done() == nil:
+	case ctx.Err() != nil:
 		c.conn.SetDeadline(time.Unix(1, 0))
-		return check
+	default:
+		conn := c.conn
+		a.stop = context.AfterFunc(ctx, func() { conn.SetDeadline(time.Unix(1, 0)) })
 	}
-	conn := c.conn
-	stop := context.AfterFunc(ctx, func() { conn.SetDeadline(time.Unix(1, 0)) })
-	return func() error {
-		stop()
-		return check()
+	return a
+}
+
+// disarm stops watching the context and returns its error if it ended
+// while armed. It may be called more than once.
+func (a *clientArmed) disarm() error {
+	if a.done {
+		return a.err
 	}
+	a.done = true
+	if a.stop != nil {
+		a.stop()
+	}
+	if err := a.ctx.Err(); err != nil {
+		a.err = err
+	} else if a.ctxLimited && !time.Now().Before(a.deadline) {
+		a.err = context.DeadlineExceeded
+	}
+	return a.err
 }
 
 // fatal marks the client broken with err, closes the connection and

@@ -39,24 +39,19 @@ type clientReader struct{ c *Client }
 func (r clientReader) Read(p []byte) (int, error) { return r.c.conn.Read(p) }
 
 // startBlocks enters the data phase: writes get per-block deadlines and a
-// cancellation of ctx interrupts them. The returned function leaves the
-// phase and returns the context's error if it ended meanwhile. It may be
-// called more than once.
-func (c *Client) startBlocks(ctx context.Context) func() error {
+// cancellation of ctx interrupts them. endBlocks leaves it.
+func (c *Client) startBlocks(ctx context.Context) clientArmed {
 	c.blockCtx = ctx
 	c.blockTimeout = c.timeout(c.opts.DataBlockTimeout, DefaultDataBlockTimeout)
-	disarm := c.arm(ctx, c.blockTimeout)
-	var done bool
-	var cerr error
-	return func() error {
-		if !done {
-			done = true
-			c.blockTimeout = 0
-			c.blockCtx = nil
-			cerr = disarm()
-		}
-		return cerr
-	}
+	return c.arm(ctx, c.blockTimeout)
+}
+
+// endBlocks leaves the data phase and returns the context's error if it
+// ended meanwhile. It may be called more than once.
+func (c *Client) endBlocks(a *clientArmed) error {
+	c.blockTimeout = 0
+	c.blockCtx = nil
+	return a.disarm()
 }
 
 // clientEndingWriter passes message data on with every line ending checked: a
@@ -175,7 +170,7 @@ type DataWriter struct {
 	ctx    context.Context
 	head   io.Writer
 	dot    *wire.DotWriter
-	stop   func() error
+	armed  clientArmed
 	rcpts  int // replies expected after the data (LMTP)
 	err    error
 	closed bool
@@ -204,7 +199,7 @@ func (c *Client) newDataWriter(ctx context.Context, rcpts int) *DataWriter {
 	if c.opts.LineEndings == LineEndingsNormalize {
 		d.head = &clientEndingWriter{w: d.dot, normalize: true}
 	}
-	d.stop = c.startBlocks(ctx)
+	d.armed = c.startBlocks(ctx)
 	return d
 }
 
@@ -251,7 +246,7 @@ func (d *DataWriter) ReadFrom(r io.Reader) (int64, error) {
 // fail abandons the message: the connection is closed without the final
 // dot, so no partial message is delivered.
 func (d *DataWriter) fail(err error) {
-	if cerr := d.stop(); cerr != nil {
+	if cerr := d.c.endBlocks(&d.armed); cerr != nil {
 		err = cerr
 	}
 	d.err = d.c.fatal(&CommandError{Command: "DATA", Err: err})
@@ -278,7 +273,7 @@ func (d *DataWriter) Close() error {
 		d.fail(err)
 		return d.err
 	}
-	if cerr := d.stop(); cerr != nil {
+	if cerr := d.c.endBlocks(&d.armed); cerr != nil {
 		return c.fatal(&CommandError{Command: "DATA", Err: cerr})
 	}
 	c.inTx = false
@@ -379,12 +374,12 @@ func (b *clientBdatWriter) send(last bool) error {
 		c.w.WriteString(" LAST")
 	}
 	c.w.WriteString("\r\n")
-	stop := c.startBlocks(b.ctx)
+	armed := c.startBlocks(b.ctx)
 	_, err := c.w.Write(b.buf)
 	if err == nil {
 		err = c.w.Flush()
 	}
-	if cerr := stop(); cerr != nil {
+	if cerr := c.endBlocks(&armed); cerr != nil {
 		err = cerr
 	}
 	if err != nil {

@@ -302,14 +302,17 @@ func cliPostfix(t *testing.T) (addr, delivered string) {
 	uid, _ := strconv.Atoi(pf.Uid)
 	root := cliWorldDir(t, 0o755)
 	conf, queue, data := filepath.Join(root, "conf"), filepath.Join(root, "queue"), filepath.Join(root, "data")
-	delivered = filepath.Join(root, "mail")
-	for _, d := range []string{conf, queue, data, delivered} {
+	// The pipe transport writes each message into spool and then moves
+	// it into delivered, so that the test never reads half a file.
+	delivered, spool := filepath.Join(root, "mail"), filepath.Join(root, "spool")
+	for _, d := range []string{conf, queue, data, delivered, spool} {
 		if err := os.Mkdir(d, 0o755); err != nil {
 			t.Fatal(err)
 		}
 	}
 	os.Chown(data, uid, -1)
 	os.Chmod(delivered, 0o777)
+	os.Chmod(spool, 0o777)
 	ct := cliTestTLS(t)
 	os.WriteFile(filepath.Join(conf, "cert.pem"), ct.certPEM, 0o644)
 	os.WriteFile(filepath.Join(conf, "key.pem"), ct.keyPEM, 0o600)
@@ -353,8 +356,8 @@ anvil     unix  - - n - 1 anvil
 tlsmgr    unix  - - n 1000? 1 tlsmgr
 postlog   unix-dgram n - n - 1 postlogd
 dump      unix  - n n - - pipe
-  user=nobody argv=/bin/sh -c cat>%[2]s/${queue_id}.${recipient}
-`, addr, delivered)
+  user=nobody argv=/bin/sh -c { cat >%[3]s/${queue_id}.${recipient} && mv %[3]s/${queue_id}.${recipient} %[2]s/ }
+`, addr, delivered, spool)
 	os.WriteFile(filepath.Join(conf, "main.cf"), []byte(mainCF), 0o644)
 	os.WriteFile(filepath.Join(conf, "master.cf"), []byte(masterCF), 0o644)
 
@@ -391,7 +394,6 @@ func cliDelivered(t *testing.T, dir string, n int) map[string]string {
 	for {
 		files, _ := filepath.Glob(filepath.Join(dir, "*"))
 		if len(files) >= n {
-			time.Sleep(100 * time.Millisecond) // let the pipe finish writing
 			out := map[string]string{}
 			for _, f := range files {
 				b, err := os.ReadFile(f)

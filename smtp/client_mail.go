@@ -73,33 +73,34 @@ func (c *Client) Rcpt(ctx context.Context, to Path, opts *RcptOptions) error {
 	return nil
 }
 
-// clientCheckPath validates a path for the wire: well formed once formatted, so
-// that no CR, LF or other surprise can reach the command line.
-func clientCheckPath(p Path, null bool) error {
+// clientCheckPath validates a path for the wire and returns it formatted:
+// well formed once formatted, so that no CR, LF or other surprise can reach
+// the command line.
+func clientCheckPath(p Path, null bool) (string, error) {
 	if p.IsNull() {
 		if null {
-			return nil
+			return "<>", nil
 		}
-		return clientInvalidArg("null recipient")
+		return "", clientInvalidArg("null recipient")
 	}
 	s := p.String()
 	if !utf8.ValidString(s) {
-		return clientInvalidArg("path is not valid UTF-8")
+		return "", clientInvalidArg("path is not valid UTF-8")
 	}
-	q, err := ParsePath(s, true)
-	if err != nil || q != p {
-		return clientInvalidArg("malformed path " + clientQuote(s))
+	if q, err := ParsePath(s, true); err != nil || q != p {
+		return "", clientInvalidArg("malformed path " + clientQuote(s))
 	}
 	if p.Domain == "" && !p.IsPostmaster() {
-		return clientInvalidArg("path without domain " + clientQuote(s))
+		return "", clientInvalidArg("path without domain " + clientQuote(s))
 	}
-	return nil
+	return s, nil
 }
 
 // mailLine builds the MAIL command line; utf8 says a recipient needs
 // SMTPUTF8.
 func (c *Client) mailLine(from Path, opts *MailOptions, rcptUTF8 bool) (string, error) {
-	if err := clientCheckPath(from, true); err != nil {
+	fromStr, err := clientCheckPath(from, true)
+	if err != nil {
 		return "", err
 	}
 	if !from.IsNull() && from.Domain == "" {
@@ -108,7 +109,7 @@ func (c *Client) mailLine(from Path, opts *MailOptions, rcptUTF8 bool) (string, 
 	caps := &c.caps
 	b := make([]byte, 0, 64+len(from.Local)+len(from.Domain))
 	b = append(b, "MAIL FROM:"...)
-	b = append(b, from.String()...)
+	b = append(b, fromStr...)
 	if opts.Size < 0 {
 		return "", clientInvalidArg("negative SIZE")
 	}
@@ -178,7 +179,8 @@ func (c *Client) mailLine(from Path, opts *MailOptions, rcptUTF8 bool) (string, 
 // rcptLine builds the RCPT command line; utf8 says the transaction uses
 // SMTPUTF8.
 func (c *Client) rcptLine(to Path, opts *RcptOptions, utf8 bool) (string, error) {
-	if err := clientCheckPath(to, false); err != nil {
+	toStr, err := clientCheckPath(to, false)
+	if err != nil {
 		return "", err
 	}
 	if !utf8 && !to.IsASCII() {
@@ -186,7 +188,7 @@ func (c *Client) rcptLine(to Path, opts *RcptOptions, utf8 bool) (string, error)
 	}
 	b := make([]byte, 0, 48+len(to.Local)+len(to.Domain))
 	b = append(b, "RCPT TO:"...)
-	b = append(b, to.String()...)
+	b = append(b, toStr...)
 	if !c.caps.DSN {
 		return string(b), nil
 	}

@@ -204,15 +204,15 @@ func (c *Client) Send(ctx context.Context, env *Envelope, body io.Reader) (*Send
 			c.w.Write(inline)
 		}
 	}
-	wait := c.flushPipelined(ctx, "MAIL", mailT, pipeline)
+	batch := c.flushPipelined(ctx, "MAIL", mailT, pipeline)
 	mailReply, err := c.read(ctx, "MAIL", mailT)
 	if err != nil {
-		wait()
+		batch.wait()
 		return res, err
 	}
 	mailErr := c.check("MAIL", mailReply, 2)
 	if c.broken != nil {
-		wait()
+		batch.wait()
 		return res, mailErr
 	}
 	if mailErr != nil && !pipeline {
@@ -233,20 +233,20 @@ func (c *Client) Send(ctx context.Context, env *Envelope, body io.Reader) (*Send
 		}
 		reply, err := c.read(ctx, "RCPT", rcptT)
 		if err != nil {
-			wait()
+			batch.wait()
 			return res, err
 		}
 		res.Recipients[i].Reply = reply
 		err = c.check("RCPT", reply, 2)
 		if c.broken != nil {
-			wait()
+			batch.wait()
 			return res, err
 		}
 		if err == nil {
 			accepted = append(accepted, i)
 		}
 	}
-	if err := wait(); err != nil {
+	if err := batch.wait(); err != nil {
 		return res, err
 	}
 	if mailErr == nil {
@@ -394,7 +394,7 @@ func (c *Client) sendData(ctx context.Context, res *SendResult, accepted []int, 
 		d.fail(err)
 		return res, d.err
 	}
-	if cerr := d.stop(); cerr != nil {
+	if cerr := c.endBlocks(&d.armed); cerr != nil {
 		return res, c.fatal(&CommandError{Command: "DATA", Err: cerr})
 	}
 	c.inTx = false
@@ -530,46 +530,53 @@ func (c *Client) prepareInline(raw []byte, binary bool) ([]byte, error) {
 	return out.Bytes(), nil
 }
 
+// clientFlush is a batch write in progress: see flushPipelined.
+type clientFlush struct {
+	c      *Client
+	name   string
+	done   chan error // nil for a write that already happened
+	armed  clientArmed
+	err    error
+	waited bool
+}
+
 // flushPipelined writes a batch of commands. Over a pipe or a full socket
 // buffer, a server may reply to the first commands before it reads the
-// last, so a batch is written by a goroutine while the caller reads the
-// replies (RFC 2920 section 3.1 warns of this deadlock). The returned
-// function waits for the write and reports its error.
-func (c *Client) flushPipelined(ctx context.Context, name string, d time.Duration, async bool) func() error {
-	if !async || c.w.Buffered() <= 512 {
-		err := c.flush(ctx, name, d)
-		return func() error { return err }
+// last, so a large batch is written by a goroutine while the caller reads
+// the replies (RFC 2920 section 3.1 warns of this deadlock). The wait
+// method of the result waits for the write and reports its error.
+func (c *Client) flushPipelined(ctx context.Context, name string, d time.Duration, async bool) *clientFlush {
+	f := &clientFlush{c: c, name: name}
+	if !async || c.w.Buffered() <= 512 || c.broken != nil {
+		f.err, f.waited = c.flush(ctx, name, d), true
+		return f
 	}
-	if c.broken != nil {
-		err := c.broken
-		return func() error { return err }
-	}
-	disarm := c.arm(ctx, d)
-	done := make(chan error, 1)
-	conn := c.conn
+	f.armed = c.arm(ctx, d)
+	f.done = make(chan error, 1)
+	conn, w := c.conn, c.w
 	go func() {
-		err := c.w.Flush()
+		err := w.Flush()
 		if err != nil {
 			// Wake the reader, which would otherwise wait for replies
 			// to commands that never left.
 			conn.Close()
 		}
-		done <- err
+		f.done <- err
 	}()
-	var result error
-	waited := false
-	return func() error {
-		if waited {
-			return result
-		}
-		waited = true
-		err := <-done
-		if cerr := disarm(); cerr != nil && err == nil {
-			err = cerr
-		}
-		if err != nil {
-			result = c.fatal(&CommandError{Command: name, Err: err})
-		}
-		return result
+	return f
+}
+
+func (f *clientFlush) wait() error {
+	if f.waited {
+		return f.err
 	}
+	f.waited = true
+	err := <-f.done
+	if cerr := f.armed.disarm(); cerr != nil && err == nil {
+		err = cerr
+	}
+	if err != nil {
+		f.err = f.c.fatal(&CommandError{Command: f.name, Err: err})
+	}
+	return f.err
 }

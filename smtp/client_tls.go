@@ -61,9 +61,9 @@ func (c *Client) StartTLS(ctx context.Context, cfg *tls.Config) error {
 
 // handshake runs the TLS handshake on tc and switches the client to it.
 func (c *Client) handshake(ctx context.Context, tc *tls.Conn) error {
-	disarm := c.arm(ctx, c.timeout(c.opts.CommandTimeout, DefaultClientCommandTimeout))
+	armed := c.arm(ctx, c.timeout(c.opts.CommandTimeout, DefaultClientCommandTimeout))
 	err := tc.HandshakeContext(ctx)
-	if cerr := disarm(); cerr != nil {
+	if cerr := armed.disarm(); cerr != nil {
 		err = cerr
 	}
 	if err != nil {
