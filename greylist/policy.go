@@ -308,6 +308,9 @@ func (p *Policy) Check(ctx context.Context, req Request) (Decision, error) {
 	if err != nil {
 		return Decision{}, err
 	}
+	if !p.log.Enabled(ctx, slog.LevelDebug) {
+		return d, nil
+	}
 	p.log.LogAttrs(ctx, slog.LevelDebug, "greylist decision",
 		slog.String("client", req.Client.String()),
 		slog.String("sender", req.Sender),
