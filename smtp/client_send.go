@@ -476,29 +476,18 @@ func (c *Client) readFinal(ctx context.Context, res *SendResult, accepted []int,
 }
 
 // readPrefix reads up to clientInlineMax bytes of body and reports whether
-// that was all of it.
+// that was all of it. The bytes live in the client's buffer until the next
+// message.
 func (c *Client) readPrefix(body io.Reader) ([]byte, bool, error) {
-	if cap(c.prefix) < clientInlineMax {
-		c.prefix = make([]byte, clientInlineMax)
+	if cap(c.prefix) < clientInlineMax+1 {
+		c.prefix = make([]byte, clientInlineMax+1)
 	}
-	buf := c.prefix[:clientInlineMax]
+	// One byte more than fits tells whether there is more.
+	buf := c.prefix[:clientInlineMax+1]
 	n, err := io.ReadFull(body, buf)
 	switch err {
 	case nil:
-		// Full: there may be more.
-		var one [1]byte
-		m, err := io.ReadFull(body, one[:])
-		if err == io.EOF {
-			return buf[:n], true, nil
-		}
-		if err != nil {
-			return nil, false, err
-		}
-		// Keep the extra byte: return a copy with it.
-		out := make([]byte, n+m)
-		copy(out, buf[:n])
-		out[n] = one[0]
-		return out, false, nil
+		return buf, false, nil
 	case io.EOF, io.ErrUnexpectedEOF:
 		return buf[:n], true, nil
 	}

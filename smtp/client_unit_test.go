@@ -180,3 +180,45 @@ func TestSendMailAuthFunc(t *testing.T) {
 		t.Fatalf("stored %+v, offered %v", m, offered)
 	}
 }
+
+// TestClientInlineBoundary sends bodies around the size that Send
+// pipelines as one BDAT chunk with the envelope.
+func TestClientInlineBoundary(t *testing.T) {
+	t.Parallel()
+	s, be := cliServer(nil)
+	ctx := context.Background()
+	for _, chunk := range []int{0, 65536, 1000} {
+		c, _ := cliDial(t, s, &smtp.ClientOptions{ChunkSize: chunk})
+		for _, size := range []int{0, 1, 65535, 65536, 65537, 200001} {
+			for _, binary := range []bool{false, true} {
+				body := make([]byte, size)
+				for i := range body {
+					body[i] = byte('a' + i%26)
+					if i%80 == 78 {
+						body[i] = '\r'
+					} else if i%80 == 79 {
+						body[i] = '\n'
+					}
+				}
+				want := string(body)
+				env := cliEnv("a@example.org", "b@example.net")
+				if binary {
+					env.Options.Body = smtp.BodyBinaryMIME
+				} else if size > 0 && body[size-1] != '\n' {
+					want += "\r\n"
+					if body[size-1] == '\r' {
+						want = want[:len(want)-1]
+					}
+				}
+				// Hide the length, so that SIZE stays out of it.
+				if _, err := c.Send(ctx, env, io.MultiReader(strings.NewReader(string(body)))); err != nil {
+					t.Fatalf("chunk %d size %d binary %v: %v", chunk, size, binary, err)
+				}
+				msgs := be.messages()
+				if got := msgs[len(msgs)-1].Data; got != want {
+					t.Fatalf("chunk %d size %d binary %v: got %d bytes, want %d", chunk, size, binary, len(got), len(want))
+				}
+			}
+		}
+	}
+}
