@@ -602,3 +602,36 @@ func TestTimeoutAfterStartTLS(t *testing.T) {
 		cli.Close()
 	})
 }
+
+func TestAuthLineLimits(t *testing.T) {
+	t.Parallel()
+	be := &testBackend{}
+	s := newServer(t, be, "insecureauth", io.Discard)
+	c := newClient(t, pipeConn(t, s))
+	c.expect(220)
+	c.send("EHLO c.example")
+	c.expect(250)
+	// An AUTH command line may be longer than MaxLineLength (RFC 4954
+	// section 4: 12288 octets) ...
+	long := strings.Repeat("A", smtp.DefaultMaxLineLength+100)
+	c.send("AUTH PLAIN " + long)
+	r := c.expect(501) // ... it is just not valid PLAIN data.
+	if r.Enhanced != smtp.EnhancedSyntaxError {
+		t.Fatalf("got %v", r.Enhanced)
+	}
+	// A response line over MaxAuthLineLength is refused with 5.5.6.
+	c.send("AUTH LOGIN")
+	c.expect(334)
+	c.send(strings.Repeat("A", smtp.MaxAuthLineLength+1))
+	r = c.expect(500)
+	if r.Enhanced != smtp.EnhancedAuthLineTooLong {
+		t.Fatalf("got %v", r.Enhanced)
+	}
+	// LOGIN with the user name as initial response.
+	c.send("AUTH LOGIN dXNlcg==")
+	c.expect(334)
+	c.send("cGFzcw==")
+	c.expect(235)
+	c.send("QUIT")
+	c.expect(221)
+}
