@@ -267,6 +267,7 @@ var strictRejects = map[string]error{
 	"messages/ruby-mail/error_emails/multiple_references_with_one_invalid.eml": ErrMalformedHeader, // same
 	"messages/ruby-mail/plain_emails/raw_email_incorrect_header.eml":           ErrMalformedHeader, // "quite Delivered-To:" has a space in the name
 	"messages/ruby-mail/rfc2822/example13.eml":                                 ErrMalformedHeader, // the fixture's literal "__" line
+	"messages/ruby-mail/error_emails/invalid_subject_characters.eml":           ErrMalformedHeader, // raw Latin-1 in the Subject
 	"dsn/sisimai/bsd/lhost-gmx-02.eml":                                         ErrLineTooLong,     // a 1242-octet line
 	"dsn/sisimai/bsd/lhost-gmx-04.eml":                                         ErrLineTooLong,     // a 1242-octet line
 }

@@ -5,6 +5,7 @@ import (
 	"io"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 	"unsafe"
 )
 
@@ -37,9 +38,10 @@ const (
 	// order mark goes to [Header.Preamble].
 	Lenient Mode = iota
 	// Strict reports every malformed line as an [*Error] wrapping
-	// [ErrMalformedHeader], rejects NUL and bare CR, and lines longer than
-	// 998 octets with [ErrLineTooLong]. Obsolete syntax (RFC 5322 section 4)
-	// is accepted in both modes.
+	// [ErrMalformedHeader], rejects NUL, bare CR and 8-bit bytes that are
+	// not UTF-8 (RFC 6532), and lines longer than 998 octets with
+	// [ErrLineTooLong]. Obsolete syntax (RFC 5322 section 4) is accepted in
+	// both modes.
 	Strict
 )
 
@@ -431,8 +433,8 @@ func isMboxFromLine(s string) bool {
 	return i < len(s) && s[i] != ':'
 }
 
-// checkStrictLine rejects NUL, bare CR and over-long lines (RFC 5322
-// sections 2.1.1 and 2.2).
+// checkStrictLine rejects NUL, bare CR, bytes that are not UTF-8 and
+// over-long lines (RFC 5322 sections 2.1.1 and 2.2, RFC 6532 section 3).
 func checkStrictLine(ln string, line int) error {
 	body := ln
 	if len(body) > 0 && body[len(body)-1] == '\n' {
@@ -451,6 +453,10 @@ func checkStrictLine(ln string, line int) error {
 		case '\r':
 			return readErr(line, ErrMalformedHeader, "bare CR")
 		}
+	}
+	if !utf8.ValidString(body) {
+		// RFC 5322 allows US-ASCII and RFC 6532 UTF-8, nothing else.
+		return readErr(line, ErrMalformedHeader, "8-bit text that is not UTF-8")
 	}
 	return nil
 }

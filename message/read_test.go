@@ -155,6 +155,23 @@ func TestReadMessage(t *testing.T) {
 			wantErr: ErrMalformedHeader,
 		},
 		{
+			name:    "strict: latin-1 byte",
+			in:      "Subject: caf\xe9\n\n",
+			opts:    &ReadOptions{Mode: Strict},
+			wantErr: ErrMalformedHeader,
+		},
+		{
+			name: "lenient: latin-1 byte kept",
+			in:   "Subject: caf\xe9\n\n",
+			want: []wantField{{"Subject", "caf\xe9"}},
+		},
+		{
+			name: "strict: utf-8 (RFC 6532)",
+			in:   "Subject: caf\xc3\xa9\n\n",
+			opts: &ReadOptions{Mode: Strict},
+			want: []wantField{{"Subject", "café"}},
+		},
+		{
 			name:    "strict: 999 octet line",
 			in:      "A: " + strings.Repeat("x", 996) + "\n\n",
 			opts:    &ReadOptions{Mode: Strict},
