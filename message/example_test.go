@@ -154,3 +154,15 @@ func ExampleWordDecoder_DecodeHeader() {
 	// こんにちは world
 	// =?utf-8?q?Gr=C3=BC=C3=9Fe?=
 }
+
+func ExampleField_Raw() {
+	// Raw keeps a field exactly as it arrived, folding and all, which is
+	// what a DKIM verifier with "simple" canonicalization needs; Value
+	// unfolds it.
+	m, _ := message.ReadMessage(strings.NewReader("Subject: a long\r\n\tfolded  subject\r\n\r\n"), nil)
+	f, _ := m.Header.Lookup("subject")
+	fmt.Printf("%q\n%q\n", f.Raw(), f.Value())
+	// Output:
+	// "Subject: a long\r\n\tfolded  subject\r\n"
+	// "a long\tfolded  subject"
+}

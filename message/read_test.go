@@ -348,3 +348,29 @@ func TestHugeLimits(t *testing.T) {
 		t.Fatalf("huge limits: %v", err)
 	}
 }
+
+// TestReadDoesNotWaitForBody checks that ReadMessage returns as soon as the
+// header has arrived, without waiting for body bytes the peer has not sent.
+func TestReadDoesNotWaitForBody(t *testing.T) {
+	t.Parallel()
+	pr, pw := io.Pipe()
+	go func() {
+		pw.Write([]byte("Subject: streamed\r\n\r\n"))
+		// The body comes only after the header has been parsed.
+	}()
+	m, err := ReadMessage(pr, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Header.Get("Subject") != "streamed" {
+		t.Fatalf("Subject = %q", m.Header.Get("Subject"))
+	}
+	go func() {
+		pw.Write([]byte("late body"))
+		pw.Close()
+	}()
+	b, err := io.ReadAll(m.Body)
+	if err != nil || string(b) != "late body" {
+		t.Errorf("body = %q, %v", b, err)
+	}
+}
