@@ -124,21 +124,37 @@ type ClientOptions struct {
 	// client buffers at most one chunk.
 	ChunkSize int
 
-	// MaxReplyLineLength and MaxReplyLines bound each reply read from
-	// the server. Defaults DefaultMaxReplyLineLength and
-	// DefaultMaxReplyLines.
+	// MaxReplyLineLength bounds each reply line read from the server.
+	// Default DefaultMaxReplyLineLength.
 	MaxReplyLineLength int
-	MaxReplyLines      int
+	// MaxReplyLines bounds the lines of one reply. Default
+	// DefaultMaxReplyLines.
+	MaxReplyLines int
 
-	// Timeouts of RFC 5321 section 4.5.3.2; see the Default*Timeout
-	// constants. A context deadline that comes earlier wins.
-	GreetingTimeout  time.Duration
-	MailTimeout      time.Duration
-	RcptTimeout      time.Duration
-	DataInitTimeout  time.Duration
+	// The timeouts of RFC 5321 section 4.5.3.2. A context deadline that
+	// comes earlier wins.
+
+	// GreetingTimeout bounds the wait for the greeting. Default
+	// DefaultGreetingTimeout.
+	GreetingTimeout time.Duration
+	// MailTimeout bounds the wait for the reply to MAIL. Default
+	// DefaultMailTimeout.
+	MailTimeout time.Duration
+	// RcptTimeout bounds the wait for each RCPT reply. Default
+	// DefaultRcptTimeout.
+	RcptTimeout time.Duration
+	// DataInitTimeout bounds the wait for the 354 reply to DATA.
+	// Default DefaultDataInitTimeout.
+	DataInitTimeout time.Duration
+	// DataBlockTimeout bounds each write of message data. Default
+	// DefaultDataBlockTimeout.
 	DataBlockTimeout time.Duration
-	DataTermTimeout  time.Duration
-	CommandTimeout   time.Duration
+	// DataTermTimeout bounds the wait for the reply after the data or a
+	// BDAT chunk. Default DefaultDataTermTimeout.
+	DataTermTimeout time.Duration
+	// CommandTimeout bounds EHLO, STARTTLS and the TLS handshake, AUTH,
+	// RSET, NOOP and QUIT. Default DefaultClientCommandTimeout.
+	CommandTimeout time.Duration
 
 	// Dialer makes the TCP connection in Dial and DialTLS. Nil means a
 	// zero net.Dialer.
@@ -271,7 +287,8 @@ func (c *Client) Quit(ctx context.Context) error {
 func (c *Client) Greeting() *Reply { return c.greeting }
 
 // Capabilities returns what the server announced in its last EHLO or
-// LHLO reply; the zero value after HELO or before Hello.
+// LHLO reply; the zero value after HELO or before Hello. Its Auth slice and
+// Keywords map belong to the client and must not be modified.
 func (c *Client) Capabilities() Capabilities { return c.caps }
 
 // TLSConnectionState returns the state of the TLS layer, and false when
