@@ -104,7 +104,7 @@ func TestCorpusOracle(t *testing.T) {
 			if !ok || len(msgs) > 1 {
 				continue
 			}
-			for _, field := range []string{"Subject", "From", "To", "Date"} {
+			for _, field := range []string{"Subject", "From", "To", "Date", "Message-ID"} {
 				want, inOracle := oracleValue(o, field)
 				got, present := heraldValue(&m.Header, field)
 				if !inOracle && !present {
@@ -130,7 +130,8 @@ func TestCorpusOracle(t *testing.T) {
 }
 
 // oracleValue renders the oracle's view of a field in the test's common
-// form: text for Subject and Date, "name <addr>; ..." for address fields.
+// form: text for Subject, Date and Message-ID, "name <addr>; ..." for
+// address fields.
 func oracleValue(o oracleFile, field string) (string, bool) {
 	rawv, ok := o.Headers[field]
 	if !ok {
@@ -178,6 +179,12 @@ func heraldValue(h *Header, field string) (string, bool) {
 			return h.Get("Date"), true
 		}
 		return FormatDate(d), true
+	case "Message-ID":
+		id, err := h.MessageID()
+		if err != nil {
+			return h.Get("Message-ID"), true
+		}
+		return FormatMessageID(id), true
 	}
 	s, _ := h.Text(field)
 	return s, true
@@ -215,17 +222,19 @@ var oracleDisagreements = map[string]string{
 	// A line without a colon in the middle of the header, followed by more
 	// fields: lenient mode joins it to the previous field and reads on;
 	// CPython ends the header there and loses every later field.
-	"messages/ruby-mail/plain_emails/raw_email_incorrect_header.eml Subject": "junk line repaired, later fields kept",
-	"messages/ruby-mail/plain_emails/raw_email_incorrect_header.eml From":    "junk line repaired, later fields kept",
-	"messages/ruby-mail/plain_emails/raw_email_incorrect_header.eml To":      "junk line repaired, later fields kept",
-	"messages/ruby-mail/plain_emails/raw_email_incorrect_header.eml Date":    "junk line repaired, later fields kept",
+	"messages/ruby-mail/plain_emails/raw_email_incorrect_header.eml Subject":    "junk line repaired, later fields kept",
+	"messages/ruby-mail/plain_emails/raw_email_incorrect_header.eml From":       "junk line repaired, later fields kept",
+	"messages/ruby-mail/plain_emails/raw_email_incorrect_header.eml To":         "junk line repaired, later fields kept",
+	"messages/ruby-mail/plain_emails/raw_email_incorrect_header.eml Date":       "junk line repaired, later fields kept",
+	"messages/ruby-mail/plain_emails/raw_email_incorrect_header.eml Message-ID": "junk line repaired, later fields kept",
 	// RFC 2822 appendix A.6.3 (obsolete white space before the colon,
 	// "From  :"), which RFC 5322 section 4.5 says must be accepted; CPython
 	// rejects the first line and sees no header.
-	"messages/ruby-mail/rfc2822/example13.eml Subject": "obsolete WSP before colon accepted (RFC 5322 section 4.5)",
-	"messages/ruby-mail/rfc2822/example13.eml From":    "obsolete WSP before colon accepted (RFC 5322 section 4.5)",
-	"messages/ruby-mail/rfc2822/example13.eml To":      "obsolete WSP before colon accepted; the fixture's literal \"__\" line is kept as text",
-	"messages/ruby-mail/rfc2822/example13.eml Date":    "obsolete WSP before colon accepted (RFC 5322 section 4.5)",
+	"messages/ruby-mail/rfc2822/example13.eml Subject":    "obsolete WSP before colon accepted (RFC 5322 section 4.5)",
+	"messages/ruby-mail/rfc2822/example13.eml From":       "obsolete WSP before colon accepted (RFC 5322 section 4.5)",
+	"messages/ruby-mail/rfc2822/example13.eml To":         "obsolete WSP before colon accepted; the fixture's literal \"__\" line is kept as text",
+	"messages/ruby-mail/rfc2822/example13.eml Date":       "obsolete WSP before colon accepted (RFC 5322 section 4.5)",
+	"messages/ruby-mail/rfc2822/example13.eml Message-ID": "obsolete WSP before colon accepted; obsolete msg-id made canonical",
 	// "jang.abcdef@xyzlinu <jang.abcdef@xyzlinux12345678.it>": a display
 	// name with an unquoted "@" before an angle address; the mailbox is the
 	// one in brackets. CPython takes the display name for the address.
@@ -248,6 +257,10 @@ var oracleDisagreements = map[string]string{
 	// space for a comma. CPython keeps the first; Herald keeps both.
 	"messages/ruby-mail/plain_emails/raw_email_multiple_from.eml From": "space-separated addr-specs: both kept",
 	"messages/ruby-mail/plain_emails/raw_email_multiple_from.eml To":   "space-separated addr-specs: both kept",
+	// "<d3b8cf8e49f0448085@0c28713a1@f473e@37signals.com>" has three "@", so
+	// it is no msg-id: Herald reports the syntax error and keeps the value
+	// whole; CPython cuts it at the second "@".
+	"messages/ruby-mail/plain_emails/raw_email_double_at_in_header.eml Message-ID": "invalid msg-id kept whole, not truncated",
 	// The first encoded word has a stray "=" (base64 padding where none
 	// belongs); CPython gives up and shows the raw words, Herald decodes the
 	// ISO-2022-JP text (which itself ends in an encoded newline).
