@@ -398,7 +398,9 @@ func decodeUTF8Addr(s string) string {
 		}
 		b.WriteString(s[:i])
 		s = s[i:]
-		end := strings.IndexByte(s, '}')
+		// The escape is at most \x{HHHHHH}: look for "}" that far only,
+		// so that a run of unterminated escapes stays linear.
+		end := strings.IndexByte(s[:min(len(s), 10)], '}')
 		if end < 4 || end > 9 {
 			b.WriteString(s[:3])
 			s = s[3:]
