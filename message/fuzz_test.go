@@ -202,6 +202,7 @@ func FuzzFormatField(f *testing.F) {
 	f.Add("X", strings.Repeat("x", 2000))
 	f.Add("X", "a\r\nBcc: b")
 	f.Add("X", strings.Repeat("\x80", 3000))
+	f.Add("X", "a"+strings.Repeat(" ", 2000)+"b")
 	f.Fuzz(func(t *testing.T, name, value string) {
 		if !validFieldName(name) || len(name) > 200 {
 			return
@@ -228,6 +229,11 @@ func FuzzFormatField(f *testing.F) {
 		got := strings.ReplaceAll(m.Header.Field(0).Value(), " ", "")
 		if got != want {
 			t.Fatalf("value %q read back as %q", value, m.Header.Field(0).Value())
+		}
+		for _, line := range strings.Split(h.Field(0).Raw(), "\r\n") {
+			if line != "" && strings.Trim(line, " \t") == "" {
+				t.Fatalf("white-space-only line in %q", h.Field(0).Raw())
+			}
 		}
 	})
 }

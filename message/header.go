@@ -134,8 +134,9 @@ func (h *Header) Values(name string) []string {
 }
 
 // Add appends a field. The value is unfolded text; CR, LF and NUL in it are
-// replaced by spaces so no field can be injected, and it is folded when
-// written (see [Header.WriteTo]). Non-ASCII text is kept as UTF-8 (RFC 6532);
+// replaced by spaces so no field can be injected, a run of more than 100
+// white space characters becomes one space, and it is folded when written
+// (see [Header.WriteTo]). Non-ASCII text is kept as UTF-8 (RFC 6532);
 // encode it with [EncodeWord] first for a 7-bit header. A name that is not a
 // valid field name makes WriteTo fail with [ErrInvalidField].
 func (h *Header) Add(name, value string) {
@@ -214,16 +215,50 @@ func newField(name, value string) Field {
 	return f
 }
 
-// sanitizeValue replaces CR, LF and NUL with spaces.
+// maxWSPRun is the longest run of white space Add keeps in a value; a
+// longer run could only be folded into a line of nothing but white space,
+// which RFC 5322 section 3.2.2 forbids generating and which some readers
+// take for the end of the header.
+const maxWSPRun = 100
+
+// sanitizeValue replaces CR, LF and NUL with spaces and shortens runs of
+// white space longer than maxWSPRun to one space.
 func sanitizeValue(v string) string {
-	if strings.IndexFunc(v, func(r rune) bool { return r == '\r' || r == '\n' || r == 0 }) < 0 {
+	clean, run := true, 0
+	for i := 0; i < len(v) && clean; i++ {
+		switch c := v[i]; {
+		case c == '\r' || c == '\n' || c == 0:
+			clean = false
+		case isWSP(c):
+			if run++; run > maxWSPRun {
+				clean = false
+			}
+		default:
+			run = 0
+		}
+	}
+	if clean {
 		return v
 	}
-	b := []byte(v)
-	for i, c := range b {
+	b := make([]byte, 0, len(v))
+	start := -1 // start in b of the current white space run
+	for i := 0; i < len(v); i++ {
+		c := v[i]
 		if c == '\r' || c == '\n' || c == 0 {
-			b[i] = ' '
+			c = ' '
 		}
+		if !isWSP(c) {
+			if start >= 0 && len(b)-start > maxWSPRun {
+				b = append(b[:start], ' ')
+			}
+			start = -1
+		} else if start < 0 {
+			start = len(b)
+		}
+		b = append(b, c)
+	}
+	if start >= 0 && len(b)-start > maxWSPRun {
+		b = append(b[:start], ' ')
 	}
 	return string(b)
 }
@@ -264,9 +299,10 @@ func unfold(v string, repaired bool) string {
 }
 
 // validFieldName reports whether name is a non-empty run of ftext: printable
-// US-ASCII except colon (RFC 5322 section 3.6.8).
+// US-ASCII except colon (RFC 5322 section 3.6.8), short enough to fit on a
+// line with its colon.
 func validFieldName(name string) bool {
-	if name == "" {
+	if name == "" || len(name) > MaxRFCLineLength-1 {
 		return false
 	}
 	for i := 0; i < len(name); i++ {

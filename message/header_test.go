@@ -136,6 +136,20 @@ func TestHeaderNew(t *testing.T) {
 	if got := h.String(); got != want {
 		t.Errorf("got %q, want %q", got, want)
 	}
+	var spaces Header
+	// Runs over 100 become one space; a run of exactly 100 stays.
+	spaces.Add("X", "a"+strings.Repeat(" ", 2000)+"b\r\n\r\n"+strings.Repeat("\t", 96)+"c"+strings.Repeat(" ", 1500))
+	checkLines(t, spaces.Field(0).Raw())
+	if got, want := spaces.Get("X"), "a b    "+strings.Repeat("\t", 96)+"c"; got != want {
+		t.Errorf("white space runs: got %q, want %q", got, want)
+	}
+	for _, name := range []string{"Bad Name", "", "a:b", strings.Repeat("n", 998)} {
+		var bad Header
+		bad.Add(name, "x")
+		if _, err := bad.WriteTo(io.Discard); !errors.Is(err, ErrInvalidField) {
+			t.Errorf("name %.20q: err = %v", name, err)
+		}
+	}
 	var bad Header
 	bad.Add("Bad Name", "x")
 	var buf bytes.Buffer
