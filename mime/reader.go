@@ -90,7 +90,7 @@ type Reader struct {
 	parts int
 	err   error
 	hbuf  []byte
-	pend  *Part // part whose header was read but not yet returned
+	cands []int // offsets of the Content-* fields in the last header read
 	done  bool
 }
 
@@ -328,6 +328,7 @@ func (r *Reader) readHeader(path string) (raw []byte, fields int, sep bool, err 
 	// copied once at the end. When it outgrows the buffer, what was read
 	// is spilled to hbuf and the rest appended there.
 	buf := r.hbuf[:0]
+	r.cands = r.cands[:0]
 	s.mark = s.r0
 	defer func() { s.mark = -1 }()
 	endOff := 0 // end of the header lines, relative to the mark
@@ -356,6 +357,11 @@ func (r *Reader) readHeader(path string) (raw []byte, fields int, sep bool, err 
 				fields++
 				if fields > r.lim.MaxHeaderFields {
 					return nil, 0, false, &Error{Part: path, Op: "header", Err: errDetail(ErrHeaderTooLarge, "over "+strconv.Itoa(r.lim.MaxHeaderFields)+" fields")}
+				}
+				// Note where the Content-* fields start, so that they
+				// need not be searched for again.
+				if line[0]|0x20 == 'c' && len(line) >= 12 && asciiEqualFold(line[:8], "content-") && len(r.cands) < maxCands {
+					r.cands = append(r.cands, n)
 				}
 			}
 		}
@@ -407,6 +413,10 @@ func parseHeader(raw []byte, fields int, strict bool) (*message.Header, error) {
 	return h, err
 }
 
+// maxCands bounds the Content-* fields noted per header; later ones are
+// ignored (the first of each name counts).
+const maxCands = 16
+
 // mimeFields holds the unfolded values of the MIME fields of a raw header.
 type mimeFields struct {
 	ctype, disp, cte          string
@@ -414,11 +424,11 @@ type mimeFields struct {
 }
 
 // rawMIMEFields finds the first Content-Type, Content-Disposition and
-// Content-Transfer-Encoding fields of a raw header in one pass, without
-// building a message.Header.
-func rawMIMEFields(raw []byte) mimeFields {
+// Content-Transfer-Encoding fields of a raw header among the lines at the
+// offsets cands, without building a message.Header.
+func rawMIMEFields(raw []byte, cands []int) mimeFields {
 	var f mimeFields
-	for i := 0; i < len(raw); {
+	for _, i := range cands {
 		e := bytes.IndexByte(raw[i:], '\n')
 		if e < 0 {
 			e = len(raw)
@@ -545,7 +555,7 @@ func isHeaderLine(line []byte, first bool) bool {
 // classify sets the media type, disposition and encoding of p from its
 // header, applying the RFC 2045 defaults.
 func (r *Reader) classify(p *Part, parent *Part) error {
-	fields := rawMIMEFields(p.rawHeader)
+	fields := rawMIMEFields(p.rawHeader, r.cands)
 	ct, hasCT := fields.ctype, fields.hasCType
 	var mt MediaType
 	if hasCT {
