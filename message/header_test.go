@@ -132,11 +132,15 @@ func TestHeaderNew(t *testing.T) {
 	var h Header
 	h.Add("From", "a@example.com")
 	h.Add("Subject", "line\r\nBcc: injected\x00")
-	want := "From: a@example.com\r\nSubject: line  Bcc: injected \r\n\r\n"
+	want := "From: a@example.com\r\nSubject: line  Bcc: injected\r\n\r\n"
 	if got := h.String(); got != want {
 		t.Errorf("got %q, want %q", got, want)
 	}
 	var spaces Header
+	// Trailing white space after a long word must not make a line of its own.
+	var trailing Header
+	trailing.Add("X", strings.Repeat("w", 990)+strings.Repeat(" ", 50))
+	checkLines(t, trailing.Field(0).Raw())
 	// Runs over 100 become one space; a run of exactly 100 stays.
 	spaces.Add("X", "a"+strings.Repeat(" ", 2000)+"b\r\n\r\n"+strings.Repeat("\t", 96)+"c"+strings.Repeat(" ", 1500))
 	checkLines(t, spaces.Field(0).Raw())
@@ -171,7 +175,8 @@ func TestFold(t *testing.T) {
 	}{
 		{"short", "Subject", "hello", "Subject: hello\r\n"},
 		{"empty", "X-Empty", "", "X-Empty:\r\n"},
-		{"leading space kept", "X", " v", "X: v\r\n"},
+		{"leading space dropped", "X", " v", "X: v\r\n"},
+		{"trailing space dropped", "X", "v \t", "X: v\r\n"},
 		{"fold at 78", "Subject", strings.TrimSpace(long),
 			"Subject: word word word word word word word word word word word word word word\r\n" +
 				" word word word word word word word word word word word word word word word\r\n" +

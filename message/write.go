@@ -70,11 +70,11 @@ func formatField(name, value string) string {
 	b.WriteString(name)
 	b.WriteByte(':')
 	lineLen := len(name) + 1
-	if value != "" {
-		if !isWSP(value[0]) {
-			b.WriteByte(' ')
-			lineLen++
-		}
+	// Leading and trailing white space is not part of the value as read
+	// back; dropping it keeps a trailing run from ending up alone on a line.
+	if value = trimWSP(value); value != "" {
+		b.WriteByte(' ')
+		lineLen++
 		for seg, rest := nextSegment(value); seg != ""; seg, rest = nextSegment(rest) {
 			// Fold before seg if it does not fit and the current line holds
 			// more than white space.
