@@ -34,17 +34,19 @@
 //
 // The defaults are postgrey's: a delay of 300 seconds, a retry window of 2
 // days, and 35 days before an unseen passed triplet or auto-whitelisted
-// client is forgotten. RFC 6647 section 5 asks that the delay be
-// configurable and kept short, between one minute and one day, because
-// every minute of it delays legitimate first contact; 5 minutes sits at the
-// low end and is longer than the immediate retry of spamware, while
-// common MTAs retry after 5 to 30 minutes (Postfix: 5 minutes at first),
-// so a first message is typically delayed by one retry interval. The
-// retry window must cover a sender's retry schedule; 2 days covers every
-// common MTA yet lets records of triplets that never came back die soon.
-// Section 5 also asks that records of triplets that passed be kept long
-// enough for periodic senders, at least a week, so that weekly lists are
-// not delayed again; 35 days also covers monthly newsletters and invoices.
+// client is forgotten. RFC 6647 section 5 gives the operational advice
+// behind such values: the delay should be configurable and short, at least
+// a minute but far below a day, because every minute of it holds up
+// legitimate first contact; and the record of a client that passed should
+// be kept for at least a week, so that periodic senders are not delayed
+// again. 300 seconds is longer than the immediate retry of spamware yet
+// no longer than the first retry interval of common MTAs (Postfix retries
+// after 5 minutes, others after a few minutes to half an hour), so a
+// first message is typically held up by one retry interval only. The
+// 2-day window covers any sender's retry schedule while letting the
+// records of triplets that never came back, the bulk of them, expire
+// soon. 35 days covers weekly lists and also monthly newsletters and
+// invoices.
 //
 // # Stores
 //
