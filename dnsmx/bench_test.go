@@ -2,13 +2,11 @@ package dnsmx_test
 
 import (
 	"context"
-	"net"
 	"testing"
 	"time"
 
 	"github.com/heraldmail/herald/dnsmx"
 	"github.com/heraldmail/herald/dnsmx/dnstest"
-	"github.com/miekg/dns"
 )
 
 // BenchmarkCachedLookup measures cache hits of the Client under
@@ -59,63 +57,9 @@ func BenchmarkCachedLookup(b *testing.B) {
 	}
 }
 
-// BenchmarkDNSLookup compares, in one run against one loopback dnstest
-// server, an A lookup by the Client with its cache (hits), the Client
-// without cache (a UDP round trip), the standard library's Go resolver
-// (no cache, a UDP round trip) and a bare miekg/dns Client.Exchange.
-//
-//	go test -run='^$' -bench=BenchmarkDNSLookup -benchmem -count=5 ./dnsmx
-func BenchmarkDNSLookup(b *testing.B) {
-	z := dnstest.NewZone()
-	z.AddA("mx.example.com", "192.0.2.1", "192.0.2.2")
-	srv := dnstest.NewServer(b, z)
-	ctx := context.Background()
-	const host = "mx.example.com"
-
-	cached := srv.Resolver(&dnsmx.ClientOptions{Timeout: 2 * time.Second})
-	uncached := srv.Resolver(&dnsmx.ClientOptions{Timeout: 2 * time.Second, CacheSize: -1})
-	stdlib := &net.Resolver{
-		PreferGo: true,
-		Dial: func(ctx context.Context, network, _ string) (net.Conn, error) {
-			var d net.Dialer
-			return d.DialContext(ctx, network, srv.Addr)
-		},
-	}
-	mc := &dns.Client{Timeout: 2 * time.Second}
-
-	run := func(b *testing.B, lookup func() error) {
-		if err := lookup(); err != nil {
-			b.Fatal(err)
-		}
-		b.ReportAllocs()
-		b.ResetTimer()
-		b.RunParallel(func(pb *testing.PB) {
-			for pb.Next() {
-				if err := lookup(); err != nil {
-					b.Error(err)
-					return
-				}
-			}
-		})
-	}
-	b.Run("herald-cached", func(b *testing.B) {
-		run(b, func() error { _, err := cached.LookupNetIP(ctx, "ip4", host); return err })
-	})
-	b.Run("herald-uncached", func(b *testing.B) {
-		run(b, func() error { _, err := uncached.LookupNetIP(ctx, "ip4", host); return err })
-	})
-	b.Run("net-resolver", func(b *testing.B) {
-		run(b, func() error { _, err := stdlib.LookupNetIP(ctx, "ip4", host); return err })
-	})
-	b.Run("miekg-exchange", func(b *testing.B) {
-		run(b, func() error {
-			m := new(dns.Msg)
-			m.SetQuestion(host+".", dns.TypeA)
-			_, _, err := mc.Exchange(m, srv.Addr)
-			return err
-		})
-	})
-}
+// The side-by-side comparison with net.Resolver and a bare miekg/dns
+// exchange lives in the bench module (bench/dnsmx_test.go), so that the
+// libraries compared never become test dependencies here.
 
 // BenchmarkLookupTargets measures LookupTargets (MX, then A and AAAA of
 // each host) on a warm cache: what an outbound queue pays per message for
