@@ -50,13 +50,17 @@ ticks=$(getconf CLK_TCK)
 
 # start_server IMPL: starts the sink, sets PID and ADDR.
 start_server() {
-	"$work/smtp-$1-sink" -addr 127.0.0.1:0 >"$work/$1.out" 2>"$work/$1.err" &
+	# A fresh file per start: the redirection happens in the child, so an
+	# old file could still be read here.
+	starts=$((${starts:-0} + 1))
+	out="$work/$1.$starts.out"
+	"$work/smtp-$1-sink" -addr 127.0.0.1:0 >"$out" 2>"$work/$1.err" &
 	PID=$!
-	for _ in $(seq 100); do
-		if grep -q listening "$work/$1.out" 2>/dev/null; then break; fi
+	for _ in $(seq 200); do
+		if grep -q listening "$out" 2>/dev/null; then break; fi
 		sleep 0.05
 	done
-	ADDR=$(awk '/listening/ {print $2}' "$work/$1.out")
+	ADDR=$(awk '/listening/ {print $2}' "$out" 2>/dev/null)
 	[ -n "$ADDR" ] || { echo "$1 did not start" >&2; cat "$work/$1.err" >&2; exit 1; }
 }
 
