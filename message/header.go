@@ -134,9 +134,9 @@ func (h *Header) Values(name string) []string {
 }
 
 // Add appends a field. The value is unfolded text; CR, LF and NUL in it are
-// replaced by spaces so no field can be injected, a run of more than 100
-// white space characters becomes one space, and it is folded when written
-// (see [Header.WriteTo]). Non-ASCII text is kept as UTF-8 (RFC 6532);
+// replaced by spaces so no field can be injected, leading and trailing white
+// space is dropped, a run of more than 100 white space characters becomes
+// one space, and it is folded when written (see [Header.WriteTo]). Non-ASCII text is kept as UTF-8 (RFC 6532);
 // encode it with [EncodeWord] first for a 7-bit header. A name that is not a
 // valid field name makes WriteTo fail with [ErrInvalidField].
 func (h *Header) Add(name, value string) {
