@@ -45,8 +45,9 @@ type Message struct {
 	// MessageID is the Message-ID without angle brackets; "" means one made
 	// with message.GenerateMessageID at the reporting MTA's host.
 	MessageID string
-	// Subject is the Subject field; "" means one that names the action,
-	// such as "Undelivered Mail Returned to Sender".
+	// Subject is the Subject field; "" means the one Postfix writes for the
+	// action: "Undelivered Mail Returned to Sender", "Delayed Mail (still
+	// being retried)" or "Successful Mail Delivery Report".
 	Subject string
 	// Text is the human-readable part; "" means the text HumanText writes.
 	Text string
@@ -295,10 +296,6 @@ func defaultSubject(r *Report) string {
 		return "Undelivered Mail Returned to Sender"
 	case ActionDelayed:
 		return "Delayed Mail (still being retried)"
-	case ActionRelayed:
-		return "Mail Relayed Without Further Notification"
-	case ActionExpanded:
-		return "Mail Delivered to a List or Alias"
 	}
 	return "Successful Mail Delivery Report"
 }

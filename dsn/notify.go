@@ -39,16 +39,16 @@ func Wanted(n smtp.DSNNotify, a Action) bool {
 
 // ReturnContent reports whether a notification returns the whole original
 // message (true) or only its header (false) for the RET parameter ret
-// (RFC 3461 section 4.3). Without RET the choice is the MTA's; Herald
-// returns only the header, which keeps bounces small and does not reflect
-// content (backscatter) to a forged sender. A notification of success
-// returns the header only whatever RET says (RFC 3461 section 4.3 leaves
-// the content out of success reports for privacy).
+// (RFC 3461 section 4.3). Only a failure returns the whole message: with
+// RET=FULL, and also without RET, where the choice is the MTA's and Herald
+// does what Postfix does. RET=HDRS, and notifications of delay and of
+// success whatever RET says, return the header only, which keeps them small
+// and keeps content private.
 func ReturnContent(ret smtp.DSNReturn, a Action) bool {
-	if a == ActionDelivered || a == ActionRelayed || a == ActionExpanded {
+	if a != ActionFailed {
 		return false
 	}
-	return strings.EqualFold(string(ret), string(smtp.ReturnFull))
+	return ret == "" || strings.EqualFold(string(ret), string(smtp.ReturnFull))
 }
 
 // NeverBounce reports whether a message must get no delivery status

@@ -136,7 +136,7 @@ func TestMessageRoundTrip(t *testing.T) {
 			if n.Original == nil || n.Original.Get("Message-ID") != "<orig-1@example.org>" {
 				t.Fatalf("original header = %v", n.Original)
 			}
-			full := ret == smtp.ReturnFull
+			full := ret != smtp.ReturnHeaders
 			if got := strings.Contains(out, "Content-Type: message/rfc822"); got != full {
 				t.Errorf("message/rfc822 present = %v, want %v", got, full)
 			}
@@ -400,7 +400,8 @@ func TestWanted(t *testing.T) {
 		}
 	}
 	if !ReturnContent(smtp.ReturnFull, ActionFailed) || ReturnContent(smtp.ReturnHeaders, ActionFailed) ||
-		ReturnContent("", ActionFailed) || ReturnContent(smtp.ReturnFull, ActionDelivered) {
+		!ReturnContent("", ActionFailed) || ReturnContent(smtp.ReturnFull, ActionDelivered) ||
+		ReturnContent("", ActionDelayed) || ReturnContent(smtp.ReturnFull, ActionDelayed) {
 		t.Error("ReturnContent")
 	}
 }
