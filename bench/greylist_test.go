@@ -183,6 +183,14 @@ func BenchmarkGreylistRedis(b *testing.B) {
 		b.Fatalf("redis holds %d keys (%v), want %d", n, err, greylistTriplets)
 	}
 	b.Logf("filled redis with %d triplets in %v", n, time.Since(start).Round(time.Millisecond))
+	if mem, err := c.MemoryUsage(context.Background(), mustRedisKey(b, store, p, 0)).Result(); err == nil {
+		b.Logf("redis MEMORY USAGE of one triplet record: %d bytes", mem)
+	}
+	if info, err := c.InfoMap(context.Background(), "memory").Result(); err == nil {
+		if used, err := strconv.ParseInt(info["Memory"]["used_memory"], 10, 64); err == nil {
+			b.Logf("redis used_memory: %.1f bytes per triplet", float64(used)/greylistTriplets)
+		}
+	}
 	// 32 goroutines per core: enough requests in flight to cover the
 	// loopback round trip.
 	b.Run("hit", func(b *testing.B) { benchDecisions(b, p, false, 32) })
@@ -219,6 +227,16 @@ func fillRedis(b *testing.B, c *redis.Client, store *redisstore.Store, p *greyli
 			b.Fatalf("preloaded triplet %d: %+v, %v; want early", i, d, err)
 		}
 	}
+}
+
+// mustRedisKey returns the Redis key of the i-th triplet.
+func mustRedisKey(b *testing.B, store *redisstore.Store, p *greylist.Policy, i int) string {
+	client, env, err := p.Keys(greylistRequest(i))
+	if err != nil {
+		b.Fatal(err)
+	}
+	_, tk := store.Keys(client, env)
+	return tk
 }
 
 // BenchmarkGreylistMemoryPerEntry reports the heap growth of a MemoryStore

@@ -242,6 +242,11 @@ func TestPolicyWhitelist(t *testing.T) {
 		g("IPv6 host without AAAA", req("2001:db8::6", "a@x", "b@y")),
 		g("no PTR", req("198.51.100.99", "a@x", "b@y")),
 		w("verified name given", withName, greylist.ReasonHost),
+		g("overlong name", func() greylist.Request {
+			r := req("192.0.2.1", "a@x", "b@y")
+			r.ClientName = strings.Repeat("a.", 200) + "mail.example.com"
+			return r
+		}()),
 		w("sender domain", req("192.0.2.1", "Someone@TRUSTED.example", "b@y"), greylist.ReasonSender),
 		w("sender subdomain", req("192.0.2.1", "someone@lists.trusted.example", "b@y"), greylist.ReasonSender),
 		g("sender lookalike", req("192.0.2.1", "someone@untrusted.example", "b@y")),

@@ -157,8 +157,15 @@ func (w *whitelist) matchRecipient(rcpt string) bool {
 	return ok
 }
 
+// maxHostName is the longest DNS name, RFC 1035 section 2.3.4 (in text
+// form, with a trailing dot). Longer names match nothing.
+const maxHostName = 254
+
 // matchHost reports whether a host name is whitelisted.
 func (w *whitelist) matchHost(name string) bool {
+	if len(name) > maxHostName {
+		return false
+	}
 	return inDomainSet(w.hosts, canonName(name))
 }
 
