@@ -382,15 +382,16 @@ func (r *Reader) readHeader(path string) (raw []byte, fields int, sep bool, err 
 		return nil, 0, false, s.err
 	}
 	if s.mark >= 0 {
-		buf = s.buf[s.mark : s.mark+endOff]
+		if endOff == 0 {
+			return nil, 0, sep, nil
+		}
+		// Copied by append, which does not zero what it copies over.
+		raw = append([]byte(nil), s.buf[s.mark:s.mark+endOff]...)
 	} else {
-		r.hbuf = buf
+		// The spilled header becomes the part's; the next one starts
+		// a new buffer.
+		raw, r.hbuf = buf, nil
 	}
-	if len(buf) == 0 {
-		return nil, 0, sep, nil
-	}
-	raw = make([]byte, len(buf), len(buf)+1)
-	copy(raw, buf)
 	if raw[len(raw)-1] != '\n' {
 		raw = append(raw, '\n')
 	}
