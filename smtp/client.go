@@ -156,9 +156,10 @@ type ClientOptions struct {
 	// RSET, NOOP and QUIT. Default DefaultClientCommandTimeout.
 	CommandTimeout time.Duration
 
-	// Dialer makes the TCP connection in Dial and DialTLS. Nil means a
-	// zero net.Dialer.
-	Dialer *net.Dialer
+	// DialContext opens the connection in Dial, DialTLS and SendMail,
+	// for example through a proxy or with a chosen source address. Nil
+	// means the DialContext method of a zero net.Dialer.
+	DialContext func(ctx context.Context, network, addr string) (net.Conn, error)
 }
 
 // Client is an SMTP or LMTP client for one connection. Create it with Dial,
@@ -214,11 +215,11 @@ func clientDial(ctx context.Context, addr string, opts *ClientOptions, implicitT
 	if err != nil {
 		return nil, &CommandError{Command: "connect", Err: err}
 	}
-	var d net.Dialer
-	if opts != nil && opts.Dialer != nil {
-		d = *opts.Dialer
+	dialContext := (&net.Dialer{}).DialContext
+	if opts != nil && opts.DialContext != nil {
+		dialContext = opts.DialContext
 	}
-	nc, err := d.DialContext(ctx, "tcp", addr)
+	nc, err := dialContext(ctx, "tcp", addr)
 	if err != nil {
 		return nil, &CommandError{Command: "connect", Err: err}
 	}

@@ -168,3 +168,33 @@ func ExampleExtensionError() {
 	// Output:
 	// smtp: MAIL: server lacks SMTPUTF8
 }
+
+// SendMail submits a message in one call. Here it dials Herald's server
+// over a pipe and, as the pipe has no TLS, is told that plain text is fine;
+// against a real submission server leave TLSPolicy alone, and SendMail
+// insists on TLS with a verified certificate.
+func ExampleSendMail() {
+	opts := &smtp.SendMailOptions{
+		ClientOptions: smtp.ClientOptions{
+			TLSPolicy: smtp.TLSNone,
+			DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+				return examplePipe(), nil
+			},
+		},
+		Username: "me",
+		Password: "secret",
+	}
+	env := &smtp.Envelope{
+		From: smtp.Path{Local: "me", Domain: "example.org"},
+		To:   []smtp.Recipient{{Path: smtp.Path{Local: "bob", Domain: "example.net"}}},
+	}
+	res, err := smtp.SendMail(context.Background(), "submission.example.net:587", opts, env, strings.NewReader("Subject: Hi\r\n\r\nHello Bob.\r\n"))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println("delivered to", res.Delivered(), "recipient; TLS:", res.TLS != nil)
+	// Output:
+	// server: 27 bytes for bob@example.net
+	// delivered to 1 recipient; TLS: false
+}

@@ -222,3 +222,35 @@ func TestClientInlineBoundary(t *testing.T) {
 		}
 	}
 }
+
+// TestClientChunkRefused checks that a BDAT chunk refused half-way (the
+// message grows over the server's limit) ends in RSET and a usable
+// connection, for a body whose size was not declared.
+func TestClientChunkRefused(t *testing.T) {
+	t.Parallel()
+	for _, chunking := range []bool{true, false} {
+		t.Run(map[bool]string{true: "BDAT", false: "DATA"}[chunking], func(t *testing.T) {
+			t.Parallel()
+			s, be := cliServer(func(s *smtp.Server) {
+				s.MaxMessageBytes = 1000
+				if !chunking {
+					s.Disable = smtp.ExtChunking
+				}
+			})
+			c, _ := cliDial(t, s, &smtp.ClientOptions{ChunkSize: 300})
+			ctx := context.Background()
+			body := io.MultiReader(strings.NewReader(strings.Repeat("0123456789\r\n", 500)))
+			res, err := c.Send(ctx, cliEnv("a@example.org", "b@example.net"), body)
+			ce := asCommandError(t, err)
+			if ce.Reply() == nil || ce.Reply().Code != 552 || ce.Temporary() || res.Recipients[0].Reply.Code != 552 || res.Delivered() != 0 {
+				t.Fatalf("got %v, %+v", err, res)
+			}
+			if _, err := c.Send(ctx, cliEnv("a@example.org", "b@example.net"), strings.NewReader(cliBody)); err != nil {
+				t.Fatalf("next message: %v", err)
+			}
+			if m := be.messages(); len(m) != 1 {
+				t.Fatalf("%d stored", len(m))
+			}
+		})
+	}
+}
