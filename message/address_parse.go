@@ -8,6 +8,11 @@ import (
 // The RFC 5322 section 3.4 address grammar, with the obsolete forms of
 // section 4.4, as a recursive-descent parser over a string.
 
+// maxPhraseTokens bounds the words and periods of one display name or local
+// part, so that a hostile field costs memory in proportion to a sane
+// address rather than to its length.
+const maxPhraseTokens = 512
+
 type addrParser struct {
 	s      string
 	pos    int
@@ -202,6 +207,9 @@ func (p *addrParser) parseGroup(name string) (Address, error) {
 func (p *addrParser) parsePhrase() ([]token, error) {
 	var toks []token
 	for {
+		if len(toks) == maxPhraseTokens {
+			return nil, &Error{Op: "parse address", Err: ErrTooLong, Offset: p.pos, Msg: "too many words"}
+		}
 		before := p.pos
 		if err := p.skipCFWS(); err != nil {
 			return nil, err

@@ -5,6 +5,10 @@ import "strings"
 // Lenient-mode repairs of address list entries that do not follow the
 // grammar.
 
+// maxRepairLen bounds the entries the word-splitting repairs look at; real
+// broken entries are short, and the bound keeps hostile ones cheap.
+const maxRepairLen = 4096
+
 // entryEnd finds the end of the list entry starting at start: the next
 // comma outside quotes, comments, angle brackets and groups.
 func (p *addrParser) entryEnd(start int) int {
@@ -112,6 +116,9 @@ func (p *addrParser) repair(start, end int) (Address, bool) {
 	}
 	// "Big Bug bb@bug.com": a display name without quotes or brackets
 	// before an addr-spec.
+	if len(e) > maxRepairLen {
+		return Address{}, false
+	}
 	words := strings.Fields(e)
 	last := words[len(words)-1]
 	if len(words) > 1 && strings.Contains(last, "@") {
@@ -127,6 +134,9 @@ func (p *addrParser) repair(start, end int) (Address, bool) {
 // splitBareList reads "a@b c@d", addr-specs separated by white space
 // instead of commas (lenient mode).
 func splitBareList(e string) []Address {
+	if len(e) > maxRepairLen {
+		return nil
+	}
 	words := strings.Fields(e)
 	if len(words) < 2 {
 		return nil

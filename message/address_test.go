@@ -51,6 +51,7 @@ func TestParseAddress(t *testing.T) {
 		{"bare LF", "a@b\n", Address{}, ErrSyntax},
 		{"deep comments", strings.Repeat("(", 100) + strings.Repeat(")", 100) + "a@b", Address{}, ErrTooLong},
 		{"trailing junk", "a@b c", Address{}, ErrSyntax},
+		{"too many words", strings.Repeat("w ", 600) + "<a@b>", Address{}, ErrTooLong},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
