@@ -483,11 +483,17 @@ func (c *Client) flush(ctx context.Context, name string, d time.Duration) error 
 
 // read reads one reply within the timeout d and the context.
 func (c *Client) read(ctx context.Context, name string, d time.Duration) (*Reply, error) {
+	return c.readLimit(ctx, name, d, c.opts.MaxReplyLineLength)
+}
+
+// readLimit is read with a line length limit of maxLine (0 for the
+// default).
+func (c *Client) readLimit(ctx context.Context, name string, d time.Duration, maxLine int) (*Reply, error) {
 	if c.broken != nil {
 		return nil, c.broken
 	}
 	armed := c.arm(ctx, d)
-	reply, err := ReplyReader{MaxLineLength: c.opts.MaxReplyLineLength, MaxLines: c.opts.MaxReplyLines}.Read(c.r)
+	reply, err := ReplyReader{MaxLineLength: maxLine, MaxLines: c.opts.MaxReplyLines}.Read(c.r)
 	if cerr := armed.disarm(); cerr != nil {
 		err = cerr
 	}

@@ -56,7 +56,9 @@ func (c *Client) Auth(ctx context.Context, client sasl.Client) error {
 		if err := c.flush(ctx, "AUTH", d); err != nil {
 			return err
 		}
-		reply, err := c.read(ctx, "AUTH", d)
+		// A challenge may be as long as a response: 12288 octets
+		// (RFC 4954 section 4), more than other replies.
+		reply, err := c.readLimit(ctx, "AUTH", d, max(c.opts.MaxReplyLineLength, clientMaxAuthLine+4))
 		if err != nil {
 			return err
 		}

@@ -254,3 +254,20 @@ func TestClientChunkRefused(t *testing.T) {
 		})
 	}
 }
+
+// TestClientAuthLongChallenge checks that a SASL challenge longer than
+// other replies may be (up to the 12288 octets of RFC 4954) is read.
+func TestClientAuthLongChallenge(t *testing.T) {
+	t.Parallel()
+	long := strings.Repeat("QUJD", 2500) // 10000 octets of base64
+	script := "S: 220 mx\nC: EHLO localhost\nS: 250-mx\nS: 250 AUTH LOGIN\nC: AUTH LOGIN\nS: 334 " + long +
+		"\nC: dXNlcg==\nS: 334 " + long + "\nC: cGFzcw==\nS: 235 ok\nC: QUIT\nS: 221 bye\nE:\n"
+	c := smtp.NewClient(cliScript(t, script), nil)
+	ctx := context.Background()
+	if err := c.Auth(ctx, sasl.NewLoginClient("user", "pass")); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Quit(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
