@@ -22,17 +22,21 @@ import (
 	"github.com/heraldmail/herald/greylist"
 )
 
-// T0 is the start time of the suite's scenarios. Stores must not depend on
+// t0() is the start time of the suite's scenarios. Stores must not depend on
 // the wall clock agreeing with the query time.
-var t0 = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+func t0() time.Time { return time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC) }
 
-// rules are the suite's default rules: postgrey's timings and
-// auto-whitelisting after 3 retries.
-var rules = greylist.Rules{
-	Delay:         300 * time.Second,
-	RetryWindow:   48 * time.Hour,
-	MaxAge:        35 * 24 * time.Hour,
-	AutoWhitelist: 3,
+// The suite's default rules: postgrey's timings and auto-whitelisting after
+// 3 retries.
+const (
+	delay         = 300 * time.Second
+	retryWindow   = 48 * time.Hour
+	maxAge        = 35 * 24 * time.Hour
+	autoWhitelist = 3
+)
+
+func defaultRules() greylist.Rules {
+	return greylist.Rules{Delay: delay, RetryWindow: retryWindow, MaxAge: maxAge, AutoWhitelist: autoWhitelist}
 }
 
 // Run runs the store behaviour suite. newStore must return a new, empty
@@ -54,9 +58,9 @@ type step struct {
 	name      string
 	client    string
 	envelope  string
-	at        time.Duration // since t0
+	at        time.Duration // since t0()
 	want      greylist.Verdict
-	wantFirst time.Duration // since t0; ignored for ClientWhitelisted
+	wantFirst time.Duration // since t0(); ignored for ClientWhitelisted
 	passes    int
 }
 
@@ -64,14 +68,14 @@ func runSteps(t *testing.T, s greylist.Store, r greylist.Rules, steps []step) {
 	t.Helper()
 	ctx := context.Background()
 	for _, st := range steps {
-		q := greylist.Query{Client: st.client, Envelope: st.envelope, Now: t0.Add(st.at), Rules: r}
+		q := greylist.Query{Client: st.client, Envelope: st.envelope, Now: t0().Add(st.at), Rules: r}
 		got, err := s.Check(ctx, q)
 		if err != nil {
 			t.Fatalf("%s: Check: %v", st.name, err)
 		}
 		want := greylist.Outcome{Verdict: st.want, ClientPasses: st.passes}
 		if st.want != greylist.VerdictClientWhitelisted {
-			want.FirstSeen = t0.Add(st.wantFirst)
+			want.FirstSeen = t0().Add(st.wantFirst)
 		}
 		if !got.FirstSeen.Equal(want.FirstSeen) || got.Verdict != want.Verdict || got.ClientPasses != want.ClientPasses {
 			t.Fatalf("%s: at +%v got {%v first=+%v passes=%d}, want {%v first=+%v passes=%d}",
@@ -85,7 +89,7 @@ func sinceT0(t time.Time) time.Duration {
 	if t.IsZero() {
 		return 0
 	}
-	return t.Sub(t0)
+	return t.Sub(t0())
 }
 
 const (
@@ -98,7 +102,7 @@ const (
 func testLifecycle(t *testing.T, s greylist.Store) {
 	day := 24 * time.Hour
 	ms := time.Millisecond
-	runSteps(t, s, rules, []step{
+	runSteps(t, s, defaultRules(), []step{
 		{"first attempt", netA, envX, 0, greylist.VerdictNew, 0, 0},
 		{"immediate retry", netA, envX, 10 * time.Second, greylist.VerdictEarly, 0, 0},
 		{"1 ms before delay", netA, envX, 300*time.Second - ms, greylist.VerdictEarly, 0, 0},
@@ -117,8 +121,8 @@ func testLifecycle(t *testing.T, s greylist.Store) {
 
 func testRetryWindow(t *testing.T, s greylist.Store) {
 	ms := time.Millisecond
-	w := rules.RetryWindow
-	runSteps(t, s, rules, []step{
+	w := defaultRules().RetryWindow
+	runSteps(t, s, defaultRules(), []step{
 		{"X first", netA, envX, 0, greylist.VerdictNew, 0, 0},
 		{"Y first", netA, envY, 0, greylist.VerdictNew, 0, 0},
 		{"X early retry does not extend the window", netA, envX, 100 * time.Second, greylist.VerdictEarly, 0, 0},
@@ -130,8 +134,8 @@ func testRetryWindow(t *testing.T, s greylist.Store) {
 }
 
 func testAutoWhitelist(t *testing.T, s greylist.Store) {
-	d := rules.Delay
-	n := rules.AutoWhitelist
+	d := defaultRules().Delay
+	n := defaultRules().AutoWhitelist
 	var steps []step
 	for i := range n {
 		env := fmt.Sprintf("sender%d@example.org\x00rcpt@example.net", i)
@@ -153,24 +157,24 @@ func testAutoWhitelist(t *testing.T, s greylist.Store) {
 		step{"other client not", netB, envX, last + time.Minute, greylist.VerdictNew, last + time.Minute, 0},
 		step{"still whitelisted", netA, envY, last + 30*day, greylist.VerdictClientWhitelisted, 0, n},
 	)
-	runSteps(t, s, rules, steps)
+	runSteps(t, s, defaultRules(), steps)
 
 	// Raising the threshold takes effect at once; the count is kept, and
 	// whitelisted queries recorded no triplet.
-	higher := rules
+	higher := defaultRules()
 	higher.AutoWhitelist = 10
 	runSteps(t, s, higher, []step{
 		{"threshold 10", netA, envX, last + 31*day, greylist.VerdictNew, last + 31*day, n},
 	})
 	// Refreshed at +30d, the client record lasts until +65d.
-	runSteps(t, s, rules, []step{
+	runSteps(t, s, defaultRules(), []step{
 		{"1 ms before max age", netA, envY, last + 65*day - time.Millisecond, greylist.VerdictClientWhitelisted, 0, n},
 		{"forgotten after max age", netA, "new@x\x00r@y", last + 100*day, greylist.VerdictNew, last + 100*day, 0},
 	})
 }
 
 func testAutoWhitelistOff(t *testing.T, s greylist.Store) {
-	off := rules
+	off := defaultRules()
 	off.AutoWhitelist = 0
 	d := off.Delay
 	var steps []step
@@ -210,7 +214,7 @@ func testKeys(t *testing.T, s greylist.Store) {
 		at := time.Duration(i) * time.Second
 		steps = append(steps, step{fmt.Sprintf("key %d early", i), k.client, k.env, time.Minute, greylist.VerdictEarly, at, 0})
 	}
-	runSteps(t, s, rules, steps)
+	runSteps(t, s, defaultRules(), steps)
 }
 
 // testModel compares the store with greylist.Step applied to a map, over a
@@ -224,10 +228,10 @@ func testModel(t *testing.T, s greylist.Store) {
 	clients := []string{netA, netB, "203.0.113.0/24"}
 	envs := []string{envX, envY, "x@y\x00z@w", "\x00"}
 	gaps := []time.Duration{0, time.Millisecond, time.Second, time.Minute, 5 * time.Minute, time.Hour, 47 * time.Hour, 10 * 24 * time.Hour, 40 * 24 * time.Hour}
-	now := t0
+	now := t0()
 	for i := range 600 {
 		now = now.Add(gaps[rng.IntN(len(gaps))])
-		r := rules
+		r := defaultRules()
 		r.AutoWhitelist = rng.IntN(4)
 		q := greylist.Query{Client: clients[rng.IntN(len(clients))], Envelope: envs[rng.IntN(len(envs))], Now: now, Rules: r}
 		k := tkey{q.Client, q.Envelope}
@@ -247,7 +251,7 @@ func testModel(t *testing.T, s greylist.Store) {
 // several MX hosts receiving the same retry would.
 func testConcurrentOneTriplet(t *testing.T, s greylist.Store) {
 	const workers, each = 16, 25
-	r := rules
+	r := defaultRules()
 	r.AutoWhitelist = 100
 	count := func(at time.Time) map[greylist.Verdict]int {
 		var mu sync.Mutex
@@ -280,16 +284,16 @@ func testConcurrentOneTriplet(t *testing.T, s greylist.Store) {
 		}
 		return counts
 	}
-	got := count(t0)
+	got := count(t0())
 	if got[greylist.VerdictNew] != 1 || got[greylist.VerdictEarly] != workers*each-1 {
 		t.Errorf("first burst: %v, want 1 new and %d early", got, workers*each-1)
 	}
-	got = count(t0.Add(r.Delay))
+	got = count(t0().Add(r.Delay))
 	if got[greylist.VerdictRetried] != 1 || got[greylist.VerdictKnown] != workers*each-1 {
 		t.Errorf("retry burst: %v, want 1 retried and %d known", got, workers*each-1)
 	}
 	// The one retry was counted once.
-	out, err := s.Check(context.Background(), greylist.Query{Client: netA, Envelope: envY, Now: t0.Add(time.Hour), Rules: r})
+	out, err := s.Check(context.Background(), greylist.Query{Client: netA, Envelope: envY, Now: t0().Add(time.Hour), Rules: r})
 	if err != nil || out.ClientPasses != 1 {
 		t.Errorf("after the bursts: %+v, %v; want 1 client pass", out, err)
 	}
@@ -299,11 +303,11 @@ func testConcurrentOneTriplet(t *testing.T, s greylist.Store) {
 // once: every retry must be counted.
 func testConcurrentOneClient(t *testing.T, s greylist.Store) {
 	const n = 64
-	r := rules
+	r := defaultRules()
 	r.AutoWhitelist = 1000
 	ctx := context.Background()
 	for i := range n {
-		q := greylist.Query{Client: netA, Envelope: fmt.Sprintf("s%d@x\x00r@y", i), Now: t0, Rules: r}
+		q := greylist.Query{Client: netA, Envelope: fmt.Sprintf("s%d@x\x00r@y", i), Now: t0(), Rules: r}
 		if _, err := s.Check(ctx, q); err != nil {
 			t.Fatal(err)
 		}
@@ -313,7 +317,7 @@ func testConcurrentOneClient(t *testing.T, s greylist.Store) {
 	errs := make([]error, n)
 	for i := range n {
 		wg.Go(func() {
-			q := greylist.Query{Client: netA, Envelope: fmt.Sprintf("s%d@x\x00r@y", i), Now: t0.Add(r.Delay), Rules: r}
+			q := greylist.Query{Client: netA, Envelope: fmt.Sprintf("s%d@x\x00r@y", i), Now: t0().Add(r.Delay), Rules: r}
 			results[i], errs[i] = s.Check(ctx, q)
 		})
 	}
@@ -331,7 +335,7 @@ func testConcurrentOneClient(t *testing.T, s greylist.Store) {
 		}
 		seen[results[i].ClientPasses] = true
 	}
-	out, err := s.Check(ctx, greylist.Query{Client: netA, Envelope: envX, Now: t0.Add(time.Hour), Rules: r})
+	out, err := s.Check(ctx, greylist.Query{Client: netA, Envelope: envX, Now: t0().Add(time.Hour), Rules: r})
 	if err != nil || out.ClientPasses != n {
 		t.Errorf("after %d concurrent retries: %+v, %v; want %d client passes", n, out, err, n)
 	}
@@ -340,7 +344,7 @@ func testConcurrentOneClient(t *testing.T, s greylist.Store) {
 func testErrors(t *testing.T, s greylist.Store) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	if _, err := s.Check(ctx, greylist.Query{Client: netA, Envelope: envX, Now: t0, Rules: rules}); !errors.Is(err, context.Canceled) {
+	if _, err := s.Check(ctx, greylist.Query{Client: netA, Envelope: envX, Now: t0(), Rules: defaultRules()}); !errors.Is(err, context.Canceled) {
 		t.Errorf("cancelled context: err = %v, want context.Canceled", err)
 	}
 	for _, r := range []greylist.Rules{
@@ -349,13 +353,13 @@ func testErrors(t *testing.T, s greylist.Store) {
 		{Delay: time.Second, RetryWindow: time.Hour},
 		{Delay: time.Second, RetryWindow: time.Hour, MaxAge: time.Hour, AutoWhitelist: -1},
 	} {
-		_, err := s.Check(context.Background(), greylist.Query{Client: netA, Envelope: envX, Now: t0, Rules: r})
+		_, err := s.Check(context.Background(), greylist.Query{Client: netA, Envelope: envX, Now: t0(), Rules: r})
 		if !errors.Is(err, greylist.ErrInvalidRules) {
 			t.Errorf("rules %+v: err = %v, want ErrInvalidRules", r, err)
 		}
 	}
 	// Nothing was stored by the failed queries.
-	out, err := s.Check(context.Background(), greylist.Query{Client: netA, Envelope: envX, Now: t0.Add(time.Hour), Rules: rules})
+	out, err := s.Check(context.Background(), greylist.Query{Client: netA, Envelope: envX, Now: t0().Add(time.Hour), Rules: defaultRules()})
 	if err != nil || out.Verdict != greylist.VerdictNew {
 		t.Errorf("after failed queries: %+v, %v; want new", out, err)
 	}
@@ -364,7 +368,7 @@ func testErrors(t *testing.T, s greylist.Store) {
 // testPolicy runs a Policy on the store with an injected clock, in privacy
 // mode, and checks what an SMTP client would see.
 func testPolicy(t *testing.T, s greylist.Store) {
-	now := t0
+	now := t0()
 	p, err := greylist.New(&greylist.Options{
 		Store:      s,
 		Privacy:    true,
@@ -391,7 +395,7 @@ func testPolicy(t *testing.T, s greylist.Store) {
 		t.Fatalf("first attempt: %+v, reply %q", d, reply)
 	}
 	// The retry comes from another host of the /24 with another BATV tag.
-	now = t0.Add(312 * time.Second)
+	now = t0().Add(312 * time.Second)
 	req.Client = netip.MustParseAddr("192.0.2.200")
 	req.Sender = "prvs=9999ffffff=alice@example.org"
 	d, err = p.Check(ctx, req)
