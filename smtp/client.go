@@ -249,7 +249,9 @@ func NewClient(conn net.Conn, opts *ClientOptions) *Client {
 	if opts != nil {
 		c.opts = *opts
 	}
-	c.r = bufio.NewReaderSize(clientReader{c}, 4096)
+	// The buffer holds the longest line allowed: a reply line, or a SASL
+	// challenge of up to 12288 octets (RFC 4954 section 4).
+	c.r = bufio.NewReaderSize(clientReader{c}, max(c.opts.MaxReplyLineLength, clientMaxAuthLine+4)+2)
 	c.w = bufio.NewWriterSize(clientWriter{c}, 8192)
 	if tc, ok := conn.(*tls.Conn); ok {
 		cs := tc.ConnectionState()
