@@ -159,22 +159,27 @@ const (
 	ReasonRecipient
 )
 
-var reasonNames = [...]string{
-	ReasonNew:             "new",
-	ReasonEarly:           "early",
-	ReasonRetried:         "retried",
-	ReasonKnown:           "known",
-	ReasonAutoWhitelisted: "auto-whitelisted",
-	ReasonNetwork:         "whitelisted network",
-	ReasonHost:            "whitelisted host",
-	ReasonSender:          "whitelisted sender",
-	ReasonRecipient:       "whitelisted recipient",
-}
-
 // String returns the reason in words, such as "early".
 func (r Reason) String() string {
-	if int(r) < len(reasonNames) && reasonNames[r] != "" {
-		return reasonNames[r]
+	switch r {
+	case ReasonNew:
+		return "new"
+	case ReasonEarly:
+		return "early"
+	case ReasonRetried:
+		return "retried"
+	case ReasonKnown:
+		return "known"
+	case ReasonAutoWhitelisted:
+		return "auto-whitelisted"
+	case ReasonNetwork:
+		return "whitelisted network"
+	case ReasonHost:
+		return "whitelisted host"
+	case ReasonSender:
+		return "whitelisted sender"
+	case ReasonRecipient:
+		return "whitelisted recipient"
 	}
 	return fmt.Sprintf("Reason(%d)", uint8(r))
 }
