@@ -1,6 +1,7 @@
 package dsn
 
 import (
+	"sort"
 	"strings"
 
 	"github.com/heraldmail/herald/message"
@@ -45,6 +46,24 @@ func heuristic(h *message.Header, text string, o ParseOptions) *Report {
 		}
 	}
 	return rep
+}
+
+// failedRecipients returns the addresses of the X-Failed-Recipients
+// fields, at most 100.
+func failedRecipients(h *message.Header) []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, v := range h.Values("X-Failed-Recipients") {
+		for _, a := range strings.Split(v, ",") {
+			a = strings.Trim(strings.TrimSpace(a), "<>")
+			if a == "" || !strings.Contains(a, "@") || seen[strings.ToLower(a)] || len(out) >= 100 {
+				continue
+			}
+			seen[strings.ToLower(a)] = true
+			out = append(out, a)
+		}
+	}
+	return out
 }
 
 // embeddedStatus finds RFC 3464 fields written into the text of a bounce
@@ -121,6 +140,7 @@ func heuristicRecipients(h *message.Header, text string, o ParseOptions, known b
 	if !known && !looksLikeBounce(h) {
 		return nil
 	}
+	full := text
 	text = cutOriginal(text)
 	lines := strings.Split(text, "\n")
 	if len(lines) > maxHeuristicLines {
@@ -130,7 +150,7 @@ func heuristicRecipients(h *message.Header, text string, o ParseOptions, known b
 		lines[i] = strings.TrimRight(lines[i], "\r")
 	}
 	exclude := map[string]bool{}
-	for _, name := range []string{"From", "To", "Reply-To", "Sender", "Return-Path", "Delivered-To", "X-Original-To", "Cc"} {
+	for _, name := range []string{"From", "To", "Reply-To", "Sender", "Return-Path", "Cc"} {
 		list, _ := h.AddressList(name)
 		for _, a := range message.Mailboxes(list) {
 			exclude[strings.ToLower(a.Addr)] = true
@@ -150,7 +170,7 @@ func heuristicRecipients(h *message.Header, text string, o ParseOptions, known b
 				continue
 			}
 			switch {
-			case a.alone || a.sendmail || a.labelled:
+			case a.alone || a.sendmail || a.labelled || a.lead:
 				seen[la] = true
 				strong = append(strong, hit{a.addr, i})
 			case failureWords(l):
@@ -159,12 +179,40 @@ func heuristicRecipients(h *message.Header, text string, o ParseOptions, known b
 		}
 	}
 	hits := strong
+	// Exim and Google name the failed recipients in X-Failed-Recipients;
+	// when present, those are the recipients, found in the text for their
+	// status where the text names them.
+	if failed := failedRecipients(h); len(failed) > 0 {
+		hits = hits[:0:0]
+		for _, a := range failed {
+			line := len(lines)
+			for i, l := range lines {
+				if strings.Contains(strings.ToLower(l), strings.ToLower(a)) {
+					line = i
+					break
+				}
+			}
+			hits = append(hits, hit{a, line})
+		}
+		sort.SliceStable(hits, func(i, j int) bool { return hits[i].line < hits[j].line })
+	}
 	if len(hits) == 0 {
 		seenWeak := map[string]bool{}
 		for _, w := range weak {
 			if !seenWeak[strings.ToLower(w.addr)] {
 				seenWeak[strings.ToLower(w.addr)] = true
 				hits = append(hits, w)
+			}
+		}
+	}
+	if len(hits) == 0 {
+		// No recipient in the text: the returned original, quoted
+		// after the text, names them in its To field.
+		for _, a := range quotedRecipients(full) {
+			la := strings.ToLower(a)
+			if !exclude[la] && !isDaemon(la) && !seen[la] {
+				seen[la] = true
+				hits = append(hits, hit{a, len(lines)})
 			}
 		}
 	}
@@ -182,13 +230,16 @@ func heuristicRecipients(h *message.Header, text string, o ParseOptions, known b
 	var rcpts []Recipient
 	for k, hh := range hits {
 		end := len(lines)
-		if k+1 < len(hits) && hits[k+1].line > hh.line {
+		if k+1 < len(hits) && hits[k+1].line > hh.line && hits[k+1].line < end {
 			end = hits[k+1].line
 		}
 		if end > hh.line+12 {
 			end = hh.line + 12
 		}
-		block := strings.Join(lines[hh.line:end], "\n")
+		block := ""
+		if hh.line < len(lines) {
+			block = strings.Join(lines[hh.line:min(end, len(lines))], "\n")
+		}
 		code, _ := findCode(block)
 		if !code.IsSet() {
 			if c := replyClass(block); c != 0 {
@@ -245,9 +296,6 @@ func looksLikeBounce(h *message.Header) bool {
 		!strings.Contains(ct, "delivery-status") {
 		return false // a feedback report or a disposition notification
 	}
-	if strings.HasPrefix(strings.ToLower(h.Get("Auto-Submitted")), "auto-replied") {
-		return false // an auto-reply (RFC 3834), not a bounce
-	}
 	from := strings.ToLower(h.Get("From"))
 	for _, s := range bounceSenders {
 		if strings.Contains(from, s) {
@@ -286,6 +334,40 @@ var originalMarkers = []string{
 	"------- returned message --------",
 	"----- returned message -----",
 	"---- the original message follows",
+	"message headers follow",
+	"below is a copy of the original message",
+	"below is the original message",
+	"a copy of the original message below",
+	"headers of the original message",
+	"original message header follows",
+	"your message reads (in part)",
+	"----- transcript of session follows -----\n\n----- original",
+}
+
+// quotedRecipients reads the header of the original message quoted after
+// an original-message marker in text and returns its To addresses.
+func quotedRecipients(text string) []string {
+	cut := len(cutOriginal(text))
+	if cut == len(text) {
+		return nil
+	}
+	rest := text[cut:]
+	// Skip the marker line and any blank lines after it.
+	if i := strings.IndexByte(rest, '\n'); i >= 0 {
+		rest = strings.TrimLeft(rest[i+1:], "\r\n")
+	}
+	h, _, err := message.ReadHeader(strings.NewReader(rest), &message.ReadOptions{MaxHeaderBytes: 64 << 10})
+	if err != nil || h == nil {
+		return nil
+	}
+	list, _ := h.AddressList("To")
+	var out []string
+	for _, a := range message.Mailboxes(list) {
+		if a.Addr != "" && strings.Contains(a.Addr, "@") && len(out) < 100 {
+			out = append(out, a.Addr)
+		}
+	}
+	return out
 }
 
 func cutOriginal(text string) string {
@@ -302,6 +384,7 @@ func cutOriginal(text string) string {
 type foundAddr struct {
 	addr                      string
 	alone, sendmail, labelled bool
+	lead                      bool // starts the line
 	sender                    bool // after "MAIL FROM:" or "envelope-from"
 }
 
@@ -340,6 +423,13 @@ func findAddrs(l string) []foundAddr {
 			rest = rest[1:]
 		}
 		a.sendmail = strings.HasPrefix(rest, "...")
+		// "user@host: 550 ..." (OpenSMTPD), "user@host on <date>"
+		// (Exchange): an address that starts the line names a recipient.
+		lead := strings.TrimLeft(trimmed, "<")
+		if strings.HasPrefix(lead, a.addr) {
+			r := strings.TrimPrefix(strings.TrimPrefix(lead[len(a.addr):], ">"), " ")
+			a.lead = strings.HasPrefix(r, ":") || strings.HasPrefix(r, "on ") || strings.HasPrefix(r, "(") || r == ""
+		}
 		before := low[:s]
 		a.labelled = strings.Contains(before, "final-recipient") || strings.Contains(before, "original-recipient") ||
 			strings.Contains(before, "rcpt to:") || strings.Contains(before, "recipient address:") ||
