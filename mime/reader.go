@@ -385,8 +385,11 @@ func (r *Reader) readHeader(path string) (raw []byte, fields int, sep bool, err 
 		if endOff == 0 {
 			return nil, 0, sep, nil
 		}
-		// Copied by append, which does not zero what it copies over.
-		raw = append([]byte(nil), s.buf[s.mark:s.mark+endOff]...)
+		// The part keeps a view of the scanner's buffer, which is then
+		// never overwritten (see scanner.more). The capacity is cut so
+		// that appending cannot write into the buffer.
+		raw = s.buf[s.mark : s.mark+endOff : s.mark+endOff]
+		s.shared = true
 	} else {
 		// The spilled header becomes the part's; the next one starts
 		// a new buffer.

@@ -43,8 +43,9 @@ type scanner struct {
 	ended     bool // the current region is over
 	last      hit  // how it ended
 	consumed  int64
-	mark      int // when >= 0, compaction keeps buf[mark:]
-	lineScan  int // buf[r0:r0+lineScan] holds no line feed
+	mark      int  // when >= 0, compaction keeps buf[mark:]
+	lineScan  int  // buf[r0:r0+lineScan] holds no line feed
+	shared    bool // slices of buf were handed out: never overwrite it
 	empty     int
 }
 
@@ -74,8 +75,17 @@ func (s *scanner) more() bool {
 	if s.mark >= 0 {
 		keep = s.mark
 	}
-	if keep > 0 && (keep == s.w || s.w == len(s.buf)) {
-		copy(s.buf, s.buf[keep:s.w])
+	if keep > 0 && s.w == len(s.buf) {
+		if s.shared {
+			// Part headers refer to this buffer: leave it to them and
+			// move on to a new one.
+			nb := make([]byte, len(s.buf))
+			s.buf, nb = nb, s.buf
+			copy(s.buf, nb[keep:s.w])
+			s.shared = false
+		} else {
+			copy(s.buf, s.buf[keep:s.w])
+		}
 		s.w -= keep
 		s.r0 -= keep
 		if s.mark >= 0 {
