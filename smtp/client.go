@@ -6,6 +6,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"io"
+	"log/slog"
 	"net"
 	"strconv"
 	"strings"
@@ -155,6 +156,11 @@ type ClientOptions struct {
 	// CommandTimeout bounds EHLO, STARTTLS and the TLS handshake, AUTH,
 	// RSET, NOOP and QUIT. Default DefaultClientCommandTimeout.
 	CommandTimeout time.Duration
+
+	// Logger receives the dialogue at level Debug: each command line
+	// (AUTH responses replaced by "<SASL response>", message data left
+	// out) and each reply. Nil discards.
+	Logger *slog.Logger
 
 	// DialContext opens the connection in Dial, DialTLS and SendMail,
 	// for example through a proxy or with a chosen source address. Nil
@@ -431,6 +437,9 @@ func (c *Client) cmd(ctx context.Context, name string, d time.Duration, want int
 	if c.broken != nil {
 		return nil, c.broken
 	}
+	if c.opts.Logger != nil {
+		c.logSend(strings.Join(parts, ""))
+	}
 	for _, p := range parts {
 		c.w.WriteString(p)
 	}
@@ -498,6 +507,9 @@ func (c *Client) readLimit(ctx context.Context, name string, d time.Duration, ma
 	reply, err := ReplyReader{MaxLineLength: maxLine, MaxLines: c.opts.MaxReplyLines}.Read(c.r)
 	if cerr := armed.disarm(); cerr != nil {
 		err = cerr
+	}
+	if c.opts.Logger != nil {
+		c.logReply(name, reply, err)
 	}
 	if err != nil {
 		if errors.Is(err, ErrMalformedReply) || errors.Is(err, ErrLineTooLong) {
@@ -569,4 +581,25 @@ func (c *Client) fatal(err error) error {
 		c.conn.Close()
 	}
 	return err
+}
+
+// writeLine buffers one command line and logs it.
+func (c *Client) writeLine(line string) {
+	if c.opts.Logger != nil {
+		c.logSend(line)
+	}
+	c.w.WriteString(line)
+	c.w.WriteString("\r\n")
+}
+
+func (c *Client) logSend(line string) {
+	c.opts.Logger.Debug("smtp client: send", "line", line)
+}
+
+func (c *Client) logReply(name string, r *Reply, err error) {
+	if err != nil {
+		c.opts.Logger.Debug("smtp client: reply failed", "command", name, "err", err)
+		return
+	}
+	c.opts.Logger.Debug("smtp client: reply", "command", name, "code", int(r.Code), "enhanced", r.Enhanced.String(), "text", strings.Join(r.Lines, "\n"))
 }

@@ -49,6 +49,13 @@ func (c *Client) Auth(ctx context.Context, client sasl.Client) error {
 			ir = nil
 		}
 	}
+	if c.opts.Logger != nil {
+		redacted := "AUTH " + mech
+		if line != redacted {
+			redacted += " <SASL response>"
+		}
+		c.logSend(redacted)
+	}
 	c.w.WriteString(line)
 	c.w.WriteString("\r\n")
 	pendingIR := ir
@@ -87,6 +94,9 @@ func (c *Client) Auth(ctx context.Context, client sasl.Client) error {
 		enc := base64.StdEncoding.EncodeToString(resp)
 		if len(enc) > clientMaxAuthLine {
 			return c.cancelAuth(ctx, d, clientInvalidArg("SASL response too long"))
+		}
+		if c.opts.Logger != nil {
+			c.logSend("<SASL response>")
 		}
 		c.w.WriteString(enc)
 		c.w.WriteString("\r\n")

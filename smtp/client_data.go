@@ -368,12 +368,11 @@ func (b *clientBdatWriter) Write(p []byte) (int, error) {
 // not the last it reads the reply; a refusal ends the transaction.
 func (b *clientBdatWriter) send(last bool) error {
 	c := b.c
-	c.w.WriteString("BDAT ")
-	c.w.WriteString(strconv.Itoa(len(b.buf)))
+	line := "BDAT " + strconv.Itoa(len(b.buf))
 	if last {
-		c.w.WriteString(" LAST")
+		line += " LAST"
 	}
-	c.w.WriteString("\r\n")
+	c.writeLine(line)
 	armed := c.startBlocks(b.ctx)
 	_, err := c.w.Write(b.buf)
 	if err == nil {

@@ -26,7 +26,8 @@ var (
 	ErrProtocol = errors.New("smtp: protocol violation by the server")
 )
 
-// CommandError is the error every client call returns: Command names what
+// CommandError is the error client calls return (after Close, they return
+// ErrClientClosed itself): Command names what
 // failed ("connect", "greeting", "EHLO", "STARTTLS", "AUTH", "MAIL",
 // "RCPT", "DATA", "BDAT", ...), and Err says why. Err is an *Error when the
 // server refused, so errors.As finds the reply code, enhanced code and text;

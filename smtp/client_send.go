@@ -187,20 +187,16 @@ func (c *Client) Send(ctx context.Context, env *Envelope, body io.Reader) (*Send
 	rcptT := c.timeout(c.opts.RcptTimeout, DefaultRcptTimeout)
 	defer func() { res.TLS = c.tls }()
 
-	c.w.WriteString(mail)
-	c.w.WriteString("\r\n")
+	c.writeLine(mail)
 	if pipeline {
 		for _, l := range lines {
-			c.w.WriteString(l)
-			c.w.WriteString("\r\n")
+			c.writeLine(l)
 		}
 		switch {
 		case !useBDAT:
-			c.w.WriteString("DATA\r\n")
+			c.writeLine("DATA")
 		case inline != nil:
-			c.w.WriteString("BDAT ")
-			c.w.WriteString(strconv.Itoa(len(inline)))
-			c.w.WriteString(" LAST\r\n")
+			c.writeLine("BDAT " + strconv.Itoa(len(inline)) + " LAST")
 			c.w.Write(inline)
 		}
 	}
@@ -225,8 +221,7 @@ func (c *Client) Send(ctx context.Context, env *Envelope, body io.Reader) (*Send
 	accepted := make([]int, 0, limit)
 	for i := range limit {
 		if !pipeline {
-			c.w.WriteString(lines[i])
-			c.w.WriteString("\r\n")
+			c.writeLine(lines[i])
 			if err := c.flush(ctx, "RCPT", rcptT); err != nil {
 				return res, err
 			}
@@ -343,7 +338,7 @@ func (c *Client) finishPipelined(ctx context.Context, res *SendResult, accepted 
 	if reply.Code == CodeStartMailInput && !ok {
 		// A server that says 354 without a recipient: send an empty
 		// message so that the dialogue stays in step; it must refuse it.
-		c.w.WriteString(".\r\n")
+		c.writeLine(".")
 		if err := c.flush(ctx, "DATA", c.timeout(c.opts.DataTermTimeout, DefaultDataTermTimeout)); err != nil {
 			return res, err
 		}

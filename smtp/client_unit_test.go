@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"os"
 	"reflect"
@@ -269,5 +270,36 @@ func TestClientAuthLongChallenge(t *testing.T) {
 	}
 	if err := c.Quit(ctx); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestClientLogger checks the debug transcript, and that credentials stay
+// out of it.
+func TestClientLogger(t *testing.T) {
+	t.Parallel()
+	var buf strings.Builder
+	logger := slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	s, _ := cliServer(nil)
+	c, _ := cliDial(t, s, &smtp.ClientOptions{Logger: logger})
+	ctx := context.Background()
+	if err := c.Auth(ctx, sasl.NewPlainClient("", "user", "pass")); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Auth(ctx, sasl.NewLoginClient("user", "pass")); err == nil {
+		t.Fatal("second AUTH accepted")
+	}
+	if _, err := c.Send(ctx, cliEnv("a@example.org", "b@example.net"), strings.NewReader(cliBody)); err != nil {
+		t.Fatal(err)
+	}
+	log := buf.String()
+	for _, want := range []string{`line="EHLO localhost"`, `line="AUTH PLAIN <SASL response>"`, `line="MAIL FROM:<a@example.org> SIZE=`, `line="RCPT TO:<b@example.net>"`, "command=RCPT code=250 enhanced=2.1.5"} {
+		if !strings.Contains(log, want) {
+			t.Errorf("log lacks %s:\n%s", want, log)
+		}
+	}
+	for _, secret := range []string{"AHVzZXIAcGFzcw", "cGFzcw", "Hello."} {
+		if strings.Contains(log, secret) {
+			t.Errorf("log contains %q:\n%s", secret, log)
+		}
 	}
 }
