@@ -81,17 +81,19 @@ type ReaderOptions struct {
 // entity. A Reader reads its input once, in order, keeping one buffer and
 // one part header in memory; it is not safe for concurrent use.
 type Reader struct {
-	s     *scanner
-	opts  ReaderOptions
-	lim   Limits
-	stack []frame
-	cur   *Part
-	gen   int
-	parts int
-	err   error
-	hbuf  []byte
-	cands []int // offsets of the Content-* fields in the last header read
-	done  bool
+	s        *scanner
+	scan     scanner  // s points here: one allocation for both
+	stackBuf [4]frame // the stack's first frames
+	opts     ReaderOptions
+	lim      Limits
+	stack    []frame
+	cur      *Part
+	gen      int
+	parts    int
+	err      error
+	hbuf     []byte
+	cands    []int // offsets of the Content-* fields in the last header read
+	done     bool
 }
 
 type frame struct {
@@ -103,7 +105,10 @@ type frame struct {
 // NewReader returns a Reader of the message in r. Line endings may be CRLF
 // or LF.
 func NewReader(r io.Reader, opts *ReaderOptions) *Reader {
-	rd := &Reader{s: newScanner(r)}
+	rd := new(Reader)
+	rd.s = &rd.scan
+	rd.scan.init(r)
+	rd.stack = rd.stackBuf[:0]
 	if opts != nil {
 		rd.opts = *opts
 	}

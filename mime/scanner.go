@@ -30,12 +30,13 @@ type hit struct {
 // is missing at an inner level is made up for by an outer delimiter (RFC
 // 2046 section 5.1.2).
 type scanner struct {
-	r      io.Reader
-	buf    []byte
-	r0, w  int
-	eof    bool
-	err    error
-	bounds [][]byte // active boundaries, outermost first
+	r         io.Reader
+	buf       []byte
+	r0, w     int
+	eof       bool
+	err       error
+	bounds    [][]byte // active boundaries, outermost first
+	boundsBuf [4][]byte
 
 	lineStart bool // buf[r0] starts a line
 	keepLast  bool // at the end of input, keep the region's last line break
@@ -49,12 +50,14 @@ type scanner struct {
 	empty     int
 }
 
-func newScanner(r io.Reader) *scanner {
+// init prepares s to scan r.
+func (s *scanner) init(r io.Reader) {
 	size := scanBufSize
 	if l, ok := r.(interface{ Len() int }); ok {
 		size = min(max(l.Len()+1, minScanBuf), scanBufSize)
 	}
-	return &scanner{r: r, buf: make([]byte, size), lineStart: true, mark: -1}
+	*s = scanner{r: r, buf: make([]byte, size), lineStart: true, mark: -1}
+	s.bounds = s.boundsBuf[:0]
 }
 
 // startRegion begins a new region at the current position.
