@@ -11,17 +11,23 @@ import (
 // The heuristic parser reads bounces that carry no delivery-status part:
 // qmail's "Hi. This is the qmail-send program", Exim's "The following
 // address(es) failed", Sendmail transcripts ("550 <user@host>... User
-// unknown"), and the vendor texts of Exchange, Gmail, Yahoo and others. It
-// works on the human-readable text only, in three steps:
+// unknown"), Exchange's "user@host on <date>", OpenSMTPD's "user@host: 550
+// ...", and the vendor texts of Gmail, Yahoo and others. It works on the
+// header and the human-readable text only:
 //
-//  1. the message must look like a bounce: sent by a mailer daemon or
-//     postmaster, or with a subject that says delivery failed;
-//  2. the text is cut where the returned original begins;
-//  3. recipients are addresses on lines of their own ("<user@host>:"),
-//     in Sendmail's "<user@host>... reason" form, or after a
-//     Final-Recipient or Original-Recipient label; failing those, addresses
-//     on a line that says what went wrong. The bounce's own sender and
-//     recipient and mailer-daemon addresses never count.
+//  1. RFC 3464 fields pasted into the text (a multipart/report that lost
+//     its delimiters) are parsed as such;
+//  2. otherwise the message must look like a bounce: sent by a mailer
+//     daemon or postmaster, or with a subject that says delivery failed,
+//     and not a feedback or disposition report;
+//  3. the text is cut where the quoted original begins;
+//  4. the recipients are those of X-Failed-Recipients (Exim, Google) when
+//     present; else addresses on lines of their own ("<user@host>:"), that
+//     start a line, in Sendmail's "<user@host>... reason" form, or after a
+//     Final-Recipient, Original-Recipient or RCPT TO label; failing those,
+//     addresses on a line that says what went wrong; failing those, the To
+//     of the quoted original. The bounce's own From, To, Cc, Reply-To,
+//     Sender and Return-Path and mailer-daemon addresses never count.
 //
 // Each recipient's status is the first RFC 3463 code in the text that
 // follows it, else the first in the whole text, else class.0.0 from the

@@ -142,3 +142,18 @@ func addressValue(addr string) TypedValue {
 	}
 	return TypedValue{Type: TypeRFC822, Value: addr}
 }
+
+// OriginalRecipient returns the Original-Recipient value for a recipient
+// that came with the RCPT parameters o: the ORCPT type and address as the
+// client gave them (RFC 3461 section 4.2), or the zero value when there was
+// no ORCPT, in which case the field is left out (RFC 3464 section 2.3.1).
+func OriginalRecipient(o smtp.RcptOptions) TypedValue {
+	if o.OriginalRecipient == "" {
+		return TypedValue{}
+	}
+	t := strings.ToLower(o.OriginalRecipientType)
+	if t == "" {
+		t = TypeRFC822
+	}
+	return TypedValue{Type: t, Value: o.OriginalRecipient}
+}

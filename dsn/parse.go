@@ -52,9 +52,10 @@ type Notice struct {
 	// holds only what the text gave: each recipient's Final-Recipient,
 	// Action (failed or delayed), Status and the text as Diagnostic-Code.
 	Report *Report
-	// Heuristic is true when the message had no delivery-status part and
-	// Report was extracted from free text (qmail, Exim, vendor formats).
-	// Such results are best effort: treat them with care.
+	// Heuristic is true when Report.Recipients were extracted from free
+	// text (qmail, Exim, vendor formats) because the message had no
+	// delivery-status part, or one without per-recipient groups. Such
+	// results are best effort: treat them with care.
 	Heuristic bool
 	// Global is true for message/global-delivery-status (RFC 6533).
 	Global bool
@@ -78,7 +79,9 @@ type Notice struct {
 //
 // A message without such a part is handed to a heuristic parser that knows
 // the wording of qmail, Exim, Sendmail, Exchange and other MTAs, unless
-// opts.NoHeuristics is set; the result is then marked Heuristic. A message
+// opts.NoHeuristics is set; the result is then marked Heuristic. So is a
+// report without per-recipient groups, whose recipients are then taken from
+// the text or from the returned message's To. A message
 // that is neither (a reply, a feedback report, ordinary mail) fails with an
 // *Error wrapping ErrNotReport. The message is read once, streamed; only the
 // status part (up to MaxStatusBytes), the text (up to MaxTextBytes) and

@@ -521,3 +521,14 @@ func TestBestStatus(t *testing.T) {
 		}
 	}
 }
+
+func TestOriginalRecipient(t *testing.T) {
+	t.Parallel()
+	if v := OriginalRecipient(smtp.RcptOptions{}); !v.IsZero() {
+		t.Errorf("no ORCPT: %v", v)
+	}
+	v := OriginalRecipient(smtp.RcptOptions{OriginalRecipientType: "RFC822", OriginalRecipient: "Bob@example.net"})
+	if v.String() != "rfc822; Bob@example.net" {
+		t.Errorf("ORCPT: %v", v)
+	}
+}

@@ -67,8 +67,11 @@ func isRecipientField(name string) bool {
 // 6) into a Report. It is tolerant of what real reports get wrong: field
 // names in any case, folded values, more than one blank line between groups,
 // no blank line at all between groups (a new recipient group starts when a
-// field of the current one repeats), and a missing per-message group. Lines
-// that are not fields are skipped. Values that do not parse (a date, a
+// field of the current one repeats), a missing per-message group, a group
+// encoded in base64 after a Content-Transfer-Encoding line, and a report
+// that runs on into the next MIME part (a line starting with "--" ends it).
+// Lines that are not fields are skipped, and so are groups without any
+// per-recipient field of RFC 3464. Values that do not parse (a date, a
 // status) are kept in Extensions under their field name.
 //
 // opts may be nil. The body is read up to MaxStatusBytes, and more than
