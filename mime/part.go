@@ -74,7 +74,7 @@ func (p *Part) Header() *message.Header {
 }
 
 // RawHeader returns the header bytes exactly as read, the separating empty
-// line excluded.
+// line excluded. The slice may share the reader's buffer: do not modify it.
 func (p *Part) RawHeader() []byte { return p.rawHeader }
 
 func (p *Part) isMultipart() bool { return p.boundary != "" }

@@ -78,8 +78,11 @@ type ReaderOptions struct {
 // Reader walks the entities of one message depth first: the top-level
 // entity, then each part of a multipart in order, entering multiparts and
 // message/rfc822 (or message/global) parts. Call [Reader.Next] for each
-// entity. A Reader reads its input once, in order, keeping one buffer and
-// one part header in memory; it is not safe for concurrent use.
+// entity. A Reader reads its input once, in order, through one buffer of
+// at most 32 KiB (less for a shorter *bytes.Reader or *strings.Reader);
+// bodies are never buffered. A Part's header is a view of the buffer it
+// was read from, so keeping a Part keeps that buffer. A Reader is not safe
+// for concurrent use.
 type Reader struct {
 	s        *scanner
 	scan     scanner  // s points here: one allocation for both
