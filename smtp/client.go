@@ -183,13 +183,14 @@ type Client struct {
 	opts       ClientOptions
 	serverName string // for TLS, from the dialled address
 
-	greeted  bool // greeting read
-	helloed  bool // EHLO/HELO/LHLO accepted
-	caps     Capabilities
-	greeting *Reply
-	tls      *tls.ConnectionState
-	inTx     bool // MAIL accepted and the transaction not finished
-	txUTF8   bool // the transaction uses SMTPUTF8
+	greeted    bool // greeting read
+	helloed    bool // EHLO/HELO/LHLO accepted
+	caps       Capabilities
+	greeting   *Reply
+	tls        *tls.ConnectionState
+	pendingTLS *tls.Conn // implicit TLS whose handshake has not run
+	inTx       bool      // MAIL accepted and the transaction not finished
+	txUTF8     bool      // the transaction uses SMTPUTF8
 
 	broken  error // sticky: the connection is unusable
 	txRcpts int   // recipients accepted in the transaction (for LMTP)
@@ -260,9 +261,10 @@ func NewClient(conn net.Conn, opts *ClientOptions) *Client {
 	c.r = bufio.NewReaderSize(clientReader{c}, max(c.opts.MaxReplyLineLength, clientMaxAuthLine+4)+2)
 	c.w = bufio.NewWriterSize(clientWriter{c}, 8192)
 	if tc, ok := conn.(*tls.Conn); ok {
-		cs := tc.ConnectionState()
-		if cs.HandshakeComplete {
+		if cs := tc.ConnectionState(); cs.HandshakeComplete {
 			c.tls = &cs
+		} else {
+			c.pendingTLS = tc
 		}
 	}
 	return c
@@ -348,6 +350,12 @@ func (c *Client) readGreeting(ctx context.Context) error {
 		return nil
 	}
 	c.greeted = true
+	if tc := c.pendingTLS; tc != nil {
+		c.pendingTLS = nil
+		if err := c.handshake(ctx, tc); err != nil {
+			return err
+		}
+	}
 	reply, err := c.read(ctx, "greeting", c.timeout(c.opts.GreetingTimeout, DefaultGreetingTimeout))
 	if err != nil {
 		return err

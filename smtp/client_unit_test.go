@@ -303,3 +303,26 @@ func TestClientLogger(t *testing.T) {
 		}
 	}
 }
+
+// TestClientNewClientTLS gives NewClient a *tls.Conn before its handshake:
+// the client makes the handshake and does not try STARTTLS.
+func TestClientNewClientTLS(t *testing.T) {
+	t.Parallel()
+	ct := cliTestTLS(t)
+	s, be := cliServer(func(s *smtp.Server) { s.TLSConfig = ct.server; s.ImplicitTLS = true })
+	addr := cliListen(t, s)
+	nc, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := smtp.NewClient(tls.Client(nc, &tls.Config{RootCAs: ct.pool, ServerName: "mx.test"}), &smtp.ClientOptions{TLSPolicy: smtp.TLSRequired})
+	defer c.Close()
+	ctx := context.Background()
+	res, err := c.Send(ctx, cliEnv("a@example.org", "b@example.net"), strings.NewReader(cliBody))
+	if err != nil || res.TLS == nil || !be.messages()[0].TLS {
+		t.Fatalf("%v %+v", err, res)
+	}
+	if err := c.Quit(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
