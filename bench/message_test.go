@@ -19,9 +19,11 @@ import (
 	"github.com/heraldmail/herald/message"
 )
 
-// messageCorpus loads every message file under ../testdata/messages (mbox
-// files and metadata skipped) and returns them with the total size of their
-// header sections, which is what the benchmarks parse.
+// messageCorpus loads every message under ../testdata/messages, the
+// messages of the mbox files split apart without their envelope lines
+// (licences and metadata skipped),
+// and returns them with the total size of their header sections, which is
+// what the benchmarks parse.
 func messageCorpus(tb testing.TB) ([][]byte, int64) {
 	tb.Helper()
 	var msgs [][]byte
@@ -32,15 +34,21 @@ func messageCorpus(tb testing.TB) ([][]byte, int64) {
 		}
 		name := d.Name()
 		if strings.Contains(strings.ToLower(name), "license") || strings.Contains(name, "COPYRIGHT") ||
-			strings.HasSuffix(name, ".json") || strings.HasSuffix(name, "-summary.txt") || strings.Contains(name, ".mbox") {
+			strings.HasSuffix(name, ".json") || strings.HasSuffix(name, "-summary.txt") {
 			return nil
 		}
 		b, err := os.ReadFile(path)
 		if err != nil {
 			return err
 		}
-		msgs = append(msgs, b)
-		hdrBytes += int64(headerLen(b))
+		parts := [][]byte{b}
+		if strings.Contains(name, ".mbox") {
+			parts = splitMboxMessages(b)
+		}
+		for _, m := range parts {
+			msgs = append(msgs, m)
+			hdrBytes += int64(headerLen(m))
+		}
 		return nil
 	})
 	if err != nil {
@@ -50,6 +58,31 @@ func messageCorpus(tb testing.TB) ([][]byte, int64) {
 		tb.Fatalf("corpus has %d messages", len(msgs))
 	}
 	return msgs, hdrBytes
+}
+
+// splitMboxMessages splits an mbox file at its "From " lines (RFC 4155)
+// and drops those envelope lines, which only Herald tolerates, so that every
+// library is given the same plain messages.
+func splitMboxMessages(b []byte) [][]byte {
+	var msgs [][]byte
+	start := -1
+	for i := 0; i < len(b); {
+		next := len(b)
+		if j := bytes.IndexByte(b[i:], '\n'); j >= 0 {
+			next = i + j + 1
+		}
+		if bytes.HasPrefix(b[i:], []byte("From ")) {
+			if start >= 0 {
+				msgs = append(msgs, b[start:i])
+			}
+			start = next
+		}
+		i = next
+	}
+	if start >= 0 && start < len(b) {
+		msgs = append(msgs, b[start:])
+	}
+	return msgs
 }
 
 // headerLen is the length of the header section including the blank line,
