@@ -43,7 +43,7 @@
 // A bounce without a delivery-status part (qmail, plain-text Exim,
 // Sendmail transcripts, vendor formats) goes through a best-effort
 // heuristic parser that finds the failed recipients and status codes in
-// the text; its result is marked [Notice].Heuristic. Messages that are not
+// the text; its result is marked [Notice.Heuristic]. Messages that are not
 // bounces (replies, feedback reports, ordinary mail) give [ErrNotReport].
 //
 // # Status codes

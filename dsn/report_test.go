@@ -215,6 +215,8 @@ func TestMessageErrors(t *testing.T) {
 		{"no reporting MTA", Message{Report: Report{Recipients: good.Recipients}, To: smtp.Path{Local: "a", Domain: "b.example"}}, ErrInvalidReport},
 		{"bad action", Message{Report: Report{ReportingMTA: good.ReportingMTA, Recipients: []Recipient{{FinalRecipient: TypedValue{Value: "x@y"}, Action: "bounced", Status: smtp.EnhancedBadDestMailbox}}}, To: smtp.Path{Local: "a", Domain: "b.example"}}, ErrInvalidReport},
 		{"no status", Message{Report: Report{ReportingMTA: good.ReportingMTA, Recipients: []Recipient{{FinalRecipient: TypedValue{Value: "x@y"}, Action: ActionFailed}}}, To: smtp.Path{Local: "a", Domain: "b.example"}}, ErrInvalidReport},
+		{"delay with a permanent status", Message{Report: Report{ReportingMTA: good.ReportingMTA, Recipients: []Recipient{{FinalRecipient: TypedValue{Value: "x@y"}, Action: ActionDelayed, Status: smtp.EnhancedBadDestMailbox}}}, To: smtp.Path{Local: "a", Domain: "b.example"}}, ErrInvalidReport},
+		{"success with a failure status", Message{Report: Report{ReportingMTA: good.ReportingMTA, Recipients: []Recipient{{FinalRecipient: TypedValue{Value: "x@y"}, Action: ActionDelivered, Status: smtp.EnhancedBadDestMailbox}}}, To: smtp.Path{Local: "a", Domain: "b.example"}}, ErrInvalidReport},
 		{"injected line", Message{Report: Report{ReportingMTA: TypedValue{Type: "dns", Value: "a\r\nBcc: x@y"}, Recipients: good.Recipients}, To: smtp.Path{Local: "a", Domain: "b.example"}}, ErrInvalidReport},
 		{"bad extension name", Message{Report: Report{ReportingMTA: good.ReportingMTA, Extensions: []Field{{Name: "Bad Name", Value: "v"}}, Recipients: good.Recipients}, To: smtp.Path{Local: "a", Domain: "b.example"}}, ErrInvalidReport},
 	}

@@ -422,8 +422,10 @@ func decodeUTF8Addr(s string) string {
 
 // Validate reports whether r can be written as a delivery-status body:
 // Reporting-MTA set, at least one recipient, each with a Final-Recipient,
-// a valid Action and a valid Status, and no CR, LF or NUL in any value. The
-// error is an *Error wrapping ErrInvalidReport.
+// a valid Action and a valid Status whose class fits the action (2 for
+// delivered, relayed and expanded, 4 for delayed, 4 or 5 for failed), and
+// no CR, LF or NUL in any value. The error is an *Error wrapping
+// ErrInvalidReport.
 func (r *Report) Validate() error {
 	bad := func(msg string) error { return &Error{Op: "validate", Err: ErrInvalidReport, Msg: msg} }
 	if r.ReportingMTA.Value == "" {
@@ -458,6 +460,15 @@ func (r *Report) Validate() error {
 		}
 		if !rc.Status.Valid() {
 			return bad(fmt.Sprintf("recipient %d has no valid status", i+1))
+		}
+		// RFC 3464 section 2.3.3 and RFC 3463 section 3.1: success
+		// actions carry a 2.X.X status, a delay a 4.X.X one, a failure
+		// 4.X.X (given up on a transient failure) or 5.X.X.
+		switch class := rc.Status.Class(); {
+		case rc.Action == ActionFailed && class == 2,
+			rc.Action == ActionDelayed && class != 4,
+			(rc.Action == ActionDelivered || rc.Action == ActionRelayed || rc.Action == ActionExpanded) && class != 2:
+			return bad(fmt.Sprintf("recipient %d: action %s with status %s", i+1, rc.Action, rc.Status))
 		}
 		if err := check(rc.OriginalRecipient.String(), rc.FinalRecipient.String(), rc.RemoteMTA.String(),
 			rc.DiagnosticCode.String(), rc.FinalLogID); err != nil {
