@@ -2,10 +2,8 @@ package mime
 
 import (
 	"bytes"
-	"errors"
 	"io"
 	"strconv"
-	"strings"
 	"unsafe"
 
 	"github.com/heraldmail/herald/message"
@@ -159,7 +157,7 @@ func (r *Reader) next() (*Part, error) {
 		if err := r.s.err; err != nil {
 			return nil, err
 		}
-		return r.afterRegion(true)
+		return r.afterRegion()
 	case prev.isMessage():
 		if err := r.push(prev, false); err != nil {
 			return nil, err
@@ -172,7 +170,7 @@ func (r *Reader) next() (*Part, error) {
 	if _, err := io.Copy(io.Discard, scanRegion{r.s}); err != nil {
 		return nil, err
 	}
-	return r.afterRegion(false)
+	return r.afterRegion()
 }
 
 // push opens a container frame.
@@ -211,9 +209,7 @@ func (r *Reader) capture(p *Part, keep []byte) []byte {
 }
 
 // afterRegion decides what follows the region that just ended.
-// fromPreamble is true when the region was the preamble of the innermost
-// multipart.
-func (r *Reader) afterRegion(fromPreamble bool) (*Part, error) {
+func (r *Reader) afterRegion() (*Part, error) {
 	for {
 		h := r.s.last
 		if h.level < 0 {
@@ -268,7 +264,6 @@ func (r *Reader) afterRegion(fromPreamble bool) (*Part, error) {
 		if err := r.s.err; err != nil {
 			return nil, err
 		}
-		_ = fromPreamble
 	}
 }
 
@@ -617,11 +612,3 @@ func (sr scanRegion) Read(p []byte) (int, error) {
 	}
 	return sr.s.read(p)
 }
-
-// errStrict builds the strict-mode error for a repair.
-func errStrict(path, op string, d Defect) error {
-	return &Error{Part: path, Op: op, Err: errDetail(ErrSyntax, string(d))}
-}
-
-var _ = errors.Is
-var _ = strings.ToLower

@@ -43,7 +43,6 @@ type scanner struct {
 	safe      int  // buf[r0:r0+safe] holds no delimiter candidate
 	ended     bool // the current region is over
 	last      hit  // how it ended
-	consumed  int64
 	mark      int  // when >= 0, compaction keeps buf[mark:]
 	lineScan  int  // buf[r0:r0+lineScan] holds no line feed
 	shared    bool // slices of buf were handed out: never overwrite it
@@ -119,7 +118,6 @@ func (s *scanner) more() bool {
 func (s *scanner) advance(n int) {
 	s.lineScan = 0
 	s.r0 += n
-	s.consumed += int64(n)
 	s.safe -= n
 	if s.safe < 0 {
 		s.safe = 0
