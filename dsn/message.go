@@ -51,8 +51,9 @@ type Message struct {
 	Subject string
 	// Text is the human-readable part; "" means the text HumanText writes.
 	Text string
-	// Original is the original message, header and body; nil returns
-	// nothing. Its line endings may be LF or CRLF; they are written as CRLF.
+	// Original is the original message, header and body; nil (or an
+	// empty message) returns nothing. Its line endings may be LF or CRLF;
+	// they are written as CRLF.
 	Original io.Reader
 	// Return is the RET parameter of the original transaction; see
 	// ReturnContent for what each value returns.
@@ -93,15 +94,17 @@ func (m *Message) WriteTo(w io.Writer) (int64, error) {
 	// message/global, so it is read before anything is written.
 	var origHeader *message.Header
 	var origBody io.Reader
-	full := m.Original != nil && ReturnContent(m.Return, firstAction(rep))
+	full := ReturnContent(m.Return, firstAction(rep))
 	if m.Original != nil {
 		h, body, err := message.ReadHeader(m.Original, nil)
 		if err != nil {
 			return 0, &Error{Op: "write", Err: ErrInvalidReport, Msg: "reading the original: " + err.Error()}
 		}
-		origHeader, origBody = h, body
+		if h.Len() > 0 {
+			origHeader, origBody = h, body
+		}
 	}
-	origGlobal := m.UTF8 || (origHeader != nil && !isASCII(origHeader.String()))
+	origGlobal := origHeader != nil && (m.UTF8 || !isASCII(origHeader.String()))
 
 	cw := &countWriter{w: w}
 	bw := bufio.NewWriter(cw)
@@ -141,7 +144,8 @@ func (m *Message) WriteTo(w io.Writer) (int64, error) {
 	}
 	h.Add("Content-Type", hmime.FormatMediaType(hmime.MediaType{Type: "multipart", Subtype: "report",
 		Params: hmime.Params{{Name: "report-type", Value: reportType}, {Name: "boundary", Value: mw.Boundary()}}}))
-	eightBit := global || origGlobal || (m.Original != nil && full && m.Body != smtp.Body7Bit)
+	full = full && origHeader != nil
+	eightBit := global || origGlobal || (full && m.Body != smtp.Body7Bit)
 	cte := "7bit"
 	if eightBit {
 		cte = "8bit"
@@ -157,7 +161,7 @@ func (m *Message) WriteTo(w io.Writer) (int64, error) {
 	// 1. Human-readable part.
 	text := m.Text
 	if text == "" {
-		text = HumanText(rep, m.Original != nil, full)
+		text = HumanText(rep, origHeader != nil, full)
 	}
 	text = strings.ReplaceAll(strings.ReplaceAll(text, "\r\n", "\n"), "\n", "\r\n")
 	enc := hmime.ChooseEncoding([]byte(text), true)

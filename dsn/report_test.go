@@ -534,3 +534,24 @@ func TestOriginalRecipient(t *testing.T) {
 		t.Errorf("ORCPT: %v", v)
 	}
 }
+
+func TestMessageWithoutOriginal(t *testing.T) {
+	t.Parallel()
+	for _, orig := range []io.Reader{nil, strings.NewReader("")} {
+		m := &Message{Report: sampleReport(), To: smtp.Path{Local: "a", Domain: "b.example"}, Now: func() time.Time { return testTime },
+			Original: orig, Return: smtp.ReturnFull, UTF8: true}
+		var buf bytes.Buffer
+		if _, err := m.WriteTo(&buf); err != nil {
+			t.Fatal(err)
+		}
+		out := buf.String()
+		if strings.Contains(out, "rfc822") && strings.Contains(out, "Content-Type: message/rfc822") || strings.Contains(out, "headers") ||
+			strings.Contains(out, "is attached") || !strings.Contains(out, "Content-Transfer-Encoding: 7bit\r\n\r\nThis is a MIME") {
+			t.Errorf("original part or 8bit without an original:\n%s", out)
+		}
+		n, err := Parse(strings.NewReader(out), nil)
+		if err != nil || n.Original != nil || len(n.Report.Recipients) != 2 {
+			t.Errorf("parse: %v, original %v", err, n.Original)
+		}
+	}
+}
