@@ -173,3 +173,37 @@ func FuzzDecoders(f *testing.F) {
 		}
 	})
 }
+
+// TestFuzzFinds pins what the fuzz targets found, in readable form (the
+// inputs are also under testdata/fuzz).
+func TestFuzzFinds(t *testing.T) {
+	t.Parallel()
+	// A comment ending in a backslash ran the parser past the input.
+	if _, err := ParseMediaType(`(\`); !errors.Is(err, ErrSyntax) {
+		t.Errorf("ParseMediaType(`(\\`) = %v", err)
+	}
+	// "*=x" left a parameter without a name.
+	if mt, _ := ParseMediaType("a/b *=0"); len(mt.Params) != 0 {
+		t.Errorf("nameless parameter kept: %v", mt.Params)
+	}
+	// Downgrade left 8-bit bytes and NUL from boundaries, header fields
+	// and preambles.
+	for _, msg := range []string{
+		"Content-TYpe:multipArt/0 BoundArY=\xe9",
+		"Content-TYpe:multipArt/0 BoundArY=\x00",
+		"0:\x000",
+		"Content-TYpe:multipArt/0 BoundArY=0\n\xe9",
+	} {
+		var out bytes.Buffer
+		if err := Downgrade(&out, strings.NewReader(msg), nil); err != nil {
+			t.Errorf("Downgrade(%q): %v", msg, err)
+			continue
+		}
+		for _, c := range out.Bytes() {
+			if c >= 0x80 || c == 0 {
+				t.Errorf("Downgrade(%q) left %#x: %q", msg, c, out.String())
+				break
+			}
+		}
+	}
+}
