@@ -3,6 +3,7 @@ package mime
 import (
 	"bytes"
 	"io"
+	"strconv"
 	"strings"
 	"testing"
 	"testing/iotest"
@@ -218,5 +219,28 @@ func TestChooseEncoding(t *testing.T) {
 		if got := ChooseEncoding([]byte(tt.in), tt.text); got != tt.want {
 			t.Errorf("ChooseEncoding(%q, %v) = %s, want %s", tt.in, tt.text, got, tt.want)
 		}
+	}
+}
+
+func TestPlainlyUUEncodedPart(t *testing.T) {
+	t.Parallel()
+	uu := "begin 644 hello.txt\n" + `.2&5L;&\L('=O<FQD(0H` + "`" + "\n`\nend\n"
+	msg := "Content-Type: multipart/mixed; boundary=b\n\n" +
+		"--b\nContent-Type: application/octet-stream\n\n" + uu +
+		"--b\nContent-Type: application/octet-stream\n\nbeginning of something\n" +
+		"--b\nContent-Type: text/plain\n\n" + uu +
+		"--b--\n"
+	got, err := walkString(t, msg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{
+		" multipart/mixed",
+		`1 application/octet-stream "Hello, world!\n"`,
+		`2 application/octet-stream "beginning of something"`,
+		"3 text/plain " + strconv.Quote(strings.TrimSuffix(uu, "\n")),
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }

@@ -1,6 +1,7 @@
 package mime
 
 import (
+	"bytes"
 	"io"
 	"strings"
 
@@ -114,9 +115,11 @@ func (p *Part) Raw() io.Reader {
 }
 
 // Body returns the body decoded from its transfer encoding (see
-// [NewDecoder]). An unknown encoding returns the raw body; strict mode
-// returns an error wrapping [ErrUnknownEncoding] instead. Body and Raw read
-// the same bytes: use only one of them.
+// [NewDecoder]); a non-text part in 7bit or 8bit whose first line is a
+// uuencode "begin 644 name" line is decoded as uuencode. An unknown
+// encoding returns the raw body; strict mode returns an error wrapping
+// [ErrUnknownEncoding] instead. Body and Raw read the same bytes: use only
+// one of them.
 func (p *Part) Body() (io.Reader, error) {
 	d, err := newDecoder(p.Encoding, p.Raw(), p.defectSink())
 	if err != nil {
@@ -126,10 +129,68 @@ func (p *Part) Body() (io.Reader, error) {
 		p.addDefect(DefectUnknownEncoding)
 		return p.Raw(), nil
 	}
+	if (p.Encoding == Encoding7Bit || p.Encoding == Encoding8Bit) && p.MediaType.Type != "text" {
+		// A binary attachment sent as uuencoded text: decode it when
+		// it plainly is one.
+		d = &uuSniffer{r: d}
+	}
 	if p.r != nil && p.r.opts.Strict {
 		return &strictDecoder{r: d, p: p}, nil
 	}
 	return d, nil
+}
+
+// uuSniffer looks at the first line of a body: when it is a uuencode
+// "begin <mode> <name>" line, the body is decoded as uuencode, otherwise
+// passed through.
+type uuSniffer struct {
+	r   io.Reader
+	out io.Reader
+}
+
+func (u *uuSniffer) Read(b []byte) (int, error) {
+	if u.out == nil {
+		head := make([]byte, 0, 128)
+		var err error
+		for len(head) < cap(head) && bytes.IndexByte(head, '\n') < 0 {
+			var n int
+			n, err = u.r.Read(head[len(head):cap(head)])
+			head = head[:len(head)+n]
+			if err != nil {
+				break
+			}
+		}
+		var src io.Reader = bytes.NewReader(head)
+		if err == nil {
+			src = io.MultiReader(src, u.r)
+		} else if err != io.EOF {
+			src = io.MultiReader(src, errReader{err})
+		}
+		if isUUBegin(head) {
+			u.out = &uuReader{r: src}
+		} else {
+			u.out = src
+		}
+	}
+	return u.out.Read(b)
+}
+
+type errReader struct{ err error }
+
+func (e errReader) Read([]byte) (int, error) { return 0, e.err }
+
+// isUUBegin reports whether b starts with a uuencode header line,
+// "begin" then an octal mode of three or four digits and a file name.
+func isUUBegin(b []byte) bool {
+	rest, ok := bytes.CutPrefix(b, []byte("begin "))
+	if !ok {
+		return false
+	}
+	n := 0
+	for n < len(rest) && rest[n] >= '0' && rest[n] <= '7' {
+		n++
+	}
+	return (n == 3 || n == 4) && n < len(rest) && rest[n] == ' ' && len(bytes.TrimSpace(rest[n:])) > 0
 }
 
 // strictDecoder fails on the first defect the decoder records.
