@@ -183,14 +183,15 @@ type Client struct {
 	opts       ClientOptions
 	serverName string // for TLS, from the dialled address
 
-	greeted    bool // greeting read
-	helloed    bool // EHLO/HELO/LHLO accepted
-	caps       Capabilities
-	greeting   *Reply
-	tls        *tls.ConnectionState
-	pendingTLS *tls.Conn // implicit TLS whose handshake has not run
-	inTx       bool      // MAIL accepted and the transaction not finished
-	txUTF8     bool      // the transaction uses SMTPUTF8
+	greeted     bool // greeting read
+	helloed     bool // EHLO/HELO/LHLO accepted
+	caps        Capabilities
+	greeting    *Reply
+	tls         *tls.ConnectionState
+	pendingTLS  *tls.Conn // implicit TLS whose handshake has not run
+	tlsVerified bool      // the server's certificate was verified
+	inTx        bool      // MAIL accepted and the transaction not finished
+	txUTF8      bool      // the transaction uses SMTPUTF8
 
 	broken  error // sticky: the connection is unusable
 	txRcpts int   // recipients accepted in the transaction (for LMTP)
@@ -235,7 +236,7 @@ func clientDial(ctx context.Context, addr string, opts *ClientOptions, implicitT
 	if implicitTLS {
 		cfg := c.tlsConfig(true)
 		tc := tls.Client(nc, cfg)
-		if err := c.handshake(ctx, tc); err != nil {
+		if err := c.handshake(ctx, tc, cfg); err != nil {
 			nc.Close()
 			return nil, err
 		}
@@ -352,7 +353,7 @@ func (c *Client) readGreeting(ctx context.Context) error {
 	c.greeted = true
 	if tc := c.pendingTLS; tc != nil {
 		c.pendingTLS = nil
-		if err := c.handshake(ctx, tc); err != nil {
+		if err := c.handshake(ctx, tc, nil); err != nil {
 			return err
 		}
 	}

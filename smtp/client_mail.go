@@ -24,7 +24,9 @@ const clientMaxEnvelopeID = 100
 //     that know 8BITMIME.
 //   - SMTPUTF8 (RFC 6531) is sent when opts.UTF8 is set or the
 //     reverse-path is not ASCII, and needs the extension.
-//   - REQUIRETLS (RFC 8689) needs the extension and a TLS connection.
+//   - REQUIRETLS (RFC 8689) needs the extension and a TLS connection whose
+//     certificate was verified, by crypto/tls or by a VerifyConnection or
+//     VerifyPeerCertificate callback (DANE, MTA-STS).
 //   - RET and ENVID (RFC 3461) are sent when DSN is announced and
 //     dropped otherwise, as section 4 of that RFC asks of a relay.
 //   - AUTH (RFC 4954 section 5) is sent when AUTH is announced.
@@ -148,6 +150,11 @@ func (c *Client) mailLine(from Path, opts *MailOptions, rcptUTF8 bool) (string, 
 	if opts.RequireTLS {
 		if !caps.RequireTLS || c.tls == nil {
 			return "", &ExtensionError{Extension: "REQUIRETLS"}
+		}
+		if !c.tlsVerified {
+			// RFC 8689 section 4.2.1: the message may only go to a
+			// server whose certificate was checked.
+			return "", &ExtensionError{Extension: "REQUIRETLS over TLS with a verified certificate"}
 		}
 		b = append(b, " REQUIRETLS"...)
 	}

@@ -603,10 +603,31 @@ func TestClientStartTLSPolicy(t *testing.T) {
 		if !c.Capabilities().RequireTLS || c.Capabilities().StartTLS {
 			t.Fatal("capabilities not read again after STARTTLS")
 		}
+		// REQUIRETLS needs a verified certificate (RFC 8689 section
+		// 4.2.1), which opportunistic TLS does not check.
 		env := cliEnv("a@example.org", "b@example.net")
 		env.Options.RequireTLS = true
-		if _, err := c.Send(ctx, env, strings.NewReader(cliBody)); err != nil || !be.messages()[1].Mail.RequireTLS {
-			t.Fatalf("REQUIRETLS: %v", err)
+		if _, err := c.Send(ctx, env, strings.NewReader(cliBody)); !errors.Is(err, smtp.ErrMissingExtension) {
+			t.Fatalf("REQUIRETLS over unverified TLS: %v", err)
+		}
+	})
+	t.Run("REQUIRETLS", func(t *testing.T) {
+		t.Parallel()
+		s, be := cliServer(func(s *smtp.Server) { s.TLSConfig = ct.server })
+		for _, opts := range []*smtp.ClientOptions{
+			{TLSPolicy: smtp.TLSRequired, TLSConfig: verified},
+			// A DANE-style check by callback counts as verified.
+			{TLSConfig: &tls.Config{InsecureSkipVerify: true, VerifyConnection: func(tls.ConnectionState) error { return nil }}},
+		} {
+			c, _ := cliDial(t, s, opts)
+			env := cliEnv("a@example.org", "b@example.net")
+			env.Options.RequireTLS = true
+			if _, err := c.Send(ctx, env, strings.NewReader(cliBody)); err != nil {
+				t.Fatalf("REQUIRETLS: %v", err)
+			}
+		}
+		if m := be.messages(); len(m) != 2 || !m[0].Mail.RequireTLS || !m[1].Mail.RequireTLS {
+			t.Fatalf("stored %+v", m)
 		}
 	})
 	t.Run("opportunistic without STARTTLS", func(t *testing.T) {

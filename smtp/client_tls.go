@@ -52,7 +52,7 @@ func (c *Client) StartTLS(ctx context.Context, cfg *tls.Config) error {
 		// relatives): refuse to go on.
 		return c.fatal(&CommandError{Command: "STARTTLS", Err: &ProtocolError{Reason: "data after the STARTTLS reply"}})
 	}
-	if err := c.handshake(ctx, tls.Client(c.conn, cfg)); err != nil {
+	if err := c.handshake(ctx, tls.Client(c.conn, cfg), cfg); err != nil {
 		return err
 	}
 	// RFC 3207 section 4.2: forget what was learnt before TLS.
@@ -60,7 +60,11 @@ func (c *Client) StartTLS(ctx context.Context, cfg *tls.Config) error {
 }
 
 // handshake runs the TLS handshake on tc and switches the client to it.
-func (c *Client) handshake(ctx context.Context, tc *tls.Conn) error {
+// The certificate counts as verified when crypto/tls verified the chain or
+// the configuration verifies by callback (DANE, MTA-STS);
+// cfg is the configuration tc was made with, nil when the caller made tc
+// (NewClient on a *tls.Conn) and so answers for its verification.
+func (c *Client) handshake(ctx context.Context, tc *tls.Conn, cfg *tls.Config) error {
 	armed := c.arm(ctx, c.timeout(c.opts.CommandTimeout, DefaultClientCommandTimeout))
 	err := tc.HandshakeContext(ctx)
 	if cerr := armed.disarm(); cerr != nil {
@@ -71,6 +75,7 @@ func (c *Client) handshake(ctx context.Context, tc *tls.Conn) error {
 	}
 	cs := tc.ConnectionState()
 	c.tls = &cs
+	c.tlsVerified = cfg == nil || len(cs.VerifiedChains) > 0 || cfg.VerifyConnection != nil || cfg.VerifyPeerCertificate != nil
 	c.conn = tc
 	c.helloed, c.caps, c.inTx = false, Capabilities{}, false
 	return nil
