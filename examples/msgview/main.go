@@ -60,7 +60,7 @@ func view(w io.Writer, r io.Reader) error {
 			for _, name := range []string{"From", "Sender", "Reply-To", "To", "Cc", "Bcc", "Date", "Subject", "Message-ID"} {
 				for _, v := range p.Header().Values(name) {
 					text, _ := dec.DecodeHeader(v)
-					fmt.Fprintf(w, "%-10s %s\n", name+":", text)
+					fmt.Fprintf(w, "%-11s %s\n", name+":", text)
 				}
 			}
 			fmt.Fprintln(w)

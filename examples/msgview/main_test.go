@@ -18,11 +18,11 @@ func TestViewAttachmentPDF(t *testing.T) {
 	if err := view(&out, f); err != nil {
 		t.Fatal(err)
 	}
-	want := `From:      Test Tester <xxxx@xxxx.com>
-Reply-To:  Test Tester <xxxx@xxxx.com>
-To:        xxxx@xxxx.com, xxxx@xxxx.com
-Date:      Tue, 10 May 2005 11:26:39 -0600
-Subject:   Another PDF with 🎉 Unicode chars in it 🍿
+	want := `From:       Test Tester <xxxx@xxxx.com>
+Reply-To:   Test Tester <xxxx@xxxx.com>
+To:         xxxx@xxxx.com, xxxx@xxxx.com
+Date:       Tue, 10 May 2005 11:26:39 -0600
+Subject:    Another PDF with 🎉 Unicode chars in it 🍿
 Message-ID: <xxxx@xxxx.com>
 
 message multipart/mixed
@@ -41,7 +41,7 @@ func TestViewNested(t *testing.T) {
 	if err := view(&out, strings.NewReader(msg)); err != nil {
 		t.Fatal(err)
 	}
-	want := "From:      Zoë <zoe@example.com>\nSubject:   fwd\n\nmessage multipart/mixed\n  1 text/plain charset=us-ascii text 9 bytes\n  2 message/rfc822\n    2.1 text/html charset=utf-8 text 8 bytes\n"
+	want := "From:       Zoë <zoe@example.com>\nSubject:    fwd\n\nmessage multipart/mixed\n  1 text/plain charset=us-ascii text 9 bytes\n  2 message/rfc822\n    2.1 text/html charset=utf-8 text 8 bytes\n"
 	if out.String() != want {
 		t.Errorf("got\n%s\nwant\n%s", out.String(), want)
 	}
