@@ -74,6 +74,11 @@ type SendResult struct {
 	// TLS is the state of the TLS layer the message went over, nil for
 	// plain text.
 	TLS *tls.ConnectionState
+	// DSNDropped is true when the envelope asked for delivery status
+	// notifications (RET, ENVID, NOTIFY or ORCPT) and the server lacks
+	// DSN, so the parameters were not sent. A relay then owes the sender
+	// the "relayed" notifications of RFC 3461 section 4.1 itself.
+	DSNDropped bool
 }
 
 // Delivered returns how many recipients got the message.
@@ -154,6 +159,13 @@ func (c *Client) Send(ctx context.Context, env *Envelope, body io.Reader) (*Send
 		}
 	}
 	res := &SendResult{Recipients: make([]RecipientResult, len(env.To))}
+	if !c.caps.DSN {
+		res.DSNDropped = env.Options.Return != "" || env.Options.EnvelopeID != ""
+		for i := range env.To {
+			o := &env.To[i].Options
+			res.DSNDropped = res.DSNDropped || o.Notify != 0 || o.OriginalRecipient != ""
+		}
+	}
 	for i := range env.To {
 		res.Recipients[i].To = env.To[i].Path
 		if i >= limit {

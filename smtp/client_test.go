@@ -179,8 +179,8 @@ func TestClientParameters(t *testing.T) {
 			{Path: cliPath("c@example.net"), Options: smtp.RcptOptions{Notify: smtp.NotifyNever}},
 		},
 	}
-	if _, err := c.Send(ctx, env, strings.NewReader(cliBody)); err != nil {
-		t.Fatal(err)
+	if res, err := c.Send(ctx, env, strings.NewReader(cliBody)); err != nil || res.DSNDropped {
+		t.Fatalf("%v %+v", err, res)
 	}
 	m := be.messages()[0]
 	if m.Mail.Size != int64(len(cliBody)) || m.Mail.Body != smtp.Body8BitMIME || m.Mail.Return != smtp.ReturnHeaders || m.Mail.EnvelopeID != "id+=with spaces" {
@@ -196,8 +196,9 @@ func TestClientParameters(t *testing.T) {
 	// Without DSN the DSN parameters are dropped, as a relay does.
 	s2, be2 := cliServer(func(s *smtp.Server) { s.Disable = smtp.ExtDSN })
 	c2, conn2 := cliDial(t, s2, nil)
-	if _, err := c2.Send(ctx, env, strings.NewReader(cliBody)); err != nil {
-		t.Fatal(err)
+	res, err := c2.Send(ctx, env, strings.NewReader(cliBody))
+	if err != nil || !res.DSNDropped {
+		t.Fatalf("%v %+v", err, res)
 	}
 	if m := be2.messages()[0]; m.Mail.Return != "" || m.Mail.EnvelopeID != "" || m.Rcpts[0].Notify != 0 || m.Rcpts[0].OriginalRecipient != "" {
 		t.Errorf("DSN parameters sent without DSN: %+v %+v", m.Mail, m.Rcpts)
