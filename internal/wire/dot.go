@@ -112,50 +112,64 @@ func (d *DotReader) Read(p []byte) (int, error) {
 		if n > 0 && d.r.Buffered() == 0 {
 			return n, nil
 		}
-		b, err := d.r.buffered()
+		region, err := d.r.buffered()
 		if err != nil {
 			return d.failRead(n, err)
 		}
-		if len(b) > len(p)-n {
-			b = b[:len(p)-n]
+		if len(region) > len(p)-n {
+			region = region[:len(p)-n]
 		}
-		if i := bytes.IndexByte(b, '\n'); i >= 0 {
-			b = b[:i+1]
+		// Take as many lines as the region holds in one copy. Stop at the
+		// end of the region or before a line that starts with a dot,
+		// which the dotBOL case handles.
+		st, end := d.state, 0
+		for {
+			piece := region[end:]
+			if i := bytes.IndexByte(piece, '\n'); i >= 0 {
+				piece = piece[:i+1]
+			}
+			if err := check(piece, st); err != nil {
+				d.fail(err)
+				return n, d.err
+			}
+			end += len(piece)
+			switch piece[len(piece)-1] {
+			case '\n':
+				st = dotBOL
+			case '\r':
+				st = dotCR
+			default:
+				st = dotMID
+			}
+			if st != dotBOL || end == len(region) || region[end] == '.' {
+				break
+			}
+			st = dotMID // the next line starts with an ordinary byte
 		}
-		if err := d.check(b); err != nil {
-			d.fail(err)
-			return n, d.err
-		}
-		if d.max >= 0 && d.n+int64(len(b)) > d.max {
-			// Not sticky in the state: Drain can go on from here.
+		if d.max >= 0 && d.n+int64(end) > d.max {
+			// Nothing of the region is consumed and the state is kept, so
+			// Drain can go on from here.
 			d.err = ErrMessageTooLarge
 			return n, d.err
 		}
-		copy(p[n:], b)
-		n += len(b)
-		d.n += int64(len(b))
-		d.r.r += len(b)
-		switch b[len(b)-1] {
-		case '\n':
-			d.state = dotBOL
-		case '\r':
-			d.state = dotCR
-		default:
-			d.state = dotMID
-		}
+		copy(p[n:], region[:end])
+		n += end
+		d.n += int64(end)
+		d.r.r += end
+		d.state = st
 	}
 	return n, nil
 }
 
-// check validates the line endings in b, a piece of one line that ends
-// with LF or runs to the end of b. The state says whether the byte before
-// b was a CR.
-func (d *DotReader) check(b []byte) error {
+// check validates the line endings in b, a non-empty piece of one line
+// that ends with LF or runs to the end of b. st is the state before b: it
+// says whether the byte before b was a CR.
+func check(b []byte, st int) error {
 	if b[0] == '\n' {
-		if d.state != dotCR {
+		if st != dotCR {
 			return ErrBareLineEnding
 		}
-	} else if d.state == dotCR {
+	} else if st == dotCR {
 		return ErrBareLineEnding
 	}
 	i := bytes.IndexByte(b, '\r')

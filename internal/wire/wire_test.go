@@ -228,13 +228,29 @@ func FuzzDotReader(f *testing.F) {
 		if max >= 0 && int64(len(got)) > max {
 			t.Fatalf("read %d bytes over limit %d", len(got), max)
 		}
-		if err != nil {
+		// Differential check against a plain line-by-line decoder.
+		want, wantN, wantErr := refDotDecode(in)
+		switch {
+		case errors.Is(err, ErrMessageTooLarge):
+			if wantErr == nil && int64(len(want)) <= max {
+				t.Fatalf("too large at limit %d, but the data is %d bytes", max, len(want))
+			}
 			return
+		case err != nil:
+			if !errors.Is(err, wantErr) {
+				t.Fatalf("error %v, reference decoder says %v", err, wantErr)
+			}
+			return
+		case wantErr != nil || !bytes.Equal(got, want):
+			t.Fatalf("decoded %q, reference decoder %q, %v", got, want, wantErr)
+		}
+		if n := len(in) - r.Buffered() - remaining(r); n != wantN {
+			t.Fatalf("consumed %d bytes, reference decoder %d", n, wantN)
 		}
 		// Clean data: the consumed input ends with a real CRLF "." CRLF
 		// (or is just "." CRLF), and the decoded data survives another
 		// encode/decode round unchanged.
-		consumed := in[:len(in)-r.Buffered()-remaining(r)]
+		consumed := in[:wantN]
 		if !bytes.HasSuffix(consumed, []byte("\r\n.\r\n")) && string(consumed) != ".\r\n" {
 			t.Fatalf("data ended at %q", consumed)
 		}
@@ -249,6 +265,37 @@ func FuzzDotReader(f *testing.F) {
 			t.Fatalf("re-encoded %q decodes to %q, %v", got, again, err)
 		}
 	})
+}
+
+// refDotDecode is the obvious line-by-line decoder: every line must end
+// in CRLF with no other CR, a leading dot is removed, and the line "."
+// ends the data. It returns the data, the bytes consumed, and
+// ErrBareLineEnding or io.ErrUnexpectedEOF.
+func refDotDecode(in []byte) ([]byte, int, error) {
+	out := []byte{}
+	for i := 0; ; {
+		j := bytes.IndexByte(in[i:], '\n')
+		if j < 0 {
+			rest := in[i:]
+			if k := bytes.IndexByte(rest, '\r'); k >= 0 && k < len(rest)-1 {
+				return nil, 0, ErrBareLineEnding
+			}
+			return nil, 0, io.ErrUnexpectedEOF
+		}
+		line := in[i : i+j+1]
+		if j == 0 || line[j-1] != '\r' || bytes.IndexByte(line[:j-1], '\r') >= 0 {
+			return nil, 0, ErrBareLineEnding
+		}
+		i += j + 1
+		body := line[:j-1]
+		if len(body) > 0 && body[0] == '.' {
+			if len(body) == 1 {
+				return out, i, nil
+			}
+			body = body[1:]
+		}
+		out = append(append(out, body...), '\r', '\n')
+	}
 }
 
 // remaining counts bytes the Reader has not yet pulled from its source.
@@ -308,4 +355,27 @@ func FuzzReadLine(f *testing.F) {
 		}
 		t.Fatal("ReadLine made no progress")
 	})
+}
+
+// BenchmarkDotReader decodes a 4 KiB message of 78-byte lines, as
+// smtp-source sends them, into io.Discard.
+func BenchmarkDotReader(b *testing.B) {
+	var msg bytes.Buffer
+	for msg.Len() < 4096 {
+		msg.WriteString(strings.Repeat("La de da de da ", 6)[:76] + "\r\n")
+	}
+	msg.WriteString("..stuffed\r\n.\r\n")
+	in := msg.Bytes()
+	src := bytes.NewReader(in)
+	pool := &sync.Pool{}
+	b.SetBytes(int64(len(in)))
+	b.ReportAllocs()
+	for range b.N {
+		src.Reset(in)
+		r := NewReader(src, pool)
+		if _, err := io.Copy(io.Discard, NewDotReader(r, -1)); err != nil {
+			b.Fatal(err)
+		}
+		r.Release()
+	}
 }
