@@ -7,6 +7,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/heraldmail/herald/smtp"
 )
 
 func addCorpusSeeds(f *testing.F, patterns ...string) {
@@ -78,6 +81,71 @@ func FuzzParseStatus(f *testing.F) {
 		}
 		if a, b := dumpReport(rep), dumpReport(again); a != b {
 			t.Fatalf("round trip changed the report\nfirst: %s\nagain: %s\nwritten:\n%s", a, b, buf.Bytes())
+		}
+	})
+}
+
+// FuzzMessage writes notifications from arbitrary field values: writing
+// must never panic, never emit a bare CR or LF or a line over 998 octets,
+// and what it writes must parse back with the same recipients, actions and
+// status codes and the same returned header.
+func FuzzMessage(f *testing.F) {
+	f.Add("mx.example.org", "bob@example.net", "550 5.1.1 unknown user", "X-Ext", "value", "id+1", []byte("Subject: hi\r\n\r\nbody\r\n"), uint8(0))
+	f.Add("mx", "jörg@bücher.example", "450 4.2.0 greylisted\r\nBcc: x@y", "X-Ä", "v\r\nX: y", "", []byte("Subject: Grüße\n\nHallo\n"), uint8(1))
+	f.Fuzz(func(t *testing.T, mta, rcpt, diag, extName, extValue, envid string, orig []byte, kind uint8) {
+		action := []Action{ActionFailed, ActionDelayed, ActionDelivered, ActionRelayed, ActionExpanded}[kind%5]
+		status := map[Action]smtp.EnhancedCode{ActionFailed: smtp.EnhancedBadDestMailbox, ActionDelayed: smtp.NewEnhancedCode(4, 4, 1)}[action]
+		if !status.IsSet() {
+			status = smtp.EnhancedOK
+		}
+		rep := Report{
+			ReportingMTA: TypedValue{Type: TypeDNS, Value: mta},
+			EnvelopeID:   envid,
+			Extensions:   []Field{{Name: extName, Value: extValue}},
+			Recipients: []Recipient{{
+				FinalRecipient: addressValue(rcpt),
+				Action:         action,
+				Status:         status,
+				DiagnosticCode: TypedValue{Type: TypeSMTP, Value: diag},
+			}},
+		}
+		m := &Message{Report: rep, To: smtp.Path{Local: "a", Domain: "example.org"}, Date: time.Unix(0, 0), MessageID: "x@y",
+			Original: bytes.NewReader(orig), Return: []smtp.DSNReturn{"", smtp.ReturnFull, smtp.ReturnHeaders}[kind%3]}
+		var buf bytes.Buffer
+		if _, err := m.WriteTo(&buf); err != nil {
+			var de *Error
+			if !errors.As(err, &de) {
+				t.Fatalf("error %T %v is not *Error", err, err)
+			}
+			return
+		}
+		out := buf.Bytes()
+		for i, c := range out {
+			if c == '\n' && (i == 0 || out[i-1] != '\r') || c == '\r' && (i+1 == len(out) || out[i+1] != '\n') {
+				t.Fatalf("bare line ending at %d", i)
+			}
+		}
+		// The returned original is written as given, so only the
+		// notification's own header and parts are held to 998 octets.
+		head := out
+		if i := bytes.Index(out, []byte("Content-Description: Undelivered")); i >= 0 {
+			head = out[:i]
+		}
+		for _, l := range bytes.Split(head, []byte("\r\n")) {
+			if len(l) > 998 {
+				t.Fatalf("line of %d octets", len(l))
+			}
+		}
+		n, err := Parse(bytes.NewReader(out), nil)
+		if err != nil {
+			t.Fatalf("reparse: %v\n%s", err, out)
+		}
+		if n.Heuristic || len(n.Report.Recipients) != 1 {
+			t.Fatalf("reparsed %d recipients (heuristic %v)", len(n.Report.Recipients), n.Heuristic)
+		}
+		got := n.Report.Recipients[0]
+		if got.Action != action || got.Status != status {
+			t.Fatalf("reparsed %s %s, wrote %s %s", got.Action, got.Status, action, status)
 		}
 	})
 }

@@ -401,47 +401,58 @@ func (c *countWriter) Write(p []byte) (int, error) {
 	return n, err
 }
 
-// crlfWriter writes bare LF as CRLF and keeps CRLF; finish ends the content
-// with a line break so the following delimiter starts a line.
+// crlfWriter writes every line break (CRLF, bare LF, bare CR) as CRLF, as
+// the 7bit and 8bit encodings require (RFC 2045 section 2.7); finish ends
+// the content with a line break so the following delimiter starts a line.
 type crlfWriter struct {
-	w      io.Writer
-	lastCR bool
-	last   byte
-	any    bool
+	w       io.Writer
+	pending bool // a CR was seen last; its line break is not written yet
+	last    byte // last byte written
+	any     bool
 }
+
+var crlf = []byte("\r\n")
 
 func (c *crlfWriter) Write(p []byte) (int, error) {
 	start := 0
 	for i, b := range p {
-		if b == '\n' && !(i > 0 && p[i-1] == '\r' || i == 0 && c.lastCR) {
-			if _, err := c.w.Write(p[start:i]); err != nil {
-				return start, err
+		if c.pending {
+			c.pending = false
+			if b == '\n' {
+				start = i + 1
+				continue // the CRLF was written with the CR
 			}
-			if _, err := c.w.Write([]byte{'\r', '\n'}); err != nil {
-				return i, err
-			}
-			start = i + 1
 		}
+		if b != '\r' && b != '\n' {
+			continue
+		}
+		if err := c.emit(p[start:i]); err != nil {
+			return start, err
+		}
+		if err := c.emit(crlf); err != nil {
+			return i, err
+		}
+		start = i + 1
+		c.pending = b == '\r'
 	}
-	if _, err := c.w.Write(p[start:]); err != nil {
+	if err := c.emit(p[start:]); err != nil {
 		return start, err
 	}
-	if len(p) > 0 {
-		c.lastCR = p[len(p)-1] == '\r'
-		c.last = p[len(p)-1]
-		c.any = true
-	}
 	return len(p), nil
+}
+
+func (c *crlfWriter) emit(b []byte) error {
+	if len(b) == 0 {
+		return nil
+	}
+	c.last, c.any = b[len(b)-1], true
+	_, err := c.w.Write(b)
+	return err
 }
 
 func (c *crlfWriter) finish() error {
 	if !c.any || c.last == '\n' {
 		return nil
 	}
-	if c.last == '\r' {
-		_, err := c.w.Write([]byte{'\n'})
-		return err
-	}
-	_, err := c.w.Write([]byte{'\r', '\n'})
-	return err
+	return c.emit(crlf)
 }

@@ -555,3 +555,67 @@ func TestMessageWithoutOriginal(t *testing.T) {
 		}
 	}
 }
+
+// TestNoFalseBounces parses every message of the shared message corpora:
+// the heuristic parser must take none of them for a bounce, and the only
+// ones read as notifications are those with a delivery-status part.
+func TestNoFalseBounces(t *testing.T) {
+	t.Parallel()
+	files, notices := 0, 0
+	err := filepath.WalkDir("../testdata/messages", func(p string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() || strings.EqualFold(filepath.Ext(p), ".md") || strings.Contains(strings.ToUpper(d.Name()), "LICENSE") ||
+			strings.Contains(strings.ToUpper(d.Name()), "COPYRIGHT") {
+			return err
+		}
+		raw, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		files++
+		n, err := Parse(bytes.NewReader(raw), nil)
+		if err != nil {
+			return nil
+		}
+		notices++
+		if n.Heuristic || !bytes.Contains(bytes.ToLower(raw), []byte("message/delivery-status")) {
+			t.Errorf("%s taken for a bounce: %+v", p, n.Report)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if files < 150 || notices < 10 {
+		t.Fatalf("%d files, %d notices", files, notices)
+	}
+	t.Logf("%d messages, %d delivery status notifications, no heuristic match", files, notices)
+}
+
+func TestCRLFWriter(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		in   []string
+		want string
+	}{
+		{[]string{"a\nb\r\nc\rd"}, "a\r\nb\r\nc\r\nd\r\n"},
+		{[]string{"a\r", "\nb\r", "", "c"}, "a\r\nb\r\nc\r\n"},
+		{[]string{"a\r\n"}, "a\r\n"},
+		{[]string{"\r\r\n\n"}, "\r\n\r\n\r\n"},
+		{nil, ""},
+	}
+	for _, tt := range tests {
+		var b bytes.Buffer
+		w := &crlfWriter{w: &b}
+		for _, s := range tt.in {
+			if n, err := w.Write([]byte(s)); err != nil || n != len(s) {
+				t.Fatal(n, err)
+			}
+		}
+		if err := w.finish(); err != nil {
+			t.Fatal(err)
+		}
+		if b.String() != tt.want {
+			t.Errorf("%q: got %q, want %q", tt.in, b.String(), tt.want)
+		}
+	}
+}
