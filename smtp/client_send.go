@@ -209,10 +209,12 @@ func (c *Client) Send(ctx context.Context, env *Envelope, body io.Reader) (*Send
 			c.writeLine("DATA")
 		case inline != nil:
 			c.writeLine("BDAT " + strconv.Itoa(len(inline)) + " LAST")
-			c.w.Write(inline)
 		}
 	}
-	batch := c.flushPipelined(ctx, "MAIL", mailT, pipeline)
+	// The chunk goes out with the commands, written by flushPipelined:
+	// a chunk larger than the write buffer would otherwise be written
+	// here, before anyone reads the replies.
+	batch := c.flushPipelined(ctx, "MAIL", mailT, pipeline, inline)
 	mailReply, err := c.read(ctx, "MAIL", mailT)
 	if err != nil {
 		batch.wait()
@@ -539,11 +541,13 @@ type clientFlush struct {
 // flushPipelined writes a batch of commands. Over a pipe or a full socket
 // buffer, a server may reply to the first commands before it reads the
 // last, so a large batch is written by a goroutine while the caller reads
-// the replies (RFC 2920 section 3.1 warns of this deadlock). The wait
-// method of the result waits for the write and reports its error.
-func (c *Client) flushPipelined(ctx context.Context, name string, d time.Duration, async bool) *clientFlush {
+// the replies (RFC 2920 section 3.1 warns of this deadlock). data follows
+// what is buffered. The wait method of the result waits for the write and
+// reports its error.
+func (c *Client) flushPipelined(ctx context.Context, name string, d time.Duration, async bool, data []byte) *clientFlush {
 	f := &clientFlush{c: c, name: name}
-	if !async || c.w.Buffered() <= 512 || c.broken != nil {
+	if !async || c.w.Buffered()+len(data) <= 512 || c.broken != nil {
+		c.w.Write(data)
 		f.err, f.waited = c.flush(ctx, name, d), true
 		return f
 	}
@@ -551,7 +555,10 @@ func (c *Client) flushPipelined(ctx context.Context, name string, d time.Duratio
 	f.done = make(chan error, 1)
 	conn, w := c.conn, c.w
 	go func() {
-		err := w.Flush()
+		_, err := w.Write(data)
+		if err == nil {
+			err = w.Flush()
+		}
 		if err != nil {
 			// Wake the reader, which would otherwise wait for replies
 			// to commands that never left.

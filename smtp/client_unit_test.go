@@ -10,6 +10,7 @@ import (
 	"net"
 	"os"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 	"testing/synctest"
@@ -320,6 +321,36 @@ func TestClientNewClientTLS(t *testing.T) {
 	ctx := context.Background()
 	res, err := c.Send(ctx, cliEnv("a@example.org", "b@example.net"), strings.NewReader(cliBody))
 	if err != nil || res.TLS == nil || !be.messages()[0].TLS {
+		t.Fatalf("%v %+v", err, res)
+	}
+	if err := c.Quit(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestClientPipelineNoDeadlock plays a server that answers every command
+// at once, before reading the next, over an unbuffered pipe: the client
+// must read replies while it is still writing a large pipelined batch
+// (RFC 2920 section 3.1).
+func TestClientPipelineNoDeadlock(t *testing.T) {
+	t.Parallel()
+	body := strings.Repeat("0123456789abcdefghijklmnopqrstuvwxyz0123456789abcdefghijklmnopqrstu\r\n", 900)
+	var script strings.Builder
+	script.WriteString("S: 220 mx\nC: EHLO localhost\nS: 250-mx\nS: 250-PIPELINING\nS: 250 CHUNKING\n")
+	script.WriteString("C: MAIL FROM:<a@example.org>\nS: 250 ok\n")
+	env := cliEnv("a@example.org")
+	for i := range 40 {
+		to := fmt.Sprintf("recipient-number-%d@example.net", i)
+		env.To = append(env.To, smtp.Recipient{Path: cliPath(to)})
+		script.WriteString("C: RCPT TO:<" + to + ">\nS: 250 ok\n")
+	}
+	script.WriteString("R: " + strconv.Quote(fmt.Sprintf("BDAT %d LAST\r\n", len(body))+body) + "\nS: 250 queued\n")
+	script.WriteString("C: QUIT\nS: 221 bye\nE:\n")
+	c := smtp.NewClient(cliScript(t, script.String()), nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	res, err := c.Send(ctx, env, strings.NewReader(body))
+	if err != nil || res.Delivered() != 40 {
 		t.Fatalf("%v %+v", err, res)
 	}
 	if err := c.Quit(ctx); err != nil {
