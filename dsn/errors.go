@@ -28,7 +28,7 @@ var (
 
 // Error is the typed error of this package.
 type Error struct {
-	Op  string // "parse", "read status", "write", ...
+	Op  string // "parse", "parse status", "validate", "write"
 	Err error  // a category sentinel, or an error of package message or mime
 	Msg string // what was wrong, for logs
 }

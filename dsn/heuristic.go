@@ -15,11 +15,12 @@ import (
 // ...", and the vendor texts of Gmail, Yahoo and others. It works on the
 // header and the human-readable text only:
 //
-//  1. RFC 3464 fields pasted into the text (a multipart/report that lost
+//  1. the message must look like a bounce: a multipart/report of
+//     report-type delivery-status, or sent by a mailer daemon or
+//     postmaster, or with a subject that says delivery failed, and not a
+//     feedback or disposition report;
+//  2. RFC 3464 fields pasted into the text (a multipart/report that lost
 //     its delimiters) are parsed as such;
-//  2. otherwise the message must look like a bounce: sent by a mailer
-//     daemon or postmaster, or with a subject that says delivery failed,
-//     and not a feedback or disposition report;
 //  3. the text is cut where the quoted original begins;
 //  4. the recipients are those of X-Failed-Recipients (Exim, Google) when
 //     present; else addresses on lines of their own ("<user@host>:"), that
@@ -38,6 +39,9 @@ import (
 const maxHeuristicLines = 5000
 
 func heuristic(h *message.Header, text string, o ParseOptions) *Report {
+	if !looksLikeBounce(h) {
+		return nil
+	}
 	if rep := embeddedStatus(text, o); rep != nil {
 		return rep
 	}
@@ -298,9 +302,10 @@ var bounceSenders = []string{"mailer-daemon", "postmaster", "mail delivery", "ma
 
 func looksLikeBounce(h *message.Header) bool {
 	ct := strings.ToLower(h.Get("Content-Type"))
-	if strings.Contains(ct, "multipart/report") && strings.Contains(ct, "report-type") &&
-		!strings.Contains(ct, "delivery-status") {
-		return false // a feedback report or a disposition notification
+	if strings.Contains(ct, "multipart/report") && strings.Contains(ct, "report-type") {
+		// A delivery report that lost its structure is a bounce; a
+		// feedback report or a disposition notification is not.
+		return strings.Contains(ct, "delivery-status")
 	}
 	from := strings.ToLower(h.Get("From"))
 	for _, s := range bounceSenders {
