@@ -3,6 +3,7 @@ package dsn
 import (
 	"bufio"
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -97,8 +98,11 @@ func (m *Message) WriteTo(w io.Writer) (int64, error) {
 	full := ReturnContent(m.Return, firstAction(rep))
 	if m.Original != nil {
 		h, body, err := message.ReadHeader(m.Original, nil)
-		if err != nil {
+		var me *message.Error
+		if errors.As(err, &me) {
 			return 0, &Error{Op: "write", Err: ErrInvalidReport, Msg: "reading the original: " + err.Error()}
+		} else if err != nil {
+			return 0, err
 		}
 		if h.Len() > 0 {
 			origHeader, origBody = h, body
@@ -229,7 +233,7 @@ func (m *Message) WriteTo(w io.Writer) (int64, error) {
 		if err != nil {
 			return cw.n, err
 		}
-		crlf := &crlfWriter{w: pw}
+		lw := &crlfWriter{w: pw}
 		var hb bytes.Buffer
 		if _, err := origHeader.WriteTo(&hb); err != nil {
 			return cw.n, wrapWrite(err)
@@ -240,14 +244,14 @@ func (m *Message) WriteTo(w io.Writer) (int64, error) {
 			// ended the header is not part of it.
 			hdr = bytes.TrimSuffix(bytes.TrimSuffix(hdr, []byte("\n")), []byte("\r"))
 		}
-		if _, err := crlf.Write(hdr); err != nil {
+		if _, err := lw.Write(hdr); err != nil {
 			return cw.n, err
 		}
 		if full {
-			if _, err := io.Copy(crlf, origBody); err != nil {
+			if _, err := io.Copy(lw, origBody); err != nil {
 				return cw.n, err
 			}
-			if err := crlf.finish(); err != nil {
+			if err := lw.finish(); err != nil {
 				return cw.n, err
 			}
 		}
