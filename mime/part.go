@@ -115,8 +115,8 @@ func (p *Part) Raw() io.Reader {
 }
 
 // Body returns the body decoded from its transfer encoding (see
-// [NewDecoder]); a non-text part in 7bit or 8bit whose first line is a
-// uuencode "begin 644 name" line is decoded as uuencode. An unknown
+// [NewDecoder]); an application/* part in 7bit or 8bit whose first line
+// is a uuencode "begin 644 name" line is decoded as uuencode. An unknown
 // encoding returns the raw body; strict mode returns an error wrapping
 // [ErrUnknownEncoding] instead. Body and Raw read the same bytes: use only
 // one of them.
@@ -129,7 +129,7 @@ func (p *Part) Body() (io.Reader, error) {
 		p.addDefect(DefectUnknownEncoding)
 		return p.Raw(), nil
 	}
-	if (p.Encoding == Encoding7Bit || p.Encoding == Encoding8Bit) && p.MediaType.Type != "text" {
+	if (p.Encoding == Encoding7Bit || p.Encoding == Encoding8Bit) && p.MediaType.Type == "application" {
 		// A binary attachment sent as uuencoded text: decode it when
 		// it plainly is one.
 		d = &uuSniffer{r: d}
@@ -349,6 +349,28 @@ func (pr *partReader) Read(b []byte) (int, error) {
 		return 0, io.EOF
 	}
 	return r.s.read(b)
+}
+
+// WriteTo writes the rest of the body to w straight from the scanner's
+// buffer, so io.Copy makes no intermediate copy.
+func (pr *partReader) WriteTo(w io.Writer) (int64, error) {
+	var total int64
+	for {
+		c, err := pr.chunk(scanBufSize)
+		if len(c) > 0 {
+			n, werr := w.Write(c)
+			total += int64(n)
+			if werr != nil {
+				return total, werr
+			}
+		}
+		if err == io.EOF {
+			return total, nil
+		}
+		if err != nil {
+			return total, err
+		}
+	}
 }
 
 // chunk hands the body to a decoder without copying.

@@ -343,9 +343,20 @@ func (r *Reader) readHeader(path string) (raw []byte, fields int, sep bool, err 
 			buf = append(buf, s.buf[:s.r0]...)
 			s.mark = -1
 		}
-		line, partial, ok := s.headerLine(len(s.buf))
+		var line []byte
+		var partial, ok bool
+		if data := s.buf[s.r0:s.w]; !inLong && !s.ended && len(data) > 0 && data[0] != '-' {
+			// Fast path: a whole line in the buffer that cannot be a
+			// delimiter.
+			if i := bytes.IndexByte(data, '\n'); i >= 0 {
+				line, ok = data[:i+1], true
+			}
+		}
 		if !ok {
-			break
+			line, partial, ok = s.headerLine(len(s.buf))
+			if !ok {
+				break
+			}
 		}
 		if !inLong {
 			if isEmptyLine(line) {
