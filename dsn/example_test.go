@@ -106,3 +106,47 @@ func ExampleMessage() {
 	//
 	// --report-boundary--
 }
+
+// A mailing list reads a bounce back and learns which subscriber failed.
+func ExampleParse() {
+	bounce := `From: MAILER-DAEMON@mx.example.net
+To: list-bounces@example.org
+Subject: Undelivered Mail Returned to Sender
+MIME-Version: 1.0
+Content-Type: multipart/report; report-type=delivery-status; boundary="b"
+
+--b
+Content-Type: text/plain
+
+Your message could not be delivered.
+--b
+Content-Type: message/delivery-status
+
+Reporting-MTA: dns; mx.example.net
+
+Final-Recipient: rfc822; carol@example.net
+Action: failed
+Status: 5.2.2
+Diagnostic-Code: smtp; 552 5.2.2 mailbox full
+--b
+Content-Type: text/rfc822-headers
+
+Message-ID: <post-42@example.org>
+Subject: Weekly digest
+--b--
+`
+	n, err := dsn.Parse(strings.NewReader(bounce), nil)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	for i, r := range n.Report.Recipients {
+		fmt.Printf("%s %s %s (%s)\n", r.Addr(), r.Action, n.RecipientStatus(i), dsn.StatusText(r.Status))
+	}
+	fmt.Println("heuristic:", n.Heuristic)
+	fmt.Println("original:", n.Original.Get("Message-ID"))
+	// Output:
+	// carol@example.net failed 5.2.2 (mailbox full)
+	// heuristic: false
+	// original: <post-42@example.org>
+}
