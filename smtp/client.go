@@ -200,6 +200,7 @@ type Client struct {
 	blockTimeout time.Duration   // per write, during the data phase
 	chunk        []byte          // BDAT buffer, kept between messages
 	prefix       []byte          // start of a body read ahead for pipelining
+	batch        []byte          // pipelined commands, kept between messages
 	copyBuf      []byte          // for copying bodies
 }
 
@@ -590,6 +591,15 @@ func (c *Client) fatal(err error) error {
 		c.conn.Close()
 	}
 	return err
+}
+
+// appendLine appends one command line to a batch and logs it.
+func (c *Client) appendLine(b []byte, line string) []byte {
+	if c.opts.Logger != nil {
+		c.logSend(line)
+	}
+	b = append(b, line...)
+	return append(b, '\r', '\n')
 }
 
 // writeLine buffers one command line and logs it.

@@ -199,22 +199,26 @@ func (c *Client) Send(ctx context.Context, env *Envelope, body io.Reader) (*Send
 	rcptT := c.timeout(c.opts.RcptTimeout, DefaultRcptTimeout)
 	defer func() { res.TLS = c.tls }()
 
-	c.writeLine(mail)
+	// The batch is assembled apart and written by flushPipelined: a
+	// batch larger than the write buffer would otherwise go out here,
+	// before anyone reads the replies.
+	b := c.appendLine(c.batch[:0], mail)
 	if pipeline {
 		for _, l := range lines {
-			c.writeLine(l)
+			b = c.appendLine(b, l)
 		}
 		switch {
 		case !useBDAT:
-			c.writeLine("DATA")
+			b = c.appendLine(b, "DATA")
 		case inline != nil:
-			c.writeLine("BDAT " + strconv.Itoa(len(inline)) + " LAST")
+			b = c.appendLine(b, "BDAT "+strconv.Itoa(len(inline))+" LAST")
+			b = append(b, inline...)
 		}
 	}
-	// The chunk goes out with the commands, written by flushPipelined:
-	// a chunk larger than the write buffer would otherwise be written
-	// here, before anyone reads the replies.
-	batch := c.flushPipelined(ctx, "MAIL", mailT, pipeline, inline)
+	if cap(b) <= 4*clientInlineMax {
+		c.batch = b
+	}
+	batch := c.flushPipelined(ctx, "MAIL", mailT, pipeline, b)
 	mailReply, err := c.read(ctx, "MAIL", mailT)
 	if err != nil {
 		batch.wait()
@@ -541,12 +545,12 @@ type clientFlush struct {
 // flushPipelined writes a batch of commands. Over a pipe or a full socket
 // buffer, a server may reply to the first commands before it reads the
 // last, so a large batch is written by a goroutine while the caller reads
-// the replies (RFC 2920 section 3.1 warns of this deadlock). data follows
-// what is buffered. The wait method of the result waits for the write and
-// reports its error.
+// the replies (RFC 2920 section 3.1 warns of this deadlock). data is the
+// batch; nothing else may be buffered. The wait method of the result waits
+// for the write and reports its error.
 func (c *Client) flushPipelined(ctx context.Context, name string, d time.Duration, async bool, data []byte) *clientFlush {
 	f := &clientFlush{c: c, name: name}
-	if !async || c.w.Buffered()+len(data) <= 512 || c.broken != nil {
+	if !async || len(data) <= 512 || c.broken != nil {
 		c.w.Write(data)
 		f.err, f.waited = c.flush(ctx, name, d), true
 		return f

@@ -335,25 +335,38 @@ func TestClientNewClientTLS(t *testing.T) {
 func TestClientPipelineNoDeadlock(t *testing.T) {
 	t.Parallel()
 	body := strings.Repeat("0123456789abcdefghijklmnopqrstuvwxyz0123456789abcdefghijklmnopqrstu\r\n", 900)
-	var script strings.Builder
-	script.WriteString("S: 220 mx\nC: EHLO localhost\nS: 250-mx\nS: 250-PIPELINING\nS: 250 CHUNKING\n")
-	script.WriteString("C: MAIL FROM:<a@example.org>\nS: 250 ok\n")
-	env := cliEnv("a@example.org")
-	for i := range 40 {
-		to := fmt.Sprintf("recipient-number-%d@example.net", i)
-		env.To = append(env.To, smtp.Recipient{Path: cliPath(to)})
-		script.WriteString("C: RCPT TO:<" + to + ">\nS: 250 ok\n")
+	tests := []struct {
+		name  string
+		ext   string
+		rcpts int
+		data  string // what follows the RCPT commands
+	}{
+		{name: "inline BDAT", ext: "CHUNKING", rcpts: 40, data: "R: " + strconv.Quote(fmt.Sprintf("BDAT %d LAST\r\n", len(body))+body) + "\nS: 250 queued\n"},
+		{name: "many recipients and DATA", ext: "8BITMIME", rcpts: 500, data: "C: DATA\nS: 354 go\nR: " + strconv.Quote(body+".\r\n") + "\nS: 250 queued\n"},
 	}
-	script.WriteString("R: " + strconv.Quote(fmt.Sprintf("BDAT %d LAST\r\n", len(body))+body) + "\nS: 250 queued\n")
-	script.WriteString("C: QUIT\nS: 221 bye\nE:\n")
-	c := smtp.NewClient(cliScript(t, script.String()), nil)
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	res, err := c.Send(ctx, env, strings.NewReader(body))
-	if err != nil || res.Delivered() != 40 {
-		t.Fatalf("%v %+v", err, res)
-	}
-	if err := c.Quit(ctx); err != nil {
-		t.Fatal(err)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			var script strings.Builder
+			script.WriteString("S: 220 mx\nC: EHLO localhost\nS: 250-mx\nS: 250-PIPELINING\nS: 250 " + tt.ext + "\n")
+			script.WriteString("C: MAIL FROM:<a@example.org>\nS: 250 ok\n")
+			env := cliEnv("a@example.org")
+			for i := range tt.rcpts {
+				to := fmt.Sprintf("recipient-number-%d@example.net", i)
+				env.To = append(env.To, smtp.Recipient{Path: cliPath(to)})
+				script.WriteString("C: RCPT TO:<" + to + ">\nS: 250 ok\n")
+			}
+			script.WriteString(tt.data + "C: QUIT\nS: 221 bye\nE:\n")
+			c := smtp.NewClient(cliScript(t, script.String()), nil)
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			defer cancel()
+			res, err := c.Send(ctx, env, strings.NewReader(body))
+			if err != nil || res.Delivered() != tt.rcpts {
+				t.Fatalf("%v", err)
+			}
+			if err := c.Quit(ctx); err != nil {
+				t.Fatal(err)
+			}
+		})
 	}
 }
