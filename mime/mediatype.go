@@ -326,7 +326,7 @@ func (p *paramParser) bareValue() string {
 	}
 	v := strings.TrimRight(p.s[start:p.i], " \t\r\n")
 	// "us-ascii (Plain Text)": drop a comment after white space.
-	if j := strings.IndexAny(v, " \t"); j > 0 {
+	if j := strings.IndexAny(v, " \t\r\n"); j > 0 {
 		rest := strings.TrimLeft(v[j:], " \t\r\n")
 		if strings.HasPrefix(rest, "(") {
 			v = v[:j]
@@ -334,8 +334,12 @@ func (p *paramParser) bareValue() string {
 			// "text/plain charset=x format=flowed" style junk where the ';'
 			// is missing: keep the first word and reparse the rest.
 			p.i = start + j
-			return strings.TrimRight(v[:j], " \t")
+			return v[:j]
 		}
+	}
+	if strings.ContainsAny(v, "\r\n") {
+		// A value folded across lines: unfold it.
+		v = strings.NewReplacer("\r\n", "", "\n", "", "\r", "").Replace(v)
 	}
 	return v
 }

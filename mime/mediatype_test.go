@@ -39,6 +39,7 @@ func TestParseMediaType(t *testing.T) {
 		{"rfc2231 bad percent kept", `application/x; name*=utf-8''100%zz`, MediaType{"application", "x", Params{{Name: "name", Value: "100%zz", Charset: "utf-8"}}}, false},
 		{"missing subtype", "text; charset=utf-8", MediaType{"text", "", Params{{Name: "charset", Value: "utf-8"}}}, true},
 		{"no slash", `application-x-gzip; name="a.gz"`, MediaType{"application-x-gzip", "", Params{{Name: "name", Value: "a.gz"}}}, true},
+		{"folded", "multipart/mixed;\r\n\tboundary=\"=_a\r\n b\"; name=My\r\n File.doc\r\n", MediaType{"multipart", "mixed", Params{{Name: "boundary", Value: "=_a b"}, {Name: "name", Value: "My File.doc"}}}, false},
 		{"empty", "", MediaType{}, true},
 		{"empty subtype", "text/; a=b", MediaType{"text", "", Params{{Name: "a", Value: "b"}}}, true},
 	}

@@ -489,8 +489,11 @@ func rawMIMEFields(raw []byte, cands []int) mimeFields {
 	return f
 }
 
-// unfoldAt returns the field value v (the rest of its first line) joined
-// with the continuation lines that follow at *i, which it consumes.
+// unfoldAt returns the field value v (the rest of its first line) with the
+// continuation lines that follow at *i, which it consumes. The value is a
+// view of raw, folding line breaks included: the MIME value parsers take
+// CR and LF as white space, so nothing needs copying. The raw header is
+// never written after it is read, so the view stays valid.
 func unfoldAt(raw, v []byte, i *int) string {
 	end := *i
 	for end < len(raw) && (raw[end] == ' ' || raw[end] == '\t') {
@@ -501,25 +504,17 @@ func unfoldAt(raw, v []byte, i *int) string {
 		}
 		end += n + 1
 	}
-	if end == *i {
-		// The raw header is never written after it is read, so the value
-		// can share its bytes.
-		v = bytes.Trim(v, " \t\r\n")
-		if len(v) == 0 {
-			return ""
-		}
-		return unsafe.String(&v[0], len(v))
+	if end > *i {
+		// v ends where the continuation lines begin: extend it.
+		start := len(raw[:*i]) - len(v)
+		v = raw[start:end]
+		*i = end
 	}
-	b := make([]byte, 0, len(v)+end-*i)
-	for _, seg := range [2][]byte{v, raw[*i:end]} {
-		for _, c := range seg {
-			if c != '\r' && c != '\n' {
-				b = append(b, c)
-			}
-		}
+	v = bytes.Trim(v, " \t\r\n")
+	if len(v) == 0 {
+		return ""
 	}
-	*i = end
-	return string(bytes.Trim(b, " \t"))
+	return unsafe.String(&v[0], len(v))
 }
 
 func asciiEqualFold(b []byte, s string) bool {
