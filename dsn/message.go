@@ -419,25 +419,45 @@ var crlf = []byte("\r\n")
 
 func (c *crlfWriter) Write(p []byte) (int, error) {
 	start := 0
-	for i, b := range p {
-		if c.pending {
-			c.pending = false
-			if b == '\n' {
-				start = i + 1
-				continue // the CRLF was written with the CR
-			}
-		}
-		if b != '\r' && b != '\n' {
-			continue
-		}
-		if err := c.emit(p[start:i]); err != nil {
-			return start, err
-		}
+	if c.pending {
+		// A CR ended the previous write: it and an LF starting this one
+		// are one CRLF.
+		c.pending = false
 		if err := c.emit(crlf); err != nil {
-			return i, err
+			return 0, err
 		}
-		start = i + 1
-		c.pending = b == '\r'
+		if len(p) > 0 && p[0] == '\n' {
+			start = 1
+		}
+	}
+	// CRLF pairs pass through in one chunk; only bare CR and LF break it.
+	for i := start; i < len(p); i++ {
+		switch p[i] {
+		case '\r':
+			if i+1 < len(p) && p[i+1] == '\n' {
+				i++
+				continue
+			}
+			if err := c.emit(p[start:i]); err != nil {
+				return start, err
+			}
+			start = i + 1
+			if i+1 == len(p) {
+				c.pending = true // an LF may start the next write
+				return len(p), nil
+			}
+			if err := c.emit(crlf); err != nil {
+				return i, err
+			}
+		case '\n':
+			if err := c.emit(p[start:i]); err != nil {
+				return start, err
+			}
+			if err := c.emit(crlf); err != nil {
+				return i, err
+			}
+			start = i + 1
+		}
 	}
 	if err := c.emit(p[start:]); err != nil {
 		return start, err
@@ -455,6 +475,10 @@ func (c *crlfWriter) emit(b []byte) error {
 }
 
 func (c *crlfWriter) finish() error {
+	if c.pending {
+		c.pending = false
+		return c.emit(crlf)
+	}
 	if !c.any || c.last == '\n' {
 		return nil
 	}

@@ -601,6 +601,9 @@ func TestCRLFWriter(t *testing.T) {
 		{[]string{"a\r", "\nb\r", "", "c"}, "a\r\nb\r\nc\r\n"},
 		{[]string{"a\r\n"}, "a\r\n"},
 		{[]string{"\r\r\n\n"}, "\r\n\r\n\r\n"},
+		{[]string{"a\r"}, "a\r\n"},
+		{[]string{"a\r", "b\r\n\r"}, "a\r\nb\r\n\r\n"},
+		{[]string{"\n"}, "\r\n"},
 		{nil, ""},
 	}
 	for _, tt := range tests {
