@@ -361,7 +361,7 @@ func assemble(raws []rawParam) Params {
 		rp  rawParam
 	}
 	var sections map[string][]section
-	out := make(Params, 0, min(len(raws), 8))
+	out := make(Params, 0, len(raws))
 	for _, rp := range raws {
 		name, idx, ext := splitParamName(rp.name)
 		if name == "" {

@@ -193,13 +193,19 @@ func (r *Reader) push(p *Part, multipart bool) error {
 
 // capture reads the rest of the region, keeping up to MaxPreambleBytes.
 func (r *Reader) capture(p *Part, keep []byte) []byte {
-	var tmp [4096]byte
+	s := r.s
 	for {
-		n, err := r.s.read(tmp[:])
-		if n > 0 {
-			room := r.lim.MaxPreambleBytes - len(keep)
-			if room > 0 {
-				keep = append(keep, tmp[:min(n, room)]...)
+		c, err := s.chunk(scanBufSize)
+		if room := r.lim.MaxPreambleBytes - len(keep); len(c) > 0 && room > 0 {
+			c = c[:min(len(c), room)]
+			if keep == nil {
+				// Most preambles come in one piece: keep a view of the
+				// buffer, which is then never overwritten. The capacity
+				// is cut so that a second piece is appended to a copy.
+				keep = c[:len(c):len(c)]
+				s.shared = true
+			} else {
+				keep = append(keep, c...)
 			}
 		}
 		if err != nil {

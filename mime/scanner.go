@@ -11,7 +11,7 @@ import (
 // which leaves ample room: [maxBoundaryLen] caps the boundaries accepted.
 const (
 	scanBufSize = 32 << 10
-	minScanBuf  = 2 << 10
+	minScanBuf  = 1 << 10
 )
 
 // maxBoundaryLen is the longest boundary parameter accepted. Longer ones
