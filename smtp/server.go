@@ -233,7 +233,8 @@ func (s *Server) ListenAndServe(addr string) error {
 
 // Serve accepts connections on l and serves each on its own goroutine. It
 // returns ErrServerClosed after Shutdown or Close, or the error that made
-// Accept fail for good. l is closed when Serve returns.
+// Accept fail for good. l is closed when Serve returns. It panics when
+// Backend is nil, or ImplicitTLS is set without TLSConfig.
 func (s *Server) Serve(l net.Listener) error {
 	if s.Backend == nil {
 		panic("smtp: Server.Backend is nil")
