@@ -364,8 +364,8 @@ func assemble(raws []rawParam) Params {
 	out := make(Params, 0, len(raws))
 	for _, rp := range raws {
 		name, idx, ext := splitParamName(rp.name)
-		if name == "" {
-			continue // "*=x": no name left
+		if name == "" || strings.IndexByte(name, '*') >= 0 {
+			continue // "*=x", "**=x": no usable name
 		}
 		switch {
 		case idx >= 0:

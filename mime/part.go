@@ -32,9 +32,10 @@ type Part struct {
 	// the top-level entity.
 	Parent *Part
 	// Preamble and Epilogue hold the text before the first and after the
-	// last delimiter of a multipart, up to Limits.MaxPreambleBytes. The
-	// preamble is filled when the walk enters the multipart, the
-	// epilogue when it leaves it.
+	// last delimiter of a multipart, up to Limits.MaxPreambleBytes (the
+	// whole body when there is no delimiter at all). The preamble is
+	// filled when the walk enters the multipart, the epilogue when it
+	// leaves it. They may share the reader's buffer: do not modify them.
 	Preamble, Epilogue []byte
 	// Defects lists what lenient reading repaired in this entity.
 	Defects []Defect
