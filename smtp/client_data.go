@@ -73,34 +73,46 @@ func (e *clientEndingWriter) Write(p []byte) (int, error) {
 	if e.normalize {
 		return e.writeNormalized(p)
 	}
-	i := 0
-	if e.cr {
-		if p[0] != '\n' {
-			return 0, ErrBareLineEnding
-		}
-		i = 1
-	}
-	for i < len(p) {
-		j := bytes.IndexAny(p[i:], "\r\n")
-		if j < 0 {
-			break
-		}
-		k := i + j
-		if p[k] == '\n' {
-			// Every LF that belongs to a CRLF is skipped below.
-			return 0, ErrBareLineEnding
-		}
-		if k+1 == len(p) {
-			break // the LF may come in the next piece
-		}
-		if p[k+1] != '\n' {
-			return 0, ErrBareLineEnding
-		}
-		i = k + 2
+	if err := clientCheckEndings(p, e.cr); err != nil {
+		return 0, err
 	}
 	n, err := e.w.Write(p)
 	e.track(p[:n])
 	return n, err
+}
+
+// clientCheckEndings reports ErrBareLineEnding unless every CR in p is
+// followed by LF and every LF preceded by CR; cr says the byte before p was
+// a CR, and a CR at the end of p may find its LF in the next piece. It
+// scans with IndexByte, line by line.
+func clientCheckEndings(p []byte, cr bool) error {
+	if cr {
+		if p[0] != '\n' {
+			return ErrBareLineEnding
+		}
+		p = p[1:]
+	}
+	for len(p) > 0 {
+		j := bytes.IndexByte(p, '\n')
+		line := p
+		if j >= 0 {
+			line = p[:j]
+		}
+		k := bytes.IndexByte(line, '\r')
+		if j < 0 {
+			// No LF left: a CR may only end the piece.
+			if k >= 0 && k != len(line)-1 {
+				return ErrBareLineEnding
+			}
+			return nil
+		}
+		// The line's only CR must be its last byte, right before the LF.
+		if k != len(line)-1 || k < 0 {
+			return ErrBareLineEnding
+		}
+		p = p[j+1:]
+	}
+	return nil
 }
 
 func (e *clientEndingWriter) track(p []byte) {
