@@ -8,7 +8,6 @@ import (
 	"strings"
 	"testing"
 	"testing/iotest"
-	"time"
 )
 
 // walkString walks msg and returns one line per entity: path, type and,
@@ -217,13 +216,9 @@ func TestReaderLimits(t *testing.T) {
 	t.Parallel()
 	t.Run("deep multipart nesting", func(t *testing.T) {
 		t.Parallel()
-		start := time.Now()
 		_, err := walkString(t, nestingBomb(100000), nil)
 		if !errors.Is(err, ErrTooDeep) {
 			t.Fatalf("got %v, want ErrTooDeep", err)
-		}
-		if d := time.Since(start); d > 5*time.Second {
-			t.Errorf("refusing the bomb took %v", d)
 		}
 	})
 	t.Run("deep message nesting", func(t *testing.T) {
@@ -293,6 +288,17 @@ func TestStackOverflowMessage(t *testing.T) {
 	}
 	if n := len(p.Header().Values("To")); n != 1 {
 		t.Errorf("%d To fields", n)
+	}
+	// The field that overflowed recursive parsers: one mailbox, then
+	// 2,700 malformed encoded words whose ':' reads as the start of a
+	// group. Lenient parsing returns the mailbox and one entry without an
+	// address, in linear time and constant stack.
+	to, err := p.Header().AddressList("To")
+	if err != nil {
+		t.Fatalf("To: %v", err)
+	}
+	if len(to) != 2 || to[0].Addr != "test@test.com" || to[1].Addr != "" {
+		t.Errorf("To: %d entries, first %+v", len(to), to[0])
 	}
 	_, err = walkString(t, string(b), &ReaderOptions{Limits: Limits{MaxHeaderBytes: 64 << 10}})
 	if !errors.Is(err, ErrHeaderTooLarge) {
