@@ -61,3 +61,72 @@ func checkLine(t *testing.T, line string) {
 		t.Fatalf("line of %d octets", len(line))
 	}
 }
+
+// FuzzClientEndings compares the client's line ending check and
+// normalisation, fed in two pieces, with a byte-by-byte reference.
+func FuzzClientEndings(f *testing.F) {
+	for _, s := range []string{"a\r\nb\r\n", "a\nb", "a\rb", "\r", "\r\n.\r\n", "x\r\r\n", "\n", "ab\r\nc\r"} {
+		f.Add(s, uint(1))
+	}
+	f.Fuzz(func(t *testing.T, s string, cut uint) {
+		p := []byte(s)
+		k := 0
+		if len(p) > 0 {
+			k = int(cut % uint(len(p)+1))
+		}
+		// Reference: valid when every CR is followed by LF and every LF
+		// preceded by CR, a CR at the very end being completed later.
+		valid := true
+		for i := 0; i < len(p); i++ {
+			switch p[i] {
+			case '\r':
+				if i+1 < len(p) && p[i+1] != '\n' {
+					valid = false
+				}
+			case '\n':
+				if i == 0 || p[i-1] != '\r' {
+					valid = false
+				}
+			}
+		}
+		var out strings.Builder
+		e := &clientEndingWriter{w: &out}
+		_, err1 := e.Write(p[:k])
+		var err2 error
+		if err1 == nil {
+			_, err2 = e.Write(p[k:])
+		}
+		if got := err1 == nil && err2 == nil; got != valid {
+			t.Fatalf("%q cut at %d: valid %v, checker says %v %v", s, k, valid, err1, err2)
+		}
+		if valid && out.String() != s {
+			t.Fatalf("%q passed as %q", s, out.String())
+		}
+
+		// Normalisation: bare CR and bare LF become CRLF.
+		var want strings.Builder
+		for i := 0; i < len(p); i++ {
+			switch {
+			case p[i] == '\r' && i+1 < len(p) && p[i+1] == '\n':
+				want.WriteString("\r\n")
+				i++
+			case p[i] == '\r' || p[i] == '\n':
+				want.WriteString("\r\n")
+			default:
+				want.WriteByte(p[i])
+			}
+		}
+		out.Reset()
+		n := &clientEndingWriter{w: &out, normalize: true}
+		n.Write(p[:k])
+		n.Write(p[k:])
+		n.finish()
+		w := want.String()
+		if len(w) > 0 && !strings.HasSuffix(w, "\r\n") {
+			w += "\r\n"
+		}
+		if out.String() != w {
+			t.Fatalf("%q cut at %d normalised to %q, want %q", s, k, out.String(), w)
+		}
+	})
+}
