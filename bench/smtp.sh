@@ -31,18 +31,11 @@ fi
 work=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
 
-# bench/go.sum may lack entries for modules the Herald packages import;
-# build with a private copy of go.mod/go.sum completed from ../go.sum, so the
-# pinned files stay untouched.
-cp go.mod "$work/bench.mod"
-cat go.sum ../go.sum | sort -u >"$work/bench.sum"
-GOFLAGS="${GOFLAGS:-} -mod=mod -modfile=$work/bench.mod" GOPROXY=off \
-	go build -tags smtpbench -o "$work/" ./cmd/smtp-herald-sink ./cmd/smtp-gosmtp-sink ./cmd/smtp-idle
+go build -o "$work/" ./cmd/smtp-herald-sink ./cmd/smtp-gosmtp-sink ./cmd/smtp-idle
 
 if [ "${1:-}" = -gobench ]; then
 	# In-process comparison: go test -bench, both servers in one run.
-	GOFLAGS="${GOFLAGS:-} -mod=mod -modfile=$work/bench.mod" GOPROXY=off \
-		go test -tags smtpbench -run '^$' -bench BenchmarkSMTPServer -benchmem -count="${COUNT:-5}" .
+	go test -run '^$' -bench BenchmarkSMTPServer -benchmem -count="${COUNT:-5}" .
 	exit
 fi
 

@@ -1,10 +1,7 @@
-//go:build smtpbench
-
 // Side-by-side benchmark of Herald's SMTP server and go-smtp's in one
 // process: each op is one transaction (MAIL, RCPT, DATA with a 4 KiB
 // message) on a persistent loopback connection, as smtp-source -d sends
-// them. Built only with -tags smtpbench (see cmd/smtp-herald-sink for why);
-// run it with:
+// them. Run it with:
 //
 //	bench/smtp.sh -gobench
 package bench

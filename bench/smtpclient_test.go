@@ -1,10 +1,7 @@
-//go:build smtpbench
-
 // Side-by-side benchmark of Herald's SMTP client and go-smtp's in one run,
 // against one Postfix smtp-sink on a loopback port: each op is one
 // transaction (MAIL, RCPT and a 4 KiB message) on a persistent connection.
-// Built only with -tags smtpbench (see cmd/smtpclient for why); run it
-// with:
+// Run it with:
 //
 //	bench/smtpclient.sh -gobench
 package bench

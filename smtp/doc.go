@@ -1,7 +1,7 @@
 // Package smtp implements SMTP (RFC 5321) and LMTP (RFC 2033): reply codes
 // and RFC 3463 enhanced status codes, the typed [Error], reply parsing and
-// formatting, pure parsers for commands, paths and MAIL/RCPT parameters, and
-// an embeddable server with a Backend/Session interface.
+// formatting, pure parsers for commands, paths and MAIL/RCPT parameters, an
+// embeddable server with a Backend/Session interface, and a client.
 //
 // # Replies and errors
 //
@@ -89,6 +89,29 @@
 // [DefaultDataTimeout]). An idle connection holds a 1 KiB read buffer; a
 // 32 KiB buffer is borrowed from a pool only while a message or a long line
 // is being read.
+//
+// # Client
+//
+// [Dial], [DialTLS] and [NewClient] open a [Client]; [ClientOptions] holds
+// the EHLO name, LMTP mode, the TLS configuration and [TLSPolicy]
+// (opportunistic by default, RFC 7435; or required, or none), the handling of bare
+// CR and LF in message data (refused by default), and the RFC 5321 section
+// 4.5.3.2 timeouts. Every method takes a context first. Client.Hello sends
+// EHLO (HELO for servers that refuse it) and STARTTLS as the policy says.
+//
+// Client.Send runs one transaction for an [Envelope]: with PIPELINING, MAIL,
+// every RCPT and DATA go in one write; with CHUNKING the message goes as
+// BDAT chunks (always for BINARYMIME). ESMTP parameters (SIZE, BODY,
+// SMTPUTF8, REQUIRETLS, RET, ENVID, NOTIFY, ORCPT) are sent only when the
+// server offers them, and a message that needs an extension the server
+// lacks fails with an [*ExtensionError] before anything is sent. Refused
+// recipients do not stop the transaction: the [SendResult] gives each
+// recipient its reply, and in LMTP mode its own reply after the data.
+// Failures are [*CommandError] values naming the command, with Temporary
+// telling a 4yz from a 5yz; CR and LF in arguments are refused before they
+// reach the wire. [SendMail] covers submission: STARTTLS on port 587 or
+// implicit TLS on 465, a verified certificate, and AUTH through package
+// sasl.
 //
 // # Trace fields
 //

@@ -1,12 +1,6 @@
-//go:build smtpbench
-
 // Command smtp-herald-sink is a discard SMTP server built on Herald's smtp
 // package, for the comparison in bench/smtp.sh. It prints "listening ADDR"
 // once it accepts connections.
-//
-// It builds only with -tags smtpbench, because bench/go.sum lacks the
-// golang.org/x/text entries that Herald's sasl package needs; smtp.sh
-// builds it with a completed private copy of go.mod and go.sum.
 package main
 
 import (

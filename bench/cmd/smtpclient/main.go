@@ -1,14 +1,8 @@
-//go:build smtpbench
-
 // Command smtpclient sends messages to an SMTP server with Herald's smtp
 // client or with github.com/emersion/go-smtp's, for the comparison in
 // bench/smtpclient.sh: -n messages of -size bytes over -conns persistent
 // connections, one recipient each, as "smtp-source -d" sends them. It
 // prints "sent N messages in SECONDS s".
-//
-// It builds only with -tags smtpbench, because bench/go.sum lacks entries
-// that Herald's packages need; smtpclient.sh builds it with a completed
-// private copy of go.mod and go.sum.
 package main
 
 import (
