@@ -76,27 +76,30 @@ func validateEndings(p []byte, prevCR bool) error {
 	if prevCR != (p[0] == '\n') {
 		return ErrBareLineEnding
 	}
-	for i := 0; i < len(p); {
-		j := bytes.IndexAny(p[i:], "\r\n")
+	// Every LF must follow a CR. Each LF after the first byte then pairs
+	// with the CR just before it, so the data is valid exactly when those
+	// pairs account for every CR in p, leaving only a CR in the last byte,
+	// whose LF may come next. Two single-byte scans, both vectorised, cost
+	// far less than a scan for either byte per line.
+	pairs := 0
+	for i := 1; i < len(p); {
+		j := bytes.IndexByte(p[i:], '\n')
 		if j < 0 {
-			return nil
+			break
 		}
 		k := i + j
-		switch p[k] {
-		case '\r':
-			if k+1 == len(p) {
-				return nil
-			}
-			if p[k+1] != '\n' {
-				return ErrBareLineEnding
-			}
-			i = k + 2
-		case '\n':
-			if k > 0 || !prevCR {
-				return ErrBareLineEnding
-			}
-			i = k + 1
+		if p[k-1] != '\r' {
+			return ErrBareLineEnding
 		}
+		pairs++
+		i = k + 1
+	}
+	crs := bytes.Count(p, []byte{'\r'})
+	if p[len(p)-1] == '\r' {
+		crs--
+	}
+	if crs != pairs {
+		return ErrBareLineEnding
 	}
 	return nil
 }

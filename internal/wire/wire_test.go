@@ -379,3 +379,37 @@ func BenchmarkDotReader(b *testing.B) {
 		r.Release()
 	}
 }
+
+// validateEndingsReference is validateEndings written as the plain byte
+// loop of its definition, to check the vectorised version against.
+func validateEndingsReference(p []byte, prevCR bool) error {
+	if len(p) > 0 && prevCR && p[0] != '\n' {
+		return ErrBareLineEnding // the CR before p needs its LF first
+	}
+	for i, c := range p {
+		switch c {
+		case '\r':
+			if i+1 < len(p) && p[i+1] != '\n' {
+				return ErrBareLineEnding
+			}
+		case '\n':
+			if (i == 0 && !prevCR) || (i > 0 && p[i-1] != '\r') {
+				return ErrBareLineEnding
+			}
+		}
+	}
+	return nil
+}
+
+func FuzzValidateEndings(f *testing.F) {
+	for _, s := range []string{"", "a\r\nb\r\n", "\n", "\r", "a\rb", "a\nb", "\r\r\n", "\r\n\n", "x\r\n\r"} {
+		f.Add([]byte(s), false)
+		f.Add([]byte(s), true)
+	}
+	f.Fuzz(func(t *testing.T, p []byte, prevCR bool) {
+		got, want := validateEndings(p, prevCR), validateEndingsReference(p, prevCR)
+		if got != want {
+			t.Fatalf("validateEndings(%q, %v) = %v, reference says %v", p, prevCR, got, want)
+		}
+	})
+}
