@@ -40,19 +40,8 @@ func NewExternalServer(check ExternalFunc, opts *ServerOptions) *ExternalServer 
 // empty; without an initial response the server asks for it with an empty
 // challenge.
 func (s *ExternalServer) Next(ctx context.Context, response []byte) ([]byte, bool, error) {
-	switch s.step {
-	case stepStart:
-		if response == nil {
-			s.step = stepWait
-			return []byte{}, false, nil
-		}
-	case stepWait:
-	default:
-		return nil, false, unexpected(External, "exchange already ended")
-	}
-	s.step = stepFailed
-	if len(response) > s.max {
-		return nil, false, malformed(External, "response too long")
+	if challenge, ready, err := s.step.single(External, response, s.max); !ready {
+		return challenge, false, err
 	}
 	if bytes.IndexByte(response, 0) >= 0 || !utf8.Valid(response) {
 		return nil, false, malformed(External, "authzid is not NUL-free UTF-8")

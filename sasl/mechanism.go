@@ -124,6 +124,31 @@ const (
 	stepFailed             // failed; every further call is unexpected
 )
 
+// single runs the opening that the mechanisms whose client sends one
+// message share (PLAIN, EXTERNAL, OAUTHBEARER, XOAUTH2): without an initial
+// response it asks for the message with an empty challenge (RFC 4422
+// section 5); a call after the exchange ended is unexpected; a message over
+// max octets is malformed. When ready is false, Next returns challenge and
+// err as they are; when it is true, response is the message to check, and
+// the step is already stepFailed until the caller records success.
+func (st *step) single(mech string, response []byte, max int) (challenge []byte, ready bool, err error) {
+	switch *st {
+	case stepStart:
+		if response == nil {
+			*st = stepWait
+			return []byte{}, false, nil
+		}
+	case stepWait:
+	default:
+		return nil, false, unexpected(mech, "exchange already ended")
+	}
+	*st = stepFailed
+	if len(response) > max {
+		return nil, false, malformed(mech, "response too long")
+	}
+	return nil, true, nil
+}
+
 // resolveIdentity applies the authorization rule shared by the servers: the
 // identity is what the caller's check returned, or username when it returned
 // "", and a non-empty authzid the client asked for must equal that identity

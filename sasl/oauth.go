@@ -116,22 +116,13 @@ func NewXOAuth2Server(check TokenFunc, opts *ServerOptions) *XOAuth2Server {
 // challenge ([OAuthError]); whatever the client answers to it, Next then
 // fails with ErrAuthFailed, as RFC 7628 section 3.2.3 describes.
 func (s *tokenServer) Next(ctx context.Context, response []byte) ([]byte, bool, error) {
-	switch s.step {
-	case stepStart:
-		if response == nil {
-			s.step = stepWait
-			return []byte{}, false, nil
-		}
-	case stepWait:
-	case stepWait2:
+	if s.step == stepWait2 {
+		// The client's answer to the error challenge.
 		s.step = stepFailed
 		return nil, false, authFailed(s.mech, "token refused")
-	default:
-		return nil, false, unexpected(s.mech, "exchange already ended")
 	}
-	s.step = stepFailed
-	if len(response) > s.max {
-		return nil, false, malformed(s.mech, "response too long")
+	if challenge, ready, err := s.step.single(s.mech, response, s.max); !ready {
+		return challenge, false, err
 	}
 	req, err := s.parse(response)
 	if err != nil {

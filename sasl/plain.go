@@ -44,19 +44,8 @@ func NewPlainServer(check PasswordFunc, opts *ServerOptions) *PlainServer {
 // Next implements [Server]. Without an initial response it answers an empty
 // challenge and takes the credentials from the next response.
 func (s *PlainServer) Next(ctx context.Context, response []byte) ([]byte, bool, error) {
-	switch s.step {
-	case stepStart:
-		if response == nil {
-			s.step = stepWait
-			return []byte{}, false, nil
-		}
-	case stepWait:
-	default:
-		return nil, false, unexpected(Plain, "exchange already ended")
-	}
-	s.step = stepFailed
-	if len(response) > s.max {
-		return nil, false, malformed(Plain, "response too long")
+	if challenge, ready, err := s.step.single(Plain, response, s.max); !ready {
+		return challenge, false, err
 	}
 	msg, err := parsePlain(response)
 	if err != nil {
