@@ -242,6 +242,28 @@ func splitPathArg(arg, prefix string) (path, params string, err error) {
 	return path, params, nil
 }
 
+// pathParams splits the argument of MAIL or RCPT after prefix into the
+// path text and its parameters, refusing a keyword given twice. At most
+// maxParams parameters make the pairwise check cheaper than a map.
+func pathParams(arg, prefix string) (string, []Param, error) {
+	pathStr, paramStr, err := splitPathArg(arg, prefix)
+	if err != nil {
+		return "", nil, err
+	}
+	params, err := ParseParams(paramStr)
+	if err != nil {
+		return "", nil, err
+	}
+	for i := range params {
+		for _, q := range params[:i] {
+			if q.Keyword == params[i].Keyword {
+				return "", nil, paramSyntax("Duplicate parameter " + q.Keyword)
+			}
+		}
+	}
+	return pathStr, params, nil
+}
+
 // ParseMail parses the argument of MAIL ("FROM:<path> [params]") into the
 // reverse-path and its options. Every parameter Herald implements is
 // recognised; the server refuses those of disabled extensions. UTF-8 in the
@@ -249,20 +271,11 @@ func splitPathArg(arg, prefix string) (path, params string, err error) {
 // ready to be sent.
 func ParseMail(arg string) (Path, MailOptions, error) {
 	var opts MailOptions
-	pathStr, paramStr, err := splitPathArg(arg, "FROM:")
+	pathStr, params, err := pathParams(arg, "FROM:")
 	if err != nil {
 		return Path{}, opts, err
 	}
-	params, err := ParseParams(paramStr)
-	if err != nil {
-		return Path{}, opts, err
-	}
-	seen := map[string]bool{}
 	for _, p := range params {
-		if seen[p.Keyword] {
-			return Path{}, opts, paramSyntax("Duplicate parameter " + p.Keyword)
-		}
-		seen[p.Keyword] = true
 		switch p.Keyword {
 		case "SIZE":
 			n, err := strconv.ParseInt(p.Value, 10, 64)
@@ -331,20 +344,11 @@ func ParseMail(arg string) (Path, MailOptions, error) {
 // "<Postmaster>" without a domain is accepted.
 func ParseRcpt(arg string, utf8 bool) (Path, RcptOptions, error) {
 	var opts RcptOptions
-	pathStr, paramStr, err := splitPathArg(arg, "TO:")
+	pathStr, params, err := pathParams(arg, "TO:")
 	if err != nil {
 		return Path{}, opts, err
 	}
-	params, err := ParseParams(paramStr)
-	if err != nil {
-		return Path{}, opts, err
-	}
-	seen := map[string]bool{}
 	for _, p := range params {
-		if seen[p.Keyword] {
-			return Path{}, opts, paramSyntax("Duplicate parameter " + p.Keyword)
-		}
-		seen[p.Keyword] = true
 		switch p.Keyword {
 		case "NOTIFY":
 			n, err := parseNotify(p.Value)
