@@ -59,6 +59,10 @@ func TestParsePath(t *testing.T) {
 		{name: "ipv4 literal", in: "<u@[192.0.2.1]>", want: Path{"u", "[192.0.2.1]"}},
 		{name: "ipv6 literal", in: "<u@[IPv6:2001:db8::1]>", want: Path{"u", "[IPv6:2001:db8::1]"}},
 		{name: "general literal", in: "<u@[x-tag:abc]>", want: Path{"u", "[x-tag:abc]"}},
+		// Found by FuzzParseMail: "@" is dcontent in a general address
+		// literal, so the mailbox splits at the first "@", not the last.
+		{name: "general literal with at", in: "<u@[0:@]>", want: Path{"u", "[0:@]"}},
+		{name: "quoted local, literal with at", in: `<"0"@[0:@]>`, want: Path{"0", "[0:@]"}},
 		{name: "atext", in: "<a.b+c_d-e'f!#$%&*/=?^`{|}~@example.org>", want: Path{"a.b+c_d-e'f!#$%&*/=?^`{|}~", "example.org"}},
 		{name: "utf8", in: "<用户@例子.广告>", utf8: true, want: Path{"用户", "例子.广告"}},
 		{name: "utf8 refused", in: "<用户@例子.广告>", wantErr: EnhancedNonASCIIAddress},

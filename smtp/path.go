@@ -215,7 +215,9 @@ func splitMailbox(s string) (local, domain string, err error) {
 			return "", "", err
 		}
 	} else {
-		i := strings.LastIndexByte(s, '@')
+		// A Dot-string holds no "@", so the first one ends it; the domain
+		// may hold more, in a general address literal ("[tag:a@b]").
+		i := strings.IndexByte(s, '@')
 		if i < 0 {
 			if strings.EqualFold(s, "postmaster") {
 				return s, "", nil
