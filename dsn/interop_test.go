@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/heraldmail/herald/internal/peertest"
 	"github.com/heraldmail/herald/smtp"
 )
 
@@ -42,14 +43,7 @@ print(json.dumps(out))
 
 func needPython(t *testing.T) string {
 	t.Helper()
-	py, err := exec.LookPath("python3")
-	if err != nil {
-		if os.Getenv("HERALD_INTEROP") == "1" {
-			t.Fatal("python3 not found and HERALD_INTEROP=1")
-		}
-		t.Skip("python3 not found")
-	}
-	return py
+	return peertest.LookPath(t, "python3")
 }
 
 // TestPythonReadsNotification checks that Python's email package reads the

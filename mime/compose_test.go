@@ -14,6 +14,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/heraldmail/herald/internal/peertest"
 	"github.com/heraldmail/herald/message"
 )
 
@@ -250,13 +251,7 @@ func treeLines(parts []composedPart) string {
 // Herald composes into the same tree, file names and decoded bytes.
 func TestComposeInteropPython(t *testing.T) {
 	t.Parallel()
-	py, err := exec.LookPath("python3")
-	if err != nil {
-		if os.Getenv("HERALD_INTEROP") == "1" {
-			t.Fatal("python3 not found")
-		}
-		t.Skip("python3 not found")
-	}
+	py := peertest.LookPath(t, "python3")
 	m, _ := composeSample(t)
 	var buf bytes.Buffer
 	if _, err := m.WriteTo(&buf); err != nil {

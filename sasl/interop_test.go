@@ -7,12 +7,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"os/exec"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/heraldmail/herald/internal/peertest"
 )
 
 // The interop tests run GNU SASL's command-line tool (Debian package gsasl)
@@ -21,14 +22,7 @@ import (
 
 func needGsasl(t *testing.T) string {
 	t.Helper()
-	path, err := exec.LookPath("gsasl")
-	if err != nil {
-		if os.Getenv("HERALD_INTEROP") == "1" {
-			t.Fatal("gsasl not installed (apt-get install gsasl) and HERALD_INTEROP=1")
-		}
-		t.Skip("gsasl not installed")
-	}
-	return path
+	return peertest.LookPath(t, "gsasl")
 }
 
 // gsasl is one running gsasl process speaking base64 lines.

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/heraldmail/herald/internal/peertest"
 	"github.com/heraldmail/herald/sasl"
 	"github.com/heraldmail/herald/smtp"
 )
@@ -23,13 +24,7 @@ import (
 // is missing unless HERALD_INTEROP=1 asks for failure instead.
 func cliNeed(t *testing.T, path string) string {
 	t.Helper()
-	if _, err := os.Stat(path); err != nil {
-		if os.Getenv("HERALD_INTEROP") == "1" {
-			t.Fatalf("%s missing and HERALD_INTEROP=1: %v", path, err)
-		}
-		t.Skipf("%s not installed", path)
-	}
-	return path
+	return peertest.LookPath(t, path)
 }
 
 // cliFreePort returns a loopback port that was free a moment ago.
@@ -289,15 +284,10 @@ func cliPostfix(t *testing.T) (addr, delivered string) {
 	t.Helper()
 	postfixBin := cliNeed(t, "/usr/sbin/postfix")
 	cliNeed(t, "/usr/lib/postfix/sbin/master")
-	if os.Geteuid() != 0 {
-		if os.Getenv("HERALD_INTEROP") == "1" {
-			t.Fatal("Postfix needs root to start and HERALD_INTEROP=1")
-		}
-		t.Skip("Postfix needs root to start")
-	}
+	peertest.RequireRoot(t, "a private Postfix")
 	pf, err := user.Lookup("postfix")
 	if err != nil {
-		t.Skipf("no postfix user: %v", err)
+		peertest.Unavailable(t, "no postfix user: %v", err)
 	}
 	uid, _ := strconv.Atoi(pf.Uid)
 	root := cliWorldDir(t, 0o755)

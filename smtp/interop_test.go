@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/heraldmail/herald/internal/peertest"
 	"github.com/heraldmail/herald/smtp"
 )
 
@@ -20,14 +21,7 @@ import (
 
 func needTool(t *testing.T, name string) string {
 	t.Helper()
-	p, err := exec.LookPath(name)
-	if err != nil {
-		if os.Getenv("HERALD_INTEROP") == "1" {
-			t.Fatalf("%s not found and HERALD_INTEROP=1: %v", name, err)
-		}
-		t.Skipf("%s not installed", name)
-	}
-	return p
+	return peertest.LookPath(t, name)
 }
 
 // listen serves s on a free loopback port until the test ends.

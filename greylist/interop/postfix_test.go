@@ -24,6 +24,7 @@ import (
 
 	"github.com/heraldmail/herald/dnsmx"
 	"github.com/heraldmail/herald/greylist"
+	"github.com/heraldmail/herald/internal/peertest"
 	"github.com/heraldmail/herald/smtp"
 )
 
@@ -94,24 +95,6 @@ func (s *session) Data(ctx context.Context, r io.Reader) error {
 func (s *session) Reset(ctx context.Context) { s.from, s.header = smtp.Path{}, "" }
 func (s *session) Close() error              { return nil }
 
-// need returns the path of a Postfix program, skipping the test when it is
-// missing (failing under HERALD_INTEROP=1).
-func need(t *testing.T, name string) string {
-	t.Helper()
-	if p, err := exec.LookPath(name); err == nil {
-		return p
-	}
-	p := filepath.Join("/usr/sbin", name)
-	if _, err := os.Stat(p); err == nil {
-		return p
-	}
-	if os.Getenv("HERALD_INTEROP") == "1" {
-		t.Fatalf("%s not found", name)
-	}
-	t.Skipf("%s not found", name)
-	return ""
-}
-
 // postfix is a private Postfix instance: its own configuration, queue and
 // data directories under the test's temporary directory, no listening
 // socket (mail is injected with sendmail), relaying everything to Herald on
@@ -130,20 +113,12 @@ func startPostfix(t *testing.T, relay string) *postfix {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &postfix{t: t, postfix: need(t, "postfix"), sendmail: need(t, "sendmail"), postqueue: need(t, "postqueue")}
-	if os.Geteuid() != 0 {
-		// Postfix's master must start as root to switch to mail_owner.
-		if os.Getenv("HERALD_INTEROP") == "1" {
-			t.Fatal("a private Postfix needs root")
-		}
-		t.Skip("a private Postfix needs root")
-	}
+	p := &postfix{t: t, postfix: peertest.LookPath(t, "postfix"), sendmail: peertest.LookPath(t, "sendmail"), postqueue: peertest.LookPath(t, "postqueue")}
+	// Postfix's master must start as root to switch to mail_owner.
+	peertest.RequireRoot(t, "a private Postfix")
 	owner, err := user.Lookup("postfix")
 	if err != nil {
-		if os.Getenv("HERALD_INTEROP") == "1" {
-			t.Fatalf("no postfix user: %v", err)
-		}
-		t.Skipf("no postfix user: %v", err)
+		peertest.Unavailable(t, "no postfix user: %v", err)
 	}
 	uid, _ := strconv.Atoi(owner.Uid)
 	gid, _ := strconv.Atoi(owner.Gid)

@@ -4,30 +4,25 @@ import (
 	"context"
 	"net"
 	"net/netip"
-	"os"
 	"os/exec"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/heraldmail/herald/greylist"
 	"github.com/heraldmail/herald/greylist/greylisttest"
 	"github.com/heraldmail/herald/greylist/redisstore"
-	"github.com/redis/go-redis/v9"
+	"github.com/heraldmail/herald/internal/peertest"
 )
 
 // startRedis starts a private redis-server on a free loopback port, with no
 // persistence and its own directory, and stops it when the test ends.
 func startRedis(t *testing.T) string {
 	t.Helper()
-	bin, err := exec.LookPath("redis-server")
-	if err != nil {
-		if os.Getenv("HERALD_INTEROP") == "1" {
-			t.Fatalf("redis-server not found: %v", err)
-		}
-		t.Skipf("redis-server not found: %v", err)
-	}
+	bin := peertest.LookPath(t, "redis-server")
 	var lastErr error
 	for range 5 {
 		l, err := net.Listen("tcp", "127.0.0.1:0")
