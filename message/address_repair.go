@@ -11,7 +11,17 @@ const maxRepairLen = 4096
 
 // entryEnd finds the end of the list entry starting at start: the next
 // comma outside quotes, comments, angle brackets and groups.
-func (p *addrParser) entryEnd(start int) int {
+func (p *addrParser) entryEnd(start int) int { return p.scanEnd(start, false) }
+
+// memberEnd finds the end of a group member that did not parse: the next
+// "," or ";" outside quotes, comments and angle brackets. It scans only up
+// to that point, so skipping every member of a group stays linear.
+func (p *addrParser) memberEnd(start int) int { return p.scanEnd(start, true) }
+
+// scanEnd returns the index of the first separator at or after start that
+// stands outside quoted strings, comments and angle brackets, or len(p.s):
+// for a group member a "," or ";", for a list entry a "," outside a group.
+func (p *addrParser) scanEnd(start int, member bool) int {
 	depth, angle, group := 0, false, false
 	for i := start; i < len(p.s); i++ {
 		c := p.s[i]
@@ -39,48 +49,15 @@ func (p *addrParser) entryEnd(start int) int {
 			angle = true
 		case c == '>':
 			angle = false
+		case member:
+			if (c == ';' || c == ',') && !angle {
+				return i
+			}
 		case c == ':' && !angle:
 			group = true
 		case c == ';':
 			group = false
 		case c == ',' && !angle && !group:
-			return i
-		}
-	}
-	return len(p.s)
-}
-
-// memberEnd finds the end of a group member that did not parse: the next
-// "," or ";" outside quotes, comments and angle brackets. It scans only up
-// to that point, so skipping every member of a group stays linear.
-func (p *addrParser) memberEnd(start int) int {
-	depth, angle := 0, false
-	for i := start; i < len(p.s); i++ {
-		switch c := p.s[i]; {
-		case c == '\\':
-			i++
-		case c == '"' && depth == 0:
-			j := i + 1
-			for j < len(p.s) && p.s[j] != '"' {
-				if p.s[j] == '\\' {
-					j++
-				}
-				j++
-			}
-			if j >= len(p.s) {
-				return len(p.s)
-			}
-			i = j
-		case c == '(':
-			depth++
-		case c == ')' && depth > 0:
-			depth--
-		case depth > 0:
-		case c == '<':
-			angle = true
-		case c == '>':
-			angle = false
-		case (c == ';' || c == ',') && !angle:
 			return i
 		}
 	}
