@@ -227,7 +227,9 @@ func splitPathArg(arg, prefix string) (path, params string, err error) {
 	if !ok {
 		return "", "", paramSyntax("Syntax: " + prefix + "<address>")
 	}
-	rest = strings.TrimLeft(rest, " \t")
+	for rest != "" && (rest[0] == ' ' || rest[0] == '\t') {
+		rest = rest[1:]
+	}
 	if rest == "" || rest[0] != '<' {
 		return "", "", paramSyntax("Syntax: " + prefix + "<address>")
 	}
