@@ -198,21 +198,7 @@ func cliServer(configure func(s *smtp.Server)) (*smtp.Server, *cliBackend) {
 // end, wrapped so that the test can see the client's writes.
 func cliPipe(t testing.TB, s *smtp.Server) *cliRecConn {
 	t.Helper()
-	cli, srv := net.Pipe()
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		s.ServeConn(context.Background(), srv)
-	}()
-	t.Cleanup(func() {
-		cli.Close()
-		select {
-		case <-done:
-		case <-time.After(10 * time.Second):
-			t.Error("server goroutine did not end")
-		}
-	})
-	return &cliRecConn{Conn: cli}
+	return &cliRecConn{Conn: pipeConn(t, s)}
 }
 
 // cliListen serves s on a loopback port until the test ends and returns

@@ -242,7 +242,7 @@ func newServer(t *testing.T, be *testBackend, options string, logs io.Writer) *s
 
 // pipeConn serves one connection of s over net.Pipe and returns the
 // client end. The server goroutine ends before the test does.
-func pipeConn(t *testing.T, s *smtp.Server) net.Conn {
+func pipeConn(t testing.TB, s *smtp.Server) net.Conn {
 	t.Helper()
 	cli, srv := net.Pipe()
 	done := make(chan struct{})
