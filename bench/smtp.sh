@@ -8,13 +8,13 @@
 # Then it opens IDLE_CONNS idle connections to each server and reports the
 # growth of the server's resident memory per connection.
 #
-# Usage: bench/smtp.sh            (RUNS=5 MESSAGES=20000 IDLE_CONNS=10000)
+# Usage: bench/smtp.sh            (RUNS=9 MESSAGES=20000 IDLE_CONNS=10000)
 #        bench/smtp.sh -gobench   (go test -bench BenchmarkSMTPServer, COUNT=5)
 # Needs: go, python3, /usr/sbin/smtp-source. Everything runs on 127.0.0.1.
 set -euo pipefail
 cd "$(dirname "$0")"
 
-RUNS=${RUNS:-5}
+RUNS=${RUNS:-9}
 MESSAGES=${MESSAGES:-20000}
 SESSIONS=${SESSIONS:-20}
 SIZE=${SIZE:-4096}
@@ -63,7 +63,11 @@ rss_kib() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
 results="$work/results.txt"
 : >"$results"
 for run in $(seq "$RUNS"); do
-	for impl in herald gosmtp; do
+	# Alternate which server goes first, so that neither always runs on a
+	# machine the other has just warmed or loaded.
+	order="herald gosmtp"
+	if [ $((run % 2)) -eq 0 ]; then order="gosmtp herald"; fi
+	for impl in $order; do
 		start_server "$impl"
 		before=$(cpu_ticks "$PID")
 		t0=$(date +%s.%N)
@@ -113,6 +117,14 @@ for impl, (rate, cpu) in med.items():
     print("  %-7s %8.0f msg/s  %7.1f us server CPU per message" % (impl, rate, cpu))
 print("  herald/go-smtp: throughput x%.2f, server CPU per message x%.2f (target <= 0.6)"
       % (med["herald"][0] / med["gosmtp"][0], med["herald"][1] / med["gosmtp"][1]))
+# The ratio within each run, where both servers met the same machine state.
+runs = sorted({int(x[1]) for x in rows})
+ratios = sorted(
+    float(next(x for x in rows if x[0] == "herald" and int(x[1]) == r)[3])
+    / float(next(x for x in rows if x[0] == "gosmtp" and int(x[1]) == r)[3])
+    for r in runs)
+print("  per-run CPU ratios: median x%.2f, range x%.2f-x%.2f, %d of %d runs <= 0.6"
+      % (statistics.median(ratios), ratios[0], ratios[-1], sum(r <= 0.6 for r in ratios), len(ratios)))
 n = int(sys.argv[3])
 for l in open(sys.argv[2]):
     impl, base, full = l.split()
