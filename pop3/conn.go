@@ -1,0 +1,409 @@
+package pop3
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/tls"
+	"encoding/hex"
+	"errors"
+	"log/slog"
+	"net"
+	"net/netip"
+	"os"
+	"runtime/debug"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	"github.com/heraldmail/herald/internal/wire"
+	"github.com/heraldmail/herald/sasl"
+)
+
+// state is a session state of RFC 1939 section 3.
+type state uint8
+
+const (
+	stateAuthorization state = iota // must be zero
+	stateTransaction
+	stateUpdate
+)
+
+// conn is one connection. Everything but idle and raw is touched only by
+// the connection's goroutine.
+type conn struct {
+	srv  *Server
+	nc   net.Conn // current transport, TLS after STLS
+	raw  net.Conn // the accepted connection; other goroutines touch only this
+	r    *wire.Reader
+	out  []byte // responses not yet written
+	info ConnInfo
+	ctx  context.Context
+
+	idle          atomic.Bool
+	readDeadline  deadline
+	writeDeadline deadline
+	closing       bool
+	timeout       time.Duration
+	errCount      int
+	loginFails    int
+
+	state     state
+	timestamp string // APOP timestamp of the greeting, "" without APOP
+	user      string // name given by USER, waiting for PASS
+	mbox      Mailbox
+	msgs      []MessageInfo
+	deleted   []bool
+	nDeleted  int
+	sizeLeft  int64 // total size of the messages not deleted
+}
+
+// maxPendingResponses is how many bytes of responses may wait for the
+// input to drain before they are written anyway.
+const maxPendingResponses = 4096
+
+var errShutdown = errors.New("pop3: shutting down")
+
+// connReader gives every read of the transport a fresh deadline.
+type connReader struct{ c *conn }
+
+func (cr connReader) Read(p []byte) (int, error) {
+	c := cr.c
+	if c.timeout > 0 {
+		c.readDeadline.refresh(c.nc.SetReadDeadline, c.timeout)
+	}
+	return c.nc.Read(p)
+}
+
+// connWriter gives every write of the transport a fresh deadline.
+type connWriter struct{ c *conn }
+
+func (cw connWriter) Write(p []byte) (int, error) {
+	c := cw.c
+	c.writeDeadline.refresh(c.nc.SetWriteDeadline, orDefault(c.srv.WriteTimeout, DefaultWriteTimeout))
+	return c.nc.Write(p)
+}
+
+// deadline moves a connection deadline forward only when the last move is
+// older than 1/64 of the timeout, sparing a timer update per read on busy
+// connections while keeping the timeout within 2%.
+type deadline struct {
+	at      time.Time
+	timeout time.Duration
+}
+
+func (d *deadline) refresh(set func(time.Time) error, timeout time.Duration) {
+	now := time.Now()
+	if timeout == d.timeout && now.Sub(d.at) < timeout/64 {
+		return
+	}
+	set(now.Add(timeout))
+	d.at, d.timeout = now, timeout
+}
+
+func newConn(s *Server, nc net.Conn) *conn {
+	c := &conn{srv: s, nc: nc, raw: nc, out: make([]byte, 0, 256)}
+	c.r = wire.NewReader(connReader{c}, &s.bufPool)
+	c.timeout = orDefault(s.Timeout, DefaultTimeout)
+	c.info.RemoteAddr = addrPort(nc.RemoteAddr())
+	c.info.LocalAddr = addrPort(nc.LocalAddr())
+	return c
+}
+
+func addrPort(a net.Addr) netip.AddrPort {
+	if ta, ok := a.(*net.TCPAddr); ok {
+		return ta.AddrPort()
+	}
+	if a == nil {
+		return netip.AddrPort{}
+	}
+	ap, _ := netip.ParseAddrPort(a.String())
+	return ap
+}
+
+func (c *conn) log() *slog.Logger {
+	return c.srv.logger().With("remote", c.info.RemoteAddr.String())
+}
+
+func (c *conn) serve(ctx context.Context) {
+	ctx, cancel := context.WithCancel(ctx)
+	c.ctx = ctx
+	defer func() {
+		cancel()
+		c.release()
+		c.nc.Close()
+		c.r.Release()
+	}()
+	if c.srv.ImplicitTLS {
+		if err := c.handshake(); err != nil {
+			c.log().Info("pop3: TLS handshake failed", "err", err)
+			return
+		}
+	}
+	greeting := "POP3 server ready"
+	if _, ok := c.srv.Backend.(APOPBackend); ok {
+		c.timestamp = newTimestamp(c.srv.hostname())
+		greeting += " " + c.timestamp
+	}
+	c.ok(greeting)
+	for !c.closing {
+		line, err := c.readCommand()
+		if err != nil {
+			c.readFailed(err)
+			continue
+		}
+		c.dispatch(string(line))
+	}
+	c.flush()
+}
+
+// newTimestamp makes the APOP timestamp of RFC 1939 section 7, a msg-id
+// that is unique per greeting: random bits, the time and the host name.
+func newTimestamp(host string) string {
+	var b [8]byte
+	rand.Read(b[:])
+	return "<" + hex.EncodeToString(b[:]) + "." + strconv.FormatInt(time.Now().UnixNano(), 10) + "@" + host + ">"
+}
+
+// release gives the maildrop back, recovering a panic in Close.
+func (c *conn) release() {
+	if c.mbox == nil {
+		return
+	}
+	mb := c.mbox
+	c.mbox = nil
+	defer func() {
+		if r := recover(); r != nil {
+			c.log().Error("pop3: panic in Mailbox.Close", "panic", r, "stack", string(debug.Stack()))
+		}
+	}()
+	if err := mb.Close(); err != nil {
+		c.log().Warn("pop3: Mailbox.Close", "err", err)
+	}
+}
+
+// readCommand returns the next command line. Before blocking it flushes
+// the responses, returns the large buffer and marks the connection idle.
+func (c *conn) readCommand() ([]byte, error) {
+	if len(c.out) >= maxPendingResponses {
+		if err := c.flush(); err != nil {
+			return nil, err
+		}
+	}
+	if c.r.Buffered() == 0 {
+		if err := c.flush(); err != nil {
+			return nil, err
+		}
+		c.r.Shrink()
+		c.idle.Store(true)
+		defer c.idle.Store(false)
+		if c.srv.inShut.Load() {
+			return nil, errShutdown
+		}
+	}
+	c.timeout = orDefault(c.srv.Timeout, DefaultTimeout)
+	lim := c.srv.maxLine()
+	line, _, err := c.r.ReadLine(max(lim, MaxAuthLineLength))
+	if err != nil {
+		return nil, err
+	}
+	if len(line) > lim && !isAuth(line) {
+		return nil, ErrLineTooLong
+	}
+	return line, nil
+}
+
+// isAuth reports whether line is an AUTH command, whose initial response
+// may be longer than a command line.
+func isAuth(line []byte) bool {
+	return len(line) >= 5 && line[4] == ' ' &&
+		(line[0]|0x20) == 'a' && (line[1]|0x20) == 'u' && (line[2]|0x20) == 't' && (line[3]|0x20) == 'h'
+}
+
+// readFailed handles an error from readCommand.
+func (c *conn) readFailed(err error) {
+	switch {
+	case errors.Is(err, ErrLineTooLong):
+		c.fail(&Error{Message: "Line too long"})
+		return
+	case errors.Is(err, errShutdown) || c.srv.inShut.Load() && isTimeout(err):
+		c.err(CodeSysTemp, "Server shutting down, closing connection")
+	case isTimeout(err):
+		c.err("", "Autologout; idle for too long")
+	}
+	c.closing = true
+}
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout() || errors.Is(err, os.ErrDeadlineExceeded)
+}
+
+// flush writes the pending responses.
+func (c *conn) flush() error {
+	if len(c.out) == 0 {
+		return nil
+	}
+	_, err := connWriter{c}.Write(c.out)
+	if cap(c.out) > 4096 {
+		c.out = make([]byte, 0, 256)
+	} else {
+		c.out = c.out[:0]
+	}
+	if err != nil {
+		c.closing = true
+	}
+	return err
+}
+
+// ok queues a positive response.
+func (c *conn) ok(text string) {
+	c.out = append(c.out, "+OK"...)
+	if text != "" {
+		c.out = append(c.out, ' ')
+		c.out = append(c.out, text...)
+	}
+	c.out = append(c.out, "\r\n"...)
+}
+
+// line queues one line of a multi-line response, dot-stuffed.
+func (c *conn) line(s string) {
+	if len(s) > 0 && s[0] == '.' {
+		c.out = append(c.out, '.')
+	}
+	c.out = append(c.out, s...)
+	c.out = append(c.out, "\r\n"...)
+}
+
+// end queues the line that ends a multi-line response.
+func (c *conn) end() { c.out = append(c.out, ".\r\n"...) }
+
+// err queues a negative response.
+func (c *conn) err(code ResponseCode, text string) {
+	c.out = append(c.out, Response{Code: code, Text: text}.String()...)
+	c.out = append(c.out, "\r\n"...)
+}
+
+// fail sends the response for err and counts it toward MaxErrors.
+func (c *conn) fail(err error) {
+	code, text := c.errorResponse(err)
+	c.err(code, text)
+	c.errCount++
+	if lim := limit(c.srv.MaxErrors, DefaultMaxErrors); lim > 0 && c.errCount >= lim && !c.closing {
+		c.err("", "Too many errors, closing connection")
+		c.closing = true
+	}
+}
+
+// errorResponse is the one place that maps an error to a response. An
+// *Error is sent as given; category sentinels have fixed responses;
+// anything else is logged and answered "-ERR [SYS/TEMP]" without its text.
+func (c *conn) errorResponse(err error) (ResponseCode, string) {
+	var e *Error
+	switch {
+	case errors.As(err, &e):
+		return e.Code, e.Message
+	case errors.Is(err, ErrSyntax):
+		return "", "Syntax error"
+	case errors.Is(err, ErrAuthFailed):
+		return CodeAuth, "Authentication failed"
+	case errors.Is(err, sasl.ErrUnsupportedMechanism):
+		return "", "Unsupported authentication mechanism"
+	case errors.Is(err, sasl.ErrMalformed), errors.Is(err, sasl.ErrUnexpected):
+		return "", "Malformed authentication exchange"
+	}
+	c.log().Error("pop3: backend error", "err", err)
+	return CodeSysTemp, "Internal error, try again later"
+}
+
+// dispatch runs one command, recovering a panic.
+func (c *conn) dispatch(line string) {
+	defer func() {
+		if r := recover(); r != nil {
+			c.log().Error("pop3: panic while handling command", "panic", r, "stack", string(debug.Stack()))
+			c.err(CodeSysTemp, "Internal error, closing connection")
+			c.closing = true
+		}
+	}()
+	cmd, err := ParseCommand(line)
+	if err != nil {
+		c.fail(err)
+		return
+	}
+	if err := c.handle(cmd); err != nil {
+		c.fail(err)
+	}
+}
+
+// errBadState answers a command not valid in the current state.
+var errBadState = &Error{Message: "Command not valid in this state"}
+
+func (c *conn) handle(cmd Command) error {
+	switch cmd.Verb {
+	case "CAPA":
+		return c.cmdCapa(cmd.Args)
+	case "QUIT":
+		return c.cmdQuit(cmd.Args)
+	}
+	if c.state == stateAuthorization {
+		switch cmd.Verb {
+		case "USER":
+			return c.cmdUser(cmd.Args)
+		case "PASS":
+			return c.cmdPass(cmd.Args)
+		case "APOP":
+			return c.cmdAPOP(cmd.Args)
+		case "AUTH":
+			return c.cmdAuth(cmd.Args)
+		case "STLS":
+			return c.cmdSTLS(cmd.Args)
+		case "STAT", "LIST", "RETR", "DELE", "NOOP", "RSET", "TOP", "UIDL":
+			return errBadState
+		}
+		return &Error{Message: "Unknown command"}
+	}
+	switch cmd.Verb {
+	case "STAT":
+		return c.cmdStat(cmd.Args)
+	case "LIST":
+		return c.cmdList(cmd.Args)
+	case "UIDL":
+		return c.cmdUidl(cmd.Args)
+	case "RETR":
+		return c.cmdRetr(cmd.Args)
+	case "TOP":
+		return c.cmdTop(cmd.Args)
+	case "DELE":
+		return c.cmdDele(cmd.Args)
+	case "RSET":
+		return c.cmdRset(cmd.Args)
+	case "NOOP":
+		if len(cmd.Args) != 0 {
+			return errSyntax
+		}
+		c.ok("")
+		return nil
+	case "USER", "PASS", "APOP", "AUTH", "STLS":
+		return errBadState
+	}
+	return &Error{Message: "Unknown command"}
+}
+
+var errSyntax = &Error{Message: "Syntax error"}
+
+// handshake runs the server side of TLS on the current transport.
+func (c *conn) handshake() error {
+	tc := tls.Server(c.nc, c.srv.TLSConfig)
+	ctx, cancel := context.WithTimeout(c.ctx, min(orDefault(c.srv.Timeout, DefaultTLSHandshakeTimeout), DefaultTLSHandshakeTimeout))
+	defer cancel()
+	c.timeout = 0
+	c.nc.SetDeadline(time.Time{})
+	if err := tc.HandshakeContext(ctx); err != nil {
+		return err
+	}
+	st := tc.ConnectionState()
+	c.nc = tc
+	c.readDeadline, c.writeDeadline = deadline{}, deadline{}
+	c.info.TLS = &st
+	c.r.Reset(connReader{c})
+	return nil
+}
