@@ -302,3 +302,6 @@ func runTranscript(t *testing.T, nc net.Conn, script string) {
 		}
 	}
 }
+
+func tlsClient(nc net.Conn, cfg *tls.Config) *tls.Conn { return tls.Client(nc, cfg) }
+
