@@ -304,4 +304,3 @@ func runTranscript(t *testing.T, nc net.Conn, script string) {
 }
 
 func tlsClient(nc net.Conn, cfg *tls.Config) *tls.Conn { return tls.Client(nc, cfg) }
-
