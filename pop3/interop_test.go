@@ -173,7 +173,7 @@ func TestInteropCurl(t *testing.T) {
 	if got := curl(tlsURL+"/", "-X", "UIDL"); got != "1 m1\r\n2 m2\r\n3 m3\r\n" {
 		t.Errorf("UIDL = %q", got)
 	}
-	if got := curl(tlsURL+"/3"); got != "Subject: three\r\n\r\nbare lf\r\n" {
+	if got := curl(tlsURL + "/3"); got != "Subject: three\r\n\r\nbare lf\r\n" {
 		t.Errorf("RETR 3 = %q", got)
 	}
 	curl(tlsURL+"/2", "-X", "DELE", "--request-target", "2", "-I")
