@@ -1,0 +1,165 @@
+package imap
+
+import (
+	"context"
+	"crypto/tls"
+	"io"
+	"net"
+	"time"
+)
+
+// ConnInfo describes a client connection to the Backend.
+type ConnInfo struct {
+	RemoteAddr net.Addr
+	LocalAddr  net.Addr
+	// TLS is the connection's TLS state, nil before STARTTLS or without
+	// TLS.
+	TLS *tls.ConnectionState
+}
+
+// Backend opens the mail store of a user once the server has
+// authenticated them with Server.Auth. It is called concurrently for
+// different connections.
+type Backend interface {
+	// Open returns the store of the user identity that authenticated.
+	// An error ends the login with NO.
+	Open(ctx context.Context, conn *ConnInfo, identity string) (User, error)
+}
+
+// BackendFunc adapts a function to the Backend interface.
+type BackendFunc func(ctx context.Context, conn *ConnInfo, identity string) (User, error)
+
+// Open calls f.
+func (f BackendFunc) Open(ctx context.Context, conn *ConnInfo, identity string) (User, error) {
+	return f(ctx, conn, identity)
+}
+
+// MailboxInfo describes one mailbox for LIST.
+type MailboxInfo struct {
+	// Name is the full name in UTF-8 with "/" as the hierarchy delimiter;
+	// "INBOX" is the inbox.
+	Name string
+	// Attributes holds special-use attributes (RFC 6154) and \Noselect
+	// or \Noinferiors; the server adds \HasChildren, \HasNoChildren and
+	// \Subscribed itself.
+	Attributes []MailboxAttr
+	// Subscribed reports whether the user subscribed to the mailbox.
+	Subscribed bool
+}
+
+// MailboxStatus is the state of a mailbox for STATUS and SELECT.
+type MailboxStatus struct {
+	Messages    uint32
+	UIDNext     UID
+	UIDValidity uint32
+	Unseen      uint32
+	Deleted     uint32
+	Size        int64
+	// Keywords are the keywords in use or allowed, for FLAGS.
+	Keywords []Flag
+	// PermanentKeywords reports whether clients may create new keywords
+	// (\* in PERMANENTFLAGS).
+	NewKeywords bool
+}
+
+// AppendOptions are the arguments of APPEND besides the message.
+type AppendOptions struct {
+	Flags []Flag
+	// InternalDate is the date the client gave, or the zero time for
+	// now.
+	InternalDate time.Time
+}
+
+// AppendResult says where APPEND put the message (RFC 4315 APPENDUID).
+// A zero result sends no APPENDUID code.
+type AppendResult struct {
+	UIDValidity uint32
+	UID         UID
+}
+
+// CopyResult maps source UIDs to the UIDs of the copies (RFC 4315
+// COPYUID). A zero result sends no COPYUID code.
+type CopyResult struct {
+	UIDValidity uint32
+	Source      []UID
+	Dest        []UID
+}
+
+// User is the mail store of one authenticated user. Its methods are called
+// from the connection's goroutine only; the same user's store may be open
+// on other connections at once. Mailbox names are UTF-8 with "/" as the
+// hierarchy delimiter.
+type User interface {
+	// List returns every mailbox of the user, INBOX included.
+	List(ctx context.Context) ([]MailboxInfo, error)
+	// Status returns the counters of a mailbox.
+	Status(ctx context.Context, name string) (MailboxStatus, error)
+	// Create creates a mailbox, with an optional special-use attribute;
+	// ErrMailboxExists when it exists.
+	Create(ctx context.Context, name string, specialUse []MailboxAttr) error
+	// Delete removes a mailbox and its messages.
+	Delete(ctx context.Context, name string) error
+	// Rename renames a mailbox and its children. Renaming INBOX moves its
+	// messages to the new mailbox and leaves INBOX empty (RFC 9051
+	// section 6.3.6).
+	Rename(ctx context.Context, from, to string) error
+	// SetSubscribed subscribes to or unsubscribes from a name, which
+	// need not exist.
+	SetSubscribed(ctx context.Context, name string, subscribed bool) error
+	// Append adds a message read from r (size bytes, which must all be
+	// read before Append returns successfully) to a mailbox.
+	Append(ctx context.Context, name string, r io.Reader, size int64, opts AppendOptions) (AppendResult, error)
+	// Select opens a mailbox for SELECT (readOnly false) or EXAMINE.
+	Select(ctx context.Context, name string, readOnly bool) (Mailbox, error)
+	// Logout releases the store at the end of the session.
+	Logout(ctx context.Context) error
+}
+
+// MessageInfo is the metadata of one message in a mailbox.
+type MessageInfo struct {
+	UID          UID
+	Flags        []Flag
+	Size         int64
+	InternalDate time.Time
+}
+
+// Content is a message's bytes, read at any offset. It is closed when the
+// server is done with it.
+type Content interface {
+	io.ReaderAt
+	io.Closer
+}
+
+// Mailbox is a mailbox open on one connection. The server keeps the
+// session's view of it (sequence numbers) and asks for the current state
+// with Messages, so a Mailbox needs no per-session bookkeeping.
+type Mailbox interface {
+	// Status returns UIDVALIDITY, UIDNEXT and the keywords.
+	Status(ctx context.Context) (MailboxStatus, error)
+	// Messages returns every message, ordered by ascending UID.
+	Messages(ctx context.Context) ([]MessageInfo, error)
+	// Open returns the content of a message; ErrNoSuchMessage when it
+	// has been expunged.
+	Open(ctx context.Context, uid UID) (Content, error)
+	// Store changes the flags of messages. UIDs that no longer exist are
+	// ignored.
+	Store(ctx context.Context, uids []UID, op StoreOp, flags []Flag) error
+	// Expunge removes the messages flagged \Deleted, only those in uids
+	// when uids is not nil, and returns the UIDs removed.
+	Expunge(ctx context.Context, uids []UID) ([]UID, error)
+	// Copy copies messages to another mailbox of the user.
+	Copy(ctx context.Context, uids []UID, dest string) (CopyResult, error)
+	// Updates returns a channel that receives a value whenever the
+	// mailbox may have changed through another connection or delivery;
+	// the server then calls Messages. It may return nil.
+	Updates() <-chan struct{}
+	// Close releases the mailbox.
+	Close(ctx context.Context) error
+}
+
+// MailboxMove is implemented by a Mailbox that moves messages atomically
+// (RFC 6851). Without it, MOVE copies, flags the originals \Deleted and
+// expunges them.
+type MailboxMove interface {
+	Move(ctx context.Context, uids []UID, dest string) (CopyResult, error)
+}

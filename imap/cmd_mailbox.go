@@ -1,0 +1,314 @@
+package imap
+
+import (
+	"slices"
+	"strconv"
+	"strings"
+)
+
+func (c *conn) cmdCreate(cmd *command) error {
+	name, err := c.mailboxIn(cmd.mailbox)
+	if err != nil {
+		return err
+	}
+	name = strings.TrimSuffix(name, "/")
+	if name == "INBOX" {
+		return &Error{Type: StatusNo, Code: CodeAlreadyExists, Text: "INBOX always exists"}
+	}
+	if err := validName(name); err != nil {
+		return err
+	}
+	for _, a := range cmd.specialUse {
+		if !isSpecialUse(a) {
+			return &Error{Type: StatusNo, Code: CodeUseAttr, Text: "Unsupported special-use attribute"}
+		}
+	}
+	return c.user.Create(c.ctx, name, cmd.specialUse)
+}
+
+// validName refuses empty names, empty hierarchy levels and control
+// characters.
+func validName(name string) error {
+	if name == "" || strings.HasPrefix(name, "/") || strings.Contains(name, "//") {
+		return &Error{Type: StatusNo, Code: CodeCannot, Text: "Invalid mailbox name"}
+	}
+	for _, r := range name {
+		if r < 0x20 || r == 0x7f {
+			return &Error{Type: StatusNo, Code: CodeCannot, Text: "Invalid mailbox name"}
+		}
+	}
+	return nil
+}
+
+func (c *conn) cmdDelete(cmd *command) error {
+	name, err := c.mailboxIn(cmd.mailbox)
+	if err != nil {
+		return err
+	}
+	if name == "INBOX" {
+		return &Error{Type: StatusNo, Code: CodeCannot, Text: "INBOX cannot be deleted"}
+	}
+	return c.user.Delete(c.ctx, name)
+}
+
+func (c *conn) cmdRename(cmd *command) error {
+	from, err := c.mailboxIn(cmd.mailbox)
+	if err != nil {
+		return err
+	}
+	to, err := c.mailboxIn(cmd.mailbox2)
+	if err != nil {
+		return err
+	}
+	to = strings.TrimSuffix(to, "/")
+	if err := validName(to); err != nil {
+		return err
+	}
+	if to == "INBOX" {
+		return &Error{Type: StatusNo, Code: CodeAlreadyExists, Text: "INBOX always exists"}
+	}
+	return c.user.Rename(c.ctx, from, to)
+}
+
+func (c *conn) cmdSubscribe(cmd *command) error {
+	name, err := c.mailboxIn(cmd.mailbox)
+	if err != nil {
+		return err
+	}
+	return c.user.SetSubscribed(c.ctx, name, cmd.name == "SUBSCRIBE")
+}
+
+// match reports whether name matches a LIST pattern: "*" matches any
+// characters, "%" any but the delimiter. It runs in O(len(pattern) *
+// len(name)).
+func match(pattern, name string) bool {
+	// prev[j]: pattern[:i] matches name[:j].
+	prev := make([]bool, len(name)+1)
+	cur := make([]bool, len(name)+1)
+	prev[0] = true
+	for i := 0; i < len(pattern); i++ {
+		p := pattern[i]
+		cur[0] = prev[0] && (p == '*' || p == '%')
+		for j := 1; j <= len(name); j++ {
+			switch p {
+			case '*':
+				cur[j] = prev[j] || cur[j-1]
+			case '%':
+				cur[j] = prev[j] || (cur[j-1] && name[j-1] != Delimiter)
+			default:
+				cur[j] = prev[j-1] && name[j-1] == p
+			}
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(name)]
+}
+
+type listEntry struct {
+	name  string
+	attrs []MailboxAttr
+	info  *MailboxInfo
+}
+
+func (c *conn) cmdList(cmd *command) error {
+	ref, err := c.mailboxIn(cmd.mailbox)
+	if err != nil {
+		return err
+	}
+	lsub := cmd.name == "LSUB"
+	if len(cmd.listPattern) == 1 && cmd.listPattern[0] == "" && !lsub {
+		// The delimiter and root of the reference (RFC 9051 section
+		// 6.3.9).
+		c.untagged(`LIST (\Noselect) "/" ""`)
+		return nil
+	}
+	var patterns []string
+	for _, p := range cmd.listPattern {
+		p, err := c.mailboxIn(p)
+		if err != nil {
+			return err
+		}
+		if p == "" {
+			continue
+		}
+		full := ref + p
+		if strings.HasPrefix(p, "/") || ref == "" {
+			full = p
+		}
+		if len(full) >= 5 && strings.EqualFold(full[:5], "INBOX") && (len(full) == 5 || full[5] == '/') {
+			full = "INBOX" + full[5:]
+		}
+		patterns = append(patterns, full)
+	}
+	subscribedOnly := lsub || slices.Contains(cmd.listSelect, "SUBSCRIBED")
+	specialOnly := slices.Contains(cmd.listSelect, "SPECIAL-USE")
+	showSub := subscribedOnly || slices.Contains(cmd.listReturn, "SUBSCRIBED")
+	all, err := c.user.List(c.ctx)
+	if err != nil {
+		return err
+	}
+	byName := map[string]*MailboxInfo{}
+	for i := range all {
+		byName[all[i].Name] = &all[i]
+	}
+	// Every name, with parents implied by deeper names.
+	names := make([]string, 0, len(all))
+	seen := map[string]bool{}
+	for _, m := range all {
+		for n := m.Name; n != ""; {
+			if !seen[n] {
+				seen[n] = true
+				names = append(names, n)
+			}
+			i := strings.LastIndexByte(n, Delimiter)
+			if i < 0 {
+				break
+			}
+			n = n[:i]
+		}
+	}
+	slices.SortFunc(names, func(a, b string) int {
+		if a == "INBOX" {
+			return -1
+		}
+		if b == "INBOX" {
+			return 1
+		}
+		return strings.Compare(a, b)
+	})
+	hasChildren := func(n string) bool {
+		for _, o := range names {
+			if len(o) > len(n) && strings.HasPrefix(o, n) && o[len(n)] == Delimiter {
+				return true
+			}
+		}
+		return false
+	}
+	for _, n := range names {
+		matched := false
+		for _, p := range patterns {
+			if match(p, n) {
+				matched = true
+				break
+			}
+		}
+		if !matched {
+			continue
+		}
+		info := byName[n]
+		var attrs []MailboxAttr
+		if info == nil {
+			if subscribedOnly || specialOnly {
+				continue
+			}
+			attrs = append(attrs, AttrNoSelect)
+		} else {
+			if subscribedOnly && !info.Subscribed {
+				continue
+			}
+			special := false
+			for _, a := range info.Attributes {
+				if isSpecialUse(a) {
+					special = true
+				}
+				attrs = append(attrs, a)
+			}
+			if specialOnly && !special {
+				continue
+			}
+			if showSub && info.Subscribed {
+				attrs = append(attrs, AttrSubscribed)
+			}
+		}
+		if !slices.Contains(attrs, AttrNoInferiors) {
+			if hasChildren(n) {
+				attrs = append(attrs, AttrHasChildren)
+			} else {
+				attrs = append(attrs, AttrHasNoChildren)
+			}
+		}
+		b := []byte(cmd.name)
+		b = append(b, " ("...)
+		for i, a := range attrs {
+			if i > 0 {
+				b = append(b, ' ')
+			}
+			b = append(b, a...)
+		}
+		b = append(b, `) "/" `...)
+		b = appendString(b, c.mailboxOut(n), c.utf8)
+		c.untagged(string(b))
+		if info != nil && slices.Contains(cmd.listReturn, "STATUS") && !slices.Contains(attrs, AttrNoSelect) {
+			if err := c.writeStatus(n, cmd.statusItems); err != nil {
+				c.srv.logger().Warn("imap: LIST STATUS failed", "mailbox", n, "err", err)
+			}
+		}
+	}
+	return nil
+}
+
+func (c *conn) cmdStatus(cmd *command) error {
+	name, err := c.mailboxIn(cmd.mailbox)
+	if err != nil {
+		return err
+	}
+	return c.writeStatus(name, cmd.statusItems)
+}
+
+func (c *conn) writeStatus(name string, items []string) error {
+	for _, it := range items {
+		switch it {
+		case "MESSAGES", "UIDNEXT", "UIDVALIDITY", "UNSEEN", "SIZE", "DELETED", "RECENT":
+		default:
+			return &Error{Type: StatusBad, Text: "Unknown STATUS item"}
+		}
+	}
+	st, err := c.user.Status(c.ctx, name)
+	if err != nil {
+		return err
+	}
+	b := []byte("STATUS ")
+	b = appendString(b, c.mailboxOut(name), c.utf8)
+	b = append(b, " ("...)
+	for i, it := range items {
+		if i > 0 {
+			b = append(b, ' ')
+		}
+		b = append(b, it...)
+		b = append(b, ' ')
+		switch it {
+		case "MESSAGES":
+			b = strconv.AppendUint(b, uint64(st.Messages), 10)
+		case "UIDNEXT":
+			b = strconv.AppendUint(b, uint64(st.UIDNext), 10)
+		case "UIDVALIDITY":
+			b = strconv.AppendUint(b, uint64(st.UIDValidity), 10)
+		case "UNSEEN":
+			b = strconv.AppendUint(b, uint64(st.Unseen), 10)
+		case "SIZE":
+			b = strconv.AppendInt(b, st.Size, 10)
+		case "DELETED":
+			b = strconv.AppendUint(b, uint64(st.Deleted), 10)
+		case "RECENT":
+			b = append(b, '0')
+		}
+	}
+	b = append(b, ')')
+	c.untagged(string(b))
+	return nil
+}
+
+func (c *conn) cmdAppend(cmd *command) error {
+	name, err := c.mailboxIn(cmd.mailbox)
+	if err != nil {
+		return err
+	}
+	res, err := c.user.Append(c.ctx, name, cmd.literal, cmd.literalLen, AppendOptions{Flags: cmd.flags, InternalDate: cmd.date})
+	if err != nil {
+		return err
+	}
+	if res.UID != 0 {
+		c.okCode = "APPENDUID " + strconv.FormatUint(uint64(res.UIDValidity), 10) + " " + strconv.FormatUint(uint64(res.UID), 10)
+	}
+	return nil
+}

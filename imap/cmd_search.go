@@ -1,0 +1,273 @@
+package imap
+
+import (
+	"bufio"
+	"bytes"
+	"io"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/heraldmail/herald/message"
+	hmime "github.com/heraldmail/herald/mime"
+)
+
+func (c *conn) cmdSearch(cmd *command) error {
+	sel := c.sel
+	var hits []uint32
+	maxUID := uint32(sel.maxUID())
+	var lost bool
+	for i := range sel.msgs {
+		seq := uint32(i + 1)
+		m := &fetchMsg{c: c, info: sel.msgs[i]}
+		ok, err := c.matchKey(cmd.search, seq, maxUID, m)
+		m.close()
+		if err != nil {
+			if isNoSuchMessage(err) {
+				lost = true
+				continue
+			}
+			return err
+		}
+		if ok {
+			if cmd.uid {
+				hits = append(hits, uint32(sel.msgs[i].UID))
+			} else {
+				hits = append(hits, seq)
+			}
+		}
+	}
+	_ = lost // messages expunged meanwhile simply do not match
+	if !cmd.esearch && !c.rev2 {
+		b := []byte("SEARCH")
+		for _, n := range hits {
+			b = append(b, ' ')
+			b = strconv.AppendUint(b, uint64(n), 10)
+		}
+		c.untagged(string(b))
+		return nil
+	}
+	// ESEARCH response (RFC 4731, RFC 9051 section 7.3.4).
+	ret := cmd.searchRet
+	if len(ret) == 0 {
+		ret = []string{"ALL"}
+	}
+	b := []byte("ESEARCH (TAG ")
+	b = appendString(b, cmd.tag, false)
+	b = append(b, ')')
+	if cmd.uid {
+		b = append(b, " UID"...)
+	}
+	if len(hits) > 0 {
+		if slices.Contains(ret, "MIN") {
+			b = append(b, " MIN "...)
+			b = strconv.AppendUint(b, uint64(hits[0]), 10)
+		}
+		if slices.Contains(ret, "MAX") {
+			b = append(b, " MAX "...)
+			b = strconv.AppendUint(b, uint64(hits[len(hits)-1]), 10)
+		}
+		if slices.Contains(ret, "ALL") {
+			uids := make([]UID, len(hits))
+			for i, h := range hits {
+				uids[i] = UID(h)
+			}
+			b = append(b, " ALL "...)
+			b = append(b, uidSetString(uids)...)
+		}
+	}
+	if slices.Contains(ret, "COUNT") {
+		b = append(b, " COUNT "...)
+		b = strconv.AppendInt(b, int64(len(hits)), 10)
+	}
+	c.untagged(string(b))
+	return nil
+}
+
+// matchKey evaluates a search key for one message, loading its content
+// only when the key needs it.
+func (c *conn) matchKey(k *searchKey, seq, maxUID uint32, m *fetchMsg) (bool, error) {
+	switch k.op {
+	case "AND":
+		for _, s := range k.sub {
+			ok, err := c.matchKey(s, seq, maxUID, m)
+			if err != nil || !ok {
+				return false, err
+			}
+		}
+		return true, nil
+	case "OR":
+		for _, s := range k.sub {
+			ok, err := c.matchKey(s, seq, maxUID, m)
+			if err != nil || ok {
+				return ok, err
+			}
+		}
+		return false, nil
+	case "NOT":
+		ok, err := c.matchKey(k.sub[0], seq, maxUID, m)
+		return !ok && err == nil, err
+	case "SEQ":
+		return k.set.Contains(seq, c.sel.max()), nil
+	case "UID":
+		return k.set.Contains(uint32(m.info.UID), maxUID), nil
+	case "ALL", "OLD":
+		return true, nil
+	case "NEW", "RECENT":
+		return false, nil
+	case "ANSWERED", "DELETED", "DRAFT", "FLAGGED", "SEEN":
+		return hasFlag(m.info.Flags, Flag(`\`+k.op)), nil
+	case "UNANSWERED", "UNDELETED", "UNDRAFT", "UNFLAGGED", "UNSEEN":
+		return !hasFlag(m.info.Flags, Flag(`\`+k.op[2:])), nil
+	case "KEYWORD":
+		return hasFlag(m.info.Flags, Flag(k.str)), nil
+	case "UNKEYWORD":
+		return !hasFlag(m.info.Flags, Flag(k.str)), nil
+	case "LARGER":
+		return m.info.Size > k.n, nil
+	case "SMALLER":
+		return m.info.Size < k.n, nil
+	case "BEFORE", "ON", "SINCE":
+		return compareDate(k.op, m.info.InternalDate, k.date), nil
+	case "SENTBEFORE", "SENTON", "SENTSINCE":
+		h, err := m.header()
+		if err != nil {
+			return false, err
+		}
+		d, err := h.header.Date()
+		if err != nil {
+			return false, nil
+		}
+		return compareDate(strings.TrimPrefix(k.op, "SENT"), d, k.date), nil
+	case "FROM", "TO", "CC", "BCC", "SUBJECT":
+		h, err := m.header()
+		if err != nil {
+			return false, err
+		}
+		return headerContains(h.header, k.op, k.str), nil
+	case "HEADER":
+		h, err := m.header()
+		if err != nil {
+			return false, err
+		}
+		if k.str == "" {
+			return h.header.Has(k.field), nil
+		}
+		return headerContains(h.header, k.field, k.str), nil
+	case "BODY", "TEXT":
+		if k.op == "TEXT" {
+			h, err := m.header()
+			if err != nil {
+				return false, err
+			}
+			for _, f := range h.header.All() {
+				if containsFold(f.Value(), k.str) {
+					return true, nil
+				}
+				if t, _ := f.Text(); containsFold(t, k.str) {
+					return true, nil
+				}
+			}
+		}
+		if err := m.open(); err != nil {
+			return false, err
+		}
+		return bodyContains(m.content, m.info.Size, k.str), nil
+	}
+	return false, nil
+}
+
+// compareDate compares the dates of t (in its own zone) and d, ignoring the
+// time of day (RFC 9051 section 6.4.4).
+func compareDate(op string, t, d time.Time) bool {
+	y, mo, da := t.Date()
+	td := time.Date(y, mo, da, 0, 0, 0, 0, time.UTC)
+	switch op {
+	case "BEFORE":
+		return td.Before(d)
+	case "ON":
+		return td.Equal(d)
+	}
+	return !td.Before(d) // SINCE: on or after
+}
+
+func containsFold(s, sub string) bool {
+	if sub == "" {
+		return true
+	}
+	return strings.Contains(strings.ToLower(s), strings.ToLower(sub))
+}
+
+// headerContains searches the fields called name, raw and decoded.
+func headerContains(h *message.Header, name, s string) bool {
+	for _, f := range h.All() {
+		if !strings.EqualFold(f.Name(), name) {
+			continue
+		}
+		if containsFold(f.Value(), s) {
+			return true
+		}
+		if t, _ := f.Text(); containsFold(t, s) {
+			return true
+		}
+		if list, err := h.AddressList(name); err == nil {
+			for _, a := range message.Mailboxes(list) {
+				if containsFold(a.Name, s) || containsFold(a.Addr, s) {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
+
+// bodyContains searches the text of each body part, decoded from its
+// transfer encoding and charset, streaming with an overlap so that a match
+// across buffer boundaries is found.
+func bodyContains(r io.ReaderAt, size int64, s string) bool {
+	if s == "" {
+		return true
+	}
+	needle := []byte(strings.ToLower(s))
+	mr := hmime.NewReader(io.NewSectionReader(r, 0, size), nil)
+	for {
+		p, err := mr.Next()
+		if err != nil {
+			return false
+		}
+		if p.IsContainer() {
+			continue
+		}
+		var body io.Reader
+		if p.MediaType.Type == "text" {
+			body, _ = p.Text()
+		}
+		if body == nil {
+			continue
+		}
+		if streamContains(body, needle) {
+			return true
+		}
+	}
+}
+
+func streamContains(r io.Reader, needle []byte) bool {
+	br := bufio.NewReaderSize(r, 32<<10)
+	var carry []byte
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := br.Read(buf)
+		if n > 0 {
+			chunk := bytes.ToLower(append(carry, buf[:n]...))
+			if bytes.Contains(chunk, needle) {
+				return true
+			}
+			keep := min(len(chunk), len(needle)-1+8)
+			carry = append(carry[:0], chunk[len(chunk)-keep:]...)
+		}
+		if err != nil {
+			return false
+		}
+	}
+}

@@ -1,0 +1,241 @@
+package imap
+
+import (
+	"io"
+	"strconv"
+	"strings"
+
+	"github.com/heraldmail/herald/message"
+	hmime "github.com/heraldmail/herald/mime"
+)
+
+// appendEnvelope appends the ENVELOPE of a message with header h (RFC 9051
+// section 7.5.2): date, subject, from, sender, reply-to, to, cc, bcc,
+// in-reply-to and message-id. Sender and Reply-To default to From.
+func appendEnvelope(b []byte, h *message.Header, utf8OK bool) []byte {
+	b = append(b, '(')
+	b = appendNString(b, h.Get("Date"), utf8OK)
+	b = append(b, ' ')
+	b = appendNString(b, h.Get("Subject"), utf8OK)
+	from := addressesOf(h, "From")
+	for _, name := range []string{"From", "Sender", "Reply-To", "To", "Cc", "Bcc"} {
+		b = append(b, ' ')
+		list := from
+		if name != "From" {
+			list = addressesOf(h, name)
+			if list == nil && (name == "Sender" || name == "Reply-To") {
+				list = from
+			}
+		}
+		b = appendAddressList(b, list, utf8OK)
+	}
+	b = append(b, ' ')
+	b = appendNString(b, h.Get("In-Reply-To"), utf8OK)
+	b = append(b, ' ')
+	b = appendNString(b, h.Get("Message-Id"), utf8OK)
+	return append(b, ')')
+}
+
+func addressesOf(h *message.Header, name string) []message.Address {
+	if !h.Has(name) {
+		return nil
+	}
+	list, _ := h.AddressList(name)
+	return list
+}
+
+func appendAddressList(b []byte, list []message.Address, utf8OK bool) []byte {
+	if len(list) == 0 {
+		return append(b, "NIL"...)
+	}
+	b = append(b, '(')
+	for _, a := range list {
+		if a.Group {
+			// Group start: (NIL NIL "name" NIL), members, end: all NIL.
+			b = append(b, "(NIL NIL "...)
+			b = appendString(b, a.Name, utf8OK)
+			b = append(b, " NIL)"...)
+			for _, m := range a.Members {
+				b = appendAddress(b, m, utf8OK)
+			}
+			b = append(b, "(NIL NIL NIL NIL)"...)
+			continue
+		}
+		b = appendAddress(b, a, utf8OK)
+	}
+	return append(b, ')')
+}
+
+func appendAddress(b []byte, a message.Address, utf8OK bool) []byte {
+	b = append(b, '(')
+	name := a.Name
+	if !utf8OK && !isASCII(name) {
+		name = message.EncodeWord(name)
+	}
+	b = appendNString(b, name, utf8OK)
+	b = append(b, " NIL "...)
+	local, domain := a.Addr, ""
+	if i := strings.LastIndexByte(a.Addr, '@'); i >= 0 {
+		local, domain = a.LocalPart(), a.Domain()
+	}
+	b = appendNString(b, local, utf8OK)
+	b = append(b, ' ')
+	b = appendNString(b, domain, utf8OK)
+	return append(b, ')')
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
+}
+
+// appendBodyStructure appends BODYSTRUCTURE (ext) or BODY (!ext) of p.
+func appendBodyStructure(b []byte, r io.ReaderAt, p *part, ext, utf8OK bool) []byte {
+	b = append(b, '(')
+	if p.mt.IsMultipart() && len(p.children) > 0 {
+		for _, c := range p.children {
+			b = appendBodyStructure(b, r, c, ext, utf8OK)
+		}
+		b = append(b, ' ')
+		b = appendString(b, strings.ToUpper(p.mt.Subtype), utf8OK)
+		if ext {
+			b = append(b, ' ')
+			b = appendParams(b, p.mt.Params, utf8OK)
+			b = appendExtension(b, p, utf8OK)
+		}
+		return append(b, ')')
+	}
+	mt := p.mt
+	if mt.IsMultipart() {
+		// A multipart without boundary or beyond the limits is opaque.
+		mt = hmime.MediaType{Type: "text", Subtype: "plain", Params: hmime.Params{{Name: "charset", Value: "us-ascii"}}}
+	}
+	b = appendString(b, strings.ToUpper(mt.Type), utf8OK)
+	b = append(b, ' ')
+	b = appendString(b, strings.ToUpper(mt.Subtype), utf8OK)
+	b = append(b, ' ')
+	b = appendParams(b, mt.Params, utf8OK)
+	b = append(b, ' ')
+	b = appendNString(b, p.header.Get("Content-Id"), utf8OK)
+	b = append(b, ' ')
+	b = appendNString(b, p.header.Get("Content-Description"), utf8OK)
+	b = append(b, ' ')
+	enc := strings.ToUpper(strings.TrimSpace(p.header.Get("Content-Transfer-Encoding")))
+	if enc == "" {
+		enc = "7BIT"
+	}
+	b = appendString(b, enc, utf8OK)
+	b = append(b, ' ')
+	b = strconv.AppendInt(b, p.end-p.bodyStart, 10)
+	switch {
+	case p.msg != nil:
+		b = append(b, ' ')
+		b = appendEnvelope(b, p.msg.header, utf8OK)
+		b = append(b, ' ')
+		b = appendBodyStructure(b, r, p.msg, ext, utf8OK)
+		b = append(b, ' ')
+		b = strconv.AppendInt(b, countLines(r, p.bodyStart, p.end), 10)
+	case mt.Type == "text":
+		b = append(b, ' ')
+		b = strconv.AppendInt(b, p.lines, 10)
+	}
+	if ext {
+		b = append(b, ' ')
+		b = appendNString(b, p.header.Get("Content-MD5"), utf8OK)
+		b = appendExtension(b, p, utf8OK)
+	}
+	return append(b, ')')
+}
+
+// appendExtension appends body-fld-dsp, body-fld-lang and body-fld-loc.
+func appendExtension(b []byte, p *part, utf8OK bool) []byte {
+	b = append(b, ' ')
+	if v, ok := p.header.Lookup("Content-Disposition"); ok {
+		d, err := hmime.ParseDisposition(v.Value())
+		if err == nil || d.Type != "" {
+			b = append(b, '(')
+			b = appendString(b, strings.ToUpper(d.Type), utf8OK)
+			b = append(b, ' ')
+			b = appendParams(b, d.Params, utf8OK)
+			b = append(b, ')')
+		} else {
+			b = append(b, "NIL"...)
+		}
+	} else {
+		b = append(b, "NIL"...)
+	}
+	b = append(b, ' ')
+	if lang := p.header.Get("Content-Language"); lang != "" {
+		var langs []string
+		for _, l := range strings.FieldsFunc(lang, func(r rune) bool { return r == ',' || r == ' ' || r == '\t' }) {
+			langs = append(langs, l)
+		}
+		switch len(langs) {
+		case 0:
+			b = append(b, "NIL"...)
+		case 1:
+			b = appendString(b, langs[0], utf8OK)
+		default:
+			b = append(b, '(')
+			for i, l := range langs {
+				if i > 0 {
+					b = append(b, ' ')
+				}
+				b = appendString(b, l, utf8OK)
+			}
+			b = append(b, ')')
+		}
+	} else {
+		b = append(b, "NIL"...)
+	}
+	b = append(b, ' ')
+	return appendNString(b, p.header.Get("Content-Location"), utf8OK)
+}
+
+func appendParams(b []byte, ps hmime.Params, utf8OK bool) []byte {
+	if len(ps) == 0 {
+		return append(b, "NIL"...)
+	}
+	b = append(b, '(')
+	for i, p := range ps {
+		if i > 0 {
+			b = append(b, ' ')
+		}
+		b = appendString(b, strings.ToUpper(p.Name), utf8OK)
+		b = append(b, ' ')
+		b = appendString(b, p.Value, utf8OK)
+	}
+	return append(b, ')')
+}
+
+// locate finds the entity a section's part numbers name, and whether the
+// path is valid (RFC 9051 section 6.4.5).
+func locate(root *part, path []int) (*part, bool) {
+	cur := root
+	for i, k := range path {
+		m := cur
+		if i > 0 {
+			if cur.msg != nil {
+				m = cur.msg
+			} else if !cur.mt.IsMultipart() || len(cur.children) == 0 {
+				return nil, false
+			}
+		}
+		if m.mt.IsMultipart() && len(m.children) > 0 {
+			if k > len(m.children) {
+				return nil, false
+			}
+			cur = m.children[k-1]
+			continue
+		}
+		if k != 1 {
+			return nil, false
+		}
+		cur = m
+	}
+	return cur, true
+}

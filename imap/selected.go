@@ -1,0 +1,331 @@
+package imap
+
+import (
+	"errors"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// selected is the session's view of the selected mailbox: the messages in
+// sequence-number order as the client knows them (RFC 9051 section 2.3.1.2).
+// Messages expunged by others stay in the view, marked gone, until an
+// EXPUNGE response may be sent.
+type selected struct {
+	name     string
+	mb       Mailbox
+	readOnly bool
+	msgs     []MessageInfo
+	gone     []bool
+	validity uint32
+}
+
+func (s *selected) max() uint32 { return uint32(len(s.msgs)) }
+
+func (s *selected) maxUID() UID {
+	if len(s.msgs) == 0 {
+		return 0
+	}
+	return s.msgs[len(s.msgs)-1].UID
+}
+
+// seqOf returns the sequence number of uid, or 0.
+func (s *selected) seqOf(uid UID) uint32 {
+	i, ok := slices.BinarySearchFunc(s.msgs, uid, func(m MessageInfo, u UID) int {
+		return int(int64(m.UID) - int64(u))
+	})
+	if !ok {
+		return 0
+	}
+	return uint32(i + 1)
+}
+
+// resolve returns the sequence numbers (ascending) that set names,
+// interpreted as UIDs when uid is true.
+func (s *selected) resolve(set SeqSet, uid bool) ([]uint32, error) {
+	var out []uint32
+	if !uid {
+		max := s.max()
+		if max == 0 {
+			return nil, &Error{Type: StatusBad, Text: "Invalid sequence number: the mailbox is empty"}
+		}
+		for _, r := range set {
+			if r.Start > max || r.Stop > max {
+				return nil, &Error{Type: StatusBad, Text: "Invalid sequence number"}
+			}
+		}
+		for n := uint32(1); n <= max; n++ {
+			if set.Contains(n, max) {
+				out = append(out, n)
+			}
+		}
+		return out, nil
+	}
+	maxUID := uint32(s.maxUID())
+	for i, m := range s.msgs {
+		if set.Contains(uint32(m.UID), maxUID) {
+			out = append(out, uint32(i+1))
+		}
+	}
+	return out, nil
+}
+
+// mailboxIn converts a mailbox name from the wire to UTF-8.
+func (c *conn) mailboxIn(name string) (string, error) {
+	if c.utf8 || name == "INBOX" {
+		return name, nil
+	}
+	if !isASCII(name) {
+		// 8-bit names from a client that did not enable UTF-8: take
+		// them as UTF-8, as they cannot be modified UTF-7.
+		return name, nil
+	}
+	s, err := decodeUTF7(name)
+	if err != nil {
+		return "", &Error{Type: StatusBad, Text: "Invalid modified UTF-7 mailbox name"}
+	}
+	return s, nil
+}
+
+// mailboxOut converts a UTF-8 mailbox name for the wire.
+func (c *conn) mailboxOut(name string) string {
+	if c.utf8 {
+		return name
+	}
+	s, err := encodeUTF7(name)
+	if err != nil {
+		return name
+	}
+	return s
+}
+
+func (c *conn) cmdSelect(cmd *command) error {
+	name, err := c.mailboxIn(cmd.mailbox)
+	if err != nil {
+		return err
+	}
+	if c.sel != nil {
+		// Selecting deselects, without expunging (RFC 9051 section
+		// 6.3.2); CLOSED tells the client when the old one ends.
+		c.sel.mb.Close(c.ctx)
+		c.sel = nil
+		c.state = stateAuth
+		c.untagged("OK [CLOSED] Previous mailbox closed")
+	}
+	readOnly := cmd.name == "EXAMINE"
+	mb, err := c.user.Select(c.ctx, name, readOnly)
+	if err != nil {
+		return err
+	}
+	st, err := mb.Status(c.ctx)
+	if err != nil {
+		mb.Close(c.ctx)
+		return err
+	}
+	msgs, err := mb.Messages(c.ctx)
+	if err != nil {
+		mb.Close(c.ctx)
+		return err
+	}
+	sel := &selected{name: name, mb: mb, readOnly: readOnly, msgs: msgs, gone: make([]bool, len(msgs)), validity: st.UIDValidity}
+	c.sel = sel
+	c.state = stateSelected
+
+	flags := []Flag{FlagAnswered, FlagFlagged, FlagDeleted, FlagSeen, FlagDraft}
+	for _, k := range st.Keywords {
+		if !hasFlag(flags, k) {
+			flags = append(flags, k)
+		}
+	}
+	c.untagged(strconv.Itoa(len(msgs)) + " EXISTS")
+	if !c.rev2 {
+		c.untagged("0 RECENT")
+		for i, m := range msgs {
+			if !hasFlag(m.Flags, FlagSeen) {
+				c.untagged("OK [UNSEEN " + strconv.Itoa(i+1) + "] First unseen message")
+				break
+			}
+		}
+	}
+	c.untagged("OK [UIDVALIDITY " + strconv.FormatUint(uint64(st.UIDValidity), 10) + "] UIDs valid")
+	c.untagged("OK [UIDNEXT " + strconv.FormatUint(uint64(st.UIDNext), 10) + "] Predicted next UID")
+	c.untagged(string(appendFlags([]byte("FLAGS "), flags)))
+	if readOnly {
+		c.untagged("OK [PERMANENTFLAGS ()] Read-only mailbox")
+		c.okCode = string(CodeReadOnly)
+	} else {
+		perm := flags
+		if st.NewKeywords {
+			perm = append(slices.Clone(flags), `\*`)
+		}
+		c.untagged(string(appendFlags([]byte("OK [PERMANENTFLAGS "), perm)) + "] Flags permitted")
+		c.okCode = string(CodeReadWrite)
+	}
+	c.untagged("LIST () \"/\" " + string(appendString(nil, c.mailboxOut(name), c.utf8)))
+	return nil
+}
+
+func (c *conn) cmdClose(cmd *command) error {
+	sel := c.sel
+	var err error
+	if cmd.name == "CLOSE" && !sel.readOnly {
+		// CLOSE expunges silently (RFC 9051 section 6.4.1).
+		_, err = sel.mb.Expunge(c.ctx, nil)
+	}
+	sel.mb.Close(c.ctx)
+	c.sel = nil
+	c.state = stateAuth
+	return err
+}
+
+func (c *conn) cmdExpunge(cmd *command) error {
+	sel := c.sel
+	if sel.readOnly {
+		return &Error{Type: StatusNo, Code: CodeReadOnly, Text: "Mailbox is read-only"}
+	}
+	var uids []UID
+	if cmd.uid {
+		seqs, err := sel.resolve(cmd.set, true)
+		if err != nil {
+			return err
+		}
+		uids = make([]UID, 0, len(seqs))
+		for _, n := range seqs {
+			uids = append(uids, sel.msgs[n-1].UID)
+		}
+		if len(uids) == 0 {
+			return nil
+		}
+	}
+	_, err := sel.mb.Expunge(c.ctx, uids)
+	return err
+}
+
+// sync brings the session's view up to date with the mailbox and sends
+// EXISTS, FETCH FLAGS and, when allowed, EXPUNGE responses.
+func (c *conn) sync(expungeOK bool) error {
+	sel := c.sel
+	cur, err := sel.mb.Messages(c.ctx)
+	if err != nil {
+		return err
+	}
+	// Walk both lists, ordered by UID.
+	var nmsgs []MessageInfo
+	var ngone []bool
+	var expunged []uint32
+	j := 0
+	for i, m := range sel.msgs {
+		for j < len(cur) && cur[j].UID < m.UID {
+			j++ // a UID below the view's: not possible in a sane store
+		}
+		if j < len(cur) && cur[j].UID == m.UID {
+			if !sel.gone[i] && !sameFlags(cur[j].Flags, m.Flags) {
+				c.untagged(string(c.appendFlagsFetch(nil, uint32(len(nmsgs)+1), cur[j])))
+			}
+			nmsgs = append(nmsgs, cur[j])
+			ngone = append(ngone, sel.gone[i])
+			j++
+			continue
+		}
+		if expungeOK {
+			expunged = append(expunged, uint32(len(nmsgs)+1))
+			continue
+		}
+		nmsgs = append(nmsgs, m)
+		ngone = append(ngone, true)
+	}
+	// Sequence numbers of EXPUNGE responses refer to the state after
+	// the previous ones: lower numbers stay valid, so the list built in
+	// ascending order of the new positions is already correct.
+	for _, n := range expunged {
+		c.untagged(strconv.FormatUint(uint64(n), 10) + " EXPUNGE")
+	}
+	max := sel.maxUID()
+	added := false
+	for ; j < len(cur); j++ {
+		if cur[j].UID > max {
+			nmsgs = append(nmsgs, cur[j])
+			ngone = append(ngone, false)
+			added = true
+		}
+	}
+	if added {
+		c.untagged(strconv.Itoa(len(nmsgs)) + " EXISTS")
+	}
+	sel.msgs, sel.gone = nmsgs, ngone
+	return nil
+}
+
+func (c *conn) appendFlagsFetch(b []byte, seq uint32, m MessageInfo) []byte {
+	b = strconv.AppendUint(b, uint64(seq), 10)
+	b = append(b, " FETCH (UID "...)
+	b = strconv.AppendUint(b, uint64(m.UID), 10)
+	b = append(b, " FLAGS "...)
+	b = appendFlags(b, m.Flags)
+	return append(b, ')')
+}
+
+// cmdIdle waits for DONE while sending updates (RFC 2177, RFC 9051 section
+// 6.3.13).
+func (c *conn) cmdIdle(cmd *command) error {
+	c.writeString("+ idling\r\n")
+	if err := c.bw.Flush(); err != nil {
+		return err
+	}
+	var updates <-chan struct{}
+	if c.sel != nil {
+		updates = c.sel.mb.Updates()
+	}
+	type result struct {
+		line string
+		err  error
+	}
+	done := make(chan result, 1)
+	c.nc.SetReadDeadline(time.Now().Add(orDur(c.srv.Autologout, DefaultAutologout)))
+	c.idle.Store(true)
+	defer c.idle.Store(false)
+	if c.shuttingDown() {
+		c.nc.SetReadDeadline(time.Unix(1, 0))
+	}
+	go func() {
+		line, err := c.br.ReadString('\n')
+		done <- result{line, err}
+	}()
+	for {
+		select {
+		case r := <-done:
+			if r.err != nil {
+				if c.shuttingDown() {
+					c.untagged("BYE Server shutting down")
+					c.bye = true
+					return errReplied
+				}
+				var ne interface{ Timeout() bool }
+				if errors.As(r.err, &ne) && ne.Timeout() {
+					c.untagged("BYE Autologout; idle for too long")
+				}
+				c.bye = true
+				return errReplied
+			}
+			if !strings.EqualFold(strings.TrimRight(r.line, "\r\n"), "DONE") {
+				return &Error{Type: StatusBad, Text: "Expected DONE"}
+			}
+			return nil
+		case <-updates:
+			if err := c.sync(true); err != nil {
+				c.srv.logger().Error("imap: update during IDLE failed", "err", err)
+			}
+			if err := c.bw.Flush(); err != nil {
+				return err
+			}
+		case <-c.shut:
+			c.nc.SetReadDeadline(time.Unix(1, 0))
+			r := <-done
+			_ = r
+			c.untagged("BYE Server shutting down")
+			c.bye = true
+			return errReplied
+		}
+	}
+}
