@@ -202,4 +202,3 @@ func deliverMaildir(t testing.TB, maildir, name string, msg []byte) {
 		}
 	}
 }
-
