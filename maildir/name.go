@@ -91,6 +91,8 @@ type Name struct {
 	Info  string
 	Size  int64
 	VSize int64
+
+	colon bool // the name ends with ":" (an empty info part)
 }
 
 // MaxNameLength bounds a file name ParseName accepts, the NAME_MAX of
@@ -108,6 +110,7 @@ func ParseName(name string) (Name, error) {
 	n := Name{Base: name, Size: -1, VSize: -1}
 	if i := strings.IndexByte(name, ':'); i >= 0 {
 		n.Base, n.Info = name[:i], name[i+1:]
+		n.colon = n.Info == ""
 	}
 	if n.Base == "" {
 		return Name{}, ErrInvalidName
@@ -149,7 +152,7 @@ func (n Name) Flags() Flags {
 
 // String returns the file name.
 func (n Name) String() string {
-	if n.Info == "" {
+	if n.Info == "" && !n.colon {
 		return n.Base
 	}
 	return n.Base + ":" + n.Info

@@ -17,6 +17,7 @@ func TestParseName(t *testing.T) {
 		{"sizes and flags", "1.M1P2.h,S=120,W=124:2,SF", Name{Base: "1.M1P2.h,S=120,W=124", Info: "2,SF", Size: 120, VSize: 124}, "FS", false},
 		{"keywords kept", "x:2,Sba", Name{Base: "x", Info: "2,Sba", Size: -1, VSize: -1}, "Sab", false},
 		{"unknown letters", "x:2,ZS", Name{Base: "x", Info: "2,ZS", Size: -1, VSize: -1}, "SZ", false},
+		{"empty info", "x:", Name{Base: "x", Size: -1, VSize: -1, colon: true}, "", false},
 		{"experimental info", "x:1,foo", Name{Base: "x", Info: "1,foo", Size: -1, VSize: -1}, "", false},
 		{"bad size ignored", "x,S=abc,S=-1:2,", Name{Base: "x,S=abc,S=-1", Info: "2,", Size: -1, VSize: -1}, "", false},
 		{"empty", "", Name{}, "", true},
