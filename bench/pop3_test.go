@@ -1,0 +1,356 @@
+// Side-by-side RETR throughput of Herald's POP3 server (in-memory backend)
+// and a private Dovecot pop3d serving the same messages from a Maildir,
+// both read by the Herald client in one run. Each op is one RETR of a
+// message read to its end on a logged-in session over loopback. Besides
+// MB/s, each sub-benchmark reports the server's CPU time per message
+// (server-µs/msg), read from /proc for the server's whole process tree:
+// the Herald server runs in a child process (this test binary again), so
+// the client's own CPU is not counted for either side. Run it with:
+//
+//	cd bench && go test -run='^$' -bench=POP3Retr -count=5 .
+package bench
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"os/user"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/heraldmail/herald/internal/peertest"
+	"github.com/heraldmail/herald/pop3"
+	"github.com/heraldmail/herald/pop3/pop3mem"
+)
+
+// pop3BenchCount is how many messages each maildrop holds.
+const pop3BenchCount = 40
+
+// pop3BenchSizes are the message sizes measured.
+var pop3BenchSizes = []int{4 << 10, 256 << 10}
+
+// pop3Message returns message i of the benchmark maildrop: a header and
+// text lines of varied length, some starting with a dot, CRLF endings,
+// size bytes long. The same i and size always give the same message.
+func pop3Message(i, size int) []byte {
+	b := make([]byte, 0, size+100)
+	b = fmt.Appendf(b, "From: sender%d@example.org\r\nTo: alice@example.net\r\nSubject: benchmark message %d\r\nMessage-ID: <%d.%d@example.org>\r\n\r\n", i, i, i, size)
+	words := []string{"lorem", "ipsum", "dolor", "sit", "amet", "consectetur", "adipiscing", "elit", "sed", "do", "eiusmod", "tempor"}
+	for n := 0; len(b) < size-2; n++ {
+		line := 0
+		if n%17 == 0 {
+			b = append(b, '.')
+			line++
+		}
+		for w := (n + i) % len(words); line < 60+n%15; w = (w + 7) % len(words) {
+			b = append(b, words[w]...)
+			b = append(b, ' ')
+			line += len(words[w]) + 1
+		}
+		b = append(b, '\r', '\n')
+	}
+	return b
+}
+
+// TestPOP3BenchServer is the Herald side of BenchmarkPOP3Retr in a child
+// process; it does nothing unless HERALD_POP3_BENCH_SIZE is set. It prints
+// its address and serves until its stdin closes.
+func TestPOP3BenchServer(t *testing.T) {
+	size, err := strconv.Atoi(os.Getenv("HERALD_POP3_BENCH_SIZE"))
+	if err != nil {
+		t.Skip("runs only as the child of BenchmarkPOP3Retr")
+	}
+	be := pop3mem.New()
+	be.AddUser("alice", "secret")
+	for i := range pop3BenchCount {
+		be.Deliver("alice", pop3Message(i, size))
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &pop3.Server{Backend: be, AllowInsecureAuth: true}
+	go s.Serve(l)
+	fmt.Println(l.Addr())
+	io.Copy(io.Discard, os.Stdin)
+	s.Close()
+}
+
+// startHeraldPOP3 runs TestPOP3BenchServer in a child process and returns
+// its address and pid.
+func startHeraldPOP3(b *testing.B, size int) (string, int) {
+	cmd := exec.Command(os.Args[0], "-test.run=^TestPOP3BenchServer$", "-test.v=false")
+	cmd.Env = append(os.Environ(), "HERALD_POP3_BENCH_SIZE="+strconv.Itoa(size), "GOMAXPROCS=1")
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		b.Fatal(err)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		b.Fatal(err)
+	}
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() {
+		stdin.Close()
+		cmd.Wait()
+	})
+	addr, err := bufio.NewReader(stdout).ReadString('\n')
+	if err != nil {
+		b.Fatalf("herald server child: %v", err)
+	}
+	go io.Copy(io.Discard, stdout)
+	return strings.TrimSpace(addr), cmd.Process.Pid
+}
+
+// startDovecotPOP3 runs a private Dovecot pop3d on 127.0.0.1 with its own
+// configuration, base_dir and Maildir under a temporary directory, holding
+// the same messages, and returns its address and master pid. As root the
+// mail processes run as nobody, since Dovecot refuses UID 0.
+func startDovecotPOP3(b *testing.B, size int) (string, int) {
+	bin := peertest.LookPath(b, "dovecot")
+	dir := b.TempDir()
+	uid, gid := os.Getuid(), os.Getgid()
+	loginUser := ""
+	if cur, err := user.Current(); err == nil {
+		loginUser = cur.Username
+	}
+	if uid == 0 {
+		nobody, err := user.Lookup("nobody")
+		if err != nil {
+			peertest.Unavailable(b, "no user nobody for Dovecot: %v", err)
+		}
+		uid, _ = strconv.Atoi(nobody.Uid)
+		gid, _ = strconv.Atoi(nobody.Gid)
+		loginUser = nobody.Username
+	}
+	for d := dir; d != os.TempDir() && d != "/" && d != "."; d = filepath.Dir(d) {
+		os.Chmod(d, 0o755)
+	}
+	maildir := filepath.Join(dir, "home", "Maildir")
+	for _, sub := range []string{"cur", "new", "tmp"} {
+		if err := os.MkdirAll(filepath.Join(maildir, sub), 0o755); err != nil {
+			b.Fatal(err)
+		}
+	}
+	for i := range pop3BenchCount {
+		// Maildir files keep LF line endings, as delivery agents write
+		// them; Dovecot sends CRLF.
+		msg := strings.ReplaceAll(string(pop3Message(i, size)), "\r\n", "\n")
+		name := fmt.Sprintf("%d.M%dP1.bench:2,", 1700000000+i, i)
+		if err := os.WriteFile(filepath.Join(maildir, "cur", name), []byte(msg), 0o644); err != nil {
+			b.Fatal(err)
+		}
+	}
+	os.MkdirAll(filepath.Join(dir, "run"), 0o755)
+	os.MkdirAll(filepath.Join(dir, "state"), 0o755)
+	passwd := filepath.Join(dir, "passwd")
+	os.WriteFile(passwd, []byte("alice:{PLAIN}secret::::::\n"), 0o644)
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	port := l.Addr().(*net.TCPAddr).Port
+	l.Close()
+	group := strconv.Itoa(gid)
+	if g, err := user.LookupGroupId(group); err == nil {
+		group = g.Name
+	}
+	conf := fmt.Sprintf(`base_dir = %[1]s/run
+state_dir = %[1]s/state
+log_path = %[1]s/dovecot.log
+protocols = pop3
+listen = 127.0.0.1
+ssl = no
+disable_plaintext_auth = no
+auth_mechanisms = plain
+default_login_user = %[2]s
+default_internal_user = %[2]s
+default_internal_group = %[6]s
+first_valid_uid = %[3]d
+first_valid_gid = %[4]d
+mail_location = maildir:~/Maildir
+pop3_no_flag_updates = yes
+passdb {
+  driver = passwd-file
+  args = scheme=PLAIN username_format=%%u %[1]s/passwd
+}
+userdb {
+  driver = static
+  args = uid=%[3]d gid=%[4]d home=%[1]s/home
+}
+service pop3-login {
+  chroot =
+  inet_listener pop3 {
+    address = 127.0.0.1
+    port = %[5]d
+  }
+  inet_listener pop3s {
+    port = 0
+  }
+}
+service anvil {
+  chroot =
+}
+`, dir, loginUser, uid, gid, port, group)
+	confFile := filepath.Join(dir, "dovecot.conf")
+	if err := os.WriteFile(confFile, []byte(conf), 0o644); err != nil {
+		b.Fatal(err)
+	}
+	if os.Getuid() == 0 {
+		filepath.Walk(dir, func(p string, _ os.FileInfo, err error) error {
+			if err == nil {
+				os.Chown(p, uid, gid)
+			}
+			return nil
+		})
+	}
+	cmd := exec.Command(bin, "-F", "-c", confFile)
+	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() {
+		cmd.Process.Signal(os.Interrupt)
+		cmd.Wait()
+	})
+	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+	for deadline := time.Now().Add(15 * time.Second); ; {
+		nc, err := net.DialTimeout("tcp", addr, time.Second)
+		if err == nil {
+			nc.Close()
+			return addr, cmd.Process.Pid
+		}
+		if time.Now().After(deadline) {
+			log, _ := os.ReadFile(filepath.Join(dir, "dovecot.log"))
+			b.Fatalf("dovecot did not start: %v\n%s", err, log)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// treeCPU returns the CPU time, user and system, used so far by pid and
+// its live descendants, plus what pid's reaped children used.
+func treeCPU(b *testing.B, pid int) time.Duration {
+	const tick = 10 * time.Millisecond // USER_HZ is 100 on Linux
+	type proc struct{ ppid, ticks int64 }
+	procs := map[int]proc{}
+	ents, err := os.ReadDir("/proc")
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, e := range ents {
+		p, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		data, err := os.ReadFile("/proc/" + e.Name() + "/stat")
+		if err != nil {
+			continue
+		}
+		// Fields after the command name, which is in parentheses.
+		s := string(data)
+		f := strings.Fields(s[strings.LastIndexByte(s, ')')+2:])
+		if len(f) < 15 {
+			continue
+		}
+		ppid, _ := strconv.ParseInt(f[1], 10, 64)
+		var ticks int64
+		for _, i := range []int{11, 12} { // utime, stime
+			v, _ := strconv.ParseInt(f[i], 10, 64)
+			ticks += v
+		}
+		if p == pid {
+			for _, i := range []int{13, 14} { // cutime, cstime
+				v, _ := strconv.ParseInt(f[i], 10, 64)
+				ticks += v
+			}
+		}
+		procs[p] = proc{ppid, ticks}
+	}
+	var total int64
+	for p, pr := range procs {
+		for q := p; q > 1; q = int(procs[q].ppid) {
+			if q == pid {
+				total += pr.ticks
+				break
+			}
+			if _, ok := procs[q]; !ok {
+				break
+			}
+		}
+	}
+	return time.Duration(total) * tick
+}
+
+// BenchmarkPOP3Retr compares RETR over loopback: herald and dovecot serve
+// the same pop3BenchCount messages of each size.
+func BenchmarkPOP3Retr(b *testing.B) {
+	for _, size := range pop3BenchSizes {
+		haddr, hpid := startHeraldPOP3(b, size)
+		daddr, dpid := startDovecotPOP3(b, size)
+		for _, srv := range []struct {
+			name string
+			addr string
+			pid  int
+		}{{"herald", haddr, hpid}, {"dovecot", daddr, dpid}} {
+			b.Run(fmt.Sprintf("size=%dk/%s", size>>10, srv.name), func(b *testing.B) {
+				benchRetr(b, srv.addr, srv.pid, size)
+			})
+		}
+	}
+}
+
+func benchRetr(b *testing.B, addr string, pid, size int) {
+	ctx := context.Background()
+	c, err := pop3.Dial(ctx, addr, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer c.Quit(ctx)
+	if err := c.Login(ctx, "alice", "secret"); err != nil {
+		b.Fatal(err)
+	}
+	list, err := c.List(ctx)
+	if err != nil || len(list) != pop3BenchCount {
+		b.Fatalf("List = %d entries, %v", len(list), err)
+	}
+	retr := func(n int) int64 {
+		r, err := c.Retr(ctx, n)
+		if err != nil {
+			b.Fatal(err)
+		}
+		got, err := io.Copy(io.Discard, r)
+		if err != nil {
+			b.Fatal(err)
+		}
+		return got
+	}
+	// One pass to warm caches and check the sizes agree.
+	var total int64
+	for i := range pop3BenchCount {
+		got := retr(i + 1)
+		if got != list[i].Size {
+			b.Fatalf("message %d: read %d bytes, listed %d", i+1, got, list[i].Size)
+		}
+		total += got
+	}
+	b.SetBytes(total / pop3BenchCount)
+	cpu0 := treeCPU(b, pid)
+	b.ResetTimer()
+	for i := 0; b.Loop(); i++ {
+		retr(i%pop3BenchCount + 1)
+	}
+	b.StopTimer()
+	cpu := treeCPU(b, pid) - cpu0
+	b.ReportMetric(float64(cpu.Microseconds())/float64(b.N), "server-µs/msg")
+}
