@@ -197,6 +197,7 @@ func runTranscript(t *testing.T, path string) {
 		}
 	}
 	lastTag := "*"
+	pendingLit := 0
 	steps := tr.steps
 	if *update {
 		line, err := r.ReadString('\n')
@@ -217,19 +218,43 @@ func runTranscript(t *testing.T, path string) {
 			i++
 		case 'C':
 			var send strings.Builder
-			for first := true; i < len(steps) && steps[i].kind == 'C' && (first || !*update); i++ {
+			for first := true; i < len(steps) && steps[i].kind == 'C' && (first || !*update || pendingLit > 0); i++ {
 				first = false
-				send.WriteString(steps[i].text + "\r\n")
-				out.WriteString("C: " + steps[i].text + "\n")
-				if f := strings.Fields(steps[i].text); len(f) > 1 {
+				text := steps[i].text
+				send.WriteString(text + "\r\n")
+				out.WriteString("C: " + text + "\n")
+				if pendingLit > 0 {
+					// Literal data: the command goes on after it.
+					if pendingLit <= len(text) {
+						text = text[pendingLit:]
+						pendingLit = 0
+					} else {
+						pendingLit -= len(text) + 2
+						continue
+					}
+				} else if f := strings.Fields(text); len(f) > 1 && !strings.ContainsAny(f[0], "*+") {
 					lastTag = f[0]
+				} else {
+					lastTag = "*" // answered untagged
+				}
+				if n, sync, ok := literalAt(text); ok {
+					pendingLit = n
+					if sync {
+						// Wait for the continuation request.
+						i++
+						break
+					}
 				}
 			}
 			errc := make(chan error, 1)
 			go func() { _, err := io.WriteString(cc, send.String()); errc <- err }()
 			if *update {
-				if err := recordUntil(t, r, &out, lastTag, i < len(steps) && steps[i].kind == '@'); err != nil {
-					t.Fatalf("%s: %v", path, err)
+				last, err := recordUntil(t, cc, r, &out, lastTag, i < len(steps) && steps[i].kind == '@')
+				if !strings.HasPrefix(last, "+") {
+					pendingLit = 0 // the literal was refused
+				}
+				if err != nil {
+					t.Fatalf("%s: %v\n%s", path, err, out.String())
 				}
 				// Skip the old server lines.
 				for i < len(steps) && steps[i].kind == 'S' {
@@ -263,23 +288,25 @@ func show(s string) string { return strings.ReplaceAll(s, "\r\n", "\n") }
 
 // recordUntil copies server lines to out until the tagged reply to tag, a
 // continuation request or BYE; quiet reads only what arrives in a moment.
-func recordUntil(t *testing.T, r *bufio.Reader, out *strings.Builder, tag string, quiet bool) error {
+func recordUntil(t *testing.T, cc net.Conn, r *bufio.Reader, out *strings.Builder, tag string, quiet bool) (string, error) {
+	if quiet {
+		// Read what comes in a moment, then leave the connection for the
+		// action that follows.
+		cc.SetReadDeadline(time.Now().Add(200 * time.Millisecond))
+		defer cc.SetReadDeadline(time.Now().Add(10 * time.Second))
+	}
 	for {
-		if quiet {
-			// Leave the connection for the action that follows.
-			time.Sleep(50 * time.Millisecond)
-			if r.Buffered() == 0 {
-				return nil
-			}
-		}
 		line, err := r.ReadString('\n')
 		if err != nil {
-			return err
+			if ne, ok := err.(net.Error); ok && ne.Timeout() && quiet {
+				return "", nil
+			}
+			return "", err
 		}
 		line = strings.TrimSuffix(line, "\r\n")
 		out.WriteString("S: " + line + "\n")
 		if strings.HasPrefix(line, tag+" ") || strings.HasPrefix(line, "+") {
-			return nil
+			return line, nil
 		}
 	}
 }
@@ -311,4 +338,21 @@ func TestTranscripts(t *testing.T) {
 	}
 }
 
-var _ = fmt.Sprint
+
+// literalAt reports the literal a line announces at its end.
+func literalAt(line string) (n int, sync, ok bool) {
+	if !strings.HasSuffix(line, "}") {
+		return 0, false, false
+	}
+	i := strings.LastIndexByte(line, '{')
+	if i < 0 {
+		return 0, false, false
+	}
+	num := line[i+1 : len(line)-1]
+	sync = true
+	if strings.HasSuffix(num, "+") || strings.HasSuffix(num, "-") {
+		num, sync = num[:len(num)-1], false
+	}
+	_, err := fmt.Sscanf(num, "%d", &n)
+	return n, sync, err == nil && n >= 0
+}
