@@ -338,7 +338,6 @@ func TestTranscripts(t *testing.T) {
 	}
 }
 
-
 // literalAt reports the literal a line announces at its end.
 func literalAt(line string) (n int, sync, ok bool) {
 	if !strings.HasSuffix(line, "}") {
