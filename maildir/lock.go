@@ -5,7 +5,6 @@ import (
 	"errors"
 	"io/fs"
 	"os"
-	"strconv"
 	"time"
 )
 
@@ -39,8 +38,6 @@ func lockFile(ctx context.Context, target string, timeout, stale time.Duration, 
 	for {
 		f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 		if err == nil {
-			// Dovecot's dot-locks hold "<pid>:<host>" for debugging; the
-			// contents are replaced when the lock is renamed over the file.
 			return &dotlock{path: path, f: f}, nil
 		}
 		if !errors.Is(err, fs.ErrExist) {
@@ -102,8 +99,4 @@ func (l *dotlock) replace(target string, data []byte) error {
 		return wrap("rename", l.path, err)
 	}
 	return nil
-}
-
-func pidHost(host string) []byte {
-	return []byte(strconv.Itoa(os.Getpid()) + ":" + host)
 }

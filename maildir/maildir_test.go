@@ -510,3 +510,17 @@ func TestFolders(t *testing.T) {
 		t.Errorf("subscriptions file = %q", data)
 	}
 }
+
+func TestUIDListTooLarge(t *testing.T) {
+	t.Parallel()
+	m := newTestMaildir(t, nil)
+	deliver(t, m, "a\n", nil)
+	small, _ := Open(m.Dir(), &Options{MaxUIDListBytes: 10})
+	if _, err := small.Sync(context.Background(), nil); !errors.Is(err, ErrMalformed) {
+		t.Fatalf("Sync = %v, want ErrMalformed", err)
+	}
+	// The list was left alone: the UID is still there.
+	if s := syncT(t, m, nil); len(s.Messages) != 1 || s.Messages[0].UID != 1 {
+		t.Fatalf("after refusal: %+v", s.Messages)
+	}
+}

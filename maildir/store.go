@@ -1,7 +1,6 @@
 package maildir
 
 import (
-	"context"
 	"errors"
 	"io/fs"
 	"os"
@@ -282,15 +281,6 @@ func (s *Store) Folders() ([]FolderInfo, error) {
 		out = append(out, fi)
 	}
 	return out, nil
-}
-
-// SyncAll syncs the folder name; a shorthand for Folder and Sync.
-func (s *Store) SyncAll(ctx context.Context, name string, opts *SyncOptions) (*Snapshot, error) {
-	m, err := s.Folder(name)
-	if err != nil {
-		return nil, err
-	}
-	return m.Sync(ctx, opts)
 }
 
 // usage sums the sizes and the number of messages of every folder.

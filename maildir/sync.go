@@ -41,7 +41,7 @@ type Message struct {
 	letters Flags // the keyword letters a-z of the file name
 }
 
-// Path returns the message file's path relative to the folder, such as
+// path returns the message file's path relative to the folder, such as
 // "cur/1700000000.M1P2Q3.host,S=42:2,S".
 func (msg *Message) path() string {
 	if msg.New {
@@ -340,6 +340,11 @@ func (m *Maildir) refresh() error {
 	if err != nil {
 		return wrap("read", path, err)
 	}
+	if fi.Size() > m.opts.MaxUIDListBytes {
+		// Not corrupt, only beyond what the caller let us read: rebuilding
+		// it would change UIDVALIDITY, so refuse instead.
+		return &Error{Op: "read", Path: path, Err: &detailError{ErrMalformed, "file larger than MaxUIDListBytes"}}
+	}
 	if m.ulInfo != nil && os.SameFile(fi, m.ulInfo) && fi.Size() >= m.ulOff && !m.corrupt {
 		if fi.Size() == m.ulOff {
 			return nil
@@ -358,12 +363,6 @@ func (m *Maildir) refresh() error {
 		if err != nil {
 			m.corrupt = true
 		}
-		return nil
-	}
-	if fi.Size() > m.opts.MaxUIDListBytes {
-		m.corrupt = true
-		m.ul = nil
-		m.uids = nil
 		return nil
 	}
 	data, err := io.ReadAll(io.LimitReader(f, m.opts.MaxUIDListBytes))
