@@ -354,11 +354,7 @@ func (m *Maildir) refresh() error {
 		if err != nil && err != io.EOF {
 			return wrap("read", path, err)
 		}
-		before := len(m.ul.records)
-		used, err := m.ul.parseRecords(tail[:n], 0)
-		for _, r := range m.ul.records[before:] {
-			m.uids[r.base] = r.uid
-		}
+		used, err := m.ul.parseRecords(tail[:n], 0, m.uids)
 		m.ulOff += int64(used)
 		if err != nil {
 			m.corrupt = true
@@ -381,10 +377,7 @@ func (m *Maildir) refresh() error {
 		return nil
 	}
 	m.ul, m.ulInfo, m.ulOff, m.corrupt = ul, fi, int64(used), false
-	m.uids = make(map[string]uint32, len(ul.records))
-	for _, r := range ul.records {
-		m.uids[r.base] = r.uid
-	}
+	m.uids, ul.uids = ul.uids, nil
 	return nil
 }
 

@@ -38,6 +38,7 @@ type uidList struct {
 	guid        string
 	headerExt   []string // unknown header fields, kept on rewrite
 	records     []uidRecord
+	uids        map[string]uint32 // base name -> UID of records, as parsed
 }
 
 // next returns the UID the next new message gets.
@@ -64,7 +65,8 @@ func parseUIDList(data []byte) (*uidList, int, error) {
 	if err := l.parseHeader(string(data[:nl])); err != nil {
 		return nil, 0, err
 	}
-	n, err := l.parseRecords(data[nl+1:], 2)
+	l.uids = make(map[string]uint32, len(data)/48)
+	n, err := l.parseRecords(data[nl+1:], 2, l.uids)
 	return l, nl + 1 + n, err
 }
 
@@ -121,16 +123,14 @@ func (l *uidList) parseHeader(h string) error {
 }
 
 // parseRecords parses records and appends them; line is the number of the
-// first line, for errors. It returns the bytes consumed (complete lines).
-func (l *uidList) parseRecords(data []byte, line int) (int, error) {
+// first line, for errors. uids maps the base names of l.records to their
+// UIDs and gets the new ones. It returns the bytes consumed (complete
+// lines).
+func (l *uidList) parseRecords(data []byte, line int, uids map[string]uint32) (int, error) {
 	consumed := 0
 	last := uint32(0)
 	if len(l.records) > 0 {
 		last = l.records[len(l.records)-1].uid
-	}
-	seen := make(map[string]struct{}, len(l.records)+len(data)/48)
-	for _, r := range l.records {
-		seen[r.base] = struct{}{}
 	}
 	for len(data) > 0 {
 		nl := bytes.IndexByte(data, '\n')
@@ -144,10 +144,10 @@ func (l *uidList) parseRecords(data []byte, line int) (int, error) {
 		if rec.uid <= last {
 			return consumed, malformed("read", uidListName, line, "UIDs out of order")
 		}
-		if _, dup := seen[rec.base]; dup {
+		if _, dup := uids[rec.base]; dup {
 			return consumed, malformed("read", uidListName, line, "duplicate file name")
 		}
-		seen[rec.base] = struct{}{}
+		uids[rec.base] = rec.uid
 		last = rec.uid
 		l.records = append(l.records, rec)
 		data = data[nl+1:]
