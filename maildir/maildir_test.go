@@ -383,6 +383,21 @@ func TestCrashLeftovers(t *testing.T) {
 	if got := dirNames(t, filepath.Join(m.Dir(), "tmp")); len(got) != 1 || got[0] != "2.M1P1Q1.h" {
 		t.Errorf("tmp/ = %q", got)
 	}
+
+	// The same through a Store, in a subfolder.
+	st, err := OpenStore(filepath.Join(t.TempDir(), "tree"), &Options{Now: func() time.Time { return now }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.CreateFolder("Sent"); err != nil {
+		t.Fatal(err)
+	}
+	stale := filepath.Join(st.Root(), ".Sent", "tmp", "3.M1P1Q1.h")
+	os.WriteFile(stale, []byte("x"), 0o600)
+	os.Chtimes(stale, now.Add(-40*time.Hour), now.Add(-40*time.Hour))
+	if n, err := st.CleanTmp(); err != nil || n != 1 {
+		t.Errorf("Store.CleanTmp = %d, %v", n, err)
+	}
 }
 
 func TestQuota(t *testing.T) {

@@ -320,3 +320,28 @@ func (s *Store) usage() (int64, int64, error) {
 	}
 	return b, c, nil
 }
+
+// CleanTmp runs [Maildir.CleanTmp] in every folder and returns how many
+// leftover files it removed in all.
+func (s *Store) CleanTmp() (int, error) {
+	folders, err := s.Folders()
+	if err != nil {
+		return 0, err
+	}
+	total := 0
+	for _, f := range folders {
+		if f.NoSelect {
+			continue
+		}
+		m, err := s.Folder(f.Name)
+		if err != nil {
+			continue // deleted meanwhile
+		}
+		n, err := m.CleanTmp()
+		total += n
+		if err != nil {
+			return total, err
+		}
+	}
+	return total, nil
+}
