@@ -115,4 +115,3 @@ func FuzzStructure(f *testing.F) {
 		}
 	})
 }
-
