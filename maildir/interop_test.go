@@ -123,8 +123,15 @@ service anvil {
 			cmd.Process.Kill()
 			<-done
 		}
+		log, _ := os.ReadFile(filepath.Join(dir, "dovecot.log"))
+		// Dovecot logs what it finds wrong in a Maildir (a corrupt
+		// dovecot-uidlist, a message that lost its UID) as errors.
+		for _, line := range strings.Split(string(log), "\n") {
+			if strings.Contains(line, " Error: ") || strings.Contains(line, " Panic: ") || strings.Contains(line, " Fatal: ") {
+				t.Errorf("dovecot: %s", line)
+			}
+		}
 		if t.Failed() {
-			log, _ := os.ReadFile(filepath.Join(dir, "dovecot.log"))
 			t.Logf("dovecot.log:\n%s", log)
 		}
 	})
@@ -197,6 +204,9 @@ if req["op"] == "read":
     for box in req["folders"]:
         res["folders"][box] = {"status": status(box), "messages": messages(box)}
     res["list"] = sorted(re.search(rb'"[.]" (.*)$', l).group(1).decode().strip('"') for l in ok(c.list()))
+elif req["op"] == "append":
+    for i in range(req["n"]):
+        ok(c.append("INBOX", None, None, b"Subject: dovecot %d\r\n\r\nx\r\n" % i))
 else:
     ok(c.select("INBOX"))
     r = ok(c.append("INBOX", r"(\Seen \Answered FromDovecot)", None, b"Subject: appended by dovecot\r\n\r\nhello\r\n"))
@@ -309,7 +319,6 @@ func TestDovecotInterop(t *testing.T) {
 		List    []string              `json:"list"`
 	}
 	d.run(t, map[string]any{"op": "read", "folders": []string{"INBOX", enc("Entwürfe"), "Archive.2024"}}, &read)
-	t.Logf("Dovecot read: %+v", read)
 	wantList := []string{"Archive", "Archive.2024", "Entw&APw-rfe", "INBOX"}
 	if strings.Join(read.List, ",") != strings.Join(wantList, ",") {
 		t.Errorf("Dovecot LIST = %q, want %q", read.List, wantList)
@@ -388,4 +397,65 @@ func mustFolder(t *testing.T, st *Store, name string) *Maildir {
 		t.Fatal(err)
 	}
 	return m
+}
+
+// TestDovecotConcurrentDeliveries has Herald (a second process, running as
+// the user Dovecot runs as) and Dovecot (IMAP APPEND) add messages to one
+// folder at the same time: both take dovecot-uidlist.lock, so every
+// message gets its own UID and both agree on all of them.
+func TestDovecotConcurrentDeliveries(t *testing.T) {
+	mail := filepath.Join(t.TempDir(), "Maildir")
+	st, err := OpenStore(mail, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	inbox, _ := st.Folder(Inbox)
+	deliver(t, inbox, "Subject: first\r\n\r\nx\r\n", nil)
+	d := startDovecot(t, mail)
+	d.chown(t)
+
+	const n = 30
+	child := helper(t, "deliver", mail, n)
+	if d.owner >= 0 {
+		// The test binary's directory is private to root: run a copy.
+		exe, _ := os.Executable()
+		data, err := os.ReadFile(exe)
+		if err != nil {
+			t.Fatal(err)
+		}
+		dir := t.TempDir()
+		os.Chmod(dir, 0o755)
+		copyPath := filepath.Join(dir, "maildir.test")
+		if err := os.WriteFile(copyPath, data, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		child.Path = copyPath
+		child.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uint32(d.owner), Gid: uint32(d.owner)}}
+	}
+	if err := child.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var appended struct{}
+	d.run(t, map[string]any{"op": "append", "n": n}, &appended)
+	if err := child.Wait(); err != nil {
+		t.Fatalf("Herald process: %v", err)
+	}
+
+	var read struct {
+		Folders map[string]imapFolder `json:"folders"`
+	}
+	d.run(t, map[string]any{"op": "read", "folders": []string{"INBOX"}}, &read)
+	dm := read.Folders["INBOX"].Messages
+	s := syncT(t, inbox, nil)
+	if len(dm) != 2*n+1 || len(s.Messages) != 2*n+1 {
+		t.Fatalf("Dovecot sees %d messages, Herald %d, want %d", len(dm), len(s.Messages), 2*n+1)
+	}
+	for i, hm := range s.Messages {
+		if dm[i].UID != hm.UID || dm[i].Subject != subjectOf(t, inbox, hm.UID) {
+			t.Errorf("message %d: Dovecot UID %d %q, Herald UID %d %q", i, dm[i].UID, dm[i].Subject, hm.UID, subjectOf(t, inbox, hm.UID))
+		}
+	}
+	if s.UIDValidity != read.Folders["INBOX"].Status["UIDVALIDITY"] {
+		t.Errorf("UIDVALIDITY: Herald %d, Dovecot %d", s.UIDValidity, read.Folders["INBOX"].Status["UIDVALIDITY"])
+	}
 }
