@@ -435,6 +435,21 @@ func TestQuota(t *testing.T) {
 	if _, err := in2.Deliver(ctx, strings.NewReader("u"), nil); !errors.Is(err, ErrQuotaExceeded) {
 		t.Fatalf("quota from maildirsize: %v", err)
 	}
+	// A maildirsize grown beyond 5120 bytes is recalculated from the
+	// folders, whatever its lines claim.
+	root3 := t.TempDir()
+	st3, _ := OpenStore(root3, &Options{Quota: Quota{Bytes: 1000}})
+	in3, _ := st3.Folder(Inbox)
+	deliver(t, in3, "0123456789", nil)
+	bloated := "1000S\n" + strings.Repeat("5 0\n", 2000)
+	if err := os.WriteFile(filepath.Join(root3, maildirsizeName), []byte(bloated), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	deliver(t, in3, "abc", nil)
+	ms, _ = os.ReadFile(filepath.Join(root3, maildirsizeName))
+	if string(ms) != "1000S\n10 1\n3 1\n" {
+		t.Errorf("recalculated maildirsize = %q", ms)
+	}
 }
 
 func TestFolders(t *testing.T) {

@@ -3,6 +3,7 @@ package maildir
 import (
 	"bytes"
 	"errors"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -94,12 +95,11 @@ func formatQuota(q Quota) string {
 // too large, too old, or defines another quota than Options.Quota.
 func (qf *quotaFile) load() (Quota, int64, int64, error) {
 	path := filepath.Join(qf.s.root, maildirsizeName)
-	data, err := os.ReadFile(path)
+	data, fi, err := readBounded(path, maildirsizeMaxBytes+1)
 	want := qf.s.opts.Quota
 	if err == nil {
 		q, b, c, perr := parseMaildirsize(data)
-		fi, serr := os.Stat(path)
-		fresh := serr == nil && len(data) <= maildirsizeMaxBytes && qf.s.opts.now().Sub(fi.ModTime()) < maildirsizeMaxAge
+		fresh := len(data) <= maildirsizeMaxBytes && qf.s.opts.now().Sub(fi.ModTime()) < maildirsizeMaxAge
 		if perr == nil && fresh && (want.isZero() || q == want) {
 			return q, b, c, nil
 		}
@@ -156,4 +156,20 @@ func (qf *quotaFile) add(size, count int64) {
 	var b bytes.Buffer
 	b.WriteString(strconv.FormatInt(size, 10) + " " + strconv.FormatInt(count, 10) + "\n")
 	f.Write(b.Bytes())
+}
+
+// readBounded reads at most limit bytes of the file at path, with its
+// FileInfo; a longer file is cut, which callers detect by the length.
+func readBounded(path string, limit int64) ([]byte, os.FileInfo, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, nil, err
+	}
+	data, err := io.ReadAll(io.LimitReader(f, limit))
+	return data, fi, err
 }
