@@ -17,7 +17,14 @@ import (
 // secure reports whether secrets may travel on this connection.
 func (c *conn) secure() bool { return c.info.TLS != nil || c.srv.AllowInsecureAuth }
 
-var errNeedTLS = &Error{Code: CodeSysPerm, Message: "Plaintext authentication disallowed without TLS; use STLS"}
+// needTLS is the refusal of a password login without TLS: [SYS/PERM],
+// since retrying the same way cannot work (RFC 3206 section 4).
+func (c *conn) needTLS() error {
+	if c.srv.TLSConfig == nil {
+		return &Error{Code: CodeSysPerm, Message: "Plaintext authentication disallowed without TLS"}
+	}
+	return &Error{Code: CodeSysPerm, Message: "Plaintext authentication disallowed without TLS; use STLS"}
+}
 
 // cmdCapa answers CAPA (RFC 2449 section 5).
 func (c *conn) cmdCapa(args []string) error {
@@ -80,7 +87,7 @@ func (c *conn) mechanisms() []string { return c.authenticator().Mechanisms(c.inf
 // cmdUser handles USER (RFC 1939 section 7).
 func (c *conn) cmdUser(args []string) error {
 	if !c.secure() {
-		return errNeedTLS
+		return c.needTLS()
 	}
 	if len(args) != 1 {
 		return errSyntax
@@ -93,7 +100,7 @@ func (c *conn) cmdUser(args []string) error {
 // cmdPass handles PASS.
 func (c *conn) cmdPass(args []string) error {
 	if !c.secure() {
-		return errNeedTLS
+		return c.needTLS()
 	}
 	user := c.user
 	c.user = ""
@@ -263,7 +270,7 @@ func (c *conn) cmdAuth(args []string) error {
 			full := *a
 			full.AllowInsecure = true
 			if _, err2 := full.NewServer(mech, c.info.TLS); err2 == nil {
-				return errNeedTLS
+				return c.needTLS()
 			}
 		}
 		return err
