@@ -53,6 +53,12 @@ func startDovecot(t *testing.T, mail string) *dovecot {
 		t.Fatal(err)
 	}
 	loginUser, uid, gid := cur.Username, cur.Uid, cur.Gid
+	// Dovecot hands its internal sockets to default_internal_group, which
+	// a user other than root can only do for a group of its own.
+	group := "dovecot"
+	if g, err := user.LookupGroupId(cur.Gid); err == nil && os.Geteuid() != 0 {
+		group = g.Name
+	}
 	if os.Geteuid() == 0 {
 		// Dovecot runs neither its login process nor mail processes as
 		// root: both run as nobody, which must reach the mail.
@@ -79,6 +85,7 @@ disable_plaintext_auth = no
 auth_mechanisms = plain
 default_login_user = %[4]s
 default_internal_user = %[5]s
+default_internal_group = %[11]s
 first_valid_uid = 0
 mail_location = maildir:%[6]s
 passdb {
@@ -102,7 +109,7 @@ service imap-login {
 service anvil {
   chroot =
 }
-`, base, state, filepath.Join(dir, "dovecot.log"), loginUser, cur.Username, mail, uid, gid, home, port)
+`, base, state, filepath.Join(dir, "dovecot.log"), loginUser, cur.Username, mail, uid, gid, home, port, group)
 	confPath := filepath.Join(dir, "dovecot.conf")
 	if err := os.WriteFile(confPath, []byte(conf), 0o644); err != nil {
 		t.Fatal(err)
