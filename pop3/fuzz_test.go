@@ -11,6 +11,7 @@ import (
 
 	"github.com/heraldmail/herald/pop3"
 	"github.com/heraldmail/herald/pop3/pop3mem"
+	"github.com/heraldmail/herald/sasl"
 )
 
 func FuzzParseCommand(f *testing.F) {
@@ -129,6 +130,7 @@ func FuzzClient(f *testing.F) {
 		if err != nil {
 			return
 		}
+		c.Auth(ctx, sasl.NewLoginClient("u", "p"))
 		c.Login(ctx, "u", "p")
 		c.Stat(ctx)
 		if l, err := c.List(ctx); err == nil {

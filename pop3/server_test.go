@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/heraldmail/herald/pop3"
+	"github.com/heraldmail/herald/pop3/pop3mem"
 	"github.com/heraldmail/herald/sasl"
 )
 
@@ -217,4 +218,42 @@ func TestErrorType(t *testing.T) {
 	if errors.Is(&pop3.Error{Code: pop3.CodeInUse}, pop3.ErrAuthFailed) || !(&pop3.Error{Code: pop3.CodeSysTemp}).Temporary() {
 		t.Error("Is or Temporary wrong")
 	}
+}
+
+// TestHostileLine sends a megabyte without a line ending: the server skips
+// it with one error, stays in sync and never buffers it whole.
+func TestHostileLine(t *testing.T) {
+	t.Parallel()
+	s := newServer(t, newBackend(t), "insecure", nil)
+	nc := pipeConn(t, s)
+	long := strings.Repeat("A", 1<<20)
+	runTranscript(t, nc, "S: +OK POP3 server ready\nC: "+long+"\nS: -ERR Line too long\nC: AUTH PLAIN "+long+"\nS: -ERR Line too long\nC: QUIT\nS: +OK Bye\nclosed\n")
+}
+
+// loginDelayBackend refuses every maildrop with [LOGIN-DELAY].
+type loginDelayBackend struct{ *pop3mem.Backend }
+
+// TestLoginDelayCode passes a backend's [LOGIN-DELAY] through unchanged
+// and without the failed-login delay: it is not a wrong password.
+func TestLoginDelayCode(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		be := loginDelayBackend{newBackend(t)}
+		s := &pop3.Server{Backend: be, AllowInsecureAuth: true, LoginDelay: 15 * time.Minute}
+		cc, sc := net.Pipe()
+		go s.ServeConn(context.Background(), sc)
+		defer cc.Close()
+		br := bufio.NewReader(cc)
+		br.ReadString('\n')
+		start := time.Now()
+		go cc.Write([]byte("USER alice\r\nPASS secret\r\n"))
+		br.ReadString('\n')
+		l, _ := br.ReadString('\n')
+		if l != "-ERR [LOGIN-DELAY] Wait before logging in again\r\n" || time.Since(start) != 0 {
+			t.Errorf("got %q after %v", l, time.Since(start))
+		}
+	})
+}
+
+func (loginDelayBackend) Open(context.Context, *pop3.ConnInfo, string) (pop3.Mailbox, error) {
+	return nil, &pop3.Error{Code: pop3.CodeLoginDelay, Message: "Wait before logging in again"}
 }
