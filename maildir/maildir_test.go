@@ -468,7 +468,7 @@ func TestFolders(t *testing.T) {
 	if err := st.CreateFolder("Archive"); !errors.Is(err, ErrFolderExists) {
 		t.Errorf("create twice: %v", err)
 	}
-	for _, bad := range []string{"", ".a", "a.", "a..b", "a/b", "INBOX.x", "a\x01", "\xff"} {
+	for _, bad := range []string{"", ".a", "a.", "a..b", "a/b", "INBOX.x", "a\x01", "\xff", "~x", "a.~b"} {
 		if err := st.CreateFolder(bad); !errors.Is(err, ErrInvalidName) {
 			t.Errorf("create %q: %v", bad, err)
 		}

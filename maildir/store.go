@@ -66,7 +66,8 @@ func (s *Store) canonical(name string) (string, string, error) {
 		return "", "", &Error{Op: "folder", Path: name, Err: ErrInvalidName}
 	}
 	if name == "" || name[0] == Separator || name[len(name)-1] == Separator ||
-		strings.Contains(name, "..") || strings.ContainsAny(name, "/\\~") || strings.HasPrefix(strings.ToUpper(name), "INBOX.") {
+		strings.Contains(name, "..") || strings.ContainsAny(name, "/\\") || name[0] == '~' || strings.Contains(name, ".~") ||
+		strings.HasPrefix(strings.ToUpper(name), "INBOX.") {
 		return bad()
 	}
 	enc, err := imaputf7.Encode(name)
@@ -111,6 +112,12 @@ func fileExists(p string) bool { _, err := os.Stat(p); return err == nil }
 
 // CreateFolder creates the folder name (not its parents, which Maildir++
 // does not need). It fails with ErrFolderExists if it exists.
+//
+// A folder name is UTF-8 with "." between non-empty levels; it may not hold
+// "/", "\\" or control characters, start a level with "~", or lie below
+// INBOX ("INBOX.x": in Maildir++ every folder is already below it), and its
+// encoded form is at most MaxFolderNameLength bytes. Other names fail with
+// ErrInvalidName, in every method of Store.
 func (s *Store) CreateFolder(name string) error {
 	name, dir, err := s.canonical(name)
 	if err != nil {
