@@ -62,7 +62,7 @@ func ExampleMaildir_Sync() {
 	f.Close()
 	fmt.Printf("%d bytes\n", len(body))
 
-	m.SetFlags(ctx, []uint32{2}, maildir.FlagsAdd, maildir.Flags(maildir.FlagSeen), []string{"$Important"})
+	m.SetFlags(ctx, []uint32{2}, maildir.FlagsAdd, maildir.FlagSeen, []string{"$Important"})
 	m.Remove(ctx, []uint32{1})
 	m.Deliver(ctx, strings.NewReader("Subject: three\r\n\r\n3\r\n"), nil)
 

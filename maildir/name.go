@@ -9,14 +9,15 @@ import (
 )
 
 // Flag letters of the info part "2," (the Maildir specification and
-// Dovecot), and the IMAP system flags they stand for.
+// Dovecot), and the IMAP system flags they stand for. They combine with
+// [Flags.Union]: FlagSeen.Union(FlagFlagged) is "FS".
 const (
-	FlagDraft   = 'D' // \Draft
-	FlagFlagged = 'F' // \Flagged
-	FlagPassed  = 'P' // $Forwarded (resent, bounced)
-	FlagReplied = 'R' // \Answered
-	FlagSeen    = 'S' // \Seen
-	FlagTrashed = 'T' // \Deleted
+	FlagDraft   Flags = "D" // \Draft
+	FlagFlagged Flags = "F" // \Flagged
+	FlagPassed  Flags = "P" // $Forwarded (resent, bounced)
+	FlagReplied Flags = "R" // \Answered
+	FlagSeen    Flags = "S" // \Seen
+	FlagTrashed Flags = "T" // \Deleted
 )
 
 // Flags is a set of flag letters as the info part of a file name holds
@@ -46,8 +47,17 @@ func MakeFlags(s string) Flags {
 
 func validFlag(c byte) bool { return 0x21 <= c && c <= 0x7e && c != '/' && c != ':' && c != ',' }
 
-// Has reports whether the set holds the letter c.
-func (f Flags) Has(c byte) bool { return strings.IndexByte(string(f), c) >= 0 }
+// Has reports whether the set holds every letter of g.
+func (f Flags) Has(g Flags) bool {
+	for i := 0; i < len(g); i++ {
+		if !f.hasLetter(g[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+func (f Flags) hasLetter(c byte) bool { return strings.IndexByte(string(f), c) >= 0 }
 
 // Union returns the letters in f or g.
 func (f Flags) Union(g Flags) Flags { return MakeFlags(string(f) + string(g)) }
@@ -56,7 +66,7 @@ func (f Flags) Union(g Flags) Flags { return MakeFlags(string(f) + string(g)) }
 func (f Flags) Minus(g Flags) Flags {
 	b := make([]byte, 0, len(f))
 	for i := 0; i < len(f); i++ {
-		if !g.Has(f[i]) {
+		if !g.hasLetter(f[i]) {
 			b = append(b, f[i])
 		}
 	}

@@ -59,7 +59,7 @@ func TestFlags(t *testing.T) {
 	if got := f.Minus("S"); got != "F" {
 		t.Errorf("Minus = %q", got)
 	}
-	if !f.Has(FlagSeen) || f.Has(FlagDraft) {
+	if !f.Has(FlagSeen) || f.Has(FlagDraft) || !f.Has("SF") || f.Has("SD") || FlagSeen.Union(FlagFlagged) != "FS" {
 		t.Errorf("Has wrong for %q", f)
 	}
 	sys, kw := MakeFlags("SZab").split()

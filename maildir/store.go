@@ -114,7 +114,7 @@ func fileExists(p string) bool { _, err := os.Stat(p); return err == nil }
 // does not need). It fails with ErrFolderExists if it exists.
 //
 // A folder name is UTF-8 with "." between non-empty levels; it may not hold
-// "/", "\\" or control characters, start a level with "~", or lie below
+// "/", "\" or control characters, start a level with "~", or lie below
 // INBOX ("INBOX.x": in Maildir++ every folder is already below it), and its
 // encoded form is at most MaxFolderNameLength bytes. Other names fail with
 // ErrInvalidName, in every method of Store.
