@@ -14,9 +14,9 @@ import (
 // in-reply-to and message-id. Sender and Reply-To default to From.
 func appendEnvelope(b []byte, h *message.Header, utf8OK bool) []byte {
 	b = append(b, '(')
-	b = appendNString(b, h.Get("Date"), utf8OK)
+	b = appendField(b, h, "Date", utf8OK)
 	b = append(b, ' ')
-	b = appendNString(b, h.Get("Subject"), utf8OK)
+	b = appendField(b, h, "Subject", utf8OK)
 	from := addressesOf(h, "From")
 	for _, name := range []string{"From", "Sender", "Reply-To", "To", "Cc", "Bcc"} {
 		b = append(b, ' ')
@@ -30,10 +30,20 @@ func appendEnvelope(b []byte, h *message.Header, utf8OK bool) []byte {
 		b = appendAddressList(b, list, utf8OK)
 	}
 	b = append(b, ' ')
-	b = appendNString(b, h.Get("In-Reply-To"), utf8OK)
+	b = appendField(b, h, "In-Reply-To", utf8OK)
 	b = append(b, ' ')
-	b = appendNString(b, h.Get("Message-Id"), utf8OK)
+	b = appendField(b, h, "Message-Id", utf8OK)
 	return append(b, ')')
+}
+
+// appendField appends the unfolded value of a field, NIL when it is
+// missing and "" when it is empty.
+func appendField(b []byte, h *message.Header, name string, utf8OK bool) []byte {
+	f, ok := h.Lookup(name)
+	if !ok {
+		return append(b, "NIL"...)
+	}
+	return appendString(b, f.Value(), utf8OK)
 }
 
 func addressesOf(h *message.Header, name string) []message.Address {
@@ -74,14 +84,33 @@ func appendAddress(b []byte, a message.Address, utf8OK bool) []byte {
 	}
 	b = appendNString(b, name, utf8OK)
 	b = append(b, " NIL "...)
-	local, domain := a.Addr, ""
+	// A mailbox without domain gets a placeholder: a NIL host would make
+	// it a group marker (RFC 9051 section 7.5.2). Dovecot uses the same.
+	local, domain := a.Addr, "MISSING_DOMAIN"
 	if i := strings.LastIndexByte(a.Addr, '@'); i >= 0 {
 		local, domain = a.LocalPart(), a.Domain()
+	}
+	if local == "" {
+		local = "MISSING_MAILBOX"
 	}
 	b = appendNString(b, local, utf8OK)
 	b = append(b, ' ')
 	b = appendNString(b, domain, utf8OK)
 	return append(b, ')')
+}
+
+// isToken reports whether s is an RFC 2045 token.
+func isToken(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c <= ' ' || c >= 0x7f || strings.IndexByte("()<>@,;:\\\"/[]?=", c) >= 0 {
+			return false
+		}
+	}
+	return true
 }
 
 func isASCII(s string) bool {
@@ -118,14 +147,20 @@ func appendBodyStructure(b []byte, r io.ReaderAt, p *part, ext, utf8OK bool) []b
 	b = append(b, ' ')
 	b = appendString(b, strings.ToUpper(mt.Subtype), utf8OK)
 	b = append(b, ' ')
-	b = appendParams(b, mt.Params, utf8OK)
+	params := mt.Params
+	if mt.Type == "text" && params.Get("charset") == "" {
+		// RFC 2045 section 5.2: text without charset is US-ASCII.
+		params = append(params[:len(params):len(params)], hmime.Param{Name: "charset", Value: "us-ascii"})
+	}
+	b = appendParams(b, params, utf8OK)
 	b = append(b, ' ')
 	b = appendNString(b, p.header.Get("Content-Id"), utf8OK)
 	b = append(b, ' ')
 	b = appendNString(b, p.header.Get("Content-Description"), utf8OK)
 	b = append(b, ' ')
 	enc := strings.ToUpper(strings.TrimSpace(p.header.Get("Content-Transfer-Encoding")))
-	if enc == "" {
+	if !isToken(enc) {
+		// Missing or not a token (RFC 2045 section 6.1): the default.
 		enc = "7BIT"
 	}
 	b = appendString(b, enc, utf8OK)
@@ -155,16 +190,14 @@ func appendBodyStructure(b []byte, r io.ReaderAt, p *part, ext, utf8OK bool) []b
 func appendExtension(b []byte, p *part, utf8OK bool) []byte {
 	b = append(b, ' ')
 	if v, ok := p.header.Lookup("Content-Disposition"); ok {
-		d, err := hmime.ParseDisposition(v.Value())
-		if err == nil || d.Type != "" {
-			b = append(b, '(')
-			b = appendString(b, strings.ToUpper(d.Type), utf8OK)
-			b = append(b, ' ')
-			b = appendParams(b, d.Params, utf8OK)
-			b = append(b, ')')
-		} else {
-			b = append(b, "NIL"...)
-		}
+		// An unparsable value still gives ("" params), as Dovecot
+		// sends: the field is there, its type is not.
+		d, _ := hmime.ParseDisposition(v.Value())
+		b = append(b, '(')
+		b = appendString(b, strings.ToUpper(d.Type), utf8OK)
+		b = append(b, ' ')
+		b = appendParams(b, d.Params, utf8OK)
+		b = append(b, ')')
 	} else {
 		b = append(b, "NIL"...)
 	}
@@ -177,8 +210,6 @@ func appendExtension(b []byte, p *part, utf8OK bool) []byte {
 		switch len(langs) {
 		case 0:
 			b = append(b, "NIL"...)
-		case 1:
-			b = appendString(b, langs[0], utf8OK)
 		default:
 			b = append(b, '(')
 			for i, l := range langs {

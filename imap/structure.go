@@ -150,7 +150,15 @@ func (s *structScanner) entity(depth int, bounds []string, digest bool) (*part, 
 
 	boundary := p.mt.Params.Get("boundary")
 	switch {
-	case p.mt.IsMultipart() && boundary != "" && depth < maxStructDepth && s.nparts < maxStructParts:
+	case p.mt.IsMultipart() && boundary == "":
+		// No boundary: no part can be found. The body is skipped and
+		// the multipart gets one empty part, as RFC 9051 requires at
+		// least one (Dovecot does the same).
+		i, cl, err := s.leafBody(&part{bodyStart: s.off}, bounds)
+		p.end = s.off
+		p.children = []*part{emptyPart(p.end)}
+		return p, i, cl, err
+	case p.mt.IsMultipart() && depth < maxStructDepth && s.nparts < maxStructParts:
 		return s.multipart(p, depth, bounds, boundary)
 	case p.mt.IsMessage() && depth < maxStructDepth && s.nparts < maxStructParts:
 		inner, i, cl, err := s.entity(depth+1, bounds, false)
@@ -170,14 +178,13 @@ func (s *structScanner) entity(depth int, bounds []string, digest bool) (*part, 
 func (s *structScanner) leafBody(p *part, bounds []string) (int, bool, error) {
 	atStart := true
 	var prevEOL int
-	prevEmpty := false
 	for {
 		line, off, eol, cont, err := s.readLine()
 		if len(line) > 0 && atStart && !cont {
 			if i, cl := matchDelimiter(line, bounds); i >= 0 {
 				p.end = max(off-int64(prevEOL), p.bodyStart)
-				if prevEmpty {
-					// The body ends with the line ending before it.
+				if prevEOL > 0 {
+					// The last line ending belongs to the delimiter.
 					p.lines--
 				}
 				return i, cl, nil
@@ -185,15 +192,12 @@ func (s *structScanner) leafBody(p *part, bounds []string) (int, bool, error) {
 		}
 		if eol > 0 {
 			p.lines++
-		} else if !cont && len(line) > 0 {
-			p.lines++ // last line without ending
 		}
 		if cont {
 			atStart = false
 		} else {
 			atStart = true
 			prevEOL = eol
-			prevEmpty = len(line) == eol
 		}
 		if err != nil {
 			if err != io.EOF {
@@ -235,6 +239,9 @@ func (s *structScanner) multipart(p *part, depth int, bounds []string, boundary 
 		}
 		p.children = append(p.children, c)
 	}
+	if len(p.children) == 0 {
+		p.children = []*part{emptyPart(pre.end)}
+	}
 	if i == own && cl {
 		// Epilogue up to an outer delimiter.
 		epi := &part{bodyStart: s.off}
@@ -245,7 +252,7 @@ func (s *structScanner) multipart(p *part, depth int, bounds []string, boundary 
 		p.end = epi.end
 	} else {
 		// Ended by an outer delimiter or the end of input.
-		p.end = s.lastEnd(p)
+		p.end = p.children[len(p.children)-1].end
 	}
 	if i == own {
 		i = -1
@@ -253,13 +260,11 @@ func (s *structScanner) multipart(p *part, depth int, bounds []string, boundary 
 	return p, i, cl, nil
 }
 
-// lastEnd is where a multipart without close delimiter ends: where its last
-// part ended, or at the current offset.
-func (s *structScanner) lastEnd(p *part) int64 {
-	if n := len(p.children); n > 0 {
-		return p.children[n-1].end
-	}
-	return s.off
+// emptyPart is the part given to a multipart in which none was found.
+func emptyPart(off int64) *part {
+	p := &part{start: off, bodyStart: off, end: off}
+	p.finishHeader(nil, false)
+	return p
 }
 
 func trimEOLBefore(off, min int64) int64 { return max(off, min) }
@@ -283,25 +288,18 @@ func (p *part) finishHeader(raw []byte, digest bool) {
 	}
 }
 
-// countLines counts the lines of r between start and end: the line endings,
-// plus one for a last line without one.
+// countLines counts the lines of r between start and end: the line
+// endings, as body-fld-lines counts them.
 func countLines(r io.ReaderAt, start, end int64) int64 {
 	var n int64
 	buf := make([]byte, 16<<10)
-	last := byte('\n')
 	for off := start; off < end; {
 		k, err := r.ReadAt(buf[:min(int64(len(buf)), end-off)], off)
 		n += int64(bytes.Count(buf[:k], []byte{'\n'}))
-		if k > 0 {
-			last = buf[k-1]
-		}
 		off += int64(k)
 		if err != nil && k == 0 {
 			break
 		}
-	}
-	if last != '\n' {
-		n++
 	}
 	return n
 }
