@@ -1,0 +1,109 @@
+// Package imap implements an IMAP4rev2 server (RFC 9051) that also speaks
+// IMAP4rev1 (RFC 3501) to older clients, with the wire parser and response
+// writer it is built on. The server keeps no mail itself: a [Backend] opens
+// each user's store, whose [User] and [Mailbox] interfaces fit a store with
+// UIDs, UIDVALIDITY, flags and keywords, folders, copy and move, expunge and
+// change notification, such as a Maildir. Package imapmem is an in-memory
+// store for tests and examples.
+//
+// # Server
+//
+// [Server] has exported fields whose zero values are the documented
+// defaults; only Backend is required, and Auth for anyone to log in:
+//
+//	srv := &imap.Server{
+//		Backend:   backend,
+//		Auth:      &sasl.Authenticator{Password: check},
+//		TLSConfig: tlsConfig, // STARTTLS; set ImplicitTLS for port 993
+//	}
+//	err := srv.ListenAndServe(":143")
+//
+// [Server.Shutdown] closes the listeners, says "* BYE" to every connection
+// waiting for a command or in IDLE and waits for the others to finish their
+// command. Each connection runs through the states of RFC 9051 section 3
+// (not authenticated, authenticated, selected, logout) and answers a command
+// in the wrong state with BAD.
+//
+// Authentication goes through [sasl.Authenticator]: LOGIN calls its Password
+// func, AUTHENTICATE creates its mechanisms (with SASL-IR, RFC 4959). LOGIN
+// and the plain-text mechanisms are refused before TLS (LOGINDISABLED,
+// PRIVACYREQUIRED) unless the Authenticator's AllowInsecure is set. Input
+// pipelined after STARTTLS is discarded.
+//
+// # Sessions and updates
+//
+// The server keeps each session's view of the selected mailbox: the
+// sequence numbers the client knows. It asks the Mailbox for the current
+// messages after every command, and during IDLE whenever
+// [Mailbox.Updates] signals, and sends EXISTS, FETCH FLAGS and EXPUNGE
+// responses for what changed. EXPUNGE is never sent during FETCH, STORE or
+// SEARCH (RFC 9051 section 7.5.1): a message expunged by another session
+// stays in the view until the next command that may announce it, and
+// fetching its content meanwhile answers NO [EXPUNGEISSUED].
+//
+// Message content is read through [Content], an io.ReaderAt: FETCH
+// BODY[...] streams byte ranges of the message to the client, and the
+// server finds the MIME parts (for BODYSTRUCTURE and section numbers) in
+// one streamed scan of the message, holding only part headers. APPEND hands
+// the literal to [User.Append] as an io.Reader.
+//
+// # Errors
+//
+// Handlers map every error in one place. A Backend returns an [*Error] to
+// choose the exact NO or BAD response, or wraps a category sentinel such as
+// [ErrNoSuchMailbox] (NO [NONEXISTENT], or [TRYCREATE] for APPEND, COPY and
+// MOVE), [ErrMailboxExists] or [ErrNoSuchMessage]. Any other error is logged
+// and answered NO [SERVERBUG] with a fixed text; a panic in the Backend is
+// recovered, logged with its stack and answered the same way. Internal error
+// text never goes on the wire. A command that does not parse is answered
+// BAD [CLIENTBUG], or BAD [TOOBIG] when it exceeds a limit.
+//
+// # Limits
+//
+// Every input is bounded by a Server field with a named default: the text of
+// a command between literals ([DefaultMaxLineLength]), the APPEND literal
+// ([DefaultMaxLiteralSize], announced as APPENDLIMIT), every other literal
+// ([DefaultMaxStringLiteral]), nesting of lists and search keys
+// ([DefaultMaxDepth]), items per command ([DefaultMaxItems]), ranges per
+// sequence set ([DefaultMaxSetRanges]), concurrent connections, failed
+// logins and BAD responses per connection, and the inactivity timers: the
+// 30-minute autologout of RFC 9051 section 5.4 once authenticated (IDLE
+// included) and a shorter one before. A synchronizing literal over its limit
+// is refused before the client sends it; a non-synchronizing one over the
+// limit ends the connection with BYE [TOOBIG], as it cannot be skipped.
+//
+// # Mailbox names
+//
+// Mailbox names are UTF-8 with "/" as the hierarchy delimiter in the
+// Backend interfaces. On the wire they are modified UTF-7 (RFC 3501 section
+// 5.1.3) for IMAP4rev1 clients, and UTF-8 for clients that ENABLE
+// IMAP4rev2 or UTF8=ACCEPT (RFC 6855). INBOX is matched without regard to
+// case.
+//
+// # Not implemented
+//
+// The client side, CONDSTORE/QRESYNC, NOTIFY, SORT/THREAD, CATENATE,
+// MULTIAPPEND, QUOTA, ACL and COMPRESS are not implemented. \Recent is not
+// tracked: IMAP4rev1 clients see "* 0 RECENT", as RFC 9051 removed the flag.
+//
+// # Standards
+//
+//   - RFC 9051, IMAP4rev2
+//   - RFC 3501, IMAP4rev1 (compatibility)
+//   - RFC 2177, IDLE
+//   - RFC 6851, MOVE
+//   - RFC 4315, UIDPLUS (APPENDUID, COPYUID, UID EXPUNGE)
+//   - RFC 6154, SPECIAL-USE and CREATE-SPECIAL-USE
+//   - RFC 7888, LITERAL+
+//   - RFC 5161, ENABLE
+//   - RFC 4959, SASL-IR
+//   - RFC 5258, LIST-EXTENDED (selection and return options), RFC 5819
+//     LIST-STATUS
+//   - RFC 4731, ESEARCH
+//   - RFC 3516, BINARY
+//   - RFC 8438, STATUS=SIZE
+//   - RFC 6855, UTF8=ACCEPT
+//   - RFC 7889, APPENDLIMIT
+//   - RFC 3691, UNSELECT
+//   - RFC 2342, NAMESPACE
+package imap
