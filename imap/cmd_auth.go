@@ -32,6 +32,9 @@ func (c *conn) cmdStartTLS(cmd *command) error {
 var errReplied = errors.New("imap: already replied")
 
 func (c *conn) cmdLogin(cmd *command) error {
+	if c.srv.Auth == nil || c.srv.Auth.Password == nil {
+		return &Error{Type: StatusNo, Code: CodeCannot, Text: "LOGIN is not available"}
+	}
 	if !c.loginAllowed() {
 		return &Error{Type: StatusNo, Code: CodePrivacyReq, Text: "LOGIN is disabled before TLS"}
 	}
@@ -144,17 +147,17 @@ func (c *conn) saslStep(challenge []byte) ([]byte, error) {
 }
 
 func (c *conn) cmdEnable(cmd *command) error {
+	// RFC 5161 section 3.1: ENABLED lists what this command turned on.
 	var on []string
 	for _, name := range cmd.caps {
 		switch name {
 		case "IMAP4REV2":
 			if !c.rev2 {
-				c.rev2 = true
-				c.utf8 = true
+				c.rev2, c.utf8 = true, true
 				on = append(on, "IMAP4rev2")
 			}
 		case "UTF8=ACCEPT":
-			if !c.utf8 || !contains(on, "IMAP4rev2") {
+			if !c.utf8 {
 				c.utf8 = true
 				on = append(on, "UTF8=ACCEPT")
 			}
@@ -162,13 +165,4 @@ func (c *conn) cmdEnable(cmd *command) error {
 	}
 	c.untagged(strings.TrimSpace("ENABLED " + strings.Join(on, " ")))
 	return nil
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }

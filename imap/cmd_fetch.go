@@ -79,13 +79,15 @@ func topHeader(r io.ReaderAt, size int64) (*part, error) {
 	br := bufio.NewReaderSize(io.NewSectionReader(r, 0, size), 4096)
 	var hdr []byte
 	var off int64
+	atStart := true // the piece read starts a line
 	for {
 		line, err := br.ReadSlice('\n')
 		cont := err == bufio.ErrBufferFull
 		off += int64(len(line))
-		if !cont && len(bytes.TrimRight(line, "\r\n")) == 0 && len(line) > 0 {
+		if atStart && !cont && len(bytes.TrimRight(line, "\r\n")) == 0 && len(line) > 0 {
 			break
 		}
+		atStart = !cont
 		if len(hdr)+len(line) <= maxPartHeader {
 			hdr = append(hdr, line...)
 		}

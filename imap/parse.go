@@ -313,7 +313,15 @@ func (d *decoder) literalHeader(max int64, binary bool) (int64, error) {
 	d.sawLiteral = true
 	if n > max {
 		if !sync {
-			d.fatal = true
+			// The client sends it anyway: skip it when that is
+			// affordable, else the stream cannot be resynchronised.
+			if n > d.lim.literal {
+				d.fatal = true
+			} else if _, err := io.CopyN(io.Discard, d.r, n); err != nil {
+				return 0, err
+			} else {
+				d.last = 0 // the rest of the line follows
+			}
 		}
 		return 0, limitErr("Literal too big")
 	}

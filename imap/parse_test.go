@@ -212,3 +212,24 @@ func TestStructureSections(t *testing.T) {
 		t.Fatalf("part 2 is not the encapsulated message")
 	}
 }
+
+// TestSkipOversizedLiteral checks that a non-synchronizing literal over the
+// string limit but within the APPEND limit is skipped with the rest of its
+// command, so that the next command is read correctly.
+func TestSkipOversizedLiteral(t *testing.T) {
+	lim := limits{line: 200, literal: 100, strLit: 20, depth: 4, items: 10, setRanges: 4}
+	in := "a LOGIN {30+}\r\n" + strings.Repeat("x", 30) + " pass\r\nb NOOP\r\n"
+	d := newDecoder(bufio.NewReader(strings.NewReader(in)), lim, nil)
+	_, err := d.readCommand()
+	if !errors.Is(err, ErrTooBig) || d.fatal {
+		t.Fatalf("err %v, fatal %v", err, d.fatal)
+	}
+	if err := d.skipLine(); err != nil {
+		t.Fatal(err)
+	}
+	d.reset()
+	c, err := d.readCommand()
+	if err != nil || c.tag != "b" || c.name != "NOOP" {
+		t.Fatalf("next command %+v, %v", c, err)
+	}
+}
