@@ -323,6 +323,10 @@ func (d *decoder) literalHeader(max int64, binary bool) (int64, error) {
 				d.last = 0 // the rest of the line follows
 			}
 		}
+		if binary {
+			// The APPEND message: NO, as RFC 9051 section 6.3.12 asks.
+			return 0, &Error{Type: StatusNo, Code: CodeTooBig, Text: "Message too big", Err: ErrTooBig}
+		}
 		return 0, limitErr("Literal too big")
 	}
 	if sync && d.cont != nil {

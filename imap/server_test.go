@@ -240,7 +240,7 @@ func TestLimits(t *testing.T) {
 		{"FETCH 1,2,3,1 FLAGS", "a BAD [TOOBIG] Sequence set too large"},
 		{"FETCH 1 BODY[1.1.1.1]", "a BAD [TOOBIG] Section nested too deep"},
 		{"LIST \"\" {11}", "a BAD [TOOBIG] Literal too big"},
-		{"APPEND INBOX {51}", "a BAD [TOOBIG] Literal too big"},
+		{"APPEND INBOX {51}", "a NO [TOOBIG] Message too big"},
 		{"NOOP", "a OK"},
 	} {
 		expectPrefix(t, last(cl.do("a", tt.cmd)), tt.want)
