@@ -49,16 +49,21 @@ type MailboxInfo struct {
 
 // MailboxStatus is the state of a mailbox for STATUS and SELECT.
 type MailboxStatus struct {
-	Messages    uint32
-	UIDNext     UID
+	// Messages is the number of messages.
+	Messages uint32
+	// UIDNext is the UID the next message will get, at least.
+	UIDNext UID
+	// UIDValidity changes whenever UIDs of the mailbox are reassigned.
 	UIDValidity uint32
-	Unseen      uint32
-	Deleted     uint32
-	Size        int64
-	// Keywords are the keywords in use or allowed, for FLAGS.
+	// Unseen and Deleted count messages without \Seen and with
+	// \Deleted.
+	Unseen, Deleted uint32
+	// Size is the sum of the message sizes (RFC 8438).
+	Size int64
+	// Keywords are the keywords in use or defined, listed in FLAGS.
 	Keywords []Flag
-	// PermanentKeywords reports whether clients may create new keywords
-	// (\* in PERMANENTFLAGS).
+	// NewKeywords reports whether clients may create keywords (\* in
+	// PERMANENTFLAGS).
 	NewKeywords bool
 }
 

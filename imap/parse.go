@@ -2,7 +2,6 @@ package imap
 
 import (
 	"bufio"
-	"errors"
 	"io"
 	"strconv"
 	"strings"
@@ -580,4 +579,3 @@ func parseDateTime(s string) (time.Time, bool) {
 	return t, true
 }
 
-var errEOFInCommand = errors.New("imap: connection closed inside a command")

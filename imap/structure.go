@@ -126,7 +126,7 @@ func (s *structScanner) entity(depth int, bounds []string, digest bool) (*part, 
 		if atStart && !cont {
 			if i, cl := matchDelimiter(line, bounds); i >= 0 {
 				// A part without a blank line: all header, no body.
-				p.bodyStart, p.end = off, trimEOLBefore(off, p.start)
+				p.bodyStart, p.end = off, off
 				p.finishHeader(hdr, digest)
 				return p, i, cl, nil
 			}
@@ -267,7 +267,6 @@ func emptyPart(off int64) *part {
 	return p
 }
 
-func trimEOLBefore(off, min int64) int64 { return max(off, min) }
 
 // finishHeader parses the raw header and the Content-Type.
 func (p *part) finishHeader(raw []byte, digest bool) {
