@@ -578,4 +578,3 @@ func parseDateTime(s string) (time.Time, bool) {
 	}
 	return t, true
 }
-

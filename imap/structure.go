@@ -267,7 +267,6 @@ func emptyPart(off int64) *part {
 	return p
 }
 
-
 // finishHeader parses the raw header and the Content-Type.
 func (p *part) finishHeader(raw []byte, digest bool) {
 	h, _, err := message.ReadHeader(bytes.NewReader(append(raw, "\r\n"...)), &message.ReadOptions{MaxHeaderBytes: maxPartHeader * 2})
