@@ -602,4 +602,3 @@ func localSendFailure(err error) localReply {
 	}
 	return replyConnBroken
 }
-

@@ -63,7 +63,9 @@ func TestDeliverFailureModes(t *testing.T) {
 
 	t.Run("4xx moves to the next MX", func(t *testing.T) {
 		mx1.mu.Lock()
-		mx1.rcpt = func(smtp.Path) error { return &smtp.Error{Code: 451, Enhanced: smtp.NewEnhancedCode(4, 2, 0), Message: "greylisted"} }
+		mx1.rcpt = func(smtp.Path) error {
+			return &smtp.Error{Code: 451, Enhanced: smtp.NewEnhancedCode(4, 2, 0), Message: "greylisted"}
+		}
 		mx1.mu.Unlock()
 		defer func() { mx1.mu.Lock(); mx1.rcpt = nil; mx1.mu.Unlock() }()
 		n := len(mx2.messages())
@@ -95,7 +97,9 @@ func TestDeliverFailureModes(t *testing.T) {
 		}
 	})
 	t.Run("4xx everywhere stays temporary with the last reply", func(t *testing.T) {
-		busy := func(smtp.Path) error { return &smtp.Error{Code: 452, Enhanced: smtp.NewEnhancedCode(4, 2, 2), Message: "mailbox full"} }
+		busy := func(smtp.Path) error {
+			return &smtp.Error{Code: 452, Enhanced: smtp.NewEnhancedCode(4, 2, 2), Message: "mailbox full"}
+		}
 		for _, m := range []*mx{mx1, mx2} {
 			m.mu.Lock()
 			m.rcpt = busy
@@ -123,7 +127,9 @@ func TestDeliverFailureModes(t *testing.T) {
 	})
 	t.Run("MAIL refused temporarily", func(t *testing.T) {
 		mx1.mu.Lock()
-		mx1.mail = func(smtp.Path, *smtp.MailOptions) error { return &smtp.Error{Code: 421, Enhanced: smtp.NewEnhancedCode(4, 3, 2), Message: "closing"} }
+		mx1.mail = func(smtp.Path, *smtp.MailOptions) error {
+			return &smtp.Error{Code: 421, Enhanced: smtp.NewEnhancedCode(4, 3, 2), Message: "closing"}
+		}
 		mx1.mu.Unlock()
 		defer func() { mx1.mu.Lock(); mx1.mail = nil; mx1.mu.Unlock() }()
 		res := deliver(t, d, envelope("a@sender.test", "alice@example.test"))
@@ -316,4 +322,3 @@ func TestDeliverUnicodeDomainGrouping(t *testing.T) {
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
-

@@ -215,10 +215,10 @@ func newLab(t testing.TB) *lab {
 
 // serverOptions tunes a test MX.
 type serverOptions struct {
-	tls      bool     // offer STARTTLS
-	certName string   // name in the certificate; default the host name
-	expired  bool     // certificate already expired
-	badTLS   bool     // offer STARTTLS and fail every handshake
+	tls      bool   // offer STARTTLS
+	certName string // name in the certificate; default the host name
+	expired  bool   // certificate already expired
+	badTLS   bool   // offer STARTTLS and fail every handshake
 	disable  smtp.Extension
 }
 
