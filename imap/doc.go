@@ -72,6 +72,19 @@
 // is refused before the client sends it; a non-synchronizing one over the
 // limit ends the connection with BYE [TOOBIG], as it cannot be skipped.
 //
+// # Client
+//
+// [Client] speaks to any IMAP server: [Dial], [DialTLS] or [NewClient],
+// then one method per command with ctx first (Login, Authenticate with a
+// [sasl.Client] and SASL-IR, StartTLS, Enable, Select, List, Status,
+// Create, Delete, Rename, Subscribe, Append, Fetch, Search, Store, Copy,
+// Move, Expunge, Idle, Logout). Fetch returns flags, UIDs, dates, sizes,
+// envelopes and body sections decoded, and every item as a [Value];
+// Search and Fetch take their criteria and items in IMAP syntax. A NO or
+// BAD reply is an [*Error]; a response that does not parse is a
+// [*ProtocolError]. Literals in responses are bounded by
+// ClientOptions.MaxLiteral. Commands run one at a time (no pipelining).
+//
 // # Mailbox names
 //
 // Mailbox names are UTF-8 with "/" as the hierarchy delimiter in the
@@ -82,7 +95,7 @@
 //
 // # Not implemented
 //
-// The client side, CONDSTORE/QRESYNC, NOTIFY, SORT/THREAD, CATENATE,
+// CONDSTORE/QRESYNC, NOTIFY, SORT/THREAD, CATENATE,
 // MULTIAPPEND, QUOTA, ACL and COMPRESS are not implemented. \Recent is not
 // tracked: IMAP4rev1 clients see "* 0 RECENT", as RFC 9051 removed the flag.
 //
