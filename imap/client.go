@@ -194,8 +194,8 @@ type arg struct {
 	n      int64
 }
 
-func rawArg(s string) arg  { return arg{raw: s} }
-func strArg(s string) arg  { return arg{str: s, isStr: true} }
+func rawArg(s string) arg { return arg{raw: s} }
+func strArg(s string) arg { return arg{str: s, isStr: true} }
 func (c *Client) mbox(name string) arg {
 	if name == "INBOX" || c.utf8 {
 		return strArg(name)
