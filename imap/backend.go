@@ -141,7 +141,10 @@ type Content interface {
 type Mailbox interface {
 	// Status returns UIDVALIDITY, UIDNEXT and the keywords.
 	Status(ctx context.Context) (MailboxStatus, error)
-	// Messages returns every message, ordered by ascending UID.
+	// Messages returns every message, ordered by ascending UID. The
+	// server calls it after every command in the selected state and on
+	// each signal from Updates, so it should answer from an index kept
+	// in memory rather than scan the store each time.
 	Messages(ctx context.Context) ([]MessageInfo, error)
 	// Open returns the content of a message; ErrNoSuchMessage when it
 	// has been expunged.
