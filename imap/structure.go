@@ -70,7 +70,7 @@ func (s *structScanner) readLine() (line []byte, off int64, eol int, cont bool, 
 
 // buildStructure scans the message in r (size bytes) and returns its tree.
 func buildStructure(r io.ReaderAt, size int64) (*part, error) {
-	s := &structScanner{br: bufio.NewReaderSize(io.NewSectionReader(r, 0, size), 16<<10)}
+	s := &structScanner{br: bufio.NewReaderSize(io.NewSectionReader(r, 0, size), 4<<10)}
 	p, _, _, err := s.entity(0, nil, false)
 	if err != nil {
 		return nil, err
@@ -290,7 +290,7 @@ func (p *part) finishHeader(raw []byte, digest bool) {
 // endings, as body-fld-lines counts them.
 func countLines(r io.ReaderAt, start, end int64) int64 {
 	var n int64
-	buf := make([]byte, 16<<10)
+	buf := make([]byte, 4<<10)
 	for off := start; off < end; {
 		k, err := r.ReadAt(buf[:min(int64(len(buf)), end-off)], off)
 		n += int64(bytes.Count(buf[:k], []byte{'\n'}))
