@@ -494,3 +494,11 @@ func (q *Queue) Run(ctx context.Context) error {
 		}
 	}
 }
+
+// TransportFunc adapts a function to the Transport interface.
+type TransportFunc func(ctx context.Context, env *smtp.Envelope, body Body) (*Result, error)
+
+// Deliver calls f.
+func (f TransportFunc) Deliver(ctx context.Context, env *smtp.Envelope, body Body) (*Result, error) {
+	return f(ctx, env, body)
+}
