@@ -370,3 +370,155 @@ func TestQueueNoDuplicateAfterRestart(t *testing.T) {
 		t.Errorf("message files left: %v", entries)
 	}
 }
+
+func TestQueueConcurrencyLimits(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var mu sync.Mutex
+		inFlight := map[string]int{}
+		maxSeen := map[string]int{}
+		total, maxTotal := 0, 0
+		tr := TransportFunc(func(ctx context.Context, env *smtp.Envelope, body Body) (*Result, error) {
+			dom := env.To[0].Path.Domain
+			mu.Lock()
+			inFlight[dom]++
+			total++
+			maxSeen[dom] = max(maxSeen[dom], inFlight[dom])
+			maxTotal = max(maxTotal, total)
+			mu.Unlock()
+			time.Sleep(time.Second) // a slow server, on the fake clock
+			mu.Lock()
+			inFlight[dom]--
+			total--
+			mu.Unlock()
+			res := &Result{}
+			for _, r := range env.To {
+				res.Recipients = append(res.Recipients, RecipientResult{To: r.Path, Status: StatusDelivered, Code: 250})
+			}
+			return res, nil
+		})
+		q, err := OpenQueue(t.TempDir(), &QueueOptions{Transport: tr, MaxConcurrent: 3, MaxPerDomain: 2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		for i := range 12 {
+			dom := []string{"a.test", "b.test", "c.test"}[i%3]
+			if _, err := q.Enqueue(ctx, envelope("s@sender.test", "x@"+dom), strings.NewReader(testMessage)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		// One message for two domains counts against both.
+		if _, err := q.Enqueue(ctx, envelope("s@sender.test", "y@a.test", "y@b.test"), strings.NewReader(testMessage)); err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan error)
+		go func() { done <- q.Run(ctx) }()
+		time.Sleep(time.Minute)
+		synctest.Wait()
+		cancel()
+		<-done
+		if q.Len() != 0 {
+			t.Fatalf("%d left", q.Len())
+		}
+		if maxTotal != 3 {
+			t.Errorf("at most %d connections at once, want 3", maxTotal)
+		}
+		for dom, n := range maxSeen {
+			if n > 2 {
+				t.Errorf("%s had %d connections at once", dom, n)
+			}
+		}
+	})
+}
+
+func TestQueueGracefulStop(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		started := make(chan struct{})
+		tr := TransportFunc(func(ctx context.Context, env *smtp.Envelope, body Body) (*Result, error) {
+			close(started)
+			<-ctx.Done() // a hung server; only the stop ends it
+			res := &Result{}
+			for _, r := range env.To {
+				res.Recipients = append(res.Recipients, RecipientResult{To: r.Path, Status: StatusTemporary, Code: 451, Enhanced: smtp.NewEnhancedCode(4, 4, 7), Local: true})
+			}
+			return res, ctx.Err()
+		})
+		dir := t.TempDir()
+		q, err := OpenQueue(dir, &QueueOptions{Transport: tr})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		if _, err := q.Enqueue(ctx, envelope("s@sender.test", "x@a.test"), strings.NewReader(testMessage)); err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan error)
+		go func() { done <- q.Run(ctx) }()
+		<-started
+		cancel()
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+		// The interrupted attempt is recorded and due at once after a restart.
+		q2, err := OpenQueue(dir, &QueueOptions{Transport: tr})
+		if err != nil {
+			t.Fatal(err)
+		}
+		items := q2.Items()
+		if len(items) != 1 || items[0].Attempts != 1 || items[0].Next.After(time.Now()) || items[0].Recipients[0].State != StatePending {
+			t.Fatalf("after stop: %+v", items)
+		}
+	})
+}
+
+// TestQueueBounceEnqueuedBack runs the queue against real servers: a
+// refused recipient gives a failure notification that the queue enqueues
+// itself and delivers to the sender's MX, where it reads back as a DSN.
+func TestQueueBounceEnqueuedBack(t *testing.T) {
+	l := newLab(t)
+	dest := l.addMX("mx.example.test", "127.0.0.2", serverOptions{tls: true})
+	back := l.addMX("mx.sender.test", "127.0.0.3", serverOptions{})
+	l.zone.AddMX("example.test", 10, "mx.example.test")
+	l.zone.AddMX("sender.test", 10, "mx.sender.test")
+	dest.rcpt = func(to smtp.Path) error {
+		if to.Local == "nobody" {
+			return &smtp.Error{Code: 550, Enhanced: smtp.EnhancedBadDestMailbox, Message: "no such user here"}
+		}
+		return nil
+	}
+	q, err := OpenQueue(t.TempDir(), &QueueOptions{Transport: l.deliverer(), ReportingMTA: "out.sender.test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() { done <- q.Run(ctx) }()
+	env := envelope("alice@sender.test", "bob@example.test", "nobody@example.test")
+	env.Options.EnvelopeID = "QQ314159"
+	if _, err := q.Enqueue(ctx, env, strings.NewReader(testMessage)); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, func() bool { return len(back.messages()) == 1 && q.Len() == 0 })
+	cancel()
+	<-done
+
+	bounce := back.messages()[0]
+	if !bounce.from.IsNull() || bounce.to[0].Mailbox() != "alice@sender.test" {
+		t.Errorf("bounce envelope %v -> %v", bounce.from, bounce.to)
+	}
+	n, err := dsn.Parse(strings.NewReader(bounce.data), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n.Heuristic || len(n.Report.Recipients) != 1 {
+		t.Fatalf("report %+v", n.Report)
+	}
+	r := n.Report.Recipients[0]
+	if r.Action != dsn.ActionFailed || r.Status.String() != "5.1.1" || r.FinalRecipient.Value != "nobody@example.test" ||
+		r.RemoteMTA.Value != "mx.example.test" || r.DiagnosticCode.Value != "550 5.1.1 no such user here" || n.Report.EnvelopeID != "QQ314159" {
+		t.Errorf("recipient %+v envid %q", r, n.Report.EnvelopeID)
+	}
+	if got := dest.messages(); len(got) != 1 || len(got[0].to) != 1 || got[0].to[0].Local != "bob" {
+		t.Errorf("destination got %+v", got)
+	}
+}
