@@ -220,6 +220,7 @@ func TestSTSResolverCacheAndFetch(t *testing.T) {
 		{302, "text/plain", "", ErrPolicyFetch},
 		{200, "text/html", "version: STSv1\nmode: none\nmax_age: 1\n", ErrPolicyFetch},
 		{200, "text/plain", "mode: enforce\n", ErrPolicyInvalid},
+		{200, "text/plain", "version: STSv1\nmode: none\nmax_age: 1\n" + strings.Repeat("x", MaxPolicyBytes), ErrPolicyFetch},
 	} {
 		ps.mu.Lock()
 		ps.status, ps.ctype = tc.status, tc.ctype
@@ -306,5 +307,35 @@ func TestDeliverMTASTS(t *testing.T) {
 	ng := d.TLSRPT.Report("nogood.test", now.Add(-24*time.Hour), now.Add(24*time.Hour), ReportOptions{})
 	if len(ng.Policies) != 1 || ng.Policies[0].Summary.Successful != 0 || ng.Policies[0].Summary.Failed != 2 {
 		t.Errorf("nogood report %+v", ng.Policies)
+	}
+}
+
+// TestDeliverMTASTSFetchFailure: a policy that cannot be fetched and is not
+// cached means no policy (RFC 8461 section 5.1); the failure is reported.
+func TestDeliverMTASTSFetchFailure(t *testing.T) {
+	l := newLab(t)
+	m := l.addMX("mx1.example.test", "127.0.0.2", serverOptions{})
+	l.zone.AddMX("broken.test", 10, "mx1.example.test")
+	l.zone.AddTXT("_mta-sts.broken.test", "v=STSv1; id=1;")
+	ps := newPolicyServer(t, l, "broken.test")
+	ps.status = http.StatusNotFound
+	d := l.deliverer()
+	d.MTASTS = &STSResolver{Resolver: d.Resolver, Fetcher: ps.fetcher(l)}
+	d.TLSRPT = &TLSReporter{}
+	res := deliver(t, d, envelope("a@sender.test", "x@broken.test"))
+	wantStatus(t, res.Recipients[0], StatusDelivered, 250, "2.0.0", "mx1.example.test")
+	if len(m.messages()) != 1 {
+		t.Fatal("not delivered")
+	}
+	now := time.Now()
+	rep := d.TLSRPT.Report("broken.test", now.Add(-24*time.Hour), now.Add(24*time.Hour), ReportOptions{})
+	found := false
+	for _, p := range rep.Policies {
+		for _, f := range p.FailureDetails {
+			found = found || f.ResultType == ResultSTSPolicyFetchError
+		}
+	}
+	if !found {
+		t.Errorf("no sts-policy-fetch-error in %+v", rep.Policies)
 	}
 }
