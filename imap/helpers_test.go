@@ -184,6 +184,7 @@ func runTranscript(t *testing.T, path string) {
 	tr := readTranscript(t, path)
 	be, u := newFixture(t)
 	s := testServer(be)
+	configure(t, s, path)
 	cc, r := pipeClient(t, s)
 	cc.SetDeadline(time.Now().Add(10 * time.Second))
 	var out strings.Builder // the rewritten transcript
@@ -198,6 +199,7 @@ func runTranscript(t *testing.T, path string) {
 	}
 	lastTag := "*"
 	pendingLit := 0
+	afterPlus := false
 	steps := tr.steps
 	if *update {
 		line, err := r.ReadString('\n')
@@ -232,6 +234,9 @@ func runTranscript(t *testing.T, path string) {
 						pendingLit -= len(text) + 2
 						continue
 					}
+				} else if afterPlus {
+					// An answer to a continuation request, such as a SASL
+					// response: the command's tag stays.
 				} else if f := strings.Fields(text); len(f) > 1 && !strings.ContainsAny(f[0], "*+") {
 					lastTag = f[0]
 				} else {
@@ -250,7 +255,8 @@ func runTranscript(t *testing.T, path string) {
 			go func() { _, err := io.WriteString(cc, send.String()); errc <- err }()
 			if *update {
 				last, err := recordUntil(t, cc, r, &out, lastTag, i < len(steps) && steps[i].kind == '@')
-				if !strings.HasPrefix(last, "+") {
+				afterPlus = strings.HasPrefix(last, "+")
+				if !afterPlus {
 					pendingLit = 0 // the literal was refused
 				}
 				if err != nil {
@@ -289,6 +295,7 @@ func show(s string) string { return strings.ReplaceAll(s, "\r\n", "\n") }
 // recordUntil copies server lines to out until the tagged reply to tag, a
 // continuation request or BYE; quiet reads only what arrives in a moment.
 func recordUntil(t *testing.T, cc net.Conn, r *bufio.Reader, out *strings.Builder, tag string, quiet bool) (string, error) {
+	var lastLine string
 	if quiet {
 		// Read what comes in a moment, then leave the connection for the
 		// action that follows.
@@ -301,8 +308,12 @@ func recordUntil(t *testing.T, cc net.Conn, r *bufio.Reader, out *strings.Builde
 			if ne, ok := err.(net.Error); ok && ne.Timeout() && quiet {
 				return "", nil
 			}
+			if err == io.EOF && strings.HasPrefix(lastLine, "* BYE") {
+				return lastLine, nil // the server ended the connection
+			}
 			return "", err
 		}
+		lastLine = line
 		line = strings.TrimSuffix(line, "\r\n")
 		out.WriteString("S: " + line + "\n")
 		if strings.HasPrefix(line, tag+" ") || strings.HasPrefix(line, "+") {
@@ -354,4 +365,45 @@ func literalAt(line string) (n int, sync, ok bool) {
 	}
 	_, err := fmt.Sscanf(num, "%d", &n)
 	return n, sync, err == nil && n >= 0
+}
+
+// configure applies the "#! Field=value" lines at the top of a transcript
+// to the server's limits.
+func configure(t *testing.T, s *imap.Server, path string) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if !strings.HasPrefix(line, "#! ") {
+			continue
+		}
+		for _, kv := range strings.Fields(line[3:]) {
+			k, v, _ := strings.Cut(kv, "=")
+			var n int
+			if _, err := fmt.Sscanf(v, "%d", &n); err != nil {
+				t.Fatalf("%s: %q", path, kv)
+			}
+			switch k {
+			case "MaxLineLength":
+				s.MaxLineLength = n
+			case "MaxLiteralSize":
+				s.MaxLiteralSize = int64(n)
+			case "MaxStringLiteral":
+				s.MaxStringLiteral = n
+			case "MaxDepth":
+				s.MaxDepth = n
+			case "MaxItems":
+				s.MaxItems = n
+			case "MaxSetRanges":
+				s.MaxSetRanges = n
+			case "MaxErrors":
+				s.MaxErrors = n
+			case "MaxAuthFailures":
+				s.MaxAuthFailures = n
+			default:
+				t.Fatalf("%s: unknown setting %q", path, k)
+			}
+		}
+	}
 }
