@@ -228,7 +228,7 @@ func (d *Deliverer) deliverDomain(ctx context.Context, domain string, env *smtp.
 				continue
 			}
 			log.Warn("MX host does not match the MTA-STS policy", "host", h.name, "mode", mode.policy.Mode)
-			d.recordFailure(domain, mode.policy, h.name, netip.Addr{}, ResultValidationFailure)
+			d.recordFailure(domain, mode.policy, h.name, netip.Addr{}, netip.Addr{}, ResultValidationFailure)
 		}
 		if mode.policy.Mode == STSModeEnforce {
 			hosts = kept
@@ -308,19 +308,19 @@ func (d *Deliverer) session(ctx context.Context, domain, host string, addr netip
 	ctx, cancel := context.WithTimeout(ctx, orDefault(d.SessionTimeout, DefaultSessionTimeout))
 	defer cancel()
 
-	c, verifyErr, err := d.connect(ctx, host, ap, mode, false)
+	c, info, err := d.connect(ctx, host, ap, mode, false)
 	fellBack := false
 	if err != nil && !mode.verify && isHandshakeFailure(err) {
 		fellBack = true
 		// RFC 7435: a failed opportunistic handshake must not stop the
 		// mail; try the same address again in cleartext.
 		log.Info("TLS handshake failed, retrying in cleartext", "err", err)
-		d.recordFailure(domain, mode.policy, host, addr, tlsFailureType(err, *verifyErr))
-		c, verifyErr, err = d.connect(ctx, host, ap, mode, true)
+		d.recordFailure(domain, mode.policy, host, addr, info.local, tlsFailureType(err, info.verifyErr))
+		c, info, err = d.connect(ctx, host, ap, mode, true)
 	}
 	if err != nil {
 		log.Info("session failed", "err", err)
-		d.noteSessionError(domain, mode, host, addr, err, *verifyErr, pending, res)
+		d.noteSessionError(domain, mode, host, addr, err, info, pending, res)
 		return pending
 	}
 	defer c.Close()
@@ -337,16 +337,16 @@ func (d *Deliverer) session(ctx context.Context, domain, host string, addr netip
 		// Recorded as the handshake failure above.
 	case mode.policy != nil:
 		if !isTLS {
-			d.recordFailure(domain, mode.policy, host, addr, ResultSTARTTLSNotSupported)
-		} else if *verifyErr != nil {
-			d.recordFailure(domain, mode.policy, host, addr, tlsFailureType(nil, *verifyErr))
+			d.recordFailure(domain, mode.policy, host, addr, info.local, ResultSTARTTLSNotSupported)
+		} else if info.verifyErr != nil {
+			d.recordFailure(domain, mode.policy, host, addr, info.local, tlsFailureType(nil, info.verifyErr))
 		} else {
 			d.recordSuccess(domain, mode.policy)
 		}
 	case isTLS:
 		d.recordSuccess(domain, nil)
 	default:
-		d.recordFailure(domain, nil, host, addr, ResultSTARTTLSNotSupported)
+		d.recordFailure(domain, nil, host, addr, info.local, ResultSTARTTLSNotSupported)
 	}
 
 	for rounds := len(pending); len(pending) > 0 && rounds > 0; rounds-- {
@@ -391,12 +391,20 @@ func onlyRcptMax(pending []int, res *Result) bool {
 	return len(pending) > 0
 }
 
+// connInfo is what connect learnt besides the client.
+type connInfo struct {
+	// verifyErr is the outcome of the certificate check made for MTA-STS
+	// testing mode, or of the verification a policy requires.
+	verifyErr error
+	// local is the sending address, for TLS-RPT.
+	local netip.Addr
+}
+
 // connect opens a connection to ap and says EHLO, with STARTTLS as mode
-// says; plain forces cleartext. verifyErr receives the outcome of the
-// certificate check made for MTA-STS testing mode, or of the verification
-// in enforce mode.
-func (d *Deliverer) connect(ctx context.Context, host string, ap netip.AddrPort, mode tlsMode, plain bool) (*smtp.Client, *error, error) {
-	verifyErr := new(error)
+// says; plain forces cleartext. The connInfo is never nil.
+func (d *Deliverer) connect(ctx context.Context, host string, ap netip.AddrPort, mode tlsMode, plain bool) (*smtp.Client, *connInfo, error) {
+	info := &connInfo{}
+	verifyErr := &info.verifyErr
 	dial := d.DialContext
 	if dial == nil {
 		dial = (&net.Dialer{}).DialContext
@@ -405,7 +413,10 @@ func (d *Deliverer) connect(ctx context.Context, host string, ap netip.AddrPort,
 	conn, err := dial(dctx, "tcp", ap.String())
 	cancel()
 	if err != nil {
-		return nil, verifyErr, &smtp.CommandError{Command: "connect", Err: err}
+		return nil, info, &smtp.CommandError{Command: "connect", Err: err}
+	}
+	if la, ok := conn.LocalAddr().(*net.TCPAddr); ok {
+		info.local = la.AddrPort().Addr().Unmap()
 	}
 	opts := d.Client
 	opts.LocalName = d.LocalName
@@ -426,9 +437,9 @@ func (d *Deliverer) connect(ctx context.Context, host string, ap netip.AddrPort,
 	c := smtp.NewClient(conn, &opts)
 	if err := c.Hello(ctx); err != nil {
 		c.Close()
-		return nil, verifyErr, err
+		return nil, info, err
 	}
-	return c, verifyErr, nil
+	return c, info, nil
 }
 
 // verifyingConfig returns a TLS configuration that checks the certificate
@@ -476,7 +487,7 @@ func isHandshakeFailure(err error) bool {
 
 // noteSessionError records why a session could not start for every pending
 // recipient, keeping the most telling reply.
-func (d *Deliverer) noteSessionError(domain string, mode tlsMode, host string, addr netip.Addr, err, verifyErr error, pending []int, res *Result) {
+func (d *Deliverer) noteSessionError(domain string, mode tlsMode, host string, addr netip.Addr, err error, info *connInfo, pending []int, res *Result) {
 	var ce *smtp.CommandError
 	errors.As(err, &ce)
 	if ce != nil && ce.Reply() != nil {
@@ -503,9 +514,9 @@ func (d *Deliverer) noteSessionError(domain string, mode tlsMode, host string, a
 		if mode.policy != nil || mode.verify {
 			typ := ResultSTARTTLSNotSupported
 			if isHandshakeFailure(err) {
-				typ = tlsFailureType(err, verifyErr)
+				typ = tlsFailureType(err, info.verifyErr)
 			}
-			d.recordFailure(domain, mode.policy, host, addr, typ)
+			d.recordFailure(domain, mode.policy, host, addr, info.local, typ)
 		}
 		l = replySTSTLS
 		if mode.requireTLS {

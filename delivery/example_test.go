@@ -146,7 +146,7 @@ func ExampleTLSReporter_Report() {
 	policy, _ := delivery.ParsePolicy([]byte("version: STSv1\nmode: enforce\nmx: mx.example.net\nmax_age: 86400\n"))
 	r.RecordSuccess(day, "example.net", policy)
 	r.RecordSuccess(day, "example.net", policy)
-	r.RecordFailure(day, "example.net", policy, delivery.ResultCertificateExpired, "mx.example.net", netip.MustParseAddr("192.0.2.1"))
+	r.RecordFailure(day, "example.net", policy, delivery.ResultCertificateExpired, "mx.example.net", netip.MustParseAddr("192.0.2.1"), netip.MustParseAddr("198.51.100.7"))
 	rep := r.Report("example.net", day.Truncate(24*time.Hour), day.Truncate(24*time.Hour).Add(24*time.Hour),
 		delivery.ReportOptions{OrganizationName: "Example Org", ContactInfo: "tlsrpt@example.org", ReportID: "2026-03-01.example.net"})
 	rep.WriteTo(os.Stdout)
@@ -181,6 +181,7 @@ func ExampleTLSReporter_Report() {
 	//       "failure-details": [
 	//         {
 	//           "result-type": "certificate-expired",
+	//           "sending-mta-ip": "198.51.100.7",
 	//           "receiving-mx-hostname": "mx.example.net",
 	//           "receiving-ip": "192.0.2.1",
 	//           "failed-session-count": 1

@@ -300,6 +300,9 @@ func TestDeliverMTASTS(t *testing.T) {
 	types := map[string]bool{}
 	for _, f := range p.FailureDetails {
 		types[f.ResultType] = true
+		if f.ResultType == ResultCertificateHostMismatch && (f.ReceivingIP != "127.0.0.3" || f.SendingMTAIP != "127.0.0.1" || f.ReceivingMXHostname != "mx2.example.test") {
+			t.Errorf("failure detail %+v", f)
+		}
 	}
 	if !types[ResultCertificateHostMismatch] || !types[ResultValidationFailure] {
 		t.Errorf("failure details %+v", p.FailureDetails)

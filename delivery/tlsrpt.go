@@ -58,6 +58,7 @@ type failureKey struct {
 	result    string
 	mxHost    string
 	receiving string
+	sending   string
 }
 
 type reportGroup struct {
@@ -74,11 +75,15 @@ func (r *TLSReporter) RecordSuccess(now time.Time, domain string, policy *STSPol
 }
 
 // RecordFailure counts a failed session: result is one of the Result
-// constants, mxHost and ip the host and address tried (ip may be zero).
-func (r *TLSReporter) RecordFailure(now time.Time, domain string, policy *STSPolicy, result, mxHost string, ip netip.Addr) {
+// constants, mxHost and ip the host and address tried, sending the local
+// address used (either address may be zero when unknown).
+func (r *TLSReporter) RecordFailure(now time.Time, domain string, policy *STSPolicy, result, mxHost string, ip, sending netip.Addr) {
 	k := failureKey{result: result, mxHost: mxHost}
 	if ip.IsValid() {
 		k.receiving = ip.String()
+	}
+	if sending.IsValid() {
+		k.sending = sending.String()
 	}
 	r.record(now, domain, policy, func(g *reportGroup) { g.failures[k]++ })
 }
@@ -160,6 +165,7 @@ type ReportSummary struct {
 // FailureDetail counts the failed sessions of one kind.
 type FailureDetail struct {
 	ResultType          string `json:"result-type"`
+	SendingMTAIP        string `json:"sending-mta-ip,omitempty"`
 	ReceivingMXHostname string `json:"receiving-mx-hostname,omitempty"`
 	ReceivingIP         string `json:"receiving-ip,omitempty"`
 	FailedSessionCount  int64  `json:"failed-session-count"`
@@ -210,10 +216,10 @@ func (r *TLSReporter) Report(policyDomain string, start, end time.Time, opts Rep
 		for fk, n := range g.failures {
 			pr.Summary.Failed += n
 			i := slices.IndexFunc(pr.FailureDetails, func(d FailureDetail) bool {
-				return d.ResultType == fk.result && d.ReceivingMXHostname == fk.mxHost && d.ReceivingIP == fk.receiving
+				return d.ResultType == fk.result && d.ReceivingMXHostname == fk.mxHost && d.ReceivingIP == fk.receiving && d.SendingMTAIP == fk.sending
 			})
 			if i < 0 {
-				pr.FailureDetails = append(pr.FailureDetails, FailureDetail{ResultType: fk.result, ReceivingMXHostname: fk.mxHost, ReceivingIP: fk.receiving})
+				pr.FailureDetails = append(pr.FailureDetails, FailureDetail{ResultType: fk.result, SendingMTAIP: fk.sending, ReceivingMXHostname: fk.mxHost, ReceivingIP: fk.receiving})
 				i = len(pr.FailureDetails) - 1
 			}
 			pr.FailureDetails[i].FailedSessionCount += n
@@ -223,7 +229,7 @@ func (r *TLSReporter) Report(policyDomain string, start, end time.Time, opts Rep
 	for _, mk := range order {
 		pr := merged[mk]
 		slices.SortFunc(pr.FailureDetails, func(a, b FailureDetail) int {
-			return strings.Compare(a.ResultType+a.ReceivingMXHostname+a.ReceivingIP, b.ResultType+b.ReceivingMXHostname+b.ReceivingIP)
+			return strings.Compare(a.ResultType+a.ReceivingMXHostname+a.ReceivingIP+a.SendingMTAIP, b.ResultType+b.ReceivingMXHostname+b.ReceivingIP+b.SendingMTAIP)
 		})
 		rep.Policies = append(rep.Policies, *pr)
 	}
@@ -268,9 +274,9 @@ func (d *Deliverer) recordSuccess(domain string, policy *STSPolicy) {
 	}
 }
 
-func (d *Deliverer) recordFailure(domain string, policy *STSPolicy, host string, ip netip.Addr, result string) {
+func (d *Deliverer) recordFailure(domain string, policy *STSPolicy, host string, ip, sending netip.Addr, result string) {
 	if d.TLSRPT != nil {
-		d.TLSRPT.RecordFailure(d.now(), domain, policy, result, host, ip)
+		d.TLSRPT.RecordFailure(d.now(), domain, policy, result, host, ip, sending)
 	}
 }
 
