@@ -35,6 +35,9 @@ const (
 	DefaultAttemptTimeout = time.Hour
 	// DefaultReportingMTA names this host in notifications.
 	DefaultReportingMTA = "localhost"
+	// DefaultMaxMessageBytes bounds a queued message, as the receiving
+	// server's limit (smtp.DefaultMaxMessageBytes) does by default.
+	DefaultMaxMessageBytes = smtp.DefaultMaxMessageBytes
 )
 
 // DefaultRetry is the retry schedule used when QueueOptions.Retry is nil:
@@ -81,6 +84,9 @@ type QueueOptions struct {
 	// ReportingMTA is this host's name in notifications. Default
 	// DefaultReportingMTA.
 	ReportingMTA string
+	// MaxMessageBytes bounds a message given to Enqueue. Default
+	// DefaultMaxMessageBytes.
+	MaxMessageBytes int64
 	// Notify receives each delivery status notification the queue owes a
 	// sender. Nil means the queue enqueues them itself, to be delivered
 	// like any message. The notification's original message can be read
@@ -288,7 +294,9 @@ func newID(now time.Time) string {
 // only once the message file and the state file are written and synced to
 // disk, with their directories, so that the message survives a crash: a
 // receiving server may then answer 250. body is read to its end and
-// streamed to disk. env.Options.Size is replaced by the size read.
+// streamed to disk, at most QueueOptions.MaxMessageBytes of it (else the
+// error is smtp.ErrMessageTooLarge and nothing is queued).
+// env.Options.Size is replaced by the size read.
 func (q *Queue) Enqueue(ctx context.Context, env *smtp.Envelope, body io.Reader) (string, error) {
 	if len(env.To) == 0 {
 		return "", ErrNoRecipients
@@ -307,8 +315,15 @@ func (q *Queue) Enqueue(ctx context.Context, env *smtp.Envelope, body io.Reader)
 	}
 	now := q.now()
 	id := newID(now)
+	limit := q.opts.MaxMessageBytes
+	if limit <= 0 {
+		limit = DefaultMaxMessageBytes
+	}
 	size, err := q.writeFile("msg", id, func(w io.Writer) error {
-		_, err := io.Copy(w, ctxReader{ctx, body})
+		n, err := io.Copy(w, io.LimitReader(ctxReader{ctx, body}, limit+1))
+		if err == nil && n > limit {
+			err = smtp.ErrMessageTooLarge
+		}
 		return err
 	})
 	if err != nil {

@@ -3,6 +3,7 @@ package delivery
 import (
 	"bytes"
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -520,5 +521,62 @@ func TestQueueBounceEnqueuedBack(t *testing.T) {
 	}
 	if got := dest.messages(); len(got) != 1 || len(got[0].to) != 1 || got[0].to[0].Local != "bob" {
 		t.Errorf("destination got %+v", got)
+	}
+}
+
+func TestQueueEnqueueLimits(t *testing.T) {
+	dir := t.TempDir()
+	q, err := OpenQueue(dir, &QueueOptions{Transport: &scriptTransport{reply: tempReply}, MaxMessageBytes: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if _, err := q.Enqueue(ctx, envelope("a@sender.test", "b@example.test"), strings.NewReader(testMessage)); !errors.Is(err, smtp.ErrMessageTooLarge) {
+		t.Errorf("oversized message: %v", err)
+	}
+	if _, err := q.Enqueue(ctx, &smtp.Envelope{From: path("a@sender.test")}, strings.NewReader("x")); !errors.Is(err, ErrNoRecipients) {
+		t.Errorf("no recipients: %v", err)
+	}
+	bad := envelope("a@sender.test", "b@example.test")
+	bad.To[0].Path.Domain = "example.test>\r\nRCPT TO:<x@evil.test"
+	if _, err := q.Enqueue(ctx, bad, strings.NewReader("x")); !errors.Is(err, ErrBadState) {
+		t.Errorf("recipient with CRLF: %v", err)
+	}
+	for _, sub := range []string{"msg", "state", "tmp"} {
+		if entries, _ := os.ReadDir(filepath.Join(dir, sub)); len(entries) != 0 {
+			t.Errorf("%s/ holds %v after refused messages", sub, entries)
+		}
+	}
+	if q.Len() != 0 {
+		t.Errorf("%d queued", q.Len())
+	}
+}
+
+// TestQueueRelayedNotice: NOTIFY=SUCCESS to a server without DSN gets a
+// "relayed" notification (RFC 3461 section 4.1), since the request could not
+// be passed on.
+func TestQueueRelayedNotice(t *testing.T) {
+	l := newLab(t)
+	l.addMX("mx.example.test", "127.0.0.2", serverOptions{disable: smtp.ExtDSN})
+	l.zone.AddMX("example.test", 10, "mx.example.test")
+	var ns notices
+	q, err := OpenQueue(t.TempDir(), &QueueOptions{Transport: l.deliverer(), Notify: ns.notify(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := envelope("alice@sender.test", "bob@example.test")
+	env.To[0].Options.Notify = smtp.NotifySuccess | smtp.NotifyFailure
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() { done <- q.Run(ctx) }()
+	if _, err := q.Enqueue(ctx, env, strings.NewReader(testMessage)); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, func() bool { return len(ns.list()) == 1 && q.Len() == 0 })
+	cancel()
+	<-done
+	r := ns.list()[0].Report.Recipients[0]
+	if r.Action != dsn.ActionRelayed || r.Status.Class() != 2 || r.RemoteMTA.Value != "mx.example.test" {
+		t.Errorf("notice %+v", r)
 	}
 }
