@@ -84,6 +84,7 @@ type PolicyError struct {
 	Reason string
 }
 
+// Error returns the category, the domain and the reason.
 func (e *PolicyError) Error() string {
 	if e.Domain == "" {
 		return e.Err.Error() + ": " + e.Reason

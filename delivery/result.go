@@ -69,7 +69,7 @@ type RecipientResult struct {
 	DSNRelayed bool
 }
 
-// Reply returns the reply as an *smtp.Error for a failed recipient, nil for
+// Err returns the reply as an *smtp.Error for a failed recipient, nil for
 // a delivered one.
 func (r *RecipientResult) Err() error {
 	if r.Status == StatusDelivered {
