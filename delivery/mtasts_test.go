@@ -342,3 +342,40 @@ func TestDeliverMTASTSFetchFailure(t *testing.T) {
 		t.Errorf("no sts-policy-fetch-error in %+v", rep.Policies)
 	}
 }
+
+// TestDeliverMTASTSTestingReportsCertificates: in testing mode mail goes
+// out over TLS whatever the certificate, and the report names the problem.
+func TestDeliverMTASTSTestingReportsCertificates(t *testing.T) {
+	l := newLab(t)
+	expired := l.addMX("expired.example.test", "127.0.0.2", serverOptions{tls: true, expired: true})
+	l.zone.AddMX("a.test", 10, "expired.example.test")
+	l.zone.AddTXT("_mta-sts.a.test", "v=STSv1; id=1;")
+	other := newTestCA(t)
+	untrusted := l.addMX("untrusted.example.test", "127.0.0.3", serverOptions{})
+	untrusted.srv.TLSConfig = &tls.Config{Certificates: []tls.Certificate{other.issue(t, time.Now().Add(time.Hour), "untrusted.example.test")}}
+	l.zone.AddMX("b.test", 10, "untrusted.example.test")
+	l.zone.AddTXT("_mta-sts.b.test", "v=STSv1; id=1;")
+	ps := newPolicyServer(t, l, "a.test", "b.test")
+	for _, dom := range []string{"a.test", "b.test"} {
+		ps.set(dom, "version: STSv1\nmode: testing\nmx: *.example.test\nmax_age: 86400\n")
+	}
+	d := l.deliverer()
+	d.MTASTS = &STSResolver{Resolver: d.Resolver, Fetcher: ps.fetcher(l)}
+	d.TLSRPT = &TLSReporter{}
+	res := deliver(t, d, envelope("s@sender.test", "x@a.test", "y@b.test"))
+	for _, r := range res.Recipients {
+		if r.Status != StatusDelivered || !r.TLS {
+			t.Errorf("%s: %v TLS %v", r.To, r.Status, r.TLS)
+		}
+	}
+	if len(expired.messages()) != 1 || len(untrusted.messages()) != 1 {
+		t.Fatal("testing mode did not deliver")
+	}
+	now := time.Now()
+	for dom, want := range map[string]string{"a.test": ResultCertificateExpired, "b.test": ResultCertificateNotTrusted} {
+		rep := d.TLSRPT.Report(dom, now.Add(-24*time.Hour), now.Add(24*time.Hour), ReportOptions{})
+		if len(rep.Policies) != 1 || len(rep.Policies[0].FailureDetails) != 1 || rep.Policies[0].FailureDetails[0].ResultType != want {
+			t.Errorf("%s: %+v", dom, rep.Policies)
+		}
+	}
+}
