@@ -131,6 +131,44 @@ func BenchmarkGreylistMemory(b *testing.B) {
 	b.Run("miss", func(b *testing.B) { benchDecisions(b, p, true, 1) })
 }
 
+// BenchmarkGreylistMemoryFull measures new triplets (misses) on a memory
+// store that is full, so that every miss evicts a record, next to the same
+// store with room to spare. Each sub-benchmark starts from a fresh store
+// holding 1 million triplets; run it with -benchtime=10000000x to insert 10
+// million, as a spam run of never-retried triplets would:
+//
+//	cd bench && go test -run='^$' -bench=GreylistMemoryFull -benchtime=10000000x -count=3 .
+//
+// bytes/entry is the live heap after the run over the records held.
+func BenchmarkGreylistMemoryFull(b *testing.B) {
+	for _, bc := range []struct {
+		name       string
+		maxEntries func(n int) int
+	}{
+		{"full", func(int) int { return greylistTriplets }},
+		{"room", func(n int) int { return greylistTriplets + n + 1000 }},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			store, err := greylist.NewMemoryStore(&greylist.MemoryOptions{MaxEntries: bc.maxEntries(b.N)})
+			if err != nil {
+				b.Fatal(err)
+			}
+			var clock greylistClock
+			p := newGreylistPolicy(b, store, &clock)
+			fillGreylist(b, p, 0, greylistTriplets, runtime.GOMAXPROCS(0))
+			clock.now.Add((10 * time.Minute).Milliseconds())
+			benchDecisions(b, p, true, 1)
+			b.StopTimer()
+			runtime.GC()
+			var ms runtime.MemStats
+			runtime.ReadMemStats(&ms)
+			b.ReportMetric(float64(ms.HeapAlloc)/float64(store.Len()), "bytes/entry")
+			b.ReportMetric(float64(store.Len()), "entries")
+			runtime.KeepAlive(store)
+		})
+	}
+}
+
 // startBenchRedis starts a private redis-server on a free loopback port and
 // stops it when the benchmark ends.
 func startBenchRedis(b *testing.B) string {

@@ -261,7 +261,7 @@ func (m *MemoryStore) ReadFrom(r io.Reader) (int64, error) {
 		s.mu.Lock()
 		old, ok := s.triplets[t.k]
 		if !ok {
-			s.makeRoom(0, m.perShard)
+			s.makeRoom(m.perShard)
 		}
 		if !ok || t.r.Expires > old.expires() {
 			s.triplets[t.k] = packTriplet(t.r)
@@ -273,7 +273,7 @@ func (m *MemoryStore) ReadFrom(r io.Reader) (int64, error) {
 		s.mu.Lock()
 		old, ok := s.clients[c.k]
 		if !ok {
-			s.makeRoom(0, m.perShard)
+			s.makeRoom(m.perShard)
 		}
 		if !ok || c.r.Expires > old.Expires {
 			s.clients[c.k] = c.r
