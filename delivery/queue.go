@@ -89,8 +89,13 @@ type QueueOptions struct {
 	MaxMessageBytes int64
 	// Notify receives each delivery status notification the queue owes a
 	// sender. Nil means the queue enqueues them itself, to be delivered
-	// like any message. The notification's original message can be read
-	// only until Notify returns.
+	// like any message, through Transport: a server whose own users send
+	// through the queue must then give it a Transport that delivers its
+	// local domains locally (or set Notify to do so), or their bounces go
+	// to the local domain's MX, fail there and, being notifications
+	// themselves, are dropped with a warning in the log. The
+	// notification's original message can be read only until Notify
+	// returns.
 	Notify func(ctx context.Context, n *Notification) error
 	// Logger receives attempts, notifications and recovery. Nil discards.
 	Logger *slog.Logger

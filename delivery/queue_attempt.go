@@ -245,17 +245,27 @@ func truncate(s string, n int) string {
 // the message may be bounced at all and each recipient's NOTIFY asks for it
 // (RFC 3461 section 4.1; without NOTIFY, failures and delays are reported).
 func (q *Queue) notify(ctx context.Context, st *ItemState, f *os.File, action dsn.Action, idx []int, now time.Time) {
-	if len(idx) == 0 || st.From.IsNull() {
+	if len(idx) == 0 {
 		return
 	}
+	log := q.logger().With("id", st.ID, "action", string(action))
 	hdr, _, err := message.ReadHeader(io.NewSectionReader(f, 0, st.Size), nil)
 	if err != nil {
 		hdr = nil
 	}
 	if dsn.NeverBounce(st.From, hdr) {
+		// Nobody can be told: a failed notification or automatic reply
+		// ends here. Say so, as the message is lost to its sender.
+		if action == dsn.ActionFailed {
+			var to []string
+			for _, i := range idx {
+				to = append(to, st.Recipients[i].Recipient.Path.String())
+			}
+			log.Warn("undeliverable message dropped: no notification is sent about a notification or an automatic reply",
+				"from", st.From.String(), "to", to)
+		}
 		return
 	}
-	log := q.logger().With("id", st.ID, "action", string(action))
 	mta := q.opts.ReportingMTA
 	if mta == "" {
 		mta = DefaultReportingMTA

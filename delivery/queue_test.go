@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -579,4 +580,39 @@ func TestQueueRelayedNotice(t *testing.T) {
 	if r.Action != dsn.ActionRelayed || r.Status.Class() != 2 || r.RemoteMTA.Value != "mx.example.test" {
 		t.Errorf("notice %+v", r)
 	}
+}
+
+func TestQueueDroppedNotificationLogged(t *testing.T) {
+	// A bounce that cannot be delivered is not bounced again: it is
+	// dropped, and the log says so with its envelope.
+	synctest.Test(t, func(t *testing.T) {
+		var logBuf bytes.Buffer
+		perm := func(int, smtp.Path) RecipientResult {
+			return RecipientResult{Status: StatusPermanent, Code: 550, Enhanced: smtp.EnhancedBadDestMailbox, Text: "no such user", Host: "mx.example.test"}
+		}
+		var ns notices
+		q, err := OpenQueue(t.TempDir(), &QueueOptions{Transport: &scriptTransport{reply: perm}, Notify: ns.notify(t),
+			Logger: slog.New(slog.NewTextHandler(&logBuf, nil))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		env := envelope("", "gone@example.test")
+		env.From = smtp.Path{}
+		ctx, cancel := context.WithCancel(context.Background())
+		if _, err := q.Enqueue(ctx, env, strings.NewReader(testMessage)); err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan error)
+		go func() { done <- q.Run(ctx) }()
+		synctest.Wait()
+		cancel()
+		<-done
+		if n := len(ns.list()); n != 0 {
+			t.Errorf("%d notifications about a bounce", n)
+		}
+		log := logBuf.String()
+		if !strings.Contains(log, "level=WARN") || !strings.Contains(log, "undeliverable message dropped") || !strings.Contains(log, "gone@example.test") {
+			t.Errorf("log does not warn of the dropped bounce:\n%s", log)
+		}
+	})
 }
