@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 )
@@ -50,7 +51,8 @@ type sessionLock struct {
 
 // lockOwner parses the content of a dot-lock, "<pid>:<host>" with an
 // optional final newline. ok is false for anything else (an empty file
-// whose holder has not written it yet, another program's format).
+// whose holder has not written it yet, another program's format, a host
+// name with control characters, which can be no host's).
 func lockOwner(data []byte) (pid int, host string, ok bool) {
 	s := string(data)
 	if n := len(s); n > 0 && s[n-1] == '\n' {
@@ -64,10 +66,11 @@ func lockOwner(data []byte) (pid int, host string, ok bool) {
 		return 0, "", false
 	}
 	p, err := strconv.Atoi(s[:i])
-	if err != nil || p <= 0 {
+	host = s[i+1:]
+	if err != nil || p <= 0 || host == "" || strings.ContainsFunc(host, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
 		return 0, "", false
 	}
-	return p, s[i+1:], true
+	return p, host, true
 }
 
 // processAlive reports whether the process pid exists on this host. A
