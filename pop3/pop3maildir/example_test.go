@@ -77,8 +77,8 @@ func Example() {
 	s, _ := inbox.Sync(ctx, nil)
 	fmt.Println(len(s.Messages), "message left")
 	// Output:
-	// 1 29 000000016553F100
-	// 2 31 000000026553F100
+	// 1 29 000000016553f100
+	// 2 31 000000026553f100
 	// Subject: hello
 	//
 	// Hi Alice.

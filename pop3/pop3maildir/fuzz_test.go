@@ -111,7 +111,7 @@ func FuzzUIDL(f *testing.F) {
 	f.Add(uint32(0xffffffff), uint32(0))
 	f.Fuzz(func(t *testing.T, uid, validity uint32) {
 		got := UIDL(uid, validity)
-		if want := fmt.Sprintf("%08X%08X", uid, validity); got != want || !pop3.ValidUID(got) {
+		if want := fmt.Sprintf("%08x%08x", uid, validity); got != want || !pop3.ValidUID(got) {
 			t.Fatalf("UIDL(%d, %d) = %q, want %q", uid, validity, got, want)
 		}
 	})

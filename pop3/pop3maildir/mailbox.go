@@ -18,11 +18,12 @@ import (
 const closeTimeout = 30 * time.Second
 
 // UIDL returns the unique-id of the message with the UID uid in a folder
-// with the UIDVALIDITY uidValidity: both as 8 upper-case hexadecimal
-// digits, 16 characters whatever the host name, the same as Dovecot's
-// pop3_uidl_format = %08Xu%08Xv on the same Maildir.
+// with the UIDVALIDITY uidValidity: both as 8 hexadecimal digits, 16
+// characters whatever the host name, the same as Dovecot's
+// pop3_uidl_format = %08Xu%08Xv on the same Maildir (Dovecot's X modifier
+// writes lower-case digits).
 func UIDL(uid, uidValidity uint32) string {
-	const digits = "0123456789ABCDEF"
+	const digits = "0123456789abcdef"
 	var b [16]byte
 	for i := 7; i >= 0; i-- {
 		b[i] = digits[uid&0xf]
