@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/heraldmail/herald/maildir"
 	"github.com/heraldmail/herald/pop3"
 )
 
@@ -69,8 +70,9 @@ func FuzzSizeFromName(f *testing.F) {
 		if !ok {
 			return
 		}
-		if size < 0 || !strings.Contains(name, ",W="+strconv.FormatInt(size, 10)) {
-			t.Fatalf("sizeFromName(%q) = %d", name, size)
+		n, err := maildir.ParseName(name)
+		if err != nil || size < 0 || size != n.VSize || size < n.Size || !strings.Contains(name, ",W=") {
+			t.Fatalf("sizeFromName(%q) = %d; ParseName = %+v, %v", name, size, n, err)
 		}
 	})
 }
