@@ -90,8 +90,15 @@ func TestPOP3BenchServer(t *testing.T) {
 // startHeraldPOP3 runs TestPOP3BenchServer in a child process and returns
 // its address and pid.
 func startHeraldPOP3(b *testing.B, size int) (string, int) {
-	cmd := exec.Command(os.Args[0], "-test.run=^TestPOP3BenchServer$", "-test.v=false")
-	cmd.Env = append(os.Environ(), "HERALD_POP3_BENCH_SIZE="+strconv.Itoa(size), "GOMAXPROCS=1")
+	return startHeraldChild(b, "TestPOP3BenchServer", "HERALD_POP3_BENCH_SIZE="+strconv.Itoa(size))
+}
+
+// startHeraldChild runs the test named test, a Herald server, in a child
+// process with env added and GOMAXPROCS=1, and returns the address it
+// prints and its pid.
+func startHeraldChild(b *testing.B, test, env string) (string, int) {
+	cmd := exec.Command(os.Args[0], "-test.run=^"+test+"$", "-test.v=false")
+	cmd.Env = append(os.Environ(), env, "GOMAXPROCS=1")
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
 		b.Fatal(err)
@@ -492,29 +499,7 @@ func BenchmarkPOP3RetrMaildir(b *testing.B) {
 	hroot := filepath.Join(dir, "herald", "Maildir")
 	buildBenchMaildir(b, hroot)
 	daddr, dpid := startDovecotMaildir(b, filepath.Join(dir, "dovecot"), func(md string) { copyMaildir(b, hroot, md) })
-	cmd := exec.Command(os.Args[0], "-test.run=^TestPOP3MaildirBenchServer$", "-test.v=false")
-	cmd.Env = append(os.Environ(), "HERALD_POP3_BENCH_MAILDIR="+hroot, "GOMAXPROCS=1")
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		b.Fatal(err)
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		b.Fatal(err)
-	}
-	cmd.Stderr = os.Stderr
-	if err := cmd.Start(); err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() {
-		stdin.Close()
-		cmd.Wait()
-	})
-	line, err := bufio.NewReader(stdout).ReadString('\n')
-	if err != nil {
-		b.Fatalf("herald server child: %v", err)
-	}
-	haddr, hpid := strings.TrimSpace(line), cmd.Process.Pid
+	haddr, hpid := startHeraldChild(b, "TestPOP3MaildirBenchServer", "HERALD_POP3_BENCH_MAILDIR="+hroot)
 	lock := filepath.Join(hroot, pop3maildir.SessionLockName)
 
 	type server struct {
