@@ -12,6 +12,7 @@ package bench
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -20,13 +21,16 @@ import (
 	"os/exec"
 	"os/user"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/heraldmail/herald/internal/peertest"
+	"github.com/heraldmail/herald/maildir"
 	"github.com/heraldmail/herald/pop3"
+	"github.com/heraldmail/herald/pop3/pop3maildir"
 	"github.com/heraldmail/herald/pop3/pop3mem"
 )
 
@@ -86,8 +90,15 @@ func TestPOP3BenchServer(t *testing.T) {
 // startHeraldPOP3 runs TestPOP3BenchServer in a child process and returns
 // its address and pid.
 func startHeraldPOP3(b *testing.B, size int) (string, int) {
-	cmd := exec.Command(os.Args[0], "-test.run=^TestPOP3BenchServer$", "-test.v=false")
-	cmd.Env = append(os.Environ(), "HERALD_POP3_BENCH_SIZE="+strconv.Itoa(size), "GOMAXPROCS=1")
+	return startHeraldChild(b, "TestPOP3BenchServer", "HERALD_POP3_BENCH_SIZE="+strconv.Itoa(size))
+}
+
+// startHeraldChild runs the test named test, a Herald server, in a child
+// process with env added and GOMAXPROCS=1, and returns the address it
+// prints and its pid.
+func startHeraldChild(b *testing.B, test, env string) (string, int) {
+	cmd := exec.Command(os.Args[0], "-test.run=^"+test+"$", "-test.v=false")
+	cmd.Env = append(os.Environ(), env, "GOMAXPROCS=1")
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
 		b.Fatal(err)
@@ -117,8 +128,24 @@ func startHeraldPOP3(b *testing.B, size int) (string, int) {
 // the same messages, and returns its address and master pid. As root the
 // mail processes run as nobody, since Dovecot refuses UID 0.
 func startDovecotPOP3(b *testing.B, size int) (string, int) {
+	return startDovecotMaildir(b, b.TempDir(), func(maildir string) {
+		for i := range pop3BenchCount {
+			// Maildir files keep LF line endings, as delivery agents write
+			// them; Dovecot sends CRLF.
+			msg := strings.ReplaceAll(string(pop3Message(i, size)), "\r\n", "\n")
+			name := fmt.Sprintf("%d.M%dP1.bench:2,", 1700000000+i, i)
+			if err := os.WriteFile(filepath.Join(maildir, "cur", name), []byte(msg), 0o644); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
+// startDovecotMaildir runs a private Dovecot pop3d (see startDovecotPOP3)
+// on the Maildir dir/home/Maildir, which populate fills, and returns its
+// address and master pid.
+func startDovecotMaildir(b *testing.B, dir string, populate func(maildir string)) (string, int) {
 	bin := peertest.LookPath(b, "dovecot")
-	dir := b.TempDir()
 	uid, gid := os.Getuid(), os.Getgid()
 	loginUser := ""
 	if cur, err := user.Current(); err == nil {
@@ -142,15 +169,7 @@ func startDovecotPOP3(b *testing.B, size int) (string, int) {
 			b.Fatal(err)
 		}
 	}
-	for i := range pop3BenchCount {
-		// Maildir files keep LF line endings, as delivery agents write
-		// them; Dovecot sends CRLF.
-		msg := strings.ReplaceAll(string(pop3Message(i, size)), "\r\n", "\n")
-		name := fmt.Sprintf("%d.M%dP1.bench:2,", 1700000000+i, i)
-		if err := os.WriteFile(filepath.Join(maildir, "cur", name), []byte(msg), 0o644); err != nil {
-			b.Fatal(err)
-		}
-	}
+	populate(maildir)
 	os.MkdirAll(filepath.Join(dir, "run"), 0o755)
 	os.MkdirAll(filepath.Join(dir, "state"), 0o755)
 	passwd := filepath.Join(dir, "passwd")
@@ -353,4 +372,217 @@ func benchRetr(b *testing.B, addr string, pid, size int) {
 	b.StopTimer()
 	cpu := treeCPU(b, pid) - cpu0
 	b.ReportMetric(float64(cpu.Microseconds())/float64(b.N), "server-µs/msg")
+}
+
+// pop3MaildirCount is how many messages the Maildir of
+// BenchmarkPOP3RetrMaildir holds.
+const pop3MaildirCount = 10000
+
+// TestPOP3MaildirBenchServer is the Herald side of
+// BenchmarkPOP3RetrMaildir in a child process: pop3maildir over the Maildir
+// named by HERALD_POP3_BENCH_MAILDIR. It does nothing unless that is set;
+// it prints its address and serves until its stdin closes.
+func TestPOP3MaildirBenchServer(t *testing.T) {
+	root := os.Getenv("HERALD_POP3_BENCH_MAILDIR")
+	if root == "" {
+		t.Skip("runs only as the child of BenchmarkPOP3RetrMaildir")
+	}
+	store, err := maildir.OpenStore(root, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	be := &pop3maildir.Backend{
+		Authenticate: func(ctx context.Context, info *pop3.ConnInfo, user, pass string) (string, error) {
+			if user != "alice" || pass != "secret" {
+				return "", pop3.ErrAuthFailed
+			}
+			return user, nil
+		},
+		Store: func(context.Context, string) (*maildir.Store, error) { return store, nil },
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &pop3.Server{Backend: be, AllowInsecureAuth: true}
+	go s.Serve(l)
+	fmt.Println(l.Addr())
+	io.Copy(io.Discard, os.Stdin)
+	s.Close()
+}
+
+// buildBenchMaildir writes pop3MaildirCount messages from the corpus
+// (../testdata/messages, each with LF line endings and a sequence header)
+// into the Maildir root under names carrying ,S= and ,W= as a delivery
+// agent gives them, and assigns their UIDs.
+func buildBenchMaildir(b *testing.B, root string) {
+	var corpus [][]byte
+	filepath.WalkDir(filepath.Join("..", "testdata", "messages"), func(p string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		data = bytes.ReplaceAll(bytes.ReplaceAll(data, []byte("\r\n"), []byte("\n")), []byte("\r"), []byte("\n"))
+		if !bytes.HasSuffix(data, []byte("\n")) {
+			// Both servers end such a message with a CRLF that LIST
+			// does not count.
+			data = append(data, '\n')
+		}
+		corpus = append(corpus, data)
+		return nil
+	})
+	if len(corpus) == 0 {
+		b.Fatal("no corpus in ../testdata/messages")
+	}
+	md, err := maildir.Create(root, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for i := range pop3MaildirCount {
+		msg := append(fmt.Appendf(nil, "X-Bench-Seq: %d\n", i), corpus[i%len(corpus)]...)
+		lf := bytes.Count(msg, []byte("\n"))
+		name := fmt.Sprintf("%d.M%dP1Q%d.bench,S=%d,W=%d:2,", 1700000000+i/100, i%100, i, len(msg), len(msg)+lf)
+		if err := os.WriteFile(filepath.Join(root, "cur", name), msg, 0o644); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if _, err := md.Sync(context.Background(), nil); err != nil {
+		b.Fatal(err)
+	}
+}
+
+// copyMaildir copies the messages and dovecot-uidlist of src into dst.
+func copyMaildir(b *testing.B, src, dst string) {
+	for _, sub := range []string{"cur", "new"} {
+		ents, err := os.ReadDir(filepath.Join(src, sub))
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, e := range ents {
+			data, err := os.ReadFile(filepath.Join(src, sub, e.Name()))
+			if err == nil {
+				err = os.WriteFile(filepath.Join(dst, sub, e.Name()), data, 0o644)
+			}
+			if err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	data, err := os.ReadFile(filepath.Join(src, "dovecot-uidlist"))
+	if err == nil {
+		err = os.WriteFile(filepath.Join(dst, "dovecot-uidlist"), data, 0o644)
+	}
+	if err != nil {
+		b.Fatal(err)
+	}
+}
+
+// BenchmarkPOP3RetrMaildir compares one session that RETRs every message
+// of a pop3MaildirCount-message Maildir built from the corpus: Herald with
+// pop3maildir on it, and a private Dovecot on a copy. Each iteration runs
+// 5 sessions on each server, interleaved (Herald first in even rounds,
+// Dovecot first in odd ones), after one warm-up session each, and reports
+// the medians: wall time per session (herald-s, dovecot-s), the server's
+// CPU per message (herald-µs/msg, dovecot-µs/msg, for the server's whole
+// process tree), and their ratios Herald/Dovecot. Run it with:
+//
+//	cd bench && go test -run='^$' -bench=POP3RetrMaildir -benchtime=1x .
+//
+// Dovecot runs with pop3_no_flag_updates = yes (as in BenchmarkPOP3Retr);
+// Herald marks messages seen at the end of a session, which after the
+// warm-up session renames nothing.
+func BenchmarkPOP3RetrMaildir(b *testing.B) {
+	dir := b.TempDir()
+	hroot := filepath.Join(dir, "herald", "Maildir")
+	buildBenchMaildir(b, hroot)
+	daddr, dpid := startDovecotMaildir(b, filepath.Join(dir, "dovecot"), func(md string) { copyMaildir(b, hroot, md) })
+	haddr, hpid := startHeraldChild(b, "TestPOP3MaildirBenchServer", "HERALD_POP3_BENCH_MAILDIR="+hroot)
+	lock := filepath.Join(hroot, pop3maildir.SessionLockName)
+
+	type server struct {
+		addr string
+		pid  int
+		lock string // the maildrop lock to wait for after QUIT, if any
+	}
+	servers := []server{{haddr, hpid, lock}, {daddr, dpid, ""}}
+	session := func(s server) (wall, cpu time.Duration) {
+		cpu0 := treeCPU(b, s.pid)
+		start := time.Now()
+		retrAll(b, s.addr)
+		wall = time.Since(start)
+		// The session's end (Herald's Close, Dovecot's pop3 process
+		// exiting and being reaped) is server work too.
+		for s.lock != "" && fileExists(s.lock) {
+			time.Sleep(time.Millisecond)
+		}
+		time.Sleep(100 * time.Millisecond)
+		return wall, treeCPU(b, s.pid) - cpu0
+	}
+	for _, s := range servers {
+		session(s) // warm-up: page cache, Dovecot's index, Herald's seen flags
+	}
+	const runs = 5
+	for b.Loop() {
+		var wall, cpu [2][]float64
+		for r := range runs {
+			for k := range 2 {
+				i := (k + r) % 2
+				w, c := session(servers[i])
+				wall[i] = append(wall[i], w.Seconds())
+				cpu[i] = append(cpu[i], float64(c.Microseconds())/pop3MaildirCount)
+			}
+		}
+		hw, dw, hc, dc := median(wall[0]), median(wall[1]), median(cpu[0]), median(cpu[1])
+		b.ReportMetric(hw, "herald-s")
+		b.ReportMetric(dw, "dovecot-s")
+		b.ReportMetric(hw/dw, "wall-herald/dovecot")
+		b.ReportMetric(hc, "herald-µs/msg")
+		b.ReportMetric(dc, "dovecot-µs/msg")
+		b.ReportMetric(hc/dc, "cpu-herald/dovecot")
+	}
+}
+
+func fileExists(p string) bool { _, err := os.Lstat(p); return err == nil }
+
+func median(v []float64) float64 {
+	s := slices.Clone(v)
+	slices.Sort(s)
+	return s[len(s)/2]
+}
+
+// retrAll logs in at addr, RETRs every message, checks that each is as
+// long as LIST said, and quits.
+func retrAll(b *testing.B, addr string) {
+	ctx := context.Background()
+	c, err := pop3.Dial(ctx, addr, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.Login(ctx, "alice", "secret"); err != nil {
+		b.Fatal(err)
+	}
+	list, err := c.List(ctx)
+	if err != nil || len(list) != pop3MaildirCount {
+		b.Fatalf("List = %d entries, %v", len(list), err)
+	}
+	for _, e := range list {
+		r, err := c.Retr(ctx, e.Number)
+		if err != nil {
+			b.Fatal(err)
+		}
+		got, err := io.Copy(io.Discard, r)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if got != e.Size {
+			b.Fatalf("%s: message %d: read %d bytes, listed %d", addr, e.Number, got, e.Size)
+		}
+	}
+	if err := c.Quit(ctx); err != nil {
+		b.Fatal(err)
+	}
 }
