@@ -36,7 +36,8 @@
 //     compatibility, a server over a Backend and a client; imap/imapmem is an
 //     in-memory Backend.
 //   - [github.com/heraldmail/herald/pop3]: POP3 with its extensions, a server
-//     over a Backend and a client; pop3/pop3mem is an in-memory Backend.
+//     over a Backend and a client; pop3/pop3mem is an in-memory Backend and
+//     pop3/pop3maildir serves the INBOX of a maildir.Store beside Dovecot.
 //
 // Sending and storing:
 //
@@ -53,18 +54,19 @@
 // nothing imports examples/, a protocol package never imports a store, and a
 // store never imports a protocol:
 //
-//	message    -
-//	mime       message
-//	dsn        message, mime, smtp
-//	dnsmx      -
-//	spf        dnsmx
-//	greylist   - (greylist/redisstore: github.com/redis/go-redis/v9)
-//	sasl       -
-//	smtp       sasl
-//	imap       sasl, message, mime
-//	pop3       sasl
-//	delivery   smtp, dnsmx, dsn, message, mime
-//	maildir    message
+//	message      -
+//	mime         message
+//	dsn          message, mime, smtp
+//	dnsmx        -
+//	spf          dnsmx
+//	greylist     - (greylist/redisstore: github.com/redis/go-redis/v9)
+//	sasl         -
+//	smtp         sasl
+//	imap         sasl, message, mime
+//	pop3         sasl
+//	pop3maildir  pop3, maildir
+//	delivery     smtp, dnsmx, dsn, message, mime
+//	maildir      message
 //
 // A mail server is made of them like this:
 //
@@ -83,8 +85,8 @@
 // with the smtp client and returns failures to the sender as dsn bounces.
 // Mail clients read the same Maildirs through an imap.Server or a
 // pop3.Server, whose Backend is an adapter between the protocol's
-// interfaces and maildir.Store; the module has no such adapter yet, so today
-// the caller writes it. The runnable programs under examples/ show
+// interfaces and maildir.Store: pop3/pop3maildir for POP3; the IMAP one is
+// not written yet. The runnable programs under examples/ show
 // the steps one at a time; examples/mailserver, which composes them into one
 // server, does not exist yet.
 package herald
