@@ -122,7 +122,7 @@ func (c *conn) serve(ctx context.Context) {
 	defer cancel()
 	c.ctx = ctx
 	defer c.close()
-	if c.srv.ImplicitTLS {
+	if _, isTLS := c.raw.(*tls.Conn); isTLS || c.srv.ImplicitTLS {
 		if err := c.handshake(c.raw); err != nil {
 			c.srv.logger().Info("imap: TLS handshake failed", "remote", c.info.RemoteAddr, "err", err)
 			return
@@ -183,8 +183,11 @@ func (c *conn) close() {
 }
 
 func (c *conn) handshake(raw net.Conn) error {
-	tc := tls.Server(raw, c.srv.TLSConfig)
-	ctx, cancel := context.WithTimeout(c.ctx, DefaultTLSHandshakeTimeout)
+	tc, ok := raw.(*tls.Conn) // from a tls.Listen listener
+	if !ok {
+		tc = tls.Server(raw, c.srv.TLSConfig)
+	}
+	ctx, cancel := context.WithTimeout(c.ctx, orDur(c.srv.TLSHandshakeTimeout, DefaultTLSHandshakeTimeout))
 	defer cancel()
 	if err := tc.HandshakeContext(ctx); err != nil {
 		return err

@@ -75,8 +75,14 @@ type Server struct {
 	// TLSConfig enables STARTTLS, and implicit TLS with ImplicitTLS.
 	TLSConfig *tls.Config
 	// ImplicitTLS makes every connection start with a TLS handshake
-	// (RFC 8314, port 993). It requires TLSConfig.
+	// (RFC 8314, port 993). It requires TLSConfig. A connection that is
+	// already a *tls.Conn, as from a tls.Listen listener given to Serve,
+	// is implicit TLS without it: the server runs its handshake and offers
+	// no STARTTLS.
 	ImplicitTLS bool
+	// TLSHandshakeTimeout bounds the TLS handshake, implicit or after
+	// STARTTLS. Default DefaultTLSHandshakeTimeout.
+	TLSHandshakeTimeout time.Duration
 
 	// MaxLineLength bounds command text between literals. Default
 	// DefaultMaxLineLength.

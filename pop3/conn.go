@@ -133,7 +133,7 @@ func (c *conn) serve(ctx context.Context) {
 		c.nc.Close()
 		c.r.Release()
 	}()
-	if c.srv.ImplicitTLS {
+	if _, isTLS := c.nc.(*tls.Conn); isTLS || c.srv.ImplicitTLS {
 		if err := c.handshake(); err != nil {
 			c.log().Info("pop3: TLS handshake failed", "err", err)
 			return
@@ -392,8 +392,11 @@ var errSyntax = &Error{Message: "Syntax error"}
 
 // handshake runs the server side of TLS on the current transport.
 func (c *conn) handshake() error {
-	tc := tls.Server(c.nc, c.srv.TLSConfig)
-	ctx, cancel := context.WithTimeout(c.ctx, min(orDefault(c.srv.Timeout, DefaultTLSHandshakeTimeout), DefaultTLSHandshakeTimeout))
+	tc, ok := c.nc.(*tls.Conn) // from a tls.Listen listener
+	if !ok {
+		tc = tls.Server(c.nc, c.srv.TLSConfig)
+	}
+	ctx, cancel := context.WithTimeout(c.ctx, orDefault(c.srv.TLSHandshakeTimeout, DefaultTLSHandshakeTimeout))
 	defer cancel()
 	c.timeout = 0
 	c.nc.SetDeadline(time.Time{})

@@ -62,9 +62,15 @@ type Server struct {
 	// TLSConfig enables STLS (RFC 2595), and implicit TLS (port 995)
 	// with ImplicitTLS. Nil means no TLS.
 	TLSConfig *tls.Config
-	// ImplicitTLS makes every connection start with a TLS handshake. It
-	// requires TLSConfig.
+	// ImplicitTLS makes every connection start with a TLS handshake
+	// (RFC 8314, port 995). It requires TLSConfig. A connection that is
+	// already a *tls.Conn, as from a tls.Listen listener given to Serve,
+	// is implicit TLS without it: the server runs its handshake and offers
+	// no STLS.
 	ImplicitTLS bool
+	// TLSHandshakeTimeout bounds the TLS handshake, implicit or after
+	// STLS. Default DefaultTLSHandshakeTimeout.
+	TLSHandshakeTimeout time.Duration
 	// AllowInsecureAuth accepts USER/PASS and the SASL mechanisms that
 	// send a reusable secret on connections without TLS. Off by default:
 	// they are refused with "-ERR [SYS/PERM]" before TLS and not

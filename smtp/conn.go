@@ -131,7 +131,7 @@ func (c *conn) serve(ctx context.Context) {
 		}
 	}
 	c.peer = c.info.RemoteAddr.Addr()
-	if c.srv.ImplicitTLS {
+	if _, isTLS := c.nc.(*tls.Conn); isTLS || c.srv.ImplicitTLS {
 		if err := c.handshake(); err != nil {
 			c.log().Info("smtp: TLS handshake failed", "err", err)
 			return
@@ -414,10 +414,11 @@ func (c *conn) resetTx(always bool) {
 
 // handshake runs the server side of TLS on the current transport.
 func (c *conn) handshake() error {
-	tc := tls.Server(c.nc, c.srv.TLSConfig)
-	d := orDefault(c.srv.CommandTimeout, DefaultTLSHandshakeTimeout)
-	d = min(d, DefaultTLSHandshakeTimeout)
-	ctx, cancel := context.WithTimeout(c.ctx, d)
+	tc, ok := c.nc.(*tls.Conn) // from a tls.Listen listener
+	if !ok {
+		tc = tls.Server(c.nc, c.srv.TLSConfig)
+	}
+	ctx, cancel := context.WithTimeout(c.ctx, orDefault(c.srv.TLSHandshakeTimeout, DefaultTLSHandshakeTimeout))
 	defer cancel()
 	c.timeout = 0
 	if err := tc.HandshakeContext(ctx); err != nil {

@@ -89,8 +89,14 @@ type Server struct {
 	// ImplicitTLS. Nil means no TLS.
 	TLSConfig *tls.Config
 	// ImplicitTLS makes every connection start with a TLS handshake
-	// (RFC 8314, port 465). It requires TLSConfig.
+	// (RFC 8314, port 465). It requires TLSConfig. A connection that is
+	// already a *tls.Conn, as from a tls.Listen listener given to Serve,
+	// is implicit TLS without it: the server runs its handshake and offers
+	// no STARTTLS.
 	ImplicitTLS bool
+	// TLSHandshakeTimeout bounds the TLS handshake, implicit or after
+	// STARTTLS. Default DefaultTLSHandshakeTimeout.
+	TLSHandshakeTimeout time.Duration
 	// AllowInsecureAuth offers and accepts AUTH on connections without
 	// TLS. Off by default: AUTH is refused with 538 5.7.11 before TLS.
 	AllowInsecureAuth bool
