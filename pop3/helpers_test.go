@@ -2,7 +2,6 @@ package pop3_test
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -24,6 +23,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/heraldmail/herald/internal/testkit"
 	"github.com/heraldmail/herald/pop3"
 	"github.com/heraldmail/herald/pop3/pop3mem"
 )
@@ -82,22 +82,7 @@ func (p panicking) CheckPassword(ctx context.Context, info *pop3.ConnInfo, user,
 }
 
 // logBuffer collects log output for assertions.
-type logBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
+type logBuffer = testkit.LogBuffer
 
 // newServer builds a server from transcript options: insecure, apop,
 // tls, commitfail, panicky, maxerrors=N, maxfails=N, maxline=N,

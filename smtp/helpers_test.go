@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/heraldmail/herald/internal/testkit"
 	"github.com/heraldmail/herald/sasl"
 	"github.com/heraldmail/herald/smtp"
 )
@@ -181,24 +182,8 @@ func (s *testSession) Auth(ctx context.Context, mech string) (sasl.Server, error
 	return nil, errors.New("unexpected mechanism")
 }
 
-// logBuffer collects log output so tests can check what was logged and
-// that internal text stayed off the wire.
-type logBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
+// logBuffer collects log output for assertions.
+type logBuffer = testkit.LogBuffer
 
 // newServer returns a Server on the test backend with the options of a
 // transcript's "# server:" line applied.

@@ -22,8 +22,9 @@
 // # Locking
 //
 // A session holds the maildrop lock [SessionLockName], the dot-lock that
-// Dovecot's pop3 takes with pop3_lock_session = yes: a file created with
-// O_EXCL holding "<pid>:<hostname>". While Herald or Dovecot holds it, the
+// Dovecot's pop3 takes with pop3_lock_session = yes: a file holding
+// "<pid>:<hostname>", written under a temporary name and linked into place,
+// so that it is never seen empty. While Herald or Dovecot holds it, the
 // other answers "-ERR [IN-USE]". A lock whose process on this host is gone
 // (a crash) is removed at once; one of another host once it has not been
 // touched for [Backend.StaleLockTimeout]. The holder touches it while the

@@ -1,7 +1,6 @@
 package pop3maildir_test
 
 import (
-	"bytes"
 	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -16,10 +15,10 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/heraldmail/herald/internal/testkit"
 	"github.com/heraldmail/herald/maildir"
 	"github.com/heraldmail/herald/pop3"
 	"github.com/heraldmail/herald/pop3/pop3maildir"
@@ -38,23 +37,8 @@ func crlf(s string) string {
 	return strings.ReplaceAll(strings.ReplaceAll(s, "\r\n", "\n"), "\n", "\r\n")
 }
 
-// logBuffer collects log output of concurrent goroutines.
-type logBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
+// logBuffer collects log output for assertions.
+type logBuffer = testkit.LogBuffer
 
 // env is a Herald POP3 server over a Maildir++ store of the user alice
 // (password "secret").

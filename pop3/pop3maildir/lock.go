@@ -16,8 +16,8 @@ import (
 // SessionLockName is the maildrop lock: the file Dovecot's pop3 creates at
 // the root of the INBOX (its index directory, which for
 // "mail_location = maildir:~/Maildir" is the Maildir itself) when
-// pop3_lock_session = yes. It is a dot-lock created with O_EXCL whose
-// content is "<pid>:<hostname>", so Herald and Dovecot see each other's
+// pop3_lock_session = yes. It is a dot-lock, made by linking a
+// file that already holds "<pid>:<hostname>" to this name, so Herald and Dovecot see each other's
 // sessions.
 const SessionLockName = "dovecot-pop3-session.lock"
 
@@ -109,12 +109,21 @@ func (b *Backend) lock(ctx context.Context, dir string) (*sessionLock, error) {
 	}
 }
 
-// tryLock creates the lock once, removing a stale one first.
+// tryLock creates the lock once, removing a stale one first. The lock is
+// written whole under a temporary name and then linked to its own, which
+// fails if the lock exists: a crash can never leave an empty lock that
+// names no holder (which would keep the maildrop locked for
+// StaleLockTimeout), as creating the lock and then writing into it could.
 func (b *Backend) tryLock(path string) (*sessionLock, error) {
+	tmp, err := b.writeTemp(path)
+	if err != nil {
+		return nil, err
+	}
+	defer os.Remove(tmp)
 	for range 3 {
-		f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+		err := os.Link(tmp, path)
 		if err == nil {
-			return b.fill(path, f)
+			return b.hold(path)
 		}
 		if !errors.Is(err, fs.ErrExist) {
 			return nil, err
@@ -139,17 +148,30 @@ func (b *Backend) tryLock(path string) (*sessionLock, error) {
 	return nil, errInUse
 }
 
-// fill writes "<pid>:<host>" into the new lock file f. On failure (a
-// full disk) the file is removed, so no empty lock stays behind.
-func (b *Backend) fill(path string, f *os.File) (*sessionLock, error) {
-	_, err := f.WriteString(strconv.Itoa(os.Getpid()) + ":" + b.hostname())
+// writeTemp writes "<pid>:<host>" into a file beside the lock path, named
+// after this host and process so that a crash leaves at most one behind,
+// which the next session of the same pid reuses.
+func (b *Backend) writeTemp(path string) (string, error) {
+	tmp := filepath.Join(filepath.Dir(path), "."+filepath.Base(path)+"."+b.hostname()+"."+strconv.Itoa(os.Getpid()))
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
+	if err != nil {
+		return "", err
+	}
+	_, err = f.WriteString(strconv.Itoa(os.Getpid()) + ":" + b.hostname())
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
-	var fi os.FileInfo
-	if err == nil {
-		fi, err = os.Lstat(path)
+	if err != nil {
+		os.Remove(tmp) // a full disk: leave nothing half-written
+		return "", err
 	}
+	return tmp, nil
+}
+
+// hold records the lock just linked at path as held by this Backend and
+// starts touching it.
+func (b *Backend) hold(path string) (*sessionLock, error) {
+	fi, err := os.Lstat(path)
 	if err != nil {
 		os.Remove(path)
 		return nil, err
