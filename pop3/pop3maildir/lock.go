@@ -16,9 +16,9 @@ import (
 // SessionLockName is the maildrop lock: the file Dovecot's pop3 creates at
 // the root of the INBOX (its index directory, which for
 // "mail_location = maildir:~/Maildir" is the Maildir itself) when
-// pop3_lock_session = yes. It is a dot-lock, made by linking a
-// file that already holds "<pid>:<hostname>" to this name, so Herald and Dovecot see each other's
-// sessions.
+// pop3_lock_session = yes. It is a dot-lock, made by linking a file that
+// already holds "<pid>:<hostname>" to this name, so Herald and Dovecot see
+// each other's sessions.
 const SessionLockName = "dovecot-pop3-session.lock"
 
 // Lock timings of [Backend].
