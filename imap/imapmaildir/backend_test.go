@@ -303,3 +303,18 @@ func TestCorruptMessage(t *testing.T) {
 	}
 	c.ok("NOOP")
 }
+
+// TestBareLF serves a message stored with bare LFs (as Dovecot and mutt
+// store them) with CRLF, and its ",W=" size as RFC822.SIZE.
+func TestBareLF(t *testing.T) {
+	f := newFixture(t, nil)
+	md, _ := f.store(t, "alice").Folder("INBOX")
+	lf := strings.ReplaceAll(testMsg, "\r\n", "\n")
+	if _, err := md.Deliver(context.Background(), strings.NewReader(lf), nil); err != nil {
+		t.Fatal(err)
+	}
+	c := f.dial(t, "alice")
+	c.ok("SELECT INBOX")
+	lines := c.ok("FETCH 1 (RFC822.SIZE BODY.PEEK[] BODY.PEEK[TEXT])")
+	mustHave(t, lines, "RFC822.SIZE 155 BODY[] {155}\r\n"+testMsg+" BODY[TEXT] {9}\r\nHi Bob.\r\n)")
+}

@@ -115,12 +115,29 @@ func (f *fixture) dial(t testing.TB, user string) *client {
 		cc.Close()
 		<-done
 	})
-	c := &client{t: t, c: cc, r: bufio.NewReader(cc)}
+	return newClient(t, cc, user)
+}
+
+// newClient reads the greeting on nc and logs in as user, unless "".
+func newClient(t testing.TB, nc net.Conn, user string) *client {
+	t.Helper()
+	c := &client{t: t, c: nc, r: bufio.NewReader(nc)}
 	c.line() // greeting
 	if user != "" {
 		c.ok("LOGIN " + user + " secret")
 	}
 	return c
+}
+
+// dialTCP connects to an IMAP server and logs in.
+func dialTCP(t testing.TB, addr, user string) *client {
+	t.Helper()
+	nc, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { nc.Close() })
+	return newClient(t, nc, user)
 }
 
 // line reads one response line with its literals.
@@ -262,3 +279,5 @@ func mustHave(t testing.TB, lines []string, s string) {
 		t.Fatalf("no line holds %q in\n%s", s, strings.Join(lines, "\n"))
 	}
 }
+
+func itoa(n int) string { return strconv.Itoa(n) }

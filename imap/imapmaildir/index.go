@@ -21,10 +21,24 @@ type entry struct {
 	base    string
 	name    string // file name, with the info part
 	new     bool   // in new/ rather than cur/
-	size    int64
+	size    int64 // RFC822.SIZE: the ",W=" size (with CRLF) when known
+	raw     int64 // the file's size, ",S="
 	date    time.Time     // INTERNALDATE: the file's modification time
 	letters maildir.Flags // every letter of the info part
 	flags   []imap.Flag   // never changed in place: replaced
+}
+
+// setSize sets the sizes from the file name n, or from raw, the file's
+// size, where the name has none.
+func (e *entry) setSize(n maildir.Name, raw int64) {
+	e.raw = raw
+	if n.Size >= 0 {
+		e.raw = n.Size
+	}
+	e.size = e.raw
+	if n.VSize >= 0 {
+		e.size = n.VSize
+	}
 }
 
 func (e *entry) path(dir string) string {
@@ -123,7 +137,8 @@ func (x *index) refreshLocked(ctx context.Context) (bool, error) {
 	for i, m := range snap.Messages {
 		e := &msgs[i]
 		n, _ := maildir.ParseName(m.Name)
-		*e = entry{uid: m.UID, base: m.Key, name: m.Name, new: m.New, size: m.Size, letters: n.Flags()}
+		*e = entry{uid: m.UID, base: m.Key, name: m.Name, new: m.New, letters: n.Flags()}
+		e.setSize(n, m.Size)
 		byBase[m.Key] = m.UID
 		if o, ok := old[m.Key]; ok && o.uid == m.UID {
 			e.date = o.date
@@ -271,7 +286,8 @@ func (x *index) added(ctx context.Context, msg maildir.Message, date time.Time) 
 		return v
 	}
 	n, _ := maildir.ParseName(msg.Name)
-	e := entry{uid: msg.UID, base: msg.Key, name: msg.Name, new: msg.New, size: msg.Size, letters: n.Flags(), date: date}
+	e := entry{uid: msg.UID, base: msg.Key, name: msg.Name, new: msg.New, letters: n.Flags(), date: date}
+	e.setSize(n, msg.Size)
 	if kl := keywordLettersOf(e.letters); kl != "" {
 		if kw, err := x.md.KeywordTable(); err == nil {
 			x.kw = kw
@@ -389,15 +405,16 @@ func (x *index) deletedUIDs(uids []imap.UID) []uint32 {
 	return out
 }
 
-// sizeOf returns the size the index gives the message uid.
-func (x *index) sizeOf(uid uint32) (int64, bool) {
+// sizeOf returns the sizes the index gives the message uid: with CRLF,
+// and of the file.
+func (x *index) sizeOf(uid uint32) (size, raw int64, ok bool) {
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	i, ok := x.find(uid)
 	if !ok {
-		return 0, false
+		return 0, 0, false
 	}
-	return x.msgs[i].size, true
+	return x.msgs[i].size, x.msgs[i].raw, true
 }
 
 // changed reads the folder again after a change the index cannot follow

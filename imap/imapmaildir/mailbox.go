@@ -27,11 +27,12 @@ func (h *handle) Messages(ctx context.Context) ([]imap.MessageInfo, error) {
 	return h.idx.messages(), nil
 }
 
-// Open returns the message file. A file that is gone, cannot be read or
-// does not have the size its name gives is skipped with a log line: the
-// server answers NO [EXPUNGEISSUED] for it and goes on with the others.
+// Open returns the message file, read with CRLF line endings when it has
+// bare LFs. A file that is gone, cannot be read or does not have the size
+// its name gives is skipped with a log line: the server answers NO
+// [EXPUNGEISSUED] for it and goes on with the others.
 func (h *handle) Open(ctx context.Context, uid imap.UID) (imap.Content, error) {
-	size, ok := h.idx.sizeOf(uint32(uid))
+	size, raw, ok := h.idx.sizeOf(uint32(uid))
 	if !ok {
 		return nil, imap.ErrNoSuchMessage
 	}
@@ -45,13 +46,23 @@ func (h *handle) Open(ctx context.Context, uid imap.UID) (imap.Content, error) {
 		}
 		return nil, &sentinelError{imap.ErrNoSuchMessage, err}
 	}
-	fi, err := f.Stat()
-	if err != nil || fi.Size() != size {
+	skip := func(err error) (imap.Content, error) {
 		f.Close()
-		h.u.b.logger().Warn("imapmaildir: message file does not have the size in its name, skipped", "dir", h.idx.md.Dir(), "uid", uid, "file", f.Name())
+		h.u.b.logger().Warn("imapmaildir: message file does not have the size in its name, skipped", "dir", h.idx.md.Dir(), "uid", uid, "file", f.Name(), "err", err)
 		return nil, imap.ErrNoSuchMessage
 	}
-	return f, nil
+	fi, err := f.Stat()
+	if err != nil || fi.Size() != raw {
+		return skip(err)
+	}
+	if raw == size {
+		return f, nil
+	}
+	c, err := newCRLFContent(f)
+	if err != nil || c.size != size {
+		return skip(err)
+	}
+	return c, nil
 }
 
 func toUint32(uids []imap.UID) []uint32 {

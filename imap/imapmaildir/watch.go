@@ -249,16 +249,14 @@ func (x *index) apply(evs []event, overflow bool) {
 			break
 		}
 		n, _ := maildir.ParseName(ev.name)
-		e := entry{uid: uid, base: base, name: ev.name, new: ev.sub == "new", size: n.Size, letters: n.Flags()}
+		e := entry{uid: uid, base: base, name: ev.name, new: ev.sub == "new", letters: n.Flags()}
 		fi, err := os.Stat(e.path(dir))
 		if err != nil {
 			full = true // moved again meanwhile
 			break
 		}
 		e.date = fi.ModTime()
-		if e.size < 0 {
-			e.size = fi.Size()
-		}
+		e.setSize(n, fi.Size())
 		x.insertLocked(e)
 		changed = true
 	}
