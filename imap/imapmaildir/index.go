@@ -19,10 +19,10 @@ import (
 type entry struct {
 	uid     uint32
 	base    string
-	name    string // file name, with the info part
-	new     bool   // in new/ rather than cur/
-	size    int64 // RFC822.SIZE: the ",W=" size (with CRLF) when known
-	raw     int64 // the file's size, ",S="
+	name    string        // file name, with the info part
+	new     bool          // in new/ rather than cur/
+	size    int64         // RFC822.SIZE: the ",W=" size (with CRLF) when known
+	raw     int64         // the file's size, ",S="
 	date    time.Time     // INTERNALDATE: the file's modification time
 	letters maildir.Flags // every letter of the info part
 	flags   []imap.Flag   // never changed in place: replaced

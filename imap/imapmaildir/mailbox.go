@@ -152,18 +152,34 @@ func (h *handle) Copy(ctx context.Context, uids []imap.UID, dest string) (imap.C
 	return res, err
 }
 
-// Move copies the messages and removes the originals (RFC 6851).
+// Move moves the messages (RFC 6851) with maildir.MoveTo: each one is
+// renamed into dest, so that it is in one folder or the other at every
+// moment, a crash included.
 func (h *handle) Move(ctx context.Context, uids []imap.UID, dest string) (imap.CopyResult, error) {
-	res, _, err := h.copyTo(ctx, uids, dest)
+	dst, _, err := h.u.folder(dest)
 	if err != nil {
-		return res, err
+		return imap.CopyResult{}, err
 	}
-	moved := toUint32(res.Source)
-	if err := h.idx.md.Remove(ctx, moved); err != nil {
-		h.idx.changed(ctx)
-		return res, replyError(err)
+	got, err := h.idx.md.MoveTo(ctx, toUint32(uids), dst)
+	var moved []uint32
+	res := imap.CopyResult{}
+	for i, u := range got {
+		if u != 0 {
+			moved = append(moved, uint32(uids[i]))
+			res.Source = append(res.Source, uids[i])
+			res.Dest = append(res.Dest, imap.UID(u))
+		}
 	}
 	h.idx.removed(moved, h)
+	if err != nil {
+		h.idx.changed(ctx)
+		return imap.CopyResult{}, replyError(err)
+	}
+	validity, _, err := dst.UIDValidity()
+	if err != nil || validity == 0 {
+		return imap.CopyResult{}, replyError(err)
+	}
+	res.UIDValidity = validity
 	return res, nil
 }
 
