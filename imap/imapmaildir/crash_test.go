@@ -144,7 +144,7 @@ func TestCrash(t *testing.T) {
 			}
 			lines <- got
 		}()
-		time.Sleep(time.Duration(150+rng.IntN(350)) * time.Millisecond)
+		time.Sleep(time.Duration(300+rng.IntN(900)) * time.Millisecond)
 		cmd.Process.Signal(syscall.SIGKILL)
 		got := <-lines
 		cmd.Wait()
@@ -197,8 +197,8 @@ func TestCrash(t *testing.T) {
 			}
 		}
 	}
-	if len(acked) < kills {
-		t.Fatalf("only %d messages acknowledged in %d rounds", len(acked), kills)
+	if len(acked) < kills || len(expunging) == 0 {
+		t.Fatalf("only %d messages acknowledged and %d expunged in %d rounds", len(acked), len(expunging), kills)
 	}
 	t.Logf("%d rounds, %d messages acknowledged, %d expunged", kills, len(acked), len(expunging))
 }
