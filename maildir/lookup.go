@@ -47,3 +47,7 @@ func (m *Maildir) UIDValidity() (validity, next uint32, err error) {
 	}
 	return m.ul.uidValidity, m.ul.next(), nil
 }
+
+// Split returns the letters a-z of f, which stand for keywords, apart
+// from the others (the standard flags and unknown letters).
+func (f Flags) Split() (system, keywords Flags) { return f.split() }

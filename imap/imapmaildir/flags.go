@@ -75,20 +75,6 @@ next:
 	return maildir.MakeFlags(string(letters)), kw
 }
 
-// splitLetters returns the letters a-z of f (keywords) apart from the
-// others.
-func splitLetters(f maildir.Flags) (system, keywords maildir.Flags) {
-	var s, k []byte
-	for i := 0; i < len(f); i++ {
-		if 'a' <= f[i] && f[i] <= 'z' {
-			k = append(k, f[i])
-		} else {
-			s = append(s, f[i])
-		}
-	}
-	return maildir.Flags(s), maildir.Flags(k)
-}
-
 // keywordsOf returns the keywords that the letters a-z in f stand for in
 // the table of dovecot-keywords; a letter without a keyword is left out.
 func keywordsOf(table []string, f maildir.Flags) []string {

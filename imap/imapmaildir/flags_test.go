@@ -62,7 +62,7 @@ func FuzzFlagMapping(f *testing.F) {
 		}
 		// Whatever letters a file name holds, reading them gives no
 		// duplicates and the keyword letters never leak as flags.
-		sys, kl := splitLetters(maildir.MakeFlags(onDisk))
+		sys, kl := maildir.MakeFlags(onDisk).Split()
 		table := make([]string, 26)
 		table[0] = "$Forwarded"
 		out := imapFlags(sys, keywordsOf(table, kl))

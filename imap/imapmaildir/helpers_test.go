@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/subtle"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"path/filepath"
@@ -157,24 +158,12 @@ func (c *client) line() string {
 			return b.String()
 		}
 		buf := make([]byte, n)
-		if _, err := ioReadFull(c.r, buf); err != nil {
+		if _, err := io.ReadFull(c.r, buf); err != nil {
 			c.t.Fatal(err)
 		}
 		b.WriteString("\r\n")
 		b.Write(buf)
 	}
-}
-
-func ioReadFull(r *bufio.Reader, b []byte) (int, error) {
-	n := 0
-	for n < len(b) {
-		m, err := r.Read(b[n:])
-		n += m
-		if err != nil {
-			return n, err
-		}
-	}
-	return n, nil
 }
 
 func literalSize(l string) (int, bool) {

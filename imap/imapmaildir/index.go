@@ -163,7 +163,7 @@ func (x *index) refreshLocked(ctx context.Context) (bool, error) {
 
 // flagsOf returns the IMAP flags of the info part letters f.
 func (x *index) flagsOf(f maildir.Flags) []imap.Flag {
-	sys, kl := splitLetters(f)
+	sys, kl := f.Split()
 	return imapFlags(sys, keywordsOf(x.kw, kl))
 }
 
@@ -303,7 +303,7 @@ func (x *index) added(ctx context.Context, msg maildir.Message, date time.Time) 
 }
 
 func keywordLettersOf(f maildir.Flags) maildir.Flags {
-	_, k := splitLetters(f)
+	_, k := f.Split()
 	return k
 }
 
@@ -335,7 +335,7 @@ func (x *index) flagged(msgs []maildir.Message, by *handle) {
 		e.name, e.new = m.Name, m.New
 		if e.letters != n.Flags() {
 			e.letters = n.Flags()
-			_, kl := splitLetters(e.letters)
+			_, kl := e.letters.Split()
 			for j := 0; j < len(kl); j++ {
 				if c := int(kl[j] - 'a'); c >= len(x.kw) || x.kw[c] == "" {
 					reread = true
