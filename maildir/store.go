@@ -205,6 +205,10 @@ func (s *Store) RenameFolder(from, to string) error {
 		if f.Name == from {
 			found = true
 		}
+		if f.NoSelect {
+			// Only a name in the hierarchy: its folders below move.
+			continue
+		}
 		if f.Name == from || strings.HasPrefix(f.Name, from+".") {
 			newName := to + f.Name[len(from):]
 			_, nd, err := s.canonical(newName)
