@@ -34,7 +34,8 @@
 //     and LMTP.
 //   - [github.com/heraldmail/herald/imap]: IMAP4rev2 with IMAP4rev1
 //     compatibility, a server over a Backend and a client; imap/imapmem is an
-//     in-memory Backend.
+//     in-memory Backend and imap/imapmaildir serves a maildir.Store beside
+//     Dovecot.
 //   - [github.com/heraldmail/herald/pop3]: POP3 with its extensions, a server
 //     over a Backend and a client; pop3/pop3mem is an in-memory Backend and
 //     pop3/pop3maildir serves the INBOX of a maildir.Store beside Dovecot.
@@ -65,6 +66,7 @@
 //	imap         sasl, message, mime
 //	pop3         sasl
 //	pop3maildir  pop3, maildir
+//	imapmaildir  imap, maildir
 //	delivery     smtp, dnsmx, dsn, message, mime
 //	maildir      message
 //
@@ -85,8 +87,7 @@
 // with the smtp client and returns failures to the sender as dsn bounces.
 // Mail clients read the same Maildirs through an imap.Server or a
 // pop3.Server, whose Backend is an adapter between the protocol's
-// interfaces and maildir.Store: pop3/pop3maildir for POP3; the IMAP one is
-// not written yet. The runnable programs under examples/ show
+// interfaces and maildir.Store: imap/imapmaildir and pop3/pop3maildir. The runnable programs under examples/ show
 // the steps one at a time; examples/mailserver, which composes them into one
 // server, does not exist yet.
 package herald

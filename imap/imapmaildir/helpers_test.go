@@ -11,12 +11,12 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/heraldmail/herald/imap"
 	"github.com/heraldmail/herald/imap/imapmaildir"
+	"github.com/heraldmail/herald/internal/testkit"
 	"github.com/heraldmail/herald/maildir"
 	"github.com/heraldmail/herald/sasl"
 )
@@ -39,22 +39,8 @@ type fixture struct {
 	logs *logBuffer
 }
 
-type logBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
+// logBuffer collects log output for assertions.
+type logBuffer = testkit.LogBuffer
 
 func newFixture(t testing.TB, opts *maildir.Options) *fixture {
 	t.Helper()
