@@ -97,6 +97,14 @@ func startHeraldPOP3(b *testing.B, size int) (string, int) {
 // process with env added and GOMAXPROCS=1, and returns the address it
 // prints and its pid.
 func startHeraldChild(b *testing.B, test, env string) (string, int) {
+	addr, pid, stop := spawnHeraldChild(b, test, env)
+	b.Cleanup(stop)
+	return addr, pid
+}
+
+// spawnHeraldChild is startHeraldChild that leaves the stopping to the
+// caller: stop closes the child's stdin and waits for it.
+func spawnHeraldChild(b *testing.B, test, env string) (addr string, pid int, stop func()) {
 	cmd := exec.Command(os.Args[0], "-test.run=^"+test+"$", "-test.v=false")
 	cmd.Env = append(os.Environ(), env, "GOMAXPROCS=1")
 	stdin, err := cmd.StdinPipe()
@@ -111,16 +119,17 @@ func startHeraldChild(b *testing.B, test, env string) (string, int) {
 	if err := cmd.Start(); err != nil {
 		b.Fatal(err)
 	}
-	b.Cleanup(func() {
+	stop = func() {
 		stdin.Close()
 		cmd.Wait()
-	})
-	addr, err := bufio.NewReader(stdout).ReadString('\n')
+	}
+	line, err := bufio.NewReader(stdout).ReadString('\n')
 	if err != nil {
+		stop()
 		b.Fatalf("herald server child: %v", err)
 	}
 	go io.Copy(io.Discard, stdout)
-	return strings.TrimSpace(addr), cmd.Process.Pid
+	return strings.TrimSpace(line), cmd.Process.Pid, stop
 }
 
 // startDovecotPOP3 runs a private Dovecot pop3d on 127.0.0.1 with its own
@@ -145,6 +154,15 @@ func startDovecotPOP3(b *testing.B, size int) (string, int) {
 // on the Maildir dir/home/Maildir, which populate fills, and returns its
 // address and master pid.
 func startDovecotMaildir(b *testing.B, dir string, populate func(maildir string)) (string, int) {
+	addr, pid, stop := spawnDovecotMaildir(b, dir, "pop3", populate)
+	b.Cleanup(stop)
+	return addr, pid
+}
+
+// spawnDovecotMaildir is startDovecotMaildir for the protocol proto, "pop3"
+// or "imap", that leaves the stopping to the caller. populate may be nil
+// to serve a Maildir that is already in place.
+func spawnDovecotMaildir(b *testing.B, dir, proto string, populate func(maildir string)) (addr string, pid int, stop func()) {
 	bin := peertest.LookPath(b, "dovecot")
 	uid, gid := os.Getuid(), os.Getgid()
 	loginUser := ""
@@ -169,7 +187,9 @@ func startDovecotMaildir(b *testing.B, dir string, populate func(maildir string)
 			b.Fatal(err)
 		}
 	}
-	populate(maildir)
+	if populate != nil {
+		populate(maildir)
+	}
 	os.MkdirAll(filepath.Join(dir, "run"), 0o755)
 	os.MkdirAll(filepath.Join(dir, "state"), 0o755)
 	passwd := filepath.Join(dir, "passwd")
@@ -187,7 +207,7 @@ func startDovecotMaildir(b *testing.B, dir string, populate func(maildir string)
 	conf := fmt.Sprintf(`base_dir = %[1]s/run
 state_dir = %[1]s/state
 log_path = %[1]s/dovecot.log
-protocols = pop3
+protocols = %[7]s
 listen = 127.0.0.1
 ssl = no
 disable_plaintext_auth = no
@@ -207,20 +227,20 @@ userdb {
   driver = static
   args = uid=%[3]d gid=%[4]d home=%[1]s/home
 }
-service pop3-login {
+service %[7]s-login {
   chroot =
-  inet_listener pop3 {
+  inet_listener %[7]s {
     address = 127.0.0.1
     port = %[5]d
   }
-  inet_listener pop3s {
+  inet_listener %[7]ss {
     port = 0
   }
 }
 service anvil {
   chroot =
 }
-`, dir, loginUser, uid, gid, port, group)
+`, dir, loginUser, uid, gid, port, group, proto)
 	confFile := filepath.Join(dir, "dovecot.conf")
 	if err := os.WriteFile(confFile, []byte(conf), 0o644); err != nil {
 		b.Fatal(err)
@@ -238,18 +258,19 @@ service anvil {
 	if err := cmd.Start(); err != nil {
 		b.Fatal(err)
 	}
-	b.Cleanup(func() {
+	stop = func() {
 		cmd.Process.Signal(os.Interrupt)
 		cmd.Wait()
-	})
-	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+	}
+	addr = net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
 	for deadline := time.Now().Add(15 * time.Second); ; {
 		nc, err := net.DialTimeout("tcp", addr, time.Second)
 		if err == nil {
 			nc.Close()
-			return addr, cmd.Process.Pid
+			return addr, cmd.Process.Pid, stop
 		}
 		if time.Now().After(deadline) {
+			stop()
 			log, _ := os.ReadFile(filepath.Join(dir, "dovecot.log"))
 			b.Fatalf("dovecot did not start: %v\n%s", err, log)
 		}
