@@ -156,7 +156,7 @@ func (s *Server) refuse(nc net.Conn, line []byte) {
 
 func (s *Server) serve(ctx context.Context, c *Conn) {
 	defer s.untrack(c)
-	defer c.nc.Close()
+	defer func() { c.nc.Close() }() // the transport in the end, TLS or not
 	log := s.logger()
 	if s.Settings.ProxyProtocol {
 		if err := c.readProxy(); err != nil {
