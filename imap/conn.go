@@ -45,7 +45,7 @@ type conn struct {
 	rev2  bool // IMAP4rev2 enabled
 	utf8  bool // UTF8=ACCEPT enabled (or IMAP4rev2, for quoted UTF-8)
 
-	idle *atomic.Bool     // waiting for a command with nothing buffered
+	idle *atomic.Bool    // waiting for a command with nothing buffered
 	shut <-chan struct{} // closed by Shutdown
 
 	authFails int
