@@ -25,6 +25,7 @@ import (
 
 	"github.com/heraldmail/herald/delivery"
 	"github.com/heraldmail/herald/dnsmx/dnstest"
+	"github.com/heraldmail/herald/serving"
 	"github.com/heraldmail/herald/smtp"
 )
 
@@ -51,7 +52,7 @@ func deliveryLab(b *testing.B) (*delivery.Deliverer, *atomic.Int64) {
 		b.Fatal(err)
 	}
 	var n atomic.Int64
-	srv := &smtp.Server{Hostname: "mx.example.net", MaxConnections: -1, Backend: smtp.BackendFunc(func(context.Context, *smtp.ConnInfo) (smtp.Session, error) {
+	srv := &smtp.Server{Hostname: "mx.example.net", Lifecycle: serving.Lifecycle{MaxConnections: -1}, Backend: smtp.BackendFunc(func(context.Context, *smtp.ConnInfo) (smtp.Session, error) {
 		return countingSink{&n}, nil
 	})}
 	go srv.Serve(ln)

@@ -21,7 +21,7 @@ func (c *conn) cmdStartTLS(cmd *command) error {
 	// Anything the client pipelined after STARTTLS was sent in the clear
 	// and must not be taken as coming over TLS (RFC 9051 section 11.1).
 	c.br.Discard(c.br.Buffered())
-	if err := c.handshake(c.nc); err != nil {
+	if err := c.handshake(); err != nil {
 		c.srv.logger().Info("imap: STARTTLS handshake failed", "remote", c.info.RemoteAddr, "err", err)
 		c.bye = true
 	}

@@ -3,7 +3,6 @@ package imap
 import (
 	"bufio"
 	"context"
-	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -11,9 +10,10 @@ import (
 	"runtime/debug"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/heraldmail/herald/internal/lifecycle"
 )
 
 // connState is the protocol state of RFC 9051 section 3.
@@ -26,11 +26,11 @@ const (
 	stateLogout
 )
 
-// conn is one client connection. Everything but idle, shut and the
+// conn is one client connection. Everything but the idle flag and the
 // transport's deadlines is touched only by the connection's goroutine.
 type conn struct {
 	srv *Server
-	raw net.Conn // the accepted connection
+	lc  *lifecycle.Conn
 	nc  net.Conn // the current transport, TLS after STARTTLS
 	br  *bufio.Reader
 	bw  *bufio.Writer
@@ -45,9 +45,8 @@ type conn struct {
 	rev2  bool // IMAP4rev2 enabled
 	utf8  bool // UTF8=ACCEPT enabled (or IMAP4rev2, for quoted UTF-8)
 
-	idle     atomic.Bool // waiting for a command with nothing buffered
-	shutOnce sync.Once
-	shut     chan struct{} // closed by Shutdown
+	idle *atomic.Bool    // waiting for a command with nothing buffered
+	shut <-chan struct{} // closed by Shutdown
 
 	authFails int
 	errCount  int
@@ -55,12 +54,18 @@ type conn struct {
 	bye       bool   // end the connection after this command
 }
 
-func newConn(s *Server, nc net.Conn) *conn {
-	c := &conn{srv: s, raw: nc, nc: nc, lim: s.limits(), shut: make(chan struct{})}
-	c.info.RemoteAddr = nc.RemoteAddr()
-	c.info.LocalAddr = nc.LocalAddr()
-	c.setTransport(nc)
+func newConn(s *Server, lc *lifecycle.Conn) *conn {
+	c := &conn{srv: s, lc: lc, lim: s.limits(), idle: &lc.Idle, shut: lc.Done()}
+	c.info.RemoteAddr = lc.RemoteAddr()
+	c.info.LocalAddr = lc.LocalAddr()
+	c.info.TLS = lc.TLS()
+	c.setTransport()
 	return c
+}
+
+// handle runs the dialogue of one connection for the lifecycle.
+func (s *Server) handle(ctx context.Context, lc *lifecycle.Conn) {
+	newConn(s, lc).serve(ctx)
 }
 
 // deadlineConn gives every write a fresh deadline.
@@ -71,29 +76,14 @@ func (w deadlineWriter) Write(p []byte) (int, error) {
 	return w.c.nc.Write(p)
 }
 
-func (c *conn) setTransport(nc net.Conn) {
-	c.nc = nc
-	c.br = bufio.NewReaderSize(nc, 4096)
+func (c *conn) setTransport() {
+	c.nc = c.lc.NetConn()
+	c.br = bufio.NewReaderSize(c.nc, 4096)
 	c.bw = bufio.NewWriterSize(deadlineWriter{c}, 16<<10)
 	c.dec = newDecoder(c.br, c.lim, c.continuation)
 }
 
-// wake makes an idle connection notice a shutdown.
-func (c *conn) wake() {
-	c.shutOnce.Do(func() { close(c.shut) })
-	if c.idle.Load() {
-		c.raw.SetReadDeadline(time.Unix(1, 0))
-	}
-}
-
-func (c *conn) shuttingDown() bool {
-	select {
-	case <-c.shut:
-		return true
-	default:
-		return false
-	}
-}
+func (c *conn) shuttingDown() bool { return c.lc.ShuttingDown() }
 
 func (c *conn) continuation(size int64) error {
 	c.writeString("+ Ready for literal data\r\n")
@@ -118,16 +108,8 @@ func (c *conn) timeout() time.Duration {
 }
 
 func (c *conn) serve(ctx context.Context) {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
 	c.ctx = ctx
 	defer c.close()
-	if _, isTLS := c.raw.(*tls.Conn); isTLS || c.srv.ImplicitTLS {
-		if err := c.handshake(c.raw); err != nil {
-			c.srv.logger().Info("imap: TLS handshake failed", "remote", c.info.RemoteAddr, "err", err)
-			return
-		}
-	}
 	c.writeString("* OK [CAPABILITY " + c.capabilities() + "] " + c.greeting() + "\r\n")
 	if c.bw.Flush() != nil {
 		return
@@ -178,23 +160,15 @@ func (c *conn) close() {
 		c.user.Logout(ctx)
 		c.user = nil
 	}
-	c.nc.Close()
-	c.raw.Close()
 }
 
-func (c *conn) handshake(raw net.Conn) error {
-	tc, ok := raw.(*tls.Conn) // from a tls.Listen listener
-	if !ok {
-		tc = tls.Server(raw, c.srv.TLSConfig)
-	}
-	ctx, cancel := context.WithTimeout(c.ctx, orDur(c.srv.TLSHandshakeTimeout, DefaultTLSHandshakeTimeout))
-	defer cancel()
-	if err := tc.HandshakeContext(ctx); err != nil {
+// handshake runs the server side of TLS on the current transport.
+func (c *conn) handshake() error {
+	if err := c.lc.StartTLS(c.ctx); err != nil {
 		return err
 	}
-	cs := tc.ConnectionState()
-	c.info.TLS = &cs
-	c.setTransport(tc)
+	c.info.TLS = c.lc.TLS()
+	c.setTransport()
 	return nil
 }
 

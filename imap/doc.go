@@ -119,4 +119,13 @@
 //   - RFC 7889, APPENDLIMIT
 //   - RFC 3691, UNSELECT
 //   - RFC 2342, NAMESPACE
+//
+// # Connections
+//
+// The connection limits (MaxConnections, MaxConnectionsPerIP), the PROXY
+// protocol (ProxyProtocol, TrustedProxies), TLSHandshakeTimeout and the
+// context hooks are the fields of the embedded [serving.Lifecycle], the same
+// on the smtp, imap and pop3 servers. A connection that arrives as a
+// *tls.Conn (Serve on a tls.Listen listener) is implicit TLS: STARTTLS is
+// not offered and ConnInfo.TLS is set.
 package imap

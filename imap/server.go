@@ -7,10 +7,11 @@ import (
 	"log/slog"
 	"net"
 	"sync"
-	"sync/atomic"
 	"time"
 
+	"github.com/heraldmail/herald/internal/lifecycle"
 	"github.com/heraldmail/herald/sasl"
+	"github.com/heraldmail/herald/serving"
 )
 
 // Defaults for the Server limits. Each applies when the matching field is
@@ -33,9 +34,9 @@ const (
 	DefaultMaxItems = 1000
 	// DefaultMaxSetRanges bounds the ranges of one sequence set.
 	DefaultMaxSetRanges = 10000
-	// DefaultMaxConnections bounds concurrent connections; the next one
-	// is answered BYE and closed.
-	DefaultMaxConnections = 1000
+	// DefaultMaxConnections is serving.DefaultMaxConnections; the
+	// connection over the limit is answered BYE and closed.
+	DefaultMaxConnections = serving.DefaultMaxConnections
 	// DefaultMaxAuthFailures is how many failed LOGIN or AUTHENTICATE
 	// commands a connection may make before it is closed.
 	DefaultMaxAuthFailures = 3
@@ -50,8 +51,8 @@ const (
 	DefaultPreAuthTimeout = time.Minute
 	// DefaultWriteTimeout bounds each write to the client.
 	DefaultWriteTimeout = time.Minute
-	// DefaultTLSHandshakeTimeout bounds the TLS handshake.
-	DefaultTLSHandshakeTimeout = 30 * time.Second
+	// DefaultTLSHandshakeTimeout is serving.DefaultTLSHandshakeTimeout.
+	DefaultTLSHandshakeTimeout = serving.DefaultTLSHandshakeTimeout
 )
 
 // ErrServerClosed is returned by Serve after Shutdown or Close.
@@ -75,14 +76,10 @@ type Server struct {
 	// TLSConfig enables STARTTLS, and implicit TLS with ImplicitTLS.
 	TLSConfig *tls.Config
 	// ImplicitTLS makes every connection start with a TLS handshake
-	// (RFC 8314, port 993). It requires TLSConfig. A connection that is
-	// already a *tls.Conn, as from a tls.Listen listener given to Serve,
-	// is implicit TLS without it: the server runs its handshake and offers
-	// no STARTTLS.
+	// (RFC 8314, port 993). It requires TLSConfig. A connection that
+	// arrives as a *tls.Conn (Serve(tls.Listen(...))) is implicit TLS
+	// without it.
 	ImplicitTLS bool
-	// TLSHandshakeTimeout bounds the TLS handshake, implicit or after
-	// STARTTLS. Default DefaultTLSHandshakeTimeout.
-	TLSHandshakeTimeout time.Duration
 
 	// MaxLineLength bounds command text between literals. Default
 	// DefaultMaxLineLength.
@@ -100,9 +97,6 @@ type Server struct {
 	// MaxSetRanges bounds the ranges of a sequence set. Default
 	// DefaultMaxSetRanges.
 	MaxSetRanges int
-	// MaxConnections bounds concurrent connections. Default
-	// DefaultMaxConnections; negative means no limit.
-	MaxConnections int
 	// MaxAuthFailures bounds failed logins per connection. Default
 	// DefaultMaxAuthFailures.
 	MaxAuthFailures int
@@ -122,17 +116,18 @@ type Server struct {
 	// Logger receives connection errors, recovered panics and backend
 	// errors. Nil discards.
 	Logger *slog.Logger
-	// BaseContext returns the base context for connections accepted on
-	// l. Nil means context.Background().
-	BaseContext func(l net.Listener) context.Context
-	// ConnContext derives the context of one connection. Nil keeps ctx.
-	ConnContext func(ctx context.Context, c net.Conn) context.Context
 
-	mu        sync.Mutex
-	listeners map[*net.Listener]struct{}
-	conns     map[*conn]struct{}
-	inShut    atomic.Bool
-	nconns    atomic.Int64
+	// Lifecycle holds the connection limits (MaxConnections,
+	// MaxConnectionsPerIP), the PROXY protocol (ProxyProtocol,
+	// TrustedProxies), the TLS handshake timeout and the context hooks,
+	// the same fields as on smtp.Server and pop3.Server; see package
+	// serving. Over a limit a connection is answered
+	// "* BYE [UNAVAILABLE]". The PROXY addresses become
+	// ConnInfo.RemoteAddr and LocalAddr.
+	serving.Lifecycle
+
+	lifeOnce sync.Once
+	life     lifecycle.Server
 }
 
 func orInt(v, def int) int {
@@ -171,13 +166,6 @@ func (s *Server) logger() *slog.Logger {
 	return s.Logger
 }
 
-func (s *Server) maxConns() int64 {
-	if s.MaxConnections == 0 {
-		return DefaultMaxConnections
-	}
-	return int64(s.MaxConnections)
-}
-
 func (s *Server) maxErrors() int {
 	if s.MaxErrors == 0 {
 		return DefaultMaxErrors
@@ -185,13 +173,23 @@ func (s *Server) maxErrors() int {
 	return s.MaxErrors
 }
 
+// lc returns the lifecycle, set up on first use.
+func (s *Server) lc() *lifecycle.Server {
+	s.lifeOnce.Do(func() {
+		s.life = lifecycle.Server{
+			Settings: &s.Lifecycle, TLSConfig: s.TLSConfig, ImplicitTLS: s.ImplicitTLS, Logger: s.Logger,
+			Name: "imap", ErrClosed: ErrServerClosed, Handle: s.handle,
+			Busy:    []byte("* BYE [UNAVAILABLE] Too many connections, try again later\r\n"),
+			Closing: []byte("* BYE Server shutting down\r\n"),
+		}
+	})
+	return &s.life
+}
+
 // ListenAndServe listens on the TCP address addr and calls Serve.
 func (s *Server) ListenAndServe(addr string) error {
-	l, err := net.Listen("tcp", addr)
-	if err != nil {
-		return err
-	}
-	return s.Serve(l)
+	s.check()
+	return s.lc().ListenAndServe(addr)
 }
 
 // Serve accepts connections on l and serves each on its own goroutine. It
@@ -200,47 +198,7 @@ func (s *Server) ListenAndServe(addr string) error {
 // Backend is nil, or ImplicitTLS is set without TLSConfig.
 func (s *Server) Serve(l net.Listener) error {
 	s.check()
-	if !s.trackListener(&l, true) {
-		l.Close()
-		return ErrServerClosed
-	}
-	defer s.trackListener(&l, false)
-	defer l.Close()
-	base := context.Background()
-	if s.BaseContext != nil {
-		base = s.BaseContext(l)
-	}
-	var backoff time.Duration
-	for {
-		nc, err := l.Accept()
-		if err != nil {
-			if s.inShut.Load() {
-				return ErrServerClosed
-			}
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
-				backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
-				s.logger().Warn("imap: accept error; retrying", "err", err, "delay", backoff)
-				time.Sleep(backoff)
-				continue
-			}
-			return err
-		}
-		backoff = 0
-		if lim := s.maxConns(); lim > 0 && s.nconns.Load() >= lim {
-			go func() {
-				nc.SetWriteDeadline(time.Now().Add(5 * time.Second))
-				nc.Write([]byte("* BYE [UNAVAILABLE] Too many connections, try again later\r\n"))
-				nc.Close()
-			}()
-			continue
-		}
-		s.nconns.Add(1)
-		go func() {
-			defer s.nconns.Add(-1)
-			s.serve(base, nc)
-		}()
-	}
+	return s.lc().Serve(l)
 }
 
 func (s *Server) check() {
@@ -253,108 +211,19 @@ func (s *Server) check() {
 }
 
 // ServeConn serves one connection on the calling goroutine until it ends,
-// then closes it. It does not count toward MaxConnections. ctx is the base
-// of the connection's context.
+// then closes it. It does not count toward the connection limits. ctx is
+// the base of the connection's context.
 func (s *Server) ServeConn(ctx context.Context, nc net.Conn) {
 	s.check()
-	s.serve(ctx, nc)
-}
-
-func (s *Server) serve(ctx context.Context, nc net.Conn) {
-	if s.ConnContext != nil {
-		ctx = s.ConnContext(ctx, nc)
-	}
-	c := newConn(s, nc)
-	if !s.trackConn(c, true) {
-		nc.SetWriteDeadline(time.Now().Add(5 * time.Second))
-		nc.Write([]byte("* BYE Server shutting down\r\n"))
-		nc.Close()
-		return
-	}
-	defer s.trackConn(c, false)
-	c.serve(ctx)
-}
-
-func (s *Server) trackListener(l *net.Listener, add bool) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if add {
-		if s.inShut.Load() {
-			return false
-		}
-		if s.listeners == nil {
-			s.listeners = map[*net.Listener]struct{}{}
-		}
-		s.listeners[l] = struct{}{}
-		return true
-	}
-	delete(s.listeners, l)
-	return true
-}
-
-func (s *Server) trackConn(c *conn, add bool) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if add {
-		if s.inShut.Load() {
-			return false
-		}
-		if s.conns == nil {
-			s.conns = map[*conn]struct{}{}
-		}
-		s.conns[c] = struct{}{}
-		return true
-	}
-	delete(s.conns, c)
-	return true
+	s.lc().ServeConn(ctx, nc)
 }
 
 // Close closes all listeners and connections at once, without BYE.
-func (s *Server) Close() error {
-	s.inShut.Store(true)
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for l := range s.listeners {
-		(*l).Close()
-	}
-	for c := range s.conns {
-		c.raw.Close()
-	}
-	return nil
-}
-
-// shutdownPollInterval is how often Shutdown checks for idle connections.
-const shutdownPollInterval = 20 * time.Millisecond
+func (s *Server) Close() error { return s.lc().Close() }
 
 // Shutdown stops the server gracefully: it closes the listeners, sends
 // "* BYE" to connections waiting for a command (or in IDLE) and closes them,
 // and lets connections in the middle of a command finish it first. It
 // returns when every connection is closed, or with ctx.Err() when ctx ends
 // first, after closing the remaining connections.
-func (s *Server) Shutdown(ctx context.Context) error {
-	s.inShut.Store(true)
-	s.mu.Lock()
-	for l := range s.listeners {
-		(*l).Close()
-	}
-	s.mu.Unlock()
-	t := time.NewTicker(shutdownPollInterval)
-	defer t.Stop()
-	for {
-		s.mu.Lock()
-		n := len(s.conns)
-		for c := range s.conns {
-			c.wake()
-		}
-		s.mu.Unlock()
-		if n == 0 {
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			s.Close()
-			return ctx.Err()
-		case <-t.C:
-		}
-	}
-}
+func (s *Server) Shutdown(ctx context.Context) error { return s.lc().Shutdown(ctx) }

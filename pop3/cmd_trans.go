@@ -152,9 +152,9 @@ func (c *conn) send(i, lines int, text string) error {
 	c.ok(text)
 	bw, _ := c.srv.writePool.Get().(*bufio.Writer)
 	if bw == nil {
-		bw = bufio.NewWriterSize(connWriter{c}, wire.LargeSize)
+		bw = bufio.NewWriterSize(c.lc, wire.LargeSize)
 	} else {
-		bw.Reset(connWriter{c})
+		bw.Reset(c.lc)
 	}
 	defer func() {
 		bw.Reset(nil)

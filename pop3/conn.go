@@ -3,18 +3,16 @@ package pop3
 import (
 	"context"
 	"crypto/rand"
-	"crypto/tls"
 	"encoding/hex"
 	"errors"
 	"log/slog"
 	"net"
-	"net/netip"
 	"os"
 	"runtime/debug"
 	"strconv"
-	"sync/atomic"
 	"time"
 
+	"github.com/heraldmail/herald/internal/lifecycle"
 	"github.com/heraldmail/herald/internal/wire"
 	"github.com/heraldmail/herald/sasl"
 )
@@ -28,24 +26,18 @@ const (
 	stateUpdate
 )
 
-// conn is one connection. Everything but idle and raw is touched only by
-// the connection's goroutine.
+// conn is one connection, touched only by the connection's goroutine.
 type conn struct {
 	srv  *Server
-	nc   net.Conn // current transport, TLS after STLS
-	raw  net.Conn // the accepted connection; other goroutines touch only this
+	lc   *lifecycle.Conn // the transport, its deadlines and idle flag
 	r    *wire.Reader
 	out  []byte // responses not yet written
 	info ConnInfo
 	ctx  context.Context
 
-	idle          atomic.Bool
-	readDeadline  deadline
-	writeDeadline deadline
-	closing       bool
-	timeout       time.Duration
-	errCount      int
-	loginFails    int
+	closing    bool
+	errCount   int
+	loginFails int
 
 	state     state
 	timestamp string // APOP timestamp of the greeting, "" without APOP
@@ -63,61 +55,20 @@ const maxPendingResponses = 4096
 
 var errShutdown = errors.New("pop3: shutting down")
 
-// connReader gives every read of the transport a fresh deadline.
-type connReader struct{ c *conn }
-
-func (cr connReader) Read(p []byte) (int, error) {
-	c := cr.c
-	if c.timeout > 0 {
-		c.readDeadline.refresh(c.nc.SetReadDeadline, c.timeout)
-	}
-	return c.nc.Read(p)
-}
-
-// connWriter gives every write of the transport a fresh deadline.
-type connWriter struct{ c *conn }
-
-func (cw connWriter) Write(p []byte) (int, error) {
-	c := cw.c
-	c.writeDeadline.refresh(c.nc.SetWriteDeadline, orDefault(c.srv.WriteTimeout, DefaultWriteTimeout))
-	return c.nc.Write(p)
-}
-
-// deadline moves a connection deadline forward only when the last move is
-// older than 1/64 of the timeout, sparing a timer update per read on busy
-// connections while keeping the timeout within 2%.
-type deadline struct {
-	at      time.Time
-	timeout time.Duration
-}
-
-func (d *deadline) refresh(set func(time.Time) error, timeout time.Duration) {
-	now := time.Now()
-	if timeout == d.timeout && now.Sub(d.at) < timeout/64 {
-		return
-	}
-	set(now.Add(timeout))
-	d.at, d.timeout = now, timeout
-}
-
-func newConn(s *Server, nc net.Conn) *conn {
-	c := &conn{srv: s, nc: nc, raw: nc, out: make([]byte, 0, 256)}
-	c.r = wire.NewReader(connReader{c}, &s.bufPool)
-	c.timeout = orDefault(s.Timeout, DefaultTimeout)
-	c.info.RemoteAddr = addrPort(nc.RemoteAddr())
-	c.info.LocalAddr = addrPort(nc.LocalAddr())
+func newConn(s *Server, lc *lifecycle.Conn) *conn {
+	c := &conn{srv: s, lc: lc, out: make([]byte, 0, 256)}
+	c.r = wire.NewReader(lc, &s.bufPool)
+	lc.ReadTimeout = orDefault(s.Timeout, DefaultTimeout)
+	lc.WriteTimeout = orDefault(s.WriteTimeout, DefaultWriteTimeout)
+	c.info.RemoteAddr = lc.RemoteAddrPort()
+	c.info.LocalAddr = lc.LocalAddrPort()
+	c.info.TLS = lc.TLS()
 	return c
 }
 
-func addrPort(a net.Addr) netip.AddrPort {
-	if ta, ok := a.(*net.TCPAddr); ok {
-		return ta.AddrPort()
-	}
-	if a == nil {
-		return netip.AddrPort{}
-	}
-	ap, _ := netip.ParseAddrPort(a.String())
-	return ap
+// handle runs the dialogue of one connection for the lifecycle.
+func (s *Server) handle(ctx context.Context, lc *lifecycle.Conn) {
+	newConn(s, lc).serve(ctx)
 }
 
 func (c *conn) log() *slog.Logger {
@@ -125,20 +76,11 @@ func (c *conn) log() *slog.Logger {
 }
 
 func (c *conn) serve(ctx context.Context) {
-	ctx, cancel := context.WithCancel(ctx)
 	c.ctx = ctx
 	defer func() {
-		cancel()
 		c.release()
-		c.nc.Close()
 		c.r.Release()
 	}()
-	if _, isTLS := c.nc.(*tls.Conn); isTLS || c.srv.ImplicitTLS {
-		if err := c.handshake(); err != nil {
-			c.log().Info("pop3: TLS handshake failed", "err", err)
-			return
-		}
-	}
 	greeting := "POP3 server ready"
 	if _, ok := c.srv.Backend.(APOPBackend); ok {
 		c.timestamp = newTimestamp(c.srv.hostname())
@@ -194,13 +136,13 @@ func (c *conn) readCommand() ([]byte, error) {
 			return nil, err
 		}
 		c.r.Shrink()
-		c.idle.Store(true)
-		defer c.idle.Store(false)
-		if c.srv.inShut.Load() {
+		c.lc.Idle.Store(true)
+		defer c.lc.Idle.Store(false)
+		if c.lc.ShuttingDown() {
 			return nil, errShutdown
 		}
 	}
-	c.timeout = orDefault(c.srv.Timeout, DefaultTimeout)
+	c.lc.ReadTimeout = orDefault(c.srv.Timeout, DefaultTimeout)
 	lim := c.srv.maxLine()
 	line, _, err := c.r.ReadLine(max(lim, MaxAuthLineLength))
 	if err != nil {
@@ -225,7 +167,7 @@ func (c *conn) readFailed(err error) {
 	case errors.Is(err, ErrLineTooLong):
 		c.fail(&Error{Message: "Line too long"})
 		return
-	case errors.Is(err, errShutdown) || c.srv.inShut.Load() && isTimeout(err):
+	case errors.Is(err, errShutdown) || c.lc.ShuttingDown() && isTimeout(err):
 		c.err(CodeSysTemp, "Server shutting down, closing connection")
 	case isTimeout(err):
 		c.err("", "Autologout; idle for too long")
@@ -243,7 +185,7 @@ func (c *conn) flush() error {
 	if len(c.out) == 0 {
 		return nil
 	}
-	_, err := connWriter{c}.Write(c.out)
+	_, err := c.lc.Write(c.out)
 	if cap(c.out) > 4096 {
 		c.out = make([]byte, 0, 256)
 	} else {
@@ -392,21 +334,10 @@ var errSyntax = &Error{Message: "Syntax error"}
 
 // handshake runs the server side of TLS on the current transport.
 func (c *conn) handshake() error {
-	tc, ok := c.nc.(*tls.Conn) // from a tls.Listen listener
-	if !ok {
-		tc = tls.Server(c.nc, c.srv.TLSConfig)
-	}
-	ctx, cancel := context.WithTimeout(c.ctx, orDefault(c.srv.TLSHandshakeTimeout, DefaultTLSHandshakeTimeout))
-	defer cancel()
-	c.timeout = 0
-	c.nc.SetDeadline(time.Time{})
-	if err := tc.HandshakeContext(ctx); err != nil {
+	if err := c.lc.StartTLS(c.ctx); err != nil {
 		return err
 	}
-	st := tc.ConnectionState()
-	c.nc = tc
-	c.readDeadline, c.writeDeadline = deadline{}, deadline{}
-	c.info.TLS = &st
-	c.r.Reset(connReader{c})
+	c.info.TLS = c.lc.TLS()
+	c.r.Reset(c.lc)
 	return nil
 }

@@ -38,8 +38,12 @@
 // [Server.Shutdown] closes idle sessions with "-ERR [SYS/TEMP]" and waits
 // for busy ones.
 //
-// The PROXY protocol is not supported: the smtp package's implementation
-// is internal to it.
+// The connection limits (MaxConnections, MaxConnectionsPerIP), the PROXY
+// protocol (ProxyProtocol, TrustedProxies) and TLSHandshakeTimeout are the
+// fields of the embedded [serving.Lifecycle], the same as on the smtp and
+// imap servers. A connection that arrives as a *tls.Conn (Serve on a
+// tls.Listen listener) is implicit TLS: STLS is not offered and ConnInfo.TLS
+// is set.
 //
 // # Client
 //

@@ -3,14 +3,14 @@ package pop3
 import (
 	"context"
 	"crypto/tls"
-	"errors"
 	"log/slog"
 	"net"
 	"sync"
-	"sync/atomic"
 	"time"
 
+	"github.com/heraldmail/herald/internal/lifecycle"
 	"github.com/heraldmail/herald/sasl"
+	"github.com/heraldmail/herald/serving"
 )
 
 // Defaults for the Server limits. Each applies when the matching field is
@@ -29,9 +29,9 @@ const (
 	// DefaultMaxErrors is how many negative responses to bad commands a
 	// connection may get before the server closes it.
 	DefaultMaxErrors = 10
-	// DefaultMaxConnections bounds concurrent connections; the next one
-	// is answered "-ERR [SYS/TEMP]" and closed.
-	DefaultMaxConnections = 1000
+	// DefaultMaxConnections is serving.DefaultMaxConnections; the
+	// connection over the limit is answered "-ERR [SYS/TEMP]" and closed.
+	DefaultMaxConnections = serving.DefaultMaxConnections
 	// DefaultMaxLoginFailures is how many failed logins a connection may
 	// make before the server closes it.
 	DefaultMaxLoginFailures = 3
@@ -43,9 +43,8 @@ const (
 	DefaultTimeout = 10 * time.Minute
 	// DefaultWriteTimeout bounds each write to the client.
 	DefaultWriteTimeout = time.Minute
-	// DefaultTLSHandshakeTimeout bounds the TLS handshake, implicit or
-	// after STLS.
-	DefaultTLSHandshakeTimeout = 30 * time.Second
+	// DefaultTLSHandshakeTimeout is serving.DefaultTLSHandshakeTimeout.
+	DefaultTLSHandshakeTimeout = serving.DefaultTLSHandshakeTimeout
 )
 
 // Server is a POP3 server. Only Backend is required; every other field's
@@ -62,15 +61,10 @@ type Server struct {
 	// TLSConfig enables STLS (RFC 2595), and implicit TLS (port 995)
 	// with ImplicitTLS. Nil means no TLS.
 	TLSConfig *tls.Config
-	// ImplicitTLS makes every connection start with a TLS handshake
-	// (RFC 8314, port 995). It requires TLSConfig. A connection that is
-	// already a *tls.Conn, as from a tls.Listen listener given to Serve,
-	// is implicit TLS without it: the server runs its handshake and offers
-	// no STLS.
+	// ImplicitTLS makes every connection start with a TLS handshake. It
+	// requires TLSConfig. A connection that arrives as a *tls.Conn
+	// (Serve(tls.Listen(...))) is implicit TLS without it.
 	ImplicitTLS bool
-	// TLSHandshakeTimeout bounds the TLS handshake, implicit or after
-	// STLS. Default DefaultTLSHandshakeTimeout.
-	TLSHandshakeTimeout time.Duration
 	// AllowInsecureAuth accepts USER/PASS and the SASL mechanisms that
 	// send a reusable secret on connections without TLS. Off by default:
 	// they are refused with "-ERR [SYS/PERM]" before TLS and not
@@ -101,9 +95,6 @@ type Server struct {
 	// connection is closed. Default DefaultMaxErrors; negative means no
 	// limit.
 	MaxErrors int
-	// MaxConnections bounds concurrent connections. Default
-	// DefaultMaxConnections; negative means no limit.
-	MaxConnections int
 	// MaxLoginFailures is the number of failed logins after which the
 	// connection is closed. Default DefaultMaxLoginFailures; negative
 	// means no limit.
@@ -121,17 +112,16 @@ type Server struct {
 	// errors that Backend and Mailbox methods returned. Nil discards.
 	Logger *slog.Logger
 
-	// BaseContext returns the base context for connections accepted on
-	// l. Nil means context.Background().
-	BaseContext func(l net.Listener) context.Context
-	// ConnContext derives the context of one connection. Nil keeps ctx.
-	ConnContext func(ctx context.Context, c net.Conn) context.Context
+	// Lifecycle holds the connection limits (MaxConnections,
+	// MaxConnectionsPerIP), the PROXY protocol (ProxyProtocol,
+	// TrustedProxies), the TLS handshake timeout and the context hooks,
+	// the same fields as on smtp.Server and imap.Server; see package
+	// serving. Over a limit a connection is answered "-ERR [SYS/TEMP]".
+	// The PROXY addresses become ConnInfo.RemoteAddr and LocalAddr.
+	serving.Lifecycle
 
-	mu        sync.Mutex
-	listeners map[*net.Listener]struct{}
-	conns     map[*conn]struct{}
-	inShut    atomic.Bool
-	nconns    atomic.Int64
+	lifeOnce  sync.Once
+	life      lifecycle.Server
 	bufPool   sync.Pool // *[]byte of wire.LargeSize
 	writePool sync.Pool // *bufio.Writer for message data
 }
@@ -190,13 +180,23 @@ func (s *Server) check() {
 	}
 }
 
+// lc returns the lifecycle, set up on first use.
+func (s *Server) lc() *lifecycle.Server {
+	s.lifeOnce.Do(func() {
+		s.life = lifecycle.Server{
+			Settings: &s.Lifecycle, TLSConfig: s.TLSConfig, ImplicitTLS: s.ImplicitTLS, Logger: s.Logger,
+			Name: "pop3", ErrClosed: ErrServerClosed, Handle: s.handle,
+			Busy:    []byte(Response{Code: CodeSysTemp, Text: "Too many connections, try again later"}.String() + "\r\n"),
+			Closing: []byte(Response{Code: CodeSysTemp, Text: "Server shutting down"}.String() + "\r\n"),
+		}
+	})
+	return &s.life
+}
+
 // ListenAndServe listens on the TCP address addr and calls Serve.
 func (s *Server) ListenAndServe(addr string) error {
-	l, err := net.Listen("tcp", addr)
-	if err != nil {
-		return err
-	}
-	return s.Serve(l)
+	s.check()
+	return s.lc().ListenAndServe(addr)
 }
 
 // Serve accepts connections on l and serves each on its own goroutine. It
@@ -205,115 +205,20 @@ func (s *Server) ListenAndServe(addr string) error {
 // Backend is nil, or ImplicitTLS is set without TLSConfig.
 func (s *Server) Serve(l net.Listener) error {
 	s.check()
-	if !s.track(&l, nil, true) {
-		l.Close()
-		return ErrServerClosed
-	}
-	defer s.track(&l, nil, false)
-	defer l.Close()
-	base := context.Background()
-	if s.BaseContext != nil {
-		base = s.BaseContext(l)
-	}
-	var backoff time.Duration
-	for {
-		nc, err := l.Accept()
-		if err != nil {
-			if s.inShut.Load() {
-				return ErrServerClosed
-			}
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
-				backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
-				s.logger().Warn("pop3: accept error; retrying", "err", err, "delay", backoff)
-				time.Sleep(backoff)
-				continue
-			}
-			return err
-		}
-		backoff = 0
-		if lim := limit(s.MaxConnections, DefaultMaxConnections); lim > 0 && s.nconns.Load() >= int64(lim) {
-			go s.refuse(nc, Response{Code: CodeSysTemp, Text: "Too many connections, try again later"})
-			continue
-		}
-		s.nconns.Add(1)
-		go func() {
-			defer s.nconns.Add(-1)
-			s.serve(base, nc)
-		}()
-	}
-}
-
-// refuse answers a connection that will not be served and closes it.
-func (s *Server) refuse(nc net.Conn, r Response) {
-	nc.SetWriteDeadline(time.Now().Add(5 * time.Second))
-	nc.Write([]byte(r.String() + "\r\n"))
-	nc.Close()
+	return s.lc().Serve(l)
 }
 
 // ServeConn serves one connection on the calling goroutine until it ends,
-// then closes it. It does not count toward MaxConnections. ctx is the base
-// of the connection's context.
+// then closes it. It does not count toward the connection limits. ctx is
+// the base of the connection's context.
 func (s *Server) ServeConn(ctx context.Context, nc net.Conn) {
 	s.check()
-	s.serve(ctx, nc)
-}
-
-func (s *Server) serve(ctx context.Context, nc net.Conn) {
-	if s.ConnContext != nil {
-		ctx = s.ConnContext(ctx, nc)
-	}
-	c := newConn(s, nc)
-	if !s.track(nil, c, true) {
-		s.refuse(nc, Response{Code: CodeSysTemp, Text: "Server shutting down"})
-		return
-	}
-	defer s.track(nil, c, false)
-	c.serve(ctx)
-}
-
-// track adds or removes a listener or a connection; adding fails once the
-// server is shutting down.
-func (s *Server) track(l *net.Listener, c *conn, add bool) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if add && s.inShut.Load() {
-		return false
-	}
-	if s.listeners == nil {
-		s.listeners = map[*net.Listener]struct{}{}
-		s.conns = map[*conn]struct{}{}
-	}
-	switch {
-	case l != nil && add:
-		s.listeners[l] = struct{}{}
-	case l != nil:
-		delete(s.listeners, l)
-	case add:
-		s.conns[c] = struct{}{}
-	default:
-		delete(s.conns, c)
-	}
-	return true
+	s.lc().ServeConn(ctx, nc)
 }
 
 // Close closes all listeners and connections at once, without responses.
 // Sessions end without the UPDATE state, so no deletion is committed.
-func (s *Server) Close() error {
-	s.inShut.Store(true)
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for l := range s.listeners {
-		(*l).Close()
-	}
-	for c := range s.conns {
-		c.raw.Close()
-	}
-	return nil
-}
-
-// shutdownPollInterval is how often Shutdown checks for idle connections.
-const shutdownPollInterval = 20 * time.Millisecond
+func (s *Server) Close() error { return s.lc().Close() }
 
 // Shutdown stops the server gracefully: it closes the listeners, answers
 // "-ERR [SYS/TEMP]" to connections waiting for a command and closes them
@@ -321,33 +226,4 @@ const shutdownPollInterval = 20 * time.Millisecond
 // connections in the middle of a command finish it first. It returns when
 // every connection is closed, or with ctx.Err() when ctx ends first, after
 // closing the remaining connections.
-func (s *Server) Shutdown(ctx context.Context) error {
-	s.inShut.Store(true)
-	s.mu.Lock()
-	for l := range s.listeners {
-		(*l).Close()
-	}
-	s.mu.Unlock()
-	t := time.NewTicker(shutdownPollInterval)
-	defer t.Stop()
-	for {
-		s.mu.Lock()
-		n := len(s.conns)
-		for c := range s.conns {
-			if c.idle.Load() {
-				// Wake the reader; it sees inShut and says goodbye.
-				c.raw.SetReadDeadline(time.Unix(1, 0))
-			}
-		}
-		s.mu.Unlock()
-		if n == 0 {
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			s.Close()
-			return ctx.Err()
-		case <-t.C:
-		}
-	}
-}
+func (s *Server) Shutdown(ctx context.Context) error { return s.lc().Shutdown(ctx) }

@@ -83,7 +83,7 @@ func (c *conn) cmdAuth(arg string) error {
 		if err := c.flush(); err != nil {
 			return nil
 		}
-		c.timeout = orDefault(c.srv.CommandTimeout, DefaultCommandTimeout)
+		c.lc.ReadTimeout = orDefault(c.srv.CommandTimeout, DefaultCommandTimeout)
 		line, _, err := c.r.ReadLine(MaxAuthLineLength)
 		if err != nil {
 			if errors.Is(err, ErrLineTooLong) {

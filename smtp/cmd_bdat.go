@@ -57,7 +57,7 @@ func (c *conn) cmdBdat(arg string) error {
 		return refuse(err)
 	}
 	c.bdatUsed = true
-	c.timeout = orDefault(c.srv.DataTimeout, DefaultDataTimeout)
+	c.lc.ReadTimeout = orDefault(c.srv.DataTimeout, DefaultDataTimeout)
 	br := &bdatReader{c: c, remaining: size, last: last, max: c.srv.maxMessage()}
 	if br.max >= 0 && size > br.max {
 		br.err = ErrMessageTooLarge
@@ -172,7 +172,7 @@ func (b *bdatReader) next() error {
 			c.closing = true
 			return errBDATInterrupted
 		}
-		c.timeout = orDefault(c.srv.DataTimeout, DefaultDataTimeout)
+		c.lc.ReadTimeout = orDefault(c.srv.DataTimeout, DefaultDataTimeout)
 		b.remaining, b.last = size, last
 		if b.max >= 0 && b.total+size > b.max {
 			return ErrMessageTooLarge

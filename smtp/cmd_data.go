@@ -27,7 +27,7 @@ func (c *conn) cmdData(arg string) error {
 	if err := c.flush(); err != nil {
 		return nil
 	}
-	c.timeout = orDefault(c.srv.DataTimeout, DefaultDataTimeout)
+	c.lc.ReadTimeout = orDefault(c.srv.DataTimeout, DefaultDataTimeout)
 	dr := wire.NewDotReader(c.r, c.srv.maxMessage())
 	results := c.deliver(dr)
 
@@ -91,7 +91,7 @@ func (c *conn) deliver(r io.Reader) []error {
 // transaction. readErr, when set, decides the reply over the session's
 // results: the session may not have seen the whole message.
 func (c *conn) finishData(readErr error, results []error) {
-	c.timeout = orDefault(c.srv.CommandTimeout, DefaultCommandTimeout)
+	c.lc.ReadTimeout = orDefault(c.srv.CommandTimeout, DefaultCommandTimeout)
 	switch {
 	case readErr == nil:
 		for i, err := range results {

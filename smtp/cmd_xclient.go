@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/heraldmail/herald/internal/lifecycle"
 	"github.com/heraldmail/herald/internal/xtext"
 )
 
@@ -14,7 +15,7 @@ func (c *conn) xclientAllowed() bool {
 	if len(c.srv.XClientTrusted) == 0 {
 		return false
 	}
-	return allowed(c.srv.XClientTrusted, c.peer)
+	return lifecycle.Allowed(c.srv.XClientTrusted, c.peer)
 }
 
 // cmdXClient handles XCLIENT, the Postfix extension with which a trusted

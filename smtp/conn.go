@@ -2,7 +2,6 @@ package smtp
 
 import (
 	"context"
-	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -11,32 +10,26 @@ import (
 	"net/netip"
 	"os"
 	"runtime/debug"
-	"sync/atomic"
-	"time"
 
+	"github.com/heraldmail/herald/internal/lifecycle"
 	"github.com/heraldmail/herald/internal/wire"
 	"github.com/heraldmail/herald/sasl"
 )
 
-// conn is the state of one connection. Everything but idle is touched only
-// by the connection's goroutine.
+// conn is the state of one connection, touched only by the connection's
+// goroutine.
 type conn struct {
 	srv  *Server
-	nc   net.Conn // current transport, TLS after STARTTLS
-	raw  net.Conn // the accepted connection; the only field other goroutines touch
+	lc   *lifecycle.Conn // the transport, its deadlines and idle flag
 	r    *wire.Reader
 	out  []byte // replies not yet written
 	info ConnInfo
 	sess Session
 	ctx  context.Context
 
-	idle          atomic.Bool // waiting for a command with nothing buffered
-	readDeadline  deadline
-	writeDeadline deadline
-	closing       bool // end the connection after flushing
-	timeout       time.Duration
-	errCount      int
-	pending       string // command line read while collecting BDAT chunks
+	closing  bool // end the connection after flushing
+	errCount int
+	pending  string // command line read while collecting BDAT chunks
 
 	helo     bool
 	mail     bool
@@ -56,57 +49,23 @@ const maxPendingReplies = 4096
 // errShutdown ends the command loop when the server shuts down.
 var errShutdown = errors.New("smtp: shutting down")
 
-// connReader gives every read of the transport a fresh deadline.
-type connReader struct{ c *conn }
-
-func (cr connReader) Read(p []byte) (int, error) {
-	c := cr.c
-	if c.timeout > 0 {
-		c.readDeadline.refresh(c.nc.SetReadDeadline, c.timeout)
-	}
-	return c.nc.Read(p)
-}
-
-// deadline moves a connection deadline forward lazily: a deadline set less
-// than 1/64 of its timeout ago is kept, which spares a timer update on every
-// read and write of a busy connection while keeping the timeout within
-// 2% of its value.
-type deadline struct {
-	set     time.Time     // when the deadline was last moved
-	timeout time.Duration // the timeout it was moved for
-}
-
-func (d *deadline) refresh(setDeadline func(time.Time) error, timeout time.Duration) {
-	now := time.Now()
-	if timeout == d.timeout && now.Sub(d.set) < timeout/64 {
-		return
-	}
-	setDeadline(now.Add(timeout))
-	d.set, d.timeout = now, timeout
-}
-
-func newConn(s *Server, nc net.Conn) *conn {
-	c := &conn{srv: s, nc: nc, raw: nc, out: make([]byte, 0, 256)}
-	c.r = wire.NewReader(connReader{c}, &s.bufPool)
-	c.timeout = orDefault(s.CommandTimeout, DefaultCommandTimeout)
-	c.info.RemoteAddr = addrPortOf(nc.RemoteAddr())
-	c.info.LocalAddr = addrPortOf(nc.LocalAddr())
+func newConn(s *Server, lc *lifecycle.Conn) *conn {
+	c := &conn{srv: s, lc: lc, out: make([]byte, 0, 256)}
+	c.r = wire.NewReader(lc, &s.bufPool)
+	lc.ReadTimeout = orDefault(s.CommandTimeout, DefaultCommandTimeout)
+	lc.WriteTimeout = orDefault(s.WriteTimeout, DefaultWriteTimeout)
+	c.info.RemoteAddr = lc.RemoteAddrPort()
+	c.info.LocalAddr = lc.LocalAddrPort()
+	c.info.ProxyAddr = lc.ProxyAddr()
+	c.info.TLS = lc.TLS()
 	c.info.LMTP = s.LMTP
+	c.peer = c.info.RemoteAddr.Addr()
 	return c
 }
 
-func addrPortOf(a net.Addr) netip.AddrPort {
-	switch a := a.(type) {
-	case *net.TCPAddr:
-		return a.AddrPort()
-	case interface{ AddrPort() netip.AddrPort }:
-		return a.AddrPort()
-	}
-	if a == nil {
-		return netip.AddrPort{}
-	}
-	ap, _ := netip.ParseAddrPort(a.String())
-	return ap
+// handle runs the dialogue of one connection for the lifecycle.
+func (s *Server) handle(ctx context.Context, lc *lifecycle.Conn) {
+	newConn(s, lc).serve(ctx)
 }
 
 func (c *conn) log() *slog.Logger {
@@ -114,29 +73,13 @@ func (c *conn) log() *slog.Logger {
 }
 
 func (c *conn) serve(ctx context.Context) {
-	ctx, cancel := context.WithCancel(ctx)
 	c.ctx = ctx
 	defer func() {
-		cancel()
 		if c.sess != nil {
 			c.safeClose()
 		}
-		c.nc.Close()
 		c.r.Release()
 	}()
-	if c.srv.ProxyProtocol {
-		if err := c.readProxyHeader(); err != nil {
-			c.log().Info("smtp: refused PROXY header", "err", err)
-			return
-		}
-	}
-	c.peer = c.info.RemoteAddr.Addr()
-	if _, isTLS := c.nc.(*tls.Conn); isTLS || c.srv.ImplicitTLS {
-		if err := c.handshake(); err != nil {
-			c.log().Info("smtp: TLS handshake failed", "err", err)
-			return
-		}
-	}
 	if !c.start() {
 		c.flush()
 		return
@@ -224,13 +167,13 @@ func (c *conn) readCommand() ([]byte, error) {
 			return nil, err
 		}
 		c.r.Shrink()
-		c.idle.Store(true)
-		defer c.idle.Store(false)
-		if c.srv.inShut.Load() {
+		c.lc.Idle.Store(true)
+		defer c.lc.Idle.Store(false)
+		if c.lc.ShuttingDown() {
 			return nil, errShutdown
 		}
 	}
-	c.timeout = orDefault(c.srv.CommandTimeout, DefaultCommandTimeout)
+	c.lc.ReadTimeout = orDefault(c.srv.CommandTimeout, DefaultCommandTimeout)
 	limit := max(c.srv.maxLine(), MaxAuthLineLength)
 	line, _, err := c.r.ReadLine(limit)
 	if err != nil {
@@ -251,7 +194,7 @@ func (c *conn) readFailed(err error) {
 	case errors.Is(err, ErrLineTooLong):
 		c.fail(&Error{Code: CodeSyntaxError, Enhanced: EnhancedSyntaxError, Message: "Line too long"})
 		return
-	case errors.Is(err, errShutdown) || c.srv.inShut.Load() && errors.As(err, &ne) && ne.Timeout():
+	case errors.Is(err, errShutdown) || c.lc.ShuttingDown() && errors.As(err, &ne) && ne.Timeout():
 		c.reply(CodeServiceUnavailable, EnhancedNotAccepting, c.srv.hostname()+" Service shutting down, closing connection")
 	case errors.As(err, &ne) && ne.Timeout():
 		c.reply(CodeServiceUnavailable, EnhancedConnectionTimeout, c.srv.hostname()+" Timeout, closing connection")
@@ -264,8 +207,7 @@ func (c *conn) flush() error {
 	if len(c.out) == 0 {
 		return nil
 	}
-	c.writeDeadline.refresh(c.nc.SetWriteDeadline, orDefault(c.srv.WriteTimeout, DefaultWriteTimeout))
-	_, err := c.nc.Write(c.out)
+	_, err := c.lc.Write(c.out)
 	if cap(c.out) > 4096 {
 		c.out = make([]byte, 0, 256)
 	} else {
@@ -295,12 +237,6 @@ func (c *conn) replyErr(code ReplyCode, enh EnhancedCode, text string) {
 		text = defaultText(code)
 	}
 	c.reply(code, enh, text)
-}
-
-// replyNow writes one reply at once, for connections refused early.
-func (c *conn) replyNow(code ReplyCode, enh EnhancedCode, text string) {
-	c.reply(code, enh, text)
-	c.flush()
 }
 
 // fail sends the reply for err and counts it toward MaxErrors.
@@ -414,23 +350,11 @@ func (c *conn) resetTx(always bool) {
 
 // handshake runs the server side of TLS on the current transport.
 func (c *conn) handshake() error {
-	tc, ok := c.nc.(*tls.Conn) // from a tls.Listen listener
-	if !ok {
-		tc = tls.Server(c.nc, c.srv.TLSConfig)
-	}
-	ctx, cancel := context.WithTimeout(c.ctx, orDefault(c.srv.TLSHandshakeTimeout, DefaultTLSHandshakeTimeout))
-	defer cancel()
-	c.timeout = 0
-	if err := tc.HandshakeContext(ctx); err != nil {
+	if err := c.lc.StartTLS(c.ctx); err != nil {
 		return err
 	}
-	st := tc.ConnectionState()
-	c.nc = tc
-	// A new transport: set its deadlines afresh rather than trust the
-	// lazy trackers.
-	c.readDeadline, c.writeDeadline = deadline{}, deadline{}
-	c.info.TLS = &st
-	c.r.Reset(connReader{c})
+	c.info.TLS = c.lc.TLS()
+	c.r.Reset(c.lc)
 	return nil
 }
 
@@ -442,7 +366,7 @@ func (c *conn) isTimeout(err error) bool {
 // ioFailed ends the connection after a read error in the middle of a
 // command; a timeout gets 421 first.
 func (c *conn) ioFailed(err error) {
-	if errors.Is(err, errShutdown) || c.srv.inShut.Load() && c.isTimeout(err) {
+	if errors.Is(err, errShutdown) || c.lc.ShuttingDown() && c.isTimeout(err) {
 		c.reply(CodeServiceUnavailable, EnhancedNotAccepting, c.srv.hostname()+" Service shutting down, closing connection")
 	} else if c.isTimeout(err) {
 		c.reply(CodeServiceUnavailable, EnhancedConnectionTimeout, c.srv.hostname()+" Timeout, closing connection")

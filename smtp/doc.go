@@ -118,4 +118,13 @@
 // [Received] builds the Received: header field that the backend prepends to
 // an accepted message (RFC 5321 section 4.4, with the RFC 3848 protocol
 // names).
+//
+// # Connections
+//
+// The connection limits (MaxConnections, MaxConnectionsPerIP), the PROXY
+// protocol (ProxyProtocol, TrustedProxies), TLSHandshakeTimeout and the
+// context hooks are the fields of the embedded [serving.Lifecycle], the same
+// on the smtp, imap and pop3 servers. A connection that arrives as a
+// *tls.Conn (Serve on a tls.Listen listener) is implicit TLS: STARTTLS is
+// not offered and ConnInfo.TLS is set.
 package smtp

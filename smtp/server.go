@@ -3,13 +3,14 @@ package smtp
 import (
 	"context"
 	"crypto/tls"
-	"errors"
 	"log/slog"
 	"net"
 	"net/netip"
 	"sync"
-	"sync/atomic"
 	"time"
+
+	"github.com/heraldmail/herald/internal/lifecycle"
+	"github.com/heraldmail/herald/serving"
 )
 
 // Defaults for the Server limits. Each applies when the matching field is
@@ -35,9 +36,9 @@ const (
 	// DefaultMaxErrors is how many error replies a connection may get
 	// before the server closes it with 421.
 	DefaultMaxErrors = 20
-	// DefaultMaxConnections bounds concurrent connections; the next
-	// one is answered 421 4.4.5 and closed.
-	DefaultMaxConnections = 1000
+	// DefaultMaxConnections is serving.DefaultMaxConnections; the
+	// connection over the limit is answered 421 4.4.5 and closed.
+	DefaultMaxConnections = serving.DefaultMaxConnections
 	// DefaultCommandTimeout is how long the server waits for a command:
 	// the 5 minutes of RFC 5321 section 4.5.3.2.7.
 	DefaultCommandTimeout = 5 * time.Minute
@@ -48,9 +49,8 @@ const (
 	DefaultDataTimeout = 5 * time.Minute
 	// DefaultWriteTimeout bounds writing one batch of replies.
 	DefaultWriteTimeout = time.Minute
-	// DefaultTLSHandshakeTimeout bounds the TLS handshake, implicit or
-	// after STARTTLS.
-	DefaultTLSHandshakeTimeout = 30 * time.Second
+	// DefaultTLSHandshakeTimeout is serving.DefaultTLSHandshakeTimeout.
+	DefaultTLSHandshakeTimeout = serving.DefaultTLSHandshakeTimeout
 )
 
 // Extension names one optional part of the protocol that can be turned off
@@ -89,14 +89,10 @@ type Server struct {
 	// ImplicitTLS. Nil means no TLS.
 	TLSConfig *tls.Config
 	// ImplicitTLS makes every connection start with a TLS handshake
-	// (RFC 8314, port 465). It requires TLSConfig. A connection that is
-	// already a *tls.Conn, as from a tls.Listen listener given to Serve,
-	// is implicit TLS without it: the server runs its handshake and offers
-	// no STARTTLS.
+	// (RFC 8314, port 465). It requires TLSConfig. A connection that
+	// arrives as a *tls.Conn (Serve(tls.Listen(...))) is implicit TLS
+	// without it.
 	ImplicitTLS bool
-	// TLSHandshakeTimeout bounds the TLS handshake, implicit or after
-	// STARTTLS. Default DefaultTLSHandshakeTimeout.
-	TLSHandshakeTimeout time.Duration
 	// AllowInsecureAuth offers and accepts AUTH on connections without
 	// TLS. Off by default: AUTH is refused with 538 5.7.11 before TLS.
 	AllowInsecureAuth bool
@@ -121,9 +117,6 @@ type Server struct {
 	// connection is closed. Default DefaultMaxErrors; negative means no
 	// limit.
 	MaxErrors int
-	// MaxConnections bounds concurrent connections. Default
-	// DefaultMaxConnections; negative means no limit.
-	MaxConnections int
 
 	// CommandTimeout bounds the wait for each command. Default
 	// DefaultCommandTimeout.
@@ -135,15 +128,6 @@ type Server struct {
 	// DefaultWriteTimeout.
 	WriteTimeout time.Duration
 
-	// ProxyProtocol requires every connection to start with a PROXY
-	// protocol header, version 1 or 2; the addresses it carries become
-	// ConnInfo.RemoteAddr and LocalAddr. Connections from outside
-	// TrustedProxies are refused. Off by default.
-	ProxyProtocol bool
-	// TrustedProxies lists the networks allowed to send PROXY headers.
-	// Empty means any peer (only safe when the port is not reachable
-	// except through the proxy).
-	TrustedProxies []netip.Prefix
 	// XClientTrusted lists the networks allowed to use XCLIENT (the
 	// Postfix extension that lets a trusted front end pass on the real
 	// client's address and HELO name). Empty disables XCLIENT.
@@ -153,18 +137,17 @@ type Server struct {
 	// that Session methods returned. Nil discards.
 	Logger *slog.Logger
 
-	// BaseContext returns the base context for connections accepted on
-	// l. Nil means context.Background().
-	BaseContext func(l net.Listener) context.Context
-	// ConnContext derives the context of one connection. Nil keeps ctx.
-	ConnContext func(ctx context.Context, c net.Conn) context.Context
+	// Lifecycle holds the connection limits (MaxConnections,
+	// MaxConnectionsPerIP), the PROXY protocol (ProxyProtocol,
+	// TrustedProxies), the TLS handshake timeout and the context hooks,
+	// the same fields as on imap.Server and pop3.Server; see package
+	// serving. Over a limit a connection is answered 421 4.4.5. The PROXY
+	// addresses become ConnInfo.RemoteAddr, LocalAddr and ProxyAddr.
+	serving.Lifecycle
 
-	mu        sync.Mutex
-	listeners map[*net.Listener]struct{}
-	conns     map[*conn]struct{}
-	inShut    atomic.Bool
-	nconns    atomic.Int64
-	bufPool   sync.Pool // *[]byte of wire.LargeSize
+	lifeOnce sync.Once
+	life     lifecycle.Server
+	bufPool  sync.Pool // *[]byte of wire.LargeSize
 }
 
 func (s *Server) hostname() string {
@@ -205,13 +188,6 @@ func (s *Server) maxErrors() int {
 	return s.MaxErrors
 }
 
-func (s *Server) maxConns() int64 {
-	if s.MaxConnections == 0 {
-		return DefaultMaxConnections
-	}
-	return int64(s.MaxConnections)
-}
-
 func orDefault(d, def time.Duration) time.Duration {
 	if d <= 0 {
 		return def
@@ -228,13 +204,32 @@ func (s *Server) logger() *slog.Logger {
 	return s.Logger
 }
 
+// lc returns the lifecycle, set up on first use.
+func (s *Server) lc() *lifecycle.Server {
+	s.lifeOnce.Do(func() {
+		s.life = lifecycle.Server{
+			Settings: &s.Lifecycle, TLSConfig: s.TLSConfig, ImplicitTLS: s.ImplicitTLS, Logger: s.Logger,
+			Name: "smtp", ErrClosed: ErrServerClosed, Handle: s.handle,
+			Busy:    AppendReply(nil, CodeServiceUnavailable, EnhancedCongestion, s.hostname()+" Too many connections, try again later"),
+			Closing: AppendReply(nil, CodeServiceUnavailable, EnhancedNotAccepting, s.hostname()+" Service shutting down"),
+		}
+	})
+	return &s.life
+}
+
+func (s *Server) check() {
+	if s.Backend == nil {
+		panic("smtp: Server.Backend is nil")
+	}
+	if s.ImplicitTLS && s.TLSConfig == nil {
+		panic("smtp: Server.ImplicitTLS needs TLSConfig")
+	}
+}
+
 // ListenAndServe listens on the TCP address addr and calls Serve.
 func (s *Server) ListenAndServe(addr string) error {
-	l, err := net.Listen("tcp", addr)
-	if err != nil {
-		return err
-	}
-	return s.Serve(l)
+	s.check()
+	return s.lc().ListenAndServe(addr)
 }
 
 // Serve accepts connections on l and serves each on its own goroutine. It
@@ -242,184 +237,24 @@ func (s *Server) ListenAndServe(addr string) error {
 // Accept fail for good. l is closed when Serve returns. It panics when
 // Backend is nil, or ImplicitTLS is set without TLSConfig.
 func (s *Server) Serve(l net.Listener) error {
-	if s.Backend == nil {
-		panic("smtp: Server.Backend is nil")
-	}
-	if s.ImplicitTLS && s.TLSConfig == nil {
-		panic("smtp: Server.ImplicitTLS needs TLSConfig")
-	}
-	if !s.trackListener(&l, true) {
-		l.Close()
-		return ErrServerClosed
-	}
-	defer s.trackListener(&l, false)
-	defer l.Close()
-
-	base := context.Background()
-	if s.BaseContext != nil {
-		base = s.BaseContext(l)
-	}
-	var backoff time.Duration
-	for {
-		nc, err := l.Accept()
-		if err != nil {
-			if s.inShut.Load() {
-				return ErrServerClosed
-			}
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() || isTemporary(err) {
-				backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
-				s.logger().Warn("smtp: accept error; retrying", "err", err, "delay", backoff)
-				time.Sleep(backoff)
-				continue
-			}
-			return err
-		}
-		backoff = 0
-		if lim := s.maxConns(); lim > 0 && s.nconns.Load() >= lim {
-			go s.refuseBusy(nc)
-			continue
-		}
-		s.nconns.Add(1)
-		go func() {
-			defer s.nconns.Add(-1)
-			s.serve(base, nc)
-		}()
-	}
-}
-
-func isTemporary(err error) bool {
-	var t interface{ Temporary() bool }
-	return errors.As(err, &t) && t.Temporary()
-}
-
-// refuseBusy answers a connection over MaxConnections and closes it.
-func (s *Server) refuseBusy(nc net.Conn) {
-	nc.SetWriteDeadline(time.Now().Add(5 * time.Second))
-	nc.Write(AppendReply(nil, CodeServiceUnavailable, EnhancedCongestion, s.hostname()+" Too many connections, try again later"))
-	nc.Close()
+	s.check()
+	return s.lc().Serve(l)
 }
 
 // ServeConn serves one connection on the calling goroutine until it ends,
-// then closes it. It does not count toward MaxConnections. ctx is the base
-// of the connection's context.
+// then closes it. It does not count toward the connection limits. ctx is
+// the base of the connection's context.
 func (s *Server) ServeConn(ctx context.Context, nc net.Conn) {
-	if s.Backend == nil {
-		panic("smtp: Server.Backend is nil")
-	}
-	s.serve(ctx, nc)
-}
-
-func (s *Server) serve(ctx context.Context, nc net.Conn) {
-	if s.ConnContext != nil {
-		ctx = s.ConnContext(ctx, nc)
-	}
-	c := newConn(s, nc)
-	if !s.trackConn(c, true) {
-		c.replyNow(CodeServiceUnavailable, EnhancedNotAccepting, s.hostname()+" Service shutting down")
-		nc.Close()
-		return
-	}
-	defer s.trackConn(c, false)
-	c.serve(ctx)
-}
-
-func (s *Server) trackListener(l *net.Listener, add bool) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if add {
-		if s.inShut.Load() {
-			return false
-		}
-		if s.listeners == nil {
-			s.listeners = map[*net.Listener]struct{}{}
-		}
-		s.listeners[l] = struct{}{}
-		return true
-	}
-	delete(s.listeners, l)
-	return true
-}
-
-func (s *Server) trackConn(c *conn, add bool) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if add {
-		if s.inShut.Load() {
-			return false
-		}
-		if s.conns == nil {
-			s.conns = map[*conn]struct{}{}
-		}
-		s.conns[c] = struct{}{}
-		return true
-	}
-	delete(s.conns, c)
-	return true
-}
-
-func (s *Server) closeListeners() {
-	for l := range s.listeners {
-		(*l).Close()
-	}
+	s.check()
+	s.lc().ServeConn(ctx, nc)
 }
 
 // Close closes all listeners and connections at once, without replies.
-func (s *Server) Close() error {
-	s.inShut.Store(true)
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.closeListeners()
-	for c := range s.conns {
-		c.raw.Close()
-	}
-	return nil
-}
-
-// shutdownPollInterval is how often Shutdown checks for idle connections.
-const shutdownPollInterval = 20 * time.Millisecond
+func (s *Server) Close() error { return s.lc().Close() }
 
 // Shutdown stops the server gracefully: it closes the listeners, answers
 // 421 4.3.2 to connections waiting for a command and closes them, and lets
 // connections in the middle of a command finish it first. It returns when
 // every connection is closed, or with ctx.Err() when ctx ends first, after
 // closing the remaining connections.
-func (s *Server) Shutdown(ctx context.Context) error {
-	s.inShut.Store(true)
-	s.mu.Lock()
-	s.closeListeners()
-	s.mu.Unlock()
-	t := time.NewTicker(shutdownPollInterval)
-	defer t.Stop()
-	for {
-		s.mu.Lock()
-		n := len(s.conns)
-		for c := range s.conns {
-			if c.idle.Load() {
-				// Wake the reader; it sees inShut and says goodbye.
-				c.raw.SetReadDeadline(time.Unix(1, 0))
-			}
-		}
-		s.mu.Unlock()
-		if n == 0 {
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			s.Close()
-			return ctx.Err()
-		case <-t.C:
-		}
-	}
-}
-
-// allowed reports whether addr is inside one of the prefixes.
-func allowed(prefixes []netip.Prefix, addr netip.Addr) bool {
-	addr = addr.Unmap()
-	for _, p := range prefixes {
-		if p.Contains(addr) {
-			return true
-		}
-	}
-	return false
-}
+func (s *Server) Shutdown(ctx context.Context) error { return s.lc().Shutdown(ctx) }

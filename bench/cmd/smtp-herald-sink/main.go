@@ -15,6 +15,7 @@ import (
 	"runtime/pprof"
 	"syscall"
 
+	"github.com/heraldmail/herald/serving"
 	"github.com/heraldmail/herald/smtp"
 )
 
@@ -56,8 +57,8 @@ func main() {
 		Backend: smtp.BackendFunc(func(context.Context, *smtp.ConnInfo) (smtp.Session, error) {
 			return session{}, nil
 		}),
-		Hostname:       "sink.test",
-		MaxConnections: -1,
+		Hostname:  "sink.test",
+		Lifecycle: serving.Lifecycle{MaxConnections: -1},
 	}
 	fmt.Fprintln(os.Stdout, "listening", l.Addr())
 	log.Fatal(s.Serve(l))

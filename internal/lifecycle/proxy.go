@@ -1,9 +1,11 @@
-package smtp
+package lifecycle
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"io"
 	"net/netip"
 	"strconv"
@@ -11,10 +13,10 @@ import (
 )
 
 // PROXY protocol (HAProxy, versions 1 and 2): the header a load balancer
-// sends before any SMTP byte, carrying the real client's address.
+// sends before any byte of the protocol, carrying the real client's address.
 
 // errProxy means the PROXY header was missing or malformed.
-var errProxy = errors.New("smtp: bad PROXY protocol header")
+var errProxy = errors.New("bad PROXY protocol header")
 
 // proxyV2Sig starts every version 2 header.
 const proxyV2Sig = "\r\n\r\n\x00\r\nQUIT\n"
@@ -33,52 +35,46 @@ type proxyHeader struct {
 	local    bool
 }
 
-// readProxyHeader reads the header at the start of the connection and
-// updates the ConnInfo.
-func (c *conn) readProxyHeader() error {
-	peer := c.info.RemoteAddr
-	if len(c.srv.TrustedProxies) > 0 && !allowed(c.srv.TrustedProxies, peer.Addr()) {
-		return errors.New("smtp: PROXY header from untrusted peer " + peer.String())
-	}
-	c.timeout = min(orDefault(c.srv.CommandTimeout, DefaultCommandTimeout), DefaultTLSHandshakeTimeout)
-	b, err := c.r.Peek(12)
+// readProxyHeader reads the header at the start of br. It reads no byte
+// past the header that br does not keep buffered.
+func readProxyHeader(br *bufio.Reader) (proxyHeader, error) {
+	b, err := br.Peek(12)
 	if err != nil {
-		return err
+		return proxyHeader{}, fmt.Errorf("%w: %v", errProxy, err)
 	}
-	var h proxyHeader
 	switch {
 	case string(b) == proxyV2Sig:
-		b, err = c.r.Peek(16)
+		b, err = br.Peek(16)
 		if err != nil {
-			return err
+			return proxyHeader{}, fmt.Errorf("%w: %v", errProxy, err)
 		}
 		n := int(binary.BigEndian.Uint16(b[14:16]))
 		if n > maxProxyV2Len {
-			return errProxy
+			return proxyHeader{}, errProxy
 		}
 		hdr := make([]byte, 16+n)
-		if _, err := io.ReadFull(c.r, hdr); err != nil {
-			return err
+		if _, err := io.ReadFull(br, hdr); err != nil {
+			return proxyHeader{}, fmt.Errorf("%w: %v", errProxy, err)
 		}
-		h, err = parseProxyV2(hdr)
+		return parseProxyV2(hdr)
 	case bytes.HasPrefix(b, []byte("PROXY ")):
-		line, crlf, lerr := c.r.ReadLine(maxProxyV1Line)
-		if lerr != nil || !crlf {
-			return errProxy
+		var line []byte
+		for len(line) <= maxProxyV1Line {
+			c, err := br.ReadByte()
+			if err != nil {
+				return proxyHeader{}, fmt.Errorf("%w: %v", errProxy, err)
+			}
+			if c == '\n' {
+				if len(line) == 0 || line[len(line)-1] != '\r' {
+					return proxyHeader{}, errProxy
+				}
+				return parseProxyV1(string(line[:len(line)-1]))
+			}
+			line = append(line, c)
 		}
-		h, err = parseProxyV1(string(line))
-	default:
-		return errProxy
+		return proxyHeader{}, errProxy
 	}
-	if err != nil {
-		return err
-	}
-	if !h.local {
-		c.info.ProxyAddr = peer
-		c.info.RemoteAddr = h.src
-		c.info.LocalAddr = h.dst
-	}
-	return nil
+	return proxyHeader{}, errProxy
 }
 
 // parseProxyV1 parses a version 1 line without CRLF:
