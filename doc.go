@@ -29,6 +29,9 @@
 // stored:
 //
 //   - [github.com/heraldmail/herald/sasl]: SASL mechanisms, server and client.
+//   - [github.com/heraldmail/herald/serving]: the connection settings the
+//     smtp, imap and pop3 servers share (limits, PROXY protocol, TLS
+//     handshake timeout), embedded in each Server.
 //   - [github.com/heraldmail/herald/smtp]: reply codes, enhanced status codes,
 //     the server state machine with a Backend/Session interface, the client,
 //     and LMTP.
@@ -62,9 +65,10 @@
 //	spf          dnsmx
 //	greylist     - (greylist/redisstore: github.com/redis/go-redis/v9)
 //	sasl         -
-//	smtp         sasl
-//	imap         sasl, message, mime
-//	pop3         sasl
+//	serving      -
+//	smtp         sasl, serving
+//	imap         sasl, serving, message, mime
+//	pop3         sasl, serving
 //	pop3maildir  pop3, maildir
 //	imapmaildir  imap, maildir
 //	delivery     smtp, dnsmx, dsn, message, mime
