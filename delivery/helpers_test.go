@@ -219,7 +219,10 @@ type serverOptions struct {
 	certName string // name in the certificate; default the host name
 	expired  bool   // certificate already expired
 	badTLS   bool   // offer STARTTLS and fail every handshake
-	disable  smtp.Extension
+	// tlsConfig, when set, is the server's TLS configuration as it is,
+	// for a certificate from another authority.
+	tlsConfig *tls.Config
+	disable   smtp.Extension
 }
 
 // addMX starts a server named name on ip (with the lab's port) and adds its
@@ -243,6 +246,8 @@ func (l *lab) addMX(name, ip string, o serverOptions) *mx {
 		}),
 	}
 	switch {
+	case o.tlsConfig != nil:
+		srv.TLSConfig = o.tlsConfig
 	case o.badTLS:
 		srv.TLSConfig = &tls.Config{GetCertificate: func(*tls.ClientHelloInfo) (*tls.Certificate, error) {
 			return nil, errors.New("no certificate here")

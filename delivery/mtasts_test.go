@@ -351,8 +351,8 @@ func TestDeliverMTASTSTestingReportsCertificates(t *testing.T) {
 	l.zone.AddMX("a.test", 10, "expired.example.test")
 	l.zone.AddTXT("_mta-sts.a.test", "v=STSv1; id=1;")
 	other := newTestCA(t)
-	untrusted := l.addMX("untrusted.example.test", "127.0.0.3", serverOptions{})
-	untrusted.srv.TLSConfig = &tls.Config{Certificates: []tls.Certificate{other.issue(t, time.Now().Add(time.Hour), "untrusted.example.test")}}
+	untrusted := l.addMX("untrusted.example.test", "127.0.0.3", serverOptions{tlsConfig: &tls.Config{
+		Certificates: []tls.Certificate{other.issue(t, time.Now().Add(time.Hour), "untrusted.example.test")}}})
 	l.zone.AddMX("b.test", 10, "untrusted.example.test")
 	l.zone.AddTXT("_mta-sts.b.test", "v=STSv1; id=1;")
 	ps := newPolicyServer(t, l, "a.test", "b.test")
