@@ -350,7 +350,7 @@ func (c *conn) resetTx(always bool) {
 
 // handshake runs the server side of TLS on the current transport.
 func (c *conn) handshake() error {
-	if err := c.lc.StartTLS(c.ctx); err != nil {
+	if err := c.lc.StartTLS(c.ctx, c.srv.TLSConfig); err != nil {
 		return err
 	}
 	c.info.TLS = c.lc.TLS()

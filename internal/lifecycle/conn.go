@@ -3,6 +3,7 @@ package lifecycle
 import (
 	"context"
 	"crypto/tls"
+	"errors"
 	"net"
 	"net/netip"
 	"sync/atomic"
@@ -128,11 +129,20 @@ func (c *Conn) Write(p []byte) (int, error) {
 	return c.nc.Write(p)
 }
 
-// StartTLS runs the server side of TLS on the current transport, within
-// TLSHandshakeTimeout. Bytes the protocol buffered are its own to drop.
-func (c *Conn) StartTLS(ctx context.Context) error {
-	return c.handshake(ctx, tls.Server(c.nc, c.srv.TLSConfig))
+// StartTLS runs the server side of TLS with cfg on the current transport,
+// within TLSHandshakeTimeout. Bytes the protocol buffered are its own to
+// drop. The protocol passes its Server's TLSConfig as it is at the time of
+// the command, which may differ from the one Serve started with.
+func (c *Conn) StartTLS(ctx context.Context, cfg *tls.Config) error {
+	if cfg == nil {
+		return errNoTLSConfig
+	}
+	return c.handshake(ctx, tls.Server(c.nc, cfg))
 }
+
+// errNoTLSConfig refuses a handshake without a configuration, which
+// crypto/tls would answer with a nil pointer dereference.
+var errNoTLSConfig = errors.New("lifecycle: TLS handshake without a TLS configuration")
 
 func (c *Conn) handshake(ctx context.Context, tc *tls.Conn) error {
 	d := orDur(c.srv.Settings.TLSHandshakeTimeout, serving.DefaultTLSHandshakeTimeout)

@@ -174,7 +174,7 @@ func (s *Server) serve(ctx context.Context, c *Conn) {
 			return
 		}
 	} else if s.ImplicitTLS {
-		if err := c.StartTLS(ctx); err != nil {
+		if err := c.StartTLS(ctx, s.TLSConfig); err != nil {
 			log.Info(s.Name+": TLS handshake failed", "remote", c.RemoteAddrPort().String(), "err", err)
 			return
 		}

@@ -430,3 +430,15 @@ func FuzzReadProxyHeader(f *testing.F) {
 		}
 	})
 }
+
+func TestStartTLSWithoutConfig(t *testing.T) {
+	// A protocol whose TLSConfig is nil at the time of STARTTLS gets an
+	// error from StartTLS, not a nil pointer dereference in crypto/tls.
+	a, b := net.Pipe()
+	defer a.Close()
+	defer b.Close()
+	c := &Conn{srv: &Server{Settings: &serving.Lifecycle{}}, nc: a}
+	if err := c.StartTLS(context.Background(), nil); !errors.Is(err, errNoTLSConfig) {
+		t.Fatalf("StartTLS(nil) = %v, want errNoTLSConfig", err)
+	}
+}
