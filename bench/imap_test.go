@@ -83,7 +83,16 @@ func TestIMAPBenchServer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &imap.Server{Backend: be, Auth: &sasl.Authenticator{
+	s := &imap.Server{Backend: be, Auth: imapBenchAuth()}
+	go s.Serve(l)
+	fmt.Println(l.Addr())
+	io.Copy(io.Discard, os.Stdin)
+	s.Close()
+}
+
+// imapBenchAuth lets alice in with the password "secret", without TLS.
+func imapBenchAuth() *sasl.Authenticator {
+	return &sasl.Authenticator{
 		AllowInsecure: true,
 		Password: func(ctx context.Context, authzid, user, pass string) (string, error) {
 			if user == "alice" && subtle.ConstantTimeCompare([]byte(pass), []byte("secret")) == 1 {
@@ -91,11 +100,7 @@ func TestIMAPBenchServer(t *testing.T) {
 			}
 			return "", sasl.ErrAuthFailed
 		},
-	}}
-	go s.Serve(l)
-	fmt.Println(l.Addr())
-	io.Copy(io.Discard, os.Stdin)
-	s.Close()
+	}
 }
 
 // startHeraldIMAP runs TestIMAPBenchServer in a child process and returns

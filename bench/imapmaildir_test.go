@@ -20,7 +20,6 @@ package bench
 
 import (
 	"context"
-	"crypto/subtle"
 	"fmt"
 	"io"
 	"net"
@@ -34,7 +33,6 @@ import (
 	"github.com/heraldmail/herald/imap"
 	"github.com/heraldmail/herald/imap/imapmaildir"
 	"github.com/heraldmail/herald/maildir"
-	"github.com/heraldmail/herald/sasl"
 )
 
 // TestIMAPMaildirBenchServer is the Herald side of BenchmarkIMAPMaildir in
@@ -53,15 +51,7 @@ func TestIMAPMaildirBenchServer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &imap.Server{Backend: be, Auth: &sasl.Authenticator{
-		AllowInsecure: true,
-		Password: func(ctx context.Context, authzid, user, pass string) (string, error) {
-			if user == "alice" && subtle.ConstantTimeCompare([]byte(pass), []byte("secret")) == 1 {
-				return "", nil
-			}
-			return "", sasl.ErrAuthFailed
-		},
-	}}
+	s := &imap.Server{Backend: be, Auth: imapBenchAuth()}
 	go s.Serve(l)
 	fmt.Println(l.Addr())
 	io.Copy(io.Discard, os.Stdin)
