@@ -5,13 +5,19 @@ import (
 	"crypto/tls"
 	"io"
 	"net"
+	"net/netip"
 	"time"
 )
 
 // ConnInfo describes a client connection to the Backend.
 type ConnInfo struct {
+	// RemoteAddr and LocalAddr are the two ends of the connection, or
+	// the addresses of a trusted PROXY header (Server.ProxyProtocol).
 	RemoteAddr net.Addr
 	LocalAddr  net.Addr
+	// ProxyAddr is the proxy that sent the PROXY header, or the zero
+	// value when the client connected directly.
+	ProxyAddr netip.AddrPort
 	// TLS is the connection's TLS state, nil before STARTTLS or without
 	// TLS.
 	TLS *tls.ConnectionState

@@ -57,6 +57,7 @@ type conn struct {
 func newConn(s *Server, lc *lifecycle.Conn) *conn {
 	c := &conn{srv: s, lc: lc, lim: s.limits(), idle: &lc.Idle, shut: lc.Done()}
 	c.info.RemoteAddr = lc.RemoteAddr()
+	c.info.ProxyAddr = lc.ProxyAddr()
 	c.info.LocalAddr = lc.LocalAddr()
 	c.info.TLS = lc.TLS()
 	c.setTransport()

@@ -19,9 +19,10 @@ func TestBehindHAProxy(t *testing.T) {
 	be, _ := newFixture(t)
 	var mu sync.Mutex
 	var seen net.Addr
+	var proxy netip.AddrPort
 	s := testServer(imap.BackendFunc(func(ctx context.Context, conn *imap.ConnInfo, identity string) (imap.User, error) {
 		mu.Lock()
-		seen = conn.RemoteAddr
+		seen, proxy = conn.RemoteAddr, conn.ProxyAddr
 		mu.Unlock()
 		return be.Open(ctx, conn, identity)
 	}))
@@ -53,5 +54,8 @@ func TestBehindHAProxy(t *testing.T) {
 	defer mu.Unlock()
 	if seen == nil || seen.String() != c.LocalAddr().String() {
 		t.Fatalf("backend saw RemoteAddr %v, the client is %v (HAProxy's side is %v)", seen, c.LocalAddr(), c.RemoteAddr())
+	}
+	if !proxy.IsValid() || proxy.String() == c.LocalAddr().String() {
+		t.Fatalf("ProxyAddr %v", proxy)
 	}
 }

@@ -10,8 +10,12 @@ import (
 // ConnInfo describes a connection. The server fills it in; Backend methods
 // must not change it.
 type ConnInfo struct {
-	// RemoteAddr and LocalAddr are the two ends of the connection.
+	// RemoteAddr and LocalAddr are the two ends of the connection, or
+	// the addresses of a trusted PROXY header (Server.ProxyProtocol).
 	RemoteAddr, LocalAddr netip.AddrPort
+	// ProxyAddr is the proxy that sent the PROXY header, or the zero
+	// value when the client connected directly.
+	ProxyAddr netip.AddrPort
 	// TLS is the TLS state after STLS or on an implicit-TLS port; nil
 	// without TLS.
 	TLS *tls.ConnectionState

@@ -61,6 +61,7 @@ func newConn(s *Server, lc *lifecycle.Conn) *conn {
 	lc.ReadTimeout = orDefault(s.Timeout, DefaultTimeout)
 	lc.WriteTimeout = orDefault(s.WriteTimeout, DefaultWriteTimeout)
 	c.info.RemoteAddr = lc.RemoteAddrPort()
+	c.info.ProxyAddr = lc.ProxyAddr()
 	c.info.LocalAddr = lc.LocalAddrPort()
 	c.info.TLS = lc.TLS()
 	return c

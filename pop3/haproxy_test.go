@@ -18,13 +18,14 @@ import (
 // of the last login.
 type recordingBackend struct {
 	*pop3mem.Backend
-	mu   sync.Mutex
-	seen netip.AddrPort
+	mu    sync.Mutex
+	seen  netip.AddrPort
+	proxy netip.AddrPort
 }
 
 func (b *recordingBackend) Open(ctx context.Context, info *pop3.ConnInfo, identity string) (pop3.Mailbox, error) {
 	b.mu.Lock()
-	b.seen = info.RemoteAddr
+	b.seen, b.proxy = info.RemoteAddr, info.ProxyAddr
 	b.mu.Unlock()
 	return b.Backend.Open(ctx, info, identity)
 }
@@ -61,5 +62,8 @@ func TestBehindHAProxy(t *testing.T) {
 	defer be.mu.Unlock()
 	if want := c.LocalAddr().(*net.TCPAddr).AddrPort(); be.seen != want {
 		t.Fatalf("backend saw RemoteAddr %v, the client is %v (HAProxy's side is %v)", be.seen, want, c.RemoteAddr())
+	}
+	if !be.proxy.IsValid() || be.proxy == be.seen {
+		t.Fatalf("ProxyAddr %v", be.proxy)
 	}
 }
