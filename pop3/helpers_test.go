@@ -3,17 +3,10 @@ package pop3_test
 import (
 	"bufio"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"errors"
 	"io"
 	"log/slog"
-	"math/big"
 	"net"
 	"os"
 	"path/filepath"
@@ -127,65 +120,24 @@ func newServer(t testing.TB, be *pop3mem.Backend, options string, logs io.Writer
 
 var (
 	certOnce sync.Once
-	certPEM  []byte
-	keyPEM   []byte
-	certErr  error
+	cert     *testkit.Cert
 )
 
-// testCert returns a self-signed certificate for localhost and 127.0.0.1,
-// made once per test binary.
-func testCert(t testing.TB) (certPEMOut, keyPEMOut []byte) {
-	certOnce.Do(func() {
-		key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-		if err != nil {
-			certErr = err
-			return
-		}
-		tmpl := &x509.Certificate{
-			SerialNumber:          big.NewInt(1),
-			Subject:               pkix.Name{CommonName: "localhost"},
-			NotBefore:             time.Now().Add(-time.Hour),
-			NotAfter:              time.Now().Add(24 * time.Hour),
-			DNSNames:              []string{"localhost"},
-			IPAddresses:           []net.IP{net.ParseIP("127.0.0.1"), net.ParseIP("::1")},
-			KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
-			ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-			BasicConstraintsValid: true,
-			IsCA:                  true,
-		}
-		der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-		if err != nil {
-			certErr = err
-			return
-		}
-		kder, err := x509.MarshalECPrivateKey(key)
-		if err != nil {
-			certErr = err
-			return
-		}
-		certPEM = pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
-		keyPEM = pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kder})
-	})
-	if certErr != nil {
-		t.Fatal(certErr)
-	}
-	return certPEM, keyPEM
+// testCert returns the tests' self-signed certificate for localhost,
+// 127.0.0.1 and ::1, made once per test binary.
+func testCert(t testing.TB) (certPEM, keyPEM []byte) {
+	certOnce.Do(func() { cert = testkit.SelfSigned(t) })
+	return cert.CertPEM, cert.KeyPEM
 }
 
 func serverTLS(t testing.TB) *tls.Config {
-	c, k := testCert(t)
-	cert, err := tls.X509KeyPair(c, k)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &tls.Config{Certificates: []tls.Certificate{cert}}
+	testCert(t)
+	return cert.ServerConfig()
 }
 
 func clientTLS(t testing.TB) *tls.Config {
-	c, _ := testCert(t)
-	pool := x509.NewCertPool()
-	pool.AppendCertsFromPEM(c)
-	return &tls.Config{RootCAs: pool, ServerName: "localhost"}
+	testCert(t)
+	return cert.ClientConfig()
 }
 
 // writeCertFiles writes the test certificate and key into dir.

@@ -1,8 +1,10 @@
 package testkit
 
 import (
+	"crypto/tls"
 	"fmt"
 	"log/slog"
+	"net"
 	"strings"
 	"sync"
 	"testing"
@@ -28,5 +30,23 @@ func TestLogBufferConcurrentWrites(t *testing.T) {
 		if !strings.Contains(out, fmt.Sprintf("writer=%d n=99", i)) {
 			t.Errorf("writer %d's last line is missing", i)
 		}
+	}
+}
+
+func TestSelfSignedHandshake(t *testing.T) {
+	c := SelfSigned(t)
+	a, b := net.Pipe()
+	defer a.Close()
+	defer b.Close()
+	errc := make(chan error, 1)
+	go func() { errc <- tls.Server(a, c.ServerConfig()).Handshake() }()
+	if err := tls.Client(b, c.ClientConfig()).Handshake(); err != nil {
+		t.Fatalf("client handshake: %v", err)
+	}
+	if err := <-errc; err != nil {
+		t.Fatalf("server handshake: %v", err)
+	}
+	if _, err := tls.X509KeyPair(c.CertPEM, c.KeyPEM); err != nil {
+		t.Fatalf("PEM pair: %v", err)
 	}
 }
