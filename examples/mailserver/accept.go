@@ -1,0 +1,113 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"strings"
+
+	"github.com/heraldmail/herald/smtp"
+)
+
+// localTargets returns the users that mail for the local address addr goes
+// to. postmaster@ of every local domain always exists (RFC 5321 section
+// 4.5.1): without a user or alias of that name, its mail is kept in the
+// mailbox DIR/mail/DOMAIN/postmaster/ for an administrator to read once a
+// user postmaster@DOMAIN is added.
+func (s *server) localTargets(addr string) ([]string, error) {
+	users, err := s.db.resolve(addr)
+	if errors.Is(err, errNoUser) && strings.HasPrefix(addr, "postmaster@") {
+		return []string{addr}, nil
+	}
+	return users, err
+}
+
+// accept takes responsibility for a message: recipients in the local
+// domains get it in their INBOX, durably, before accept returns; the others
+// (and local copies that failed for a reason that may pass) go into the
+// outbound queue, durably too. An error means nobody got the message, so
+// the client may send it again without causing duplicates; the one
+// exception, a queue that fails after some local copies were stored, is
+// logged as an error and answered with a temporary failure, since a
+// duplicate is better than a loss (RFC 5321 section 6.1).
+func (s *server) accept(ctx context.Context, log *slog.Logger, env *smtp.Envelope, r io.Reader) error {
+	var users []string
+	var remote []smtp.Recipient
+	rcptUsers := make([][]string, len(env.To))
+	for i, rc := range env.To {
+		if !s.cfg.isLocalDomain(rc.Path.Domain) {
+			remote = append(remote, rc)
+			continue
+		}
+		us, err := s.localTargets(pathAddr(rc.Path))
+		if err != nil {
+			// Removed between RCPT and the end of the data: the
+			// queue decides (and bounces it).
+			remote = append(remote, rc)
+			continue
+		}
+		rcptUsers[i] = us
+		for _, u := range us {
+			if !contains(users, u) {
+				users = append(users, u)
+			}
+		}
+	}
+	if len(users) == 0 {
+		qid, err := s.queue.Enqueue(ctx, env, r)
+		if err != nil {
+			return err
+		}
+		log.Info("queued", "queue_id", qid, "rcpts", len(env.To))
+		return nil
+	}
+
+	msgs, errs := s.boxes.deliverUsers(ctx, r, users)
+	ok := -1
+	failed := map[string]error{}
+	for i, u := range users {
+		if errs[i] == nil {
+			if ok < 0 {
+				ok = i
+			}
+			log.Info("delivered", "user", u, "uid", msgs[i].UID, "size", msgs[i].Size)
+		} else {
+			failed[u] = errs[i]
+			log.Warn("local delivery failed", "user", u, "err", errs[i])
+		}
+	}
+	if ok < 0 {
+		return replyFor(errs[0])
+	}
+	left := remote
+	for i, rc := range env.To {
+		for _, u := range rcptUsers[i] {
+			if failed[u] != nil {
+				left = append(left, rc)
+				break
+			}
+		}
+	}
+	if len(left) == 0 {
+		return nil
+	}
+	f, err := s.boxes.reopen(ctx, users[ok], msgs[ok])
+	if err == nil {
+		defer f.Close()
+		var qid string
+		qid, err = s.queue.Enqueue(ctx, &smtp.Envelope{From: env.From, Options: env.Options, To: left}, f)
+		if err == nil {
+			log.Info("queued", "queue_id", qid, "rcpts", len(left))
+			return nil
+		}
+	}
+	log.Error("message stored for some recipients but could not be queued for the others; the client will send it again", "err", err)
+	return &smtp.Error{Code: 451, Enhanced: 4_003_000, Message: "Temporary failure, please try again"}
+}
+
+// replyFor turns a local delivery error into the reply for the client.
+func replyFor(err error) error {
+	_, code, enh, text := deliveryReply(err)
+	return &smtp.Error{Code: code, Enhanced: enh, Message: text}
+}

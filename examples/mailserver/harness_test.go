@@ -1,0 +1,300 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/tls"
+	"encoding/base64"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/heraldmail/herald/dnsmx/dnstest"
+	"github.com/heraldmail/herald/internal/peertest"
+)
+
+// The end-to-end tests build the binary once and run it as an operator
+// would, with its own data directory, free ports on 127.0.0.1 and a
+// dnstest DNS server.
+
+var (
+	buildOnce sync.Once
+	binPath   string
+	buildErr  error
+)
+
+func binary(t *testing.T) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "mailserver-bin")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		binPath = filepath.Join(dir, "mailserver")
+		out, err := exec.Command("go", "build", "-o", binPath, ".").CombinedOutput()
+		if err != nil {
+			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	require.NoError(t, buildErr)
+	return binPath
+}
+
+// freeAddr returns a free TCP address on ip.
+func freeAddr(t *testing.T, ip string) string {
+	t.Helper()
+	l, err := net.Listen("tcp", net.JoinHostPort(ip, "0"))
+	require.NoError(t, err)
+	defer l.Close()
+	return l.Addr().String()
+}
+
+// instance is one running mail server.
+type instance struct {
+	t       *testing.T
+	dir     string
+	args    []string // global flags
+	addr    map[string]string
+	dns     *dnstest.Server
+	cmd     *exec.Cmd
+	done    chan struct{}
+	log     *syncBuffer
+	outPort int
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// newInstance prepares a server for example.test and other.test whose
+// remote MX hosts listen on outPort; extra flags are appended.
+func newInstance(t *testing.T, zone *dnstest.Zone, extra ...string) *instance {
+	t.Helper()
+	if zone == nil {
+		zone = dnstest.NewZone()
+	}
+	in := &instance{t: t, dir: filepath.Join(t.TempDir(), "data"), addr: map[string]string{}, log: &syncBuffer{}}
+	in.dns = dnstest.NewServer(t, zone)
+	in.outPort, _ = strconv.Atoi(strings.Split(freeAddr(t, "127.0.0.1"), ":")[1])
+	in.args = []string{"-data", in.dir, "-domains", "example.test,other.test", "-hostname", "mx.example.test",
+		"-dns", in.dns.Addr, "-outbound-port", strconv.Itoa(in.outPort)}
+	for _, l := range []string{"smtp", "submission", "submissions", "imap", "imaps", "pop3", "pop3s", "http"} {
+		in.addr[l] = freeAddr(t, "127.0.0.1")
+		in.args = append(in.args, "-"+l, in.addr[l])
+	}
+	in.args = append(in.args, extra...)
+	return in
+}
+
+// start runs the server and waits until every listener accepts.
+func (in *instance) start() {
+	t := in.t
+	t.Helper()
+	in.cmd = exec.Command(binary(t), in.args...)
+	var stdout syncBuffer
+	in.cmd.Stdout = &stdout
+	in.cmd.Stderr = in.log
+	require.NoError(t, in.cmd.Start())
+	in.done = make(chan struct{})
+	cmd, done := in.cmd, in.done
+	go func() { cmd.Wait(); close(done) }()
+	t.Cleanup(func() {
+		cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-done:
+		case <-time.After(20 * time.Second):
+			cmd.Process.Kill()
+			<-done
+		}
+		if t.Failed() {
+			t.Logf("server log:\n%s", in.log.String())
+		}
+	})
+	deadline := time.Now().Add(30 * time.Second)
+	for _, a := range in.addr {
+		for {
+			c, err := net.DialTimeout("tcp", a, time.Second)
+			if err == nil {
+				c.Close()
+				break
+			}
+			select {
+			case <-done:
+				t.Fatalf("server exited: %s\n%s", stdout.String(), in.log.String())
+			default:
+			}
+			require.True(t, time.Now().Before(deadline), "server not listening on %s:\n%s", a, in.log.String())
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	require.Contains(t, stdout.String(), "adduser")
+}
+
+// stop sends SIGTERM and waits for a clean exit.
+func (in *instance) stop() {
+	in.t.Helper()
+	require.NoError(in.t, in.cmd.Process.Signal(syscall.SIGTERM))
+	select {
+	case <-in.done:
+	case <-time.After(40 * time.Second):
+		in.t.Fatal("server did not stop after SIGTERM")
+	}
+	require.Equal(in.t, 0, in.cmd.ProcessState.ExitCode(), in.log.String())
+}
+
+// kill stops the server with SIGKILL.
+func (in *instance) kill() {
+	in.cmd.Process.Kill()
+	<-in.done
+}
+
+// cli runs a subcommand with stdin and returns its output.
+func (in *instance) cli(stdin string, args ...string) (string, error) {
+	cmd := exec.Command(binary(in.t), append(append([]string{}, in.args...), args...)...)
+	cmd.Stdin = strings.NewReader(stdin)
+	out, err := cmd.CombinedOutput()
+	return string(out), err
+}
+
+func (in *instance) addUser(addr, password string) {
+	in.t.Helper()
+	out, err := in.cli(password+"\n", "adduser", addr)
+	require.NoError(in.t, err, out)
+}
+
+// python runs a Python script with args and returns its standard output.
+func python(t *testing.T, script string, args ...string) string {
+	t.Helper()
+	py := peertest.LookPath(t, "python3")
+	cmd := exec.Command(py, append([]string{"-c", script}, args...)...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	require.NoError(t, err, "python: %s", stderr.String())
+	return string(out)
+}
+
+// inbox returns the messages in user's INBOX on disk, new/ and cur/.
+func (in *instance) inbox(user string) []string {
+	local, dom, _ := strings.Cut(user, "@")
+	var out []string
+	for _, sub := range []string{"new", "cur"} {
+		files, _ := filepath.Glob(filepath.Join(in.dir, "mail", dom, local, sub, "*"))
+		for _, f := range files {
+			b, err := os.ReadFile(f)
+			require.NoError(in.t, err)
+			out = append(out, string(b))
+		}
+	}
+	return out
+}
+
+// waitInbox waits until user's INBOX holds n messages.
+func (in *instance) waitInbox(user string, n int, within time.Duration) []string {
+	in.t.Helper()
+	deadline := time.Now().Add(within)
+	for {
+		msgs := in.inbox(user)
+		if len(msgs) >= n {
+			return msgs
+		}
+		require.True(in.t, time.Now().Before(deadline), "%s has %d messages, want %d\n%s", user, len(msgs), n, in.log.String())
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// dialog is a raw line-based client for the security tests.
+type dialog struct {
+	t *testing.T
+	c net.Conn
+	r *bufio.Reader
+}
+
+func dial(t *testing.T, addr string) *dialog {
+	t.Helper()
+	c, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	require.NoError(t, err)
+	t.Cleanup(func() { c.Close() })
+	c.SetDeadline(time.Now().Add(30 * time.Second))
+	return &dialog{t: t, c: c, r: bufio.NewReader(c)}
+}
+
+// reply reads one SMTP reply, all its lines.
+func (d *dialog) reply() string {
+	d.t.Helper()
+	var b strings.Builder
+	for {
+		line, err := d.r.ReadString('\n')
+		require.NoError(d.t, err, "after %q", b.String())
+		b.WriteString(line)
+		if len(line) < 4 || line[3] != '-' {
+			return b.String()
+		}
+	}
+}
+
+func (d *dialog) send(s string) {
+	d.t.Helper()
+	_, err := d.c.Write([]byte(s))
+	require.NoError(d.t, err)
+}
+
+// cmd sends a command line and returns the reply.
+func (d *dialog) cmd(line string) string {
+	d.send(line + "\r\n")
+	return d.reply()
+}
+
+func (d *dialog) startTLS() {
+	d.t.Helper()
+	require.True(d.t, strings.HasPrefix(d.cmd("STARTTLS"), "220"))
+	tc := tls.Client(d.c, &tls.Config{InsecureSkipVerify: true})
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	require.NoError(d.t, tc.HandshakeContext(ctx))
+	d.c, d.r = tc, bufio.NewReader(tc)
+}
+
+func decodeB64(s string) (string, error) {
+	b, err := base64.StdEncoding.DecodeString(s)
+	return string(b), err
+}
+
+// tlsClient completes the TLS handshake on d after a 220 to STARTTLS.
+func tlsClient(t *testing.T, d *dialog) *dialog {
+	t.Helper()
+	tc := tls.Client(d.c, &tls.Config{InsecureSkipVerify: true})
+	require.NoError(t, tc.Handshake())
+	return &dialog{t: t, c: tc, r: bufio.NewReader(tc)}
+}
+
+func (d *dialog) startTLSAfterEHLO() {
+	d.t.Helper()
+	d.cmd("EHLO client.example.test")
+	d.startTLS()
+}

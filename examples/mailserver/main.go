@@ -1,0 +1,221 @@
+// Command mailserver is a complete mail server made of Herald's packages:
+// an MX that takes mail for its domains, submission with AUTH on ports 587
+// and 465, local delivery into Maildirs, an outbound queue that delivers to
+// MX hosts with STARTTLS and MTA-STS (or through a smarthost) and bounces
+// what cannot be delivered, IMAP and POP3 to read the mail, and an HTTP
+// listener for autoconfig and MTA-STS.
+//
+// With no flags it runs on 127.0.0.1 with unprivileged ports, for the
+// domain localhost, with its data in ./herald-data:
+//
+//	go run ./examples/mailserver
+//	echo secret | go run ./examples/mailserver adduser me@localhost
+//
+// Run it with -h for the flags, and see the README for running it for a
+// real domain.
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+)
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+}
+
+func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	cfg, rest, err := parseFlags(args, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "mailserver:", err)
+		return 2
+	}
+	if len(rest) > 0 {
+		if err := subcommand(cfg, rest, stdin, stdout); err != nil {
+			fmt.Fprintln(stderr, "mailserver:", err)
+			return 1
+		}
+		return 0
+	}
+	if err := serve(cfg, stdout, stderr); err != nil {
+		fmt.Fprintln(stderr, "mailserver:", err)
+		return 1
+	}
+	return 0
+}
+
+func newLogger(cfg *config, w io.Writer) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: slog.LevelInfo}
+	if cfg.logFormat == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+func serve(cfg *config, stdout, stderr io.Writer) error {
+	log := newLogger(cfg, stderr)
+	srv, err := newServer(cfg, log)
+	if err != nil {
+		return err
+	}
+	if err := srv.listen(); err != nil {
+		return err
+	}
+	_, certFile, _ := tlsConfig(cfg)
+	srv.banner(stdout, certFile)
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	return srv.run(ctx, 30*time.Second)
+}
+
+// readPassword reads one line from stdin: the password, never a flag, so
+// that it stays out of the process list and shell history.
+func readPassword(stdin io.Reader) (string, error) {
+	line, err := bufio.NewReader(io.LimitReader(stdin, 4096)).ReadString('\n')
+	if err != nil && !(errors.Is(err, io.EOF) && line != "") {
+		return "", errors.New("no password on standard input")
+	}
+	pw := strings.TrimRight(line, "\r\n")
+	if len(pw) < 8 {
+		return "", errors.New("the password must have at least 8 characters")
+	}
+	return pw, nil
+}
+
+func subcommand(cfg *config, args []string, stdin io.Reader, stdout io.Writer) error {
+	need := func(n int) error {
+		if len(args) != n+1 {
+			return fmt.Errorf("%s: wrong number of arguments\n%s", args[0], usage)
+		}
+		return nil
+	}
+	switch args[0] {
+	case "adduser", "passwd":
+		if err := need(1); err != nil {
+			return err
+		}
+		addr, err := canonicalAddr(args[1])
+		if err != nil {
+			return err
+		}
+		_, dom, _ := strings.Cut(addr, "@")
+		if !cfg.isLocalDomain(dom) {
+			fmt.Fprintf(stdout, "warning: %s is not in -domains %v; pass -domains when you run the server\n", dom, cfg.domains)
+		}
+		pw, err := readPassword(stdin)
+		if err != nil {
+			return err
+		}
+		u, err := newUser(addr, pw)
+		if err != nil {
+			return err
+		}
+		err = editDB(cfg.dataDir, func(users map[string]*user, _ map[string][]string) error {
+			_, exists := users[addr]
+			if args[0] == "adduser" && exists {
+				return fmt.Errorf("%s exists already; use passwd", addr)
+			}
+			if args[0] == "passwd" && !exists {
+				return fmt.Errorf("%s: no such user", addr)
+			}
+			users[addr] = u
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		if err := os.MkdirAll(cfg.mailDir(addr), 0o700); err != nil {
+			return err
+		}
+		if args[0] == "adduser" {
+			fmt.Fprintf(stdout, "%s added; mail is stored in %s\n", addr, cfg.mailDir(addr))
+		} else {
+			fmt.Fprintf(stdout, "password of %s changed\n", addr)
+		}
+		return nil
+	case "deluser":
+		if err := need(1); err != nil {
+			return err
+		}
+		addr, err := canonicalAddr(args[1])
+		if err != nil {
+			return err
+		}
+		err = editDB(cfg.dataDir, func(users map[string]*user, _ map[string][]string) error {
+			if users[addr] == nil {
+				return fmt.Errorf("%s: no such user", addr)
+			}
+			delete(users, addr)
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "%s removed; its mail stays in %s\n", addr, cfg.mailDir(addr))
+		return nil
+	case "users":
+		if err := need(0); err != nil {
+			return err
+		}
+		return editDB(cfg.dataDir, func(users map[string]*user, aliases map[string][]string) error {
+			for _, k := range sortedKeys(users) {
+				fmt.Fprintln(stdout, k)
+			}
+			for _, k := range sortedKeys(aliases) {
+				fmt.Fprintf(stdout, "%s -> %s\n", k, strings.Join(aliases[k], ", "))
+			}
+			return nil
+		})
+	case "alias":
+		if err := need(2); err != nil {
+			return err
+		}
+		addr, err := canonicalAddr(args[1])
+		if err != nil {
+			return err
+		}
+		target := args[2]
+		if target != "-" {
+			if target, err = canonicalAddr(target); err != nil {
+				return err
+			}
+		}
+		return editDB(cfg.dataDir, func(users map[string]*user, aliases map[string][]string) error {
+			if target == "-" {
+				if aliases[addr] == nil {
+					return fmt.Errorf("%s: no such alias", addr)
+				}
+				delete(aliases, addr)
+				fmt.Fprintf(stdout, "alias %s removed\n", addr)
+				return nil
+			}
+			if users[addr] != nil {
+				return fmt.Errorf("%s is a user, not an alias", addr)
+			}
+			if users[target] == nil && aliases[target] == nil {
+				return fmt.Errorf("%s: no such user or alias", target)
+			}
+			if !contains(aliases[addr], target) {
+				aliases[addr] = append(aliases[addr], target)
+			}
+			fmt.Fprintf(stdout, "mail for %s goes to %s\n", addr, strings.Join(aliases[addr], ", "))
+			return nil
+		})
+	case "queue":
+		return runQueueCommand(cfg, args[1:], stdout)
+	}
+	return fmt.Errorf("unknown command %q\n%s", args[0], usage)
+}

@@ -1,0 +1,204 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"strings"
+
+	"github.com/heraldmail/herald/delivery"
+	"github.com/heraldmail/herald/dnsmx"
+	"github.com/heraldmail/herald/smtp"
+)
+
+// router is the queue's Transport: recipients in the local domains are
+// delivered into their Maildirs (so bounces to local senders, and local
+// copies that failed at first, land in an INBOX), the others go to their
+// MX hosts or to the smarthost.
+type router struct {
+	srv    *server
+	remote delivery.Transport
+}
+
+func (rt *router) Deliver(ctx context.Context, env *smtp.Envelope, body delivery.Body) (*delivery.Result, error) {
+	srv := rt.srv
+	res := &delivery.Result{Recipients: make([]delivery.RecipientResult, len(env.To))}
+	var remote smtp.Envelope
+	var remoteIdx []int
+	type localRcpt struct {
+		i     int
+		users []string
+	}
+	var locals []localRcpt
+	for i, r := range env.To {
+		res.Recipients[i].To = r.Path
+		if !srv.cfg.isLocalDomain(r.Path.Domain) {
+			remote.To = append(remote.To, r)
+			remoteIdx = append(remoteIdx, i)
+			continue
+		}
+		users, err := srv.localTargets(pathAddr(r.Path))
+		if err != nil {
+			setLocalResult(&res.Recipients[i], err)
+			continue
+		}
+		locals = append(locals, localRcpt{i, users})
+	}
+	if len(locals) > 0 {
+		var users []string
+		for _, l := range locals {
+			for _, u := range l.users {
+				if !contains(users, u) {
+					users = append(users, u)
+				}
+			}
+		}
+		r, err := body.Reader()
+		var errs []error
+		if err != nil {
+			errs = make([]error, len(users))
+			for i := range errs {
+				errs[i] = err
+			}
+		} else {
+			_, errs = srv.boxes.deliverUsers(ctx, r, users)
+		}
+		byUser := map[string]error{}
+		for i, u := range users {
+			byUser[u] = errs[i]
+		}
+		for _, l := range locals {
+			var first error
+			for _, u := range l.users {
+				if e := byUser[u]; e != nil && first == nil {
+					first = e
+				}
+			}
+			setLocalResult(&res.Recipients[l.i], first)
+			srv.log.Info("local delivery", "from", env.From.String(), "to", env.To[l.i].Path.String(),
+				"status", res.Recipients[l.i].Status.String(), "err", first)
+		}
+	}
+	if len(remote.To) > 0 {
+		remote.From, remote.Options = env.From, env.Options
+		rr, err := rt.remote.Deliver(ctx, &remote, body)
+		if err != nil {
+			return nil, err
+		}
+		for j, i := range remoteIdx {
+			res.Recipients[i] = rr.Recipients[j]
+		}
+	}
+	return res, nil
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
+
+func setLocalResult(rr *delivery.RecipientResult, err error) {
+	rr.Local = true
+	if err == nil {
+		rr.Status, rr.Code, rr.Enhanced, rr.Text = delivery.StatusDelivered, 250, 2_000_000, "delivered to mailbox"
+		return
+	}
+	rr.Status, rr.Code, rr.Enhanced, rr.Text = deliveryReply(err)
+}
+
+// smarthost sends every message through one relay, authenticated when
+// -smarthost-auth is set, over STARTTLS (or implicit TLS on port 465).
+type smarthost struct {
+	addr     string
+	opts     smtp.SendMailOptions
+	hostname string
+}
+
+func newSmarthost(cfg *config) (*smarthost, error) {
+	s := &smarthost{addr: cfg.smarthost, hostname: cfg.hostname}
+	s.opts.LocalName = cfg.hostname
+	if cfg.smarthostAuth != "" {
+		user, file, ok := strings.Cut(cfg.smarthostAuth, ":")
+		if !ok || user == "" || file == "" {
+			return nil, errors.New("-smarthost-auth: want USER:PASSFILE")
+		}
+		b, err := os.ReadFile(file)
+		if err != nil {
+			return nil, fmt.Errorf("-smarthost-auth: %w", err)
+		}
+		s.opts.Username = user
+		s.opts.Password = strings.TrimRight(string(b), "\r\n")
+	}
+	return s, nil
+}
+
+func (s *smarthost) Deliver(ctx context.Context, env *smtp.Envelope, body delivery.Body) (*delivery.Result, error) {
+	res := &delivery.Result{Recipients: make([]delivery.RecipientResult, len(env.To))}
+	for i, r := range env.To {
+		res.Recipients[i].To = r.Path
+	}
+	r, err := body.Reader()
+	if err != nil {
+		return nil, err
+	}
+	opts := s.opts
+	sr, err := smtp.SendMail(ctx, s.addr, &opts, env, r)
+	if sr == nil {
+		st, code, enh := delivery.StatusTemporary, smtp.ReplyCode(451), smtp.EnhancedCode(4_004_001)
+		text := "smarthost " + s.addr + " unreachable: " + err.Error()
+		var se *smtp.Error
+		if errors.As(err, &se) {
+			code, enh, text = se.Code, se.Enhanced, se.Message
+			if se.Code >= 500 {
+				st = delivery.StatusPermanent
+			}
+		}
+		for i := range res.Recipients {
+			rr := &res.Recipients[i]
+			rr.Status, rr.Code, rr.Enhanced, rr.Text, rr.Local = st, code, enh, text, se == nil
+		}
+		return res, nil
+	}
+	for i, x := range sr.Recipients {
+		rr := &res.Recipients[i]
+		rr.Host, rr.TLS = s.addr, sr.TLS != nil
+		if sr.TLS != nil {
+			rr.TLSVersion = sr.TLS.Version
+		}
+		rr.DSNRelayed = sr.DSNDropped
+		switch {
+		case x.Delivered:
+			rr.Status = delivery.StatusDelivered
+		case x.Reply != nil && x.Reply.Code >= 500:
+			rr.Status = delivery.StatusPermanent
+		default:
+			rr.Status = delivery.StatusTemporary
+		}
+		if x.Reply != nil {
+			rr.Code, rr.Enhanced, rr.Text = x.Reply.Code, x.Reply.Enhanced, strings.Join(x.Reply.Lines, " ")
+		} else {
+			rr.Code, rr.Enhanced, rr.Text, rr.Local = 451, 4_004_001, "not attempted: the transaction failed", true
+		}
+	}
+	return res, nil
+}
+
+// newRemote is the Transport for recipients outside the local domains.
+func newRemote(cfg *config, res dnsmx.Resolver, log *slog.Logger) (delivery.Transport, error) {
+	if cfg.smarthost != "" {
+		return newSmarthost(cfg)
+	}
+	return &delivery.Deliverer{
+		Resolver:  res,
+		Port:      cfg.outboundPort,
+		LocalName: cfg.hostname,
+		MTASTS:    &delivery.STSResolver{Resolver: res},
+		Logger:    log,
+	}, nil
+}

@@ -1,0 +1,129 @@
+package main
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+// TestNoOpenRelay tries the classic relay tricks on the MX port from a
+// client that may not relay: each must be refused at RCPT, and nothing may
+// reach the queue.
+func TestNoOpenRelay(t *testing.T) {
+	in := newInstance(t, remoteZone())
+	in.start()
+	in.addUser("alice@example.test", alicePW)
+	d := dial(t, in.addr["smtp"])
+	require.True(t, strings.HasPrefix(d.reply(), "220 "))
+	require.True(t, strings.HasPrefix(d.cmd("EHLO client.remote.test"), "250"))
+	require.True(t, strings.HasPrefix(d.cmd("MAIL FROM:<x@remote.test>"), "250"))
+	for _, rcpt := range []string{
+		"<carol@remote.test>",
+		"<carol@REMOTE.test>",
+		"<@example.test:carol@remote.test>",
+		"<@example.test,@mx.example.test:carol@remote.test>",
+		"<carol%remote.test@example.test>",
+		"<remote.test!carol@example.test>",
+		"<\"carol@remote.test\"@example.test>",
+		"<\"carol%remote.test\"@example.test>",
+		"<carol@[127.0.0.1]>",
+		"<carol@[IPv6:::1]>",
+		"<carol@example.test@remote.test>",
+		"<carol@remote.test.>",
+		"<nobody@example.test>",
+	} {
+		r := d.cmd("RCPT TO:" + rcpt)
+		require.True(t, strings.HasPrefix(r, "5"), "RCPT TO:%s got %q", rcpt, r)
+	}
+	require.True(t, strings.HasPrefix(d.cmd("RCPT TO:<alice@example.test>"), "250"))
+	require.True(t, strings.HasPrefix(d.cmd("RSET"), "250"))
+	d.cmd("QUIT")
+	out, err := in.cli("", "queue")
+	require.NoError(t, err, out)
+	require.Equal(t, "The queue is empty.\n", out)
+}
+
+// TestSMTPSmuggling sends every bare-CR and bare-LF end-of-data variant
+// followed by a second, smuggled transaction: the smuggled message must
+// never be delivered as a message of its own.
+func TestSMTPSmuggling(t *testing.T) {
+	in := newInstance(t, nil)
+	in.start()
+	in.addUser("alice@example.test", alicePW)
+	variants := []string{"\n.\n", "\r.\r", "\n.\r\n", "\r\n.\n", "\r.\n", "\n.\r", "\r\n.\r", "\r.\r\n"}
+	for _, v := range variants {
+		d := dial(t, in.addr["smtp"])
+		d.reply()
+		d.cmd("EHLO client.remote.test")
+		require.True(t, strings.HasPrefix(d.cmd("MAIL FROM:<x@remote.test>"), "250"))
+		require.True(t, strings.HasPrefix(d.cmd("RCPT TO:<alice@example.test>"), "250"))
+		require.True(t, strings.HasPrefix(d.cmd("DATA"), "354"))
+		d.send("Subject: outer\r\n\r\nouter body" + v +
+			"MAIL FROM:<admin@example.test>\r\nRCPT TO:<alice@example.test>\r\nDATA\r\nSubject: smuggled\r\n\r\nsmuggled body\r\n.\r\n")
+		r := d.reply()
+		// Either refused (bare line ending) or one message whose body
+		// holds everything; never a reply to a smuggled MAIL.
+		require.True(t, strings.HasPrefix(r, "250") || strings.HasPrefix(r, "5") || strings.HasPrefix(r, "4"), "%q: %q", v, r)
+		d.send("QUIT\r\n")
+		q := d.reply()
+		require.True(t, strings.HasPrefix(q, "221") || strings.HasPrefix(q, "5"), "%q: after the data %q", v, q)
+	}
+	time.Sleep(200 * time.Millisecond)
+	for _, m := range in.inbox("alice@example.test") {
+		require.Contains(t, m, "Subject: outer", "a smuggled message was delivered:\n%s", m)
+	}
+}
+
+// TestSTARTTLSInjection pipelines a command after STARTTLS in the same
+// packet: it must not be run inside the TLS session.
+func TestSTARTTLSInjection(t *testing.T) {
+	in := newInstance(t, nil)
+	in.start()
+	for _, port := range []string{"smtp", "submission"} {
+		d := dial(t, in.addr[port])
+		d.reply()
+		d.cmd("EHLO client.remote.test")
+		d.send("STARTTLS\r\nRSET\r\n")
+		r := d.reply()
+		if !strings.HasPrefix(r, "220") {
+			// Refusing the pipelined STARTTLS is fine too.
+			require.True(t, strings.HasPrefix(r, "5"), "%s: %q", port, r)
+			continue
+		}
+		d.c.SetDeadline(time.Now().Add(10 * time.Second))
+		tc := tlsClient(t, d)
+		require.True(t, strings.HasPrefix(tc.cmd("NOOP"), "250 "), "%s: the injected RSET was answered inside TLS", port)
+		require.True(t, strings.HasPrefix(tc.cmd("EHLO client.remote.test"), "250"))
+	}
+}
+
+// TestAuthOnlyOverTLS: submission offers no AUTH before STARTTLS and
+// refuses it, and refuses MAIL without AUTH.
+func TestAuthOnlyOverTLS(t *testing.T) {
+	in := newInstance(t, nil)
+	in.start()
+	in.addUser("alice@example.test", alicePW)
+	d := dial(t, in.addr["submission"])
+	d.reply()
+	ehlo := d.cmd("EHLO client.example.test")
+	require.NotContains(t, ehlo, "AUTH")
+	require.Contains(t, ehlo, "STARTTLS")
+	r := d.cmd("AUTH PLAIN AGFsaWNlQGV4YW1wbGUudGVzdABhbGljZS1wYXNzd29yZC0x")
+	require.True(t, strings.HasPrefix(r, "5"), r)
+	r = d.cmd("MAIL FROM:<alice@example.test>")
+	require.True(t, strings.HasPrefix(r, "530"), r)
+	d.startTLS()
+	ehlo = d.cmd("EHLO client.example.test")
+	require.Contains(t, ehlo, "AUTH")
+	require.Contains(t, ehlo, "PLAIN")
+	require.Contains(t, ehlo, "SCRAM-SHA-256")
+	r = d.cmd("AUTH PLAIN AGFsaWNlQGV4YW1wbGUudGVzdABhbGljZS1wYXNzd29yZC0x")
+	require.True(t, strings.HasPrefix(r, "235"), r)
+	// The MX port never offers AUTH: it is no way in for users.
+	m := dial(t, in.addr["smtp"])
+	m.reply()
+	m.startTLSAfterEHLO()
+	require.NotContains(t, m.cmd("EHLO client.example.test"), "AUTH")
+}

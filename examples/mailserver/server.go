@@ -1,0 +1,290 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/heraldmail/herald/delivery"
+	"github.com/heraldmail/herald/dnsmx"
+	"github.com/heraldmail/herald/imap"
+	"github.com/heraldmail/herald/imap/imapmaildir"
+	"github.com/heraldmail/herald/maildir"
+	"github.com/heraldmail/herald/pop3"
+	"github.com/heraldmail/herald/pop3/pop3maildir"
+	"github.com/heraldmail/herald/sasl"
+	"github.com/heraldmail/herald/smtp"
+)
+
+// server is the running mail server: its configuration, the user
+// database, the mailboxes, the outbound queue and the protocol servers.
+type server struct {
+	cfg   *config
+	log   *slog.Logger
+	db    *userDB
+	boxes *mailboxes
+	queue *delivery.Queue
+	tls   *tls.Config
+	auth  *sasl.Authenticator
+
+	mx, submission, submissions *smtp.Server
+	imap                        *imap.Server
+	pop3                        *pop3.Server
+	http                        *http.Server
+	control                     *controlServer
+
+	listeners []listener
+}
+
+type listener struct {
+	name  string
+	addr  string
+	l     net.Listener
+	serve func(net.Listener) error
+}
+
+// newServer opens everything the server needs in the data directory.
+func newServer(cfg *config, log *slog.Logger) (*server, error) {
+	if err := os.MkdirAll(cfg.dataDir, 0o700); err != nil {
+		return nil, err
+	}
+	db, err := openUserDB(cfg.dataDir)
+	if err != nil {
+		return nil, err
+	}
+	tc, _, err := tlsConfig(cfg)
+	if err != nil {
+		return nil, err
+	}
+	key, err := secretKey(cfg.dataDir)
+	if err != nil {
+		return nil, err
+	}
+	s := &server{cfg: cfg, log: log, db: db, tls: tc}
+	s.boxes = newMailboxes(cfg, db, log.With("proto", "maildir"))
+	s.auth = db.authenticator(key)
+
+	var opts dnsmx.ClientOptions
+	if cfg.dns != "" {
+		opts.Servers = []string{cfg.dns}
+	}
+	res, err := dnsmx.NewClient(&opts)
+	if err != nil {
+		return nil, err
+	}
+	remote, err := newRemote(cfg, res, log.With("proto", "delivery"))
+	if err != nil {
+		return nil, err
+	}
+	s.queue, err = delivery.OpenQueue(filepath.Join(cfg.dataDir, "queue"), &delivery.QueueOptions{
+		Transport:       &router{srv: s, remote: remote},
+		ReportingMTA:    cfg.hostname,
+		MaxMessageBytes: cfg.maxSize + 1<<20,
+		Logger:          log.With("proto", "queue"),
+	})
+	if err != nil {
+		return nil, err
+	}
+
+	smtpServer := func(submission, implicit bool) *smtp.Server {
+		srv := &smtp.Server{
+			Backend:         &smtpBackend{srv: s, submission: submission},
+			Hostname:        cfg.hostname,
+			TLSConfig:       tc,
+			ImplicitTLS:     implicit,
+			MaxMessageBytes: cfg.maxSize,
+			Logger:          log.With("proto", "smtp"),
+		}
+		if submission {
+			srv.Auth = s.auth
+		}
+		return srv
+	}
+	s.mx = smtpServer(false, false)
+	s.submission = smtpServer(true, false)
+	s.submissions = smtpServer(true, true)
+	s.imap = &imap.Server{
+		Backend: &imapmaildir.Backend{
+			Store: func(ctx context.Context, _ *imap.ConnInfo, identity string) (*maildir.Store, error) {
+				return s.boxes.store(identity)
+			},
+			Logger: log.With("proto", "imap"),
+		},
+		Auth:      s.auth,
+		TLSConfig: tc,
+		Logger:    log.With("proto", "imap"),
+	}
+	s.pop3 = &pop3.Server{
+		Backend: &pop3maildir.Backend{
+			Store: func(ctx context.Context, identity string) (*maildir.Store, error) {
+				return s.boxes.store(identity)
+			},
+			Logger: log.With("proto", "pop3"),
+		},
+		Hostname:  cfg.hostname,
+		Auth:      s.auth,
+		TLSConfig: tc,
+		Logger:    log.With("proto", "pop3"),
+	}
+	s.http = &http.Server{
+		Handler:           s.httpHandler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		ErrorLog:          slog.NewLogLogger(log.With("proto", "http").Handler(), slog.LevelWarn),
+	}
+	s.control = &controlServer{srv: s}
+	return s, nil
+}
+
+// secretKey returns the server's random secret, made on first start: SCRAM
+// uses it to answer for unknown users as for known ones.
+func secretKey(dir string) ([]byte, error) {
+	p := filepath.Join(dir, "secret")
+	b, err := os.ReadFile(p)
+	if err == nil && len(b) >= 32 {
+		return b, nil
+	}
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return nil, err
+	}
+	b = make([]byte, 32)
+	rand.Read(b)
+	return b, writeFileAtomic(p, b, 0o600)
+}
+
+// listen opens every configured listener, so that a port in use is
+// reported before anything starts.
+func (s *server) listen() error {
+	tlsListen := func(addr string) (net.Listener, error) {
+		l, err := net.Listen("tcp", addr)
+		if err != nil {
+			return nil, err
+		}
+		return tls.NewListener(l, s.tls), nil
+	}
+	plain := func(addr string) (net.Listener, error) { return net.Listen("tcp", addr) }
+	specs := []struct {
+		name, addr string
+		open       func(string) (net.Listener, error)
+		serve      func(net.Listener) error
+	}{
+		{"smtp (MX)", s.cfg.smtpAddr, plain, s.mx.Serve},
+		{"submission (STARTTLS)", s.cfg.submissionAddr, plain, s.submission.Serve},
+		{"submissions (TLS)", s.cfg.submissionsAddr, plain, s.submissions.Serve},
+		{"imap (STARTTLS)", s.cfg.imapAddr, plain, s.imap.Serve},
+		{"imaps (TLS)", s.cfg.imapsAddr, tlsListen, s.imap.Serve},
+		{"pop3 (STLS)", s.cfg.pop3Addr, plain, s.pop3.Serve},
+		{"pop3s (TLS)", s.cfg.pop3sAddr, tlsListen, s.pop3.Serve},
+		{"http (autoconfig, MTA-STS)", s.cfg.httpAddr, plain, s.http.Serve},
+	}
+	for _, sp := range specs {
+		if sp.addr == "" {
+			continue
+		}
+		l, err := sp.open(sp.addr)
+		if err != nil {
+			s.closeListeners()
+			return fmt.Errorf("%s: %w", sp.name, err)
+		}
+		s.listeners = append(s.listeners, listener{name: sp.name, addr: l.Addr().String(), l: l, serve: sp.serve})
+	}
+	l, err := s.control.listen()
+	if err != nil {
+		s.closeListeners()
+		return err
+	}
+	s.listeners = append(s.listeners, listener{name: "control", addr: l.Addr().String(), l: l, serve: s.control.serve})
+	return nil
+}
+
+func (s *server) closeListeners() {
+	for _, l := range s.listeners {
+		l.l.Close()
+	}
+	s.listeners = nil
+}
+
+// run serves until ctx is done, then shuts down gracefully: no new
+// connections, sessions in the middle of DATA finish (up to grace), the
+// queue stops between attempts.
+func (s *server) run(ctx context.Context, grace time.Duration) error {
+	qctx, qcancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		s.queue.Run(qctx)
+	}()
+	errc := make(chan error, len(s.listeners))
+	for _, l := range s.listeners {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			err := l.serve(l.l)
+			if err != nil && !isClosed(err) {
+				errc <- fmt.Errorf("%s: %w", l.name, err)
+			}
+		}()
+	}
+	var err error
+	select {
+	case <-ctx.Done():
+		s.log.Info("shutting down", "grace", grace)
+	case err = <-errc:
+		s.log.Error("listener failed, shutting down", "err", err)
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), grace)
+	defer cancel()
+	var sw sync.WaitGroup
+	for _, sh := range []func(context.Context) error{
+		s.mx.Shutdown, s.submission.Shutdown, s.submissions.Shutdown,
+		s.imap.Shutdown, s.pop3.Shutdown, s.http.Shutdown, s.control.shutdown,
+	} {
+		sw.Add(1)
+		go func() {
+			defer sw.Done()
+			sh(sctx)
+		}()
+	}
+	sw.Wait()
+	// The queue stops only once no session can enqueue any more.
+	qcancel()
+	wg.Wait()
+	s.queue.Close()
+	s.log.Info("stopped")
+	return err
+}
+
+func isClosed(err error) bool {
+	return errors.Is(err, net.ErrClosed) || errors.Is(err, http.ErrServerClosed) ||
+		errors.Is(err, smtp.ErrServerClosed) || errors.Is(err, imap.ErrServerClosed) ||
+		errors.Is(err, pop3.ErrServerClosed)
+}
+
+// banner tells the operator what runs where.
+func (s *server) banner(w io.Writer, certFile string) {
+	fmt.Fprintf(w, "Herald mail server for %v as %s, data in %s\n", s.cfg.domains, s.cfg.hostname, s.cfg.dataDir)
+	for _, l := range s.listeners {
+		if l.name == "control" {
+			continue
+		}
+		fmt.Fprintf(w, "  %-28s %s\n", l.name, l.addr)
+	}
+	if s.cfg.tlsCert == "" {
+		fmt.Fprintf(w, "TLS certificate: self-signed, %s\n", certFile)
+	}
+	n := len(s.db.users)
+	fmt.Fprintf(w, "%d users. Add one with:\n  echo 'password' | %s -data %s adduser you@%s\n",
+		n, os.Args[0], s.cfg.dataDir, s.cfg.domains[0])
+}
