@@ -35,6 +35,10 @@ type Backend struct {
 	// NoInotify makes every selected mailbox poll, as if inotify were
 	// not available.
 	NoInotify bool
+	// MaxCacheBytes bounds the message summaries (ENVELOPE,
+	// BODYSTRUCTURE) that each folder keeps in memory and in its
+	// CacheFile; 0 means DefaultMaxCacheBytes.
+	MaxCacheBytes int64
 	// Logger receives warnings: a message file that cannot be read, a
 	// watch that failed. Nil discards them.
 	Logger *slog.Logger

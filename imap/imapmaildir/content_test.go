@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"testing/iotest"
 )
 
 func crlf(b []byte) []byte {
@@ -37,11 +38,11 @@ func FuzzCRLFContent(f *testing.F) {
 			t.Fatal(err)
 		}
 		defer fl.Close()
-		c, err := newCRLFContent(fl)
+		want := crlf(data)
+		c, err := newCRLFContent(fl, 1, true)
 		if err != nil {
 			t.Fatal(err)
 		}
-		want := crlf(data)
 		if c.size != int64(len(want)) {
 			t.Fatalf("size %d, want %d", c.size, len(want))
 		}
@@ -49,10 +50,39 @@ func FuzzCRLFContent(f *testing.F) {
 		if err != nil || !bytes.Equal(all, want) {
 			t.Fatalf("whole: %q, %v; want %q", all, err, want)
 		}
+		// Unverified, read sequentially in pieces of n bytes, with a
+		// read elsewhere in between, then on.
+		seq, _ := newCRLFContent(fl, int64(len(want)), false)
+		var got []byte
+		buf := make([]byte, n)
+		for v := int64(0); v < seq.size; {
+			if v == int64(n) {
+				one := make([]byte, 1)
+				seq.ReadAt(one, off%max(seq.size, 1))
+			}
+			m, err := seq.ReadAt(buf, v)
+			got = append(got, buf[:m]...)
+			v += int64(m)
+			if err != nil || m == 0 {
+				break
+			}
+		}
+		if !bytes.Equal(got, want) {
+			t.Fatalf("sequential by %d: %q; want %q", n, got, want)
+		}
+		// The scanning reader, in reads of n bytes from a reader that
+		// gives one byte at a time.
+		got, err = io.ReadAll(&chunkReader{newCRLFReader(iotest.OneByteReader(bytes.NewReader(data))), n})
+		if err != nil || !bytes.Equal(got, want) {
+			t.Fatalf("crlfReader by %d: %q, %v; want %q", n, got, err, want)
+		}
+		got, _ = io.ReadAll(newCRLFReader(bytes.NewReader(data)))
+		if !bytes.Equal(got, want) {
+			t.Fatalf("crlfReader: %q; want %q", got, want)
+		}
 		if off < 0 {
 			off = -off
 		}
-		buf := make([]byte, n)
 		m, err := c.ReadAt(buf, off)
 		var exp []byte
 		if off < int64(len(want)) {
@@ -63,3 +93,11 @@ func FuzzCRLFContent(f *testing.F) {
 		}
 	})
 }
+
+// chunkReader reads at most n bytes at a time.
+type chunkReader struct {
+	r io.Reader
+	n int
+}
+
+func (c *chunkReader) Read(p []byte) (int, error) { return c.r.Read(p[:min(len(p), c.n)]) }

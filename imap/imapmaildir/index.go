@@ -70,10 +70,18 @@ type index struct {
 	handles  map[*handle]struct{}
 	stop     func() // ends the watcher
 	reads    int    // full reads of the folder, for tests
+
+	// The metadata cache (cache.go).
+	sums       map[uint32]*cached
+	sumBytes   int64
+	cacheRead  bool // the cache file was read
+	cacheDirty bool // sums differ from the cache file
+	flushTimer *time.Timer
+	flushMu    sync.Mutex // one writer of the cache file at a time
 }
 
 func newIndex(b *Backend, md *maildir.Maildir) *index {
-	return &index{b: b, md: md, handles: map[*handle]struct{}{}}
+	return &index{b: b, md: md, handles: map[*handle]struct{}{}, sums: map[uint32]*cached{}}
 }
 
 func (x *index) dead() bool {
@@ -155,6 +163,9 @@ func (x *index) refreshLocked(ctx context.Context) (bool, error) {
 		}
 	}
 	statDates(x.md.Dir(), undated)
+	if x.loaded && snap.UIDValidity != x.validity {
+		x.dropSumsLocked()
+	}
 	x.msgs, x.byBase = msgs, byBase
 	x.validity, x.next = snap.UIDValidity, snap.UIDNext
 	x.loaded = true
@@ -469,13 +480,28 @@ func (x *index) attach(ctx context.Context, h *handle) error {
 	return nil
 }
 
-// detach closes the index for a session; the last one stops the watcher.
+// detach closes the index for a session; the last one stops the watcher
+// and writes the cache file if it changed.
 func (x *index) detach(h *handle) {
+	x.release(h)
+	x.mu.Lock()
+	last := len(x.handles) == 0 && x.cacheDirty
+	x.mu.Unlock()
+	if last {
+		x.flush()
+	}
+}
+
+func (x *index) release(h *handle) {
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	delete(x.handles, h)
 	if len(x.handles) == 0 && x.stop != nil {
 		x.stop()
 		x.stop, x.live = nil, false
+	}
+	if len(x.handles) == 0 && x.flushTimer != nil {
+		x.flushTimer.Stop()
+		x.flushTimer = nil
 	}
 }

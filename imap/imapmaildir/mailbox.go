@@ -3,6 +3,7 @@ package imapmaildir
 import (
 	"context"
 	"errors"
+	"io"
 
 	"github.com/heraldmail/herald/imap"
 	"github.com/heraldmail/herald/maildir"
@@ -58,11 +59,146 @@ func (h *handle) Open(ctx context.Context, uid imap.UID) (imap.Content, error) {
 	if raw == size {
 		return f, nil
 	}
-	c, err := newCRLFContent(f)
+	// The size with CRLF is known right when a summary was made from
+	// this very file; else the file is scanned first.
+	c, err := newCRLFContent(f, size, !h.idx.verified(uint32(uid)))
 	if err != nil || c.size != size {
 		return skip(err)
 	}
 	return c, nil
+}
+
+// summaryWorkers is how many messages Summaries parses at once: reading
+// files not in the page cache overlaps, even on one core.
+const summaryWorkers = 4
+
+// Summaries implements imap.MailboxSummaries from the folder's metadata
+// cache; messages without a summary yet are parsed, several at once, and
+// their summaries kept.
+func (h *handle) Summaries(ctx context.Context, uids []imap.UID, fn func(i int, s *imap.Summary, err error) error) error {
+	x := h.idx
+	sums := make([]*imap.Summary, len(uids))
+	var miss []int
+	var ents []entry
+	x.mu.Lock()
+	x.loadCacheLocked()
+	for i, u := range uids {
+		j, ok := x.find(uint32(u))
+		if !ok {
+			continue
+		}
+		e := &x.msgs[j]
+		if c, ok := x.sums[e.uid]; ok && c.matches(e) {
+			sums[i] = c.sum
+			continue
+		}
+		miss = append(miss, i)
+		ents = append(ents, *e)
+	}
+	x.mu.Unlock()
+
+	// Parse the misses ahead of the writer, in order.
+	type result struct {
+		sum  *imap.Summary
+		err  error
+		done chan struct{}
+	}
+	res := make([]result, len(miss))
+	for k := range res {
+		res[k].done = make(chan struct{})
+	}
+	quit := make(chan struct{})
+	defer close(quit)
+	if len(miss) > 0 {
+		next := make(chan int, len(miss))
+		for k := range miss {
+			next <- k
+		}
+		close(next)
+		for range min(summaryWorkers, len(miss)) {
+			go func() {
+				for k := range next {
+					select {
+					case <-quit:
+						return
+					default:
+					}
+					res[k].sum, res[k].err = h.summarize(ctx, &ents[k])
+					close(res[k].done)
+				}
+			}()
+		}
+	}
+	k := 0
+	for i, u := range uids {
+		s := sums[i]
+		var err error
+		if k < len(miss) && miss[k] == i {
+			select {
+			case <-res[k].done:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+			s, err = res[k].sum, res[k].err
+			k++
+		} else if s == nil {
+			err = imap.ErrNoSuchMessage
+		}
+		_ = u
+		if err := fn(i, s, err); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// summarize parses the message e and keeps its summary. A file that is
+// gone, cannot be read or is not what its name says gives an error
+// wrapping imap.ErrNoSuchMessage, with a log line.
+func (h *handle) summarize(ctx context.Context, e *entry) (*imap.Summary, error) {
+	x := h.idx
+	f, err := x.md.OpenMessage(ctx, e.uid)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		if !errors.Is(err, maildir.ErrGone) {
+			h.u.b.logger().Warn("imapmaildir: cannot open message, skipped", "dir", x.md.Dir(), "uid", e.uid, "err", err)
+		}
+		return nil, &sentinelError{imap.ErrNoSuchMessage, err}
+	}
+	defer f.Close()
+	cr := &countReader{r: f}
+	var r io.Reader = cr
+	if e.raw != e.size {
+		r = newCRLFReader(cr)
+	}
+	s, err := imap.Summarize(r)
+	if err == nil && (cr.n != e.raw || s.Size() != e.size) {
+		err = errors.New("the file does not have the size in its name")
+	}
+	if err != nil {
+		h.u.b.logger().Warn("imapmaildir: cannot parse message, skipped", "dir", x.md.Dir(), "uid", e.uid, "file", f.Name(), "err", err)
+		return nil, &sentinelError{imap.ErrNoSuchMessage, err}
+	}
+	x.mu.Lock()
+	if j, ok := x.find(e.uid); ok && x.msgs[j].base == e.base {
+		x.keepLocked(&x.msgs[j], s)
+	}
+	x.mu.Unlock()
+	return s, nil
+}
+
+// countReader counts the bytes read.
+type countReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
 }
 
 func toUint32(uids []imap.UID) []uint32 {
