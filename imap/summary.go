@@ -41,8 +41,13 @@ func Summarize(r io.Reader) (*Summary, error) {
 	}
 	s := &Summary{size: size}
 	both := func(f func(b []byte, utf8OK bool) []byte) [2][]byte {
-		a := f(nil, false)
+		// Without a non-ASCII byte in the UTF-8 form, no string needs
+		// 8-bit handling: the other form is the same.
 		u := f(nil, true)
+		if isASCII(string(u)) {
+			return [2][]byte{u, nil}
+		}
+		a := f(nil, false)
 		if string(a) == string(u) {
 			u = nil
 		}
@@ -51,7 +56,27 @@ func Summarize(r io.Reader) (*Summary, error) {
 	s.env = both(func(b []byte, u bool) []byte { return appendEnvelope(b, root.header, u) })
 	s.body = both(func(b []byte, u bool) []byte { return appendBodyStructure(b, root, false, u) })
 	s.bs = both(func(b []byte, u bool) []byte { return appendBodyStructure(b, root, true, u) })
+	// One allocation of the exact size holds all forms.
+	arena := make([]byte, 0, s.EncodedLen())
+	for _, v := range []*[2][]byte{&s.env, &s.body, &s.bs} {
+		for i, w := range v {
+			if w != nil {
+				arena = append(arena, w...)
+				v[i] = arena[len(arena)-len(w) : len(arena) : len(arena)]
+			}
+		}
+	}
 	return s, nil
+}
+
+// EncodedLen is about the length of what MarshalBinary returns, and of the
+// memory s holds.
+func (s *Summary) EncodedLen() int64 {
+	n := int64(8)
+	for _, v := range [][2][]byte{s.env, s.body, s.bs} {
+		n += int64(len(v[0]) + len(v[1]) + 4)
+	}
+	return n
 }
 
 // summaryVersion is the first byte of a marshalled Summary.

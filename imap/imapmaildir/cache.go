@@ -51,7 +51,7 @@ type cached struct {
 	raw, size int64
 	mtime     int64 // UnixNano
 	sum       *imap.Summary
-	enc       []byte // sum marshalled
+	n         int64 // bytes counted against Backend.MaxCacheBytes
 }
 
 // matches reports whether c was made from the message e.
@@ -71,7 +71,7 @@ func (b *Backend) maxCacheBytes() int64 {
 func encodeCache(validity uint32, uids []uint32, recs []*cached) []byte {
 	n := len(cacheMagic) + 8
 	for _, r := range recs {
-		n += len(r.base) + len(r.enc) + 6*binary.MaxVarintLen64
+		n += int(r.n) + 6*binary.MaxVarintLen64
 	}
 	b := make([]byte, 0, n)
 	b = append(b, cacheMagic...)
@@ -83,8 +83,9 @@ func encodeCache(validity uint32, uids []uint32, recs []*cached) []byte {
 		b = binary.AppendUvarint(b, uint64(r.raw))
 		b = binary.AppendUvarint(b, uint64(r.size))
 		b = binary.AppendVarint(b, r.mtime)
-		b = binary.AppendUvarint(b, uint64(len(r.enc)))
-		b = append(b, r.enc...)
+		enc, _ := r.sum.MarshalBinary()
+		b = binary.AppendUvarint(b, uint64(len(enc)))
+		b = append(b, enc...)
 	}
 	return binary.BigEndian.AppendUint32(b, crc32.Checksum(b, crcTable))
 }
@@ -159,7 +160,7 @@ func parseCache(b []byte, validity uint32, maxBytes int64) (map[uint32]*cached, 
 		if err := s.UnmarshalBinary(enc); err != nil || s.Size() != int64(size) {
 			return nil, errBadCache
 		}
-		out[uint32(uid)] = &cached{base: string(base), raw: int64(raw), size: int64(size), mtime: mtime, sum: s, enc: enc}
+		out[uint32(uid)] = &cached{base: string(base), raw: int64(raw), size: int64(size), mtime: mtime, sum: s, n: int64(len(enc) + len(base))}
 	}
 	return out, nil
 }
@@ -197,7 +198,7 @@ func (x *index) loadCacheLocked() {
 	for uid, r := range recs {
 		if _, ok := x.sums[uid]; !ok {
 			x.sums[uid] = r
-			x.sumBytes += int64(len(r.enc) + len(r.base))
+			x.sumBytes += r.n
 		}
 	}
 }
@@ -205,15 +206,14 @@ func (x *index) loadCacheLocked() {
 // keepLocked records the summary of the message e; x.mu is held.
 func (x *index) keepLocked(e *entry, s *imap.Summary) {
 	if old, ok := x.sums[e.uid]; ok {
-		x.sumBytes -= int64(len(old.enc) + len(old.base))
+		x.sumBytes -= old.n
 		delete(x.sums, e.uid)
 	}
-	enc, _ := s.MarshalBinary()
-	n := int64(len(enc) + len(e.base))
+	n := s.EncodedLen() + int64(len(e.base))
 	if x.sumBytes+n > x.b.maxCacheBytes() {
 		return
 	}
-	x.sums[e.uid] = &cached{base: e.base, raw: e.raw, size: e.size, mtime: e.date.UnixNano(), sum: s, enc: enc}
+	x.sums[e.uid] = &cached{base: e.base, raw: e.raw, size: e.size, mtime: e.date.UnixNano(), sum: s, n: n}
 	x.sumBytes += n
 	x.cacheDirty = true
 	if x.flushTimer == nil {
@@ -259,7 +259,7 @@ func (x *index) flush() {
 		x.sumBytes = 0
 		for i, c := range recs {
 			keep[uids[i]] = c
-			x.sumBytes += int64(len(c.enc) + len(c.base))
+			x.sumBytes += c.n
 		}
 		x.sums = keep
 	}

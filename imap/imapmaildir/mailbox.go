@@ -1,9 +1,14 @@
 package imapmaildir
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"io"
+	"os"
+	"strconv"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/heraldmail/herald/imap"
 	"github.com/heraldmail/herald/maildir"
@@ -70,7 +75,7 @@ func (h *handle) Open(ctx context.Context, uid imap.UID) (imap.Content, error) {
 
 // summaryWorkers is how many messages Summaries parses at once: reading
 // files not in the page cache overlaps, even on one core.
-const summaryWorkers = 4
+var summaryWorkers = envInt("ZZ_WORKERS", 2)
 
 // Summaries implements imap.MailboxSummaries from the folder's metadata
 // cache; messages without a summary yet are parsed, several at once, and
@@ -97,19 +102,31 @@ func (h *handle) Summaries(ctx context.Context, uids []imap.UID, fn func(i int, 
 	}
 	x.mu.Unlock()
 
-	// Parse the misses ahead of the writer, in order.
-	type result struct {
-		sum  *imap.Summary
-		err  error
-		done chan struct{}
-	}
-	res := make([]result, len(miss))
+	// Parse the misses ahead of the writer, in order: a prefetcher
+	// opens the files up to summaryAhead messages ahead and has the
+	// kernel read them (which overlaps the reads of files not in the
+	// page cache without a thread each), and workers parse them.
+	res := make([]sumJob, len(miss))
 	for k := range res {
+		res[k].e = &ents[k]
+		res[k].opened = make(chan struct{})
 		res[k].done = make(chan struct{})
 	}
 	quit := make(chan struct{})
 	defer close(quit)
+	ahead := make(chan struct{}, summaryAhead)
 	if len(miss) > 0 {
+		go func() {
+			for k := range res {
+				select {
+				case ahead <- struct{}{}:
+				case <-quit:
+					return
+				}
+				res[k].f, res[k].err = h.openForSummary(ctx, res[k].e)
+				close(res[k].opened)
+			}
+		}()
 		next := make(chan int, len(miss))
 		for k := range miss {
 			next <- k
@@ -117,14 +134,19 @@ func (h *handle) Summaries(ctx context.Context, uids []imap.UID, fn func(i int, 
 		close(next)
 		for range min(summaryWorkers, len(miss)) {
 			go func() {
+				var buf []byte // the file read, reused
 				for k := range next {
+					j := &res[k]
 					select {
+					case <-j.opened:
 					case <-quit:
 						return
-					default:
 					}
-					res[k].sum, res[k].err = h.summarize(ctx, &ents[k])
-					close(res[k].done)
+					if j.err == nil {
+						j.sum, j.err = h.summarize(j.f, j.e, &buf)
+						j.f.Close()
+					}
+					close(j.done)
 				}
 			}()
 		}
@@ -141,6 +163,7 @@ func (h *handle) Summaries(ctx context.Context, uids []imap.UID, fn func(i int, 
 			}
 			s, err = res[k].sum, res[k].err
 			k++
+			<-ahead
 		} else if s == nil {
 			err = imap.ErrNoSuchMessage
 		}
@@ -152,10 +175,23 @@ func (h *handle) Summaries(ctx context.Context, uids []imap.UID, fn func(i int, 
 	return nil
 }
 
-// summarize parses the message e and keeps its summary. A file that is
-// gone, cannot be read or is not what its name says gives an error
-// wrapping imap.ErrNoSuchMessage, with a log line.
-func (h *handle) summarize(ctx context.Context, e *entry) (*imap.Summary, error) {
+// sumJob is one message Summaries parses.
+type sumJob struct {
+	e      *entry
+	f      *os.File
+	sum    *imap.Summary
+	err    error
+	opened chan struct{} // f and err are set
+	done   chan struct{} // sum and err are set
+}
+
+// summaryAhead bounds the files Summaries has open ahead of the writer.
+var summaryAhead = envInt("ZZ_AHEAD", 64)
+
+// openForSummary opens the file of e and asks the kernel to read it in.
+// A file that is gone or cannot be opened gives an error wrapping
+// imap.ErrNoSuchMessage, with a log line.
+func (h *handle) openForSummary(ctx context.Context, e *entry) (*os.File, error) {
 	x := h.idx
 	f, err := x.md.OpenMessage(ctx, e.uid)
 	if err != nil {
@@ -167,8 +203,30 @@ func (h *handle) summarize(ctx context.Context, e *entry) (*imap.Summary, error)
 		}
 		return nil, &sentinelError{imap.ErrNoSuchMessage, err}
 	}
-	defer f.Close()
-	cr := &countReader{r: f}
+	unix.Fadvise(int(f.Fd()), 0, 0, unix.FADV_WILLNEED)
+	return f, nil
+}
+
+// summarize parses the message e from its file f and keeps its summary. A
+// file that cannot be read or is not what its name says gives an error
+// wrapping imap.ErrNoSuchMessage, with a log line.
+func (h *handle) summarize(f *os.File, e *entry, buf *[]byte) (*imap.Summary, error) {
+	x := h.idx
+	var src io.Reader = f
+	if e.raw <= maxWholeRead {
+		// One read for the file: the scan then runs on memory.
+		if int64(cap(*buf)) < e.raw+1 {
+			*buf = make([]byte, e.raw+1)
+		}
+		b := (*buf)[:e.raw+1]
+		n, err := io.ReadFull(f, b)
+		if err != nil && err != io.ErrUnexpectedEOF {
+			h.u.b.logger().Warn("imapmaildir: cannot read message, skipped", "dir", x.md.Dir(), "uid", e.uid, "err", err)
+			return nil, &sentinelError{imap.ErrNoSuchMessage, err}
+		}
+		src = bytes.NewReader(b[:n])
+	}
+	cr := &countReader{r: src}
 	var r io.Reader = cr
 	if e.raw != e.size {
 		r = newCRLFReader(cr)
@@ -188,6 +246,9 @@ func (h *handle) summarize(ctx context.Context, e *entry) (*imap.Summary, error)
 	x.mu.Unlock()
 	return s, nil
 }
+
+// maxWholeRead is the largest message file summarize reads at once.
+const maxWholeRead = 4 << 20
 
 // countReader counts the bytes read.
 type countReader struct {
@@ -324,4 +385,11 @@ func (h *handle) Updates() <-chan struct{} { return h.ch }
 func (h *handle) Close(ctx context.Context) error {
 	h.idx.detach(h)
 	return nil
+}
+
+func envInt(k string, d int) int {
+	if v, err := strconv.Atoi(os.Getenv(k)); err == nil {
+		return v
+	}
+	return d
 }
