@@ -6,7 +6,6 @@ import (
 	"errors"
 	"io"
 	"os"
-	"strconv"
 
 	"golang.org/x/sys/unix"
 
@@ -75,7 +74,7 @@ func (h *handle) Open(ctx context.Context, uid imap.UID) (imap.Content, error) {
 
 // summaryWorkers is how many messages Summaries parses at once: reading
 // files not in the page cache overlaps, even on one core.
-var summaryWorkers = envInt("ZZ_WORKERS", 2)
+const summaryWorkers = 2
 
 // Summaries implements imap.MailboxSummaries from the folder's metadata
 // cache; messages without a summary yet are parsed, several at once, and
@@ -186,7 +185,7 @@ type sumJob struct {
 }
 
 // summaryAhead bounds the files Summaries has open ahead of the writer.
-var summaryAhead = envInt("ZZ_AHEAD", 64)
+const summaryAhead = 256
 
 // openForSummary opens the file of e and asks the kernel to read it in.
 // A file that is gone or cannot be opened gives an error wrapping
@@ -387,9 +386,3 @@ func (h *handle) Close(ctx context.Context) error {
 	return nil
 }
 
-func envInt(k string, d int) int {
-	if v, err := strconv.Atoi(os.Getenv(k)); err == nil {
-		return v
-	}
-	return d
-}
