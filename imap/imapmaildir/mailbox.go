@@ -385,4 +385,3 @@ func (h *handle) Close(ctx context.Context) error {
 	h.idx.detach(h)
 	return nil
 }
-
