@@ -140,6 +140,25 @@ func (c *conn) cmdFetch(cmd *command) error {
 		items = append([]fetchItem{{name: "UID"}}, items...)
 	}
 	seen = seen && !sel.readOnly
+	if content {
+		// Many bytes to stream: a larger buffer for this command means
+		// fewer, larger writes to the socket.
+		var total int64
+		for _, seq := range seqs {
+			total += sel.msgs[seq-1].Size
+		}
+		if total > 4*streamBuffer {
+			old := c.bw
+			if err := old.Flush(); err != nil {
+				return err
+			}
+			c.bw = bufio.NewWriterSize(deadlineWriter{c}, streamBuffer)
+			defer func() {
+				c.bw.Flush()
+				c.bw = old
+			}()
+		}
+	}
 	var lost bool
 	if ms, ok := sel.mb.(MailboxSummaries); ok && !seen && summaryItems(items) {
 		return c.fetchSummaries(ms, seqs, items)
@@ -229,6 +248,9 @@ func (c *conn) fetchSummaries(ms MailboxSummaries, seqs []uint32, items []fetchI
 	}
 	return nil
 }
+
+// streamBuffer is the write buffer of a FETCH that streams many bytes.
+const streamBuffer = 256 << 10
 
 func isNoSuchMessage(err error) bool {
 	e, _ := statusFor(err, false)

@@ -45,6 +45,7 @@ type Backend struct {
 
 	mu      sync.Mutex
 	indexes map[string]*index // by folder directory
+	bufs    sync.Pool         // *[]byte buffers of crlfContent
 }
 
 func (b *Backend) logger() *slog.Logger {

@@ -21,7 +21,8 @@ import (
 // concurrent use, as io.ReaderAt requires.
 type crlfContent struct {
 	f    *os.File
-	size int64 // size with CRLF
+	size int64      // size with CRLF
+	pool *sync.Pool // of *[]byte, for buf; nil to allocate
 
 	mu      sync.Mutex
 	scanned bool
@@ -38,8 +39,8 @@ type crlfContent struct {
 // newCRLFContent returns f read with CRLF, size bytes long as its name
 // says. With verify, it scans f first and fails unless the converted size
 // is size; without, it trusts size (the metadata cache verified it).
-func newCRLFContent(f *os.File, size int64, verify bool) (*crlfContent, error) {
-	c := &crlfContent{f: f, size: size}
+func newCRLFContent(f *os.File, size int64, verify bool, pool *sync.Pool) (*crlfContent, error) {
+	c := &crlfContent{f: f, size: size, pool: pool}
 	if verify {
 		if err := c.scanLocked(); err != nil {
 			return nil, err
@@ -59,9 +60,19 @@ func (c *crlfContent) physSize() int64 {
 	return fi.Size()
 }
 
+// crlfBuffer is the size of the buffer of a crlfContent.
+const crlfBuffer = 64 << 10
+
 func (c *crlfContent) buffer() []byte {
 	if c.buf == nil {
-		c.buf = make([]byte, 32<<10)
+		if c.pool != nil {
+			if b, ok := c.pool.Get().(*[]byte); ok {
+				c.buf = *b
+			}
+		}
+		if c.buf == nil {
+			c.buf = make([]byte, crlfBuffer)
+		}
 	}
 	return c.buf
 }
@@ -209,7 +220,16 @@ func (c *crlfContent) readSeq(p []byte) (int, error) {
 }
 
 // Close closes the file.
-func (c *crlfContent) Close() error { return c.f.Close() }
+func (c *crlfContent) Close() error {
+	c.mu.Lock()
+	if c.pool != nil && c.buf != nil {
+		b := c.buf
+		c.pool.Put(&b)
+	}
+	c.buf = nil
+	c.mu.Unlock()
+	return c.f.Close()
+}
 
 // crlfReader reads r with each bare LF as CRLF, for a message scanned once
 // from its start.

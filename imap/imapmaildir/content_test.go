@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 	"testing/iotest"
 )
@@ -25,6 +26,7 @@ func FuzzCRLFContent(f *testing.F) {
 	f.Add([]byte("\n\n\r\n\n"), int64(1), 1)
 	f.Add([]byte("no newline"), int64(4), 100)
 	dir := f.TempDir()
+	var pool sync.Pool
 	f.Fuzz(func(t *testing.T, data []byte, off int64, n int) {
 		if n <= 0 || n > 1<<16 {
 			return
@@ -39,7 +41,7 @@ func FuzzCRLFContent(f *testing.F) {
 		}
 		defer fl.Close()
 		want := crlf(data)
-		c, err := newCRLFContent(fl, 1, true)
+		c, err := newCRLFContent(fl, 1, true, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -52,7 +54,7 @@ func FuzzCRLFContent(f *testing.F) {
 		}
 		// Unverified, read sequentially in pieces of n bytes, with a
 		// read elsewhere in between, then on.
-		seq, _ := newCRLFContent(fl, int64(len(want)), false)
+		seq, _ := newCRLFContent(fl, int64(len(want)), false, &pool)
 		var got []byte
 		buf := make([]byte, n)
 		for v := int64(0); v < seq.size; {

@@ -65,7 +65,7 @@ func (h *handle) Open(ctx context.Context, uid imap.UID) (imap.Content, error) {
 	}
 	// The size with CRLF is known right when a summary was made from
 	// this very file; else the file is scanned first.
-	c, err := newCRLFContent(f, size, !h.idx.verified(uint32(uid)))
+	c, err := newCRLFContent(f, size, !h.idx.verified(uint32(uid)), &h.u.b.bufs)
 	if err != nil || c.size != size {
 		return skip(err)
 	}
