@@ -6,6 +6,9 @@ package bench
 //
 //	cd bench && go test -run='^$' -bench=IMAPMaildir -benchtime=1x -count=5 .
 //
+// Herald's server runs with GOMAXPROCS=1, as Dovecot's imap process is
+// one thread; HERALD_IMAP_BENCH_PROCS=2 gives it both cores.
+//
 // A session logs in, SELECTs INBOX, runs
 // UID FETCH 1:* (FLAGS INTERNALDATE RFC822.SIZE ENVELOPE BODYSTRUCTURE) and
 // FETCH 1:* BODY.PEEK[], and logs out. "warm" sessions run on servers that
@@ -25,6 +28,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -44,6 +48,11 @@ func TestIMAPMaildirBenchServer(t *testing.T) {
 	root := os.Getenv("HERALD_IMAP_BENCH_MAILDIR")
 	if root == "" {
 		t.Skip("runs only as the child of BenchmarkIMAPMaildir")
+	}
+	// The parent runs children with GOMAXPROCS=1; this lets a run
+	// measure with more.
+	if n, err := strconv.Atoi(os.Getenv("HERALD_IMAP_BENCH_PROCS")); err == nil && n > 0 {
+		runtime.GOMAXPROCS(n)
 	}
 	be := &imapmaildir.Backend{Store: func(ctx context.Context, conn *imap.ConnInfo, identity string) (*maildir.Store, error) {
 		return maildir.OpenStore(root, nil)
