@@ -10,6 +10,6 @@ func BenchmarkBuildStructure(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		root, _ := buildStructure(bytes.NewReader(data), int64(len(data)))
-		appendBodyStructure(nil, bytes.NewReader(data), root, true, false)
+		appendBodyStructure(nil, root, true, false)
 	}
 }

@@ -16,8 +16,9 @@ type fetchMsg struct {
 	c       *conn
 	info    MessageInfo
 	content Content
-	top     *part // header of the message only
-	root    *part // whole structure
+	top     *part    // header of the message only
+	root    *part    // whole structure
+	sum     *Summary // from MailboxSummaries, when the items allow
 	// streamed is set once part of the response has been written.
 	streamed bool
 }
@@ -139,7 +140,29 @@ func (c *conn) cmdFetch(cmd *command) error {
 		items = append([]fetchItem{{name: "UID"}}, items...)
 	}
 	seen = seen && !sel.readOnly
+	if content {
+		// Many bytes to stream: a larger buffer for this command means
+		// fewer, larger writes to the socket.
+		var total int64
+		for _, seq := range seqs {
+			total += sel.msgs[seq-1].Size
+		}
+		if total > 4*streamBuffer {
+			old := c.bw
+			if err := old.Flush(); err != nil {
+				return err
+			}
+			c.bw = bufio.NewWriterSize(deadlineWriter{c}, streamBuffer)
+			defer func() {
+				c.bw.Flush()
+				c.bw = old
+			}()
+		}
+	}
 	var lost bool
+	if ms, ok := sel.mb.(MailboxSummaries); ok && !seen && summaryItems(items) {
+		return c.fetchSummaries(ms, seqs, items)
+	}
 	for _, seq := range seqs {
 		i := seq - 1
 		if sel.gone[i] && content {
@@ -177,6 +200,58 @@ func (c *conn) cmdFetch(cmd *command) error {
 	return nil
 }
 
+// summaryItems reports whether a Summary gives all that items need.
+func summaryItems(items []fetchItem) bool {
+	need := false
+	for _, it := range items {
+		switch {
+		case !needsContent(it):
+		case it.name == "ENVELOPE" || it.name == "BODYSTRUCTURE" || it.name == "BODY" && !it.section.hasBrackt:
+			need = true
+		default:
+			return false
+		}
+	}
+	return need
+}
+
+// fetchSummaries answers a FETCH whose items a Summary gives.
+func (c *conn) fetchSummaries(ms MailboxSummaries, seqs []uint32, items []fetchItem) error {
+	sel := c.sel
+	var lost bool
+	uids := make([]UID, 0, len(seqs))
+	want := make([]uint32, 0, len(seqs))
+	for _, seq := range seqs {
+		if sel.gone[seq-1] {
+			lost = true
+			continue
+		}
+		uids = append(uids, sel.msgs[seq-1].UID)
+		want = append(want, seq)
+	}
+	err := ms.Summaries(c.ctx, uids, func(i int, s *Summary, err error) error {
+		if err != nil {
+			if isNoSuchMessage(err) {
+				lost = true
+				return nil
+			}
+			return err
+		}
+		seq := want[i]
+		return c.fetchOne(seq, &fetchMsg{c: c, info: sel.msgs[seq-1], sum: s}, items, false)
+	})
+	if err != nil {
+		return err
+	}
+	if lost {
+		return &Error{Type: StatusNo, Code: CodeExpungeIssued, Text: "Some messages have been expunged"}
+	}
+	return nil
+}
+
+// streamBuffer is the write buffer of a FETCH that streams many bytes.
+const streamBuffer = 256 << 10
+
 func isNoSuchMessage(err error) bool {
 	e, _ := statusFor(err, false)
 	return e.Code == CodeExpungeIssued
@@ -188,6 +263,9 @@ func isNoSuchMessage(err error) bool {
 func (c *conn) fetchOne(seq uint32, m *fetchMsg, items []fetchItem, addFlags bool) error {
 	// Load what the items need first, so that a failure writes nothing.
 	for _, it := range items {
+		if m.sum != nil {
+			break
+		}
 		var err error
 		switch it.name {
 		case "ENVELOPE":
@@ -211,7 +289,12 @@ func (c *conn) fetchOne(seq uint32, m *fetchMsg, items []fetchItem, addFlags boo
 			return err
 		}
 	}
-	b := append(make([]byte, 0, 512), "* "...)
+	b := append(c.scratch[:0], "* "...)
+	defer func() {
+		if cap(b) <= 64<<10 {
+			c.scratch = b[:0]
+		}
+	}()
 	b = strconv.AppendUint(b, uint64(seq), 10)
 	b = append(b, " FETCH ("...)
 	first := true
@@ -238,8 +321,12 @@ func (c *conn) fetchOne(seq uint32, m *fetchMsg, items []fetchItem, addFlags boo
 			b = append(b, "RFC822.SIZE "...)
 			b = strconv.AppendInt(b, m.info.Size, 10)
 		case "ENVELOPE":
-			h, _ := m.header()
 			b = append(b, "ENVELOPE "...)
+			if m.sum != nil {
+				b = append(b, m.sum.pick(m.sum.env, c.utf8)...)
+				continue
+			}
+			h, _ := m.header()
 			b = appendEnvelope(b, h.header, c.utf8)
 		case "BODYSTRUCTURE", "BODY":
 			if it.name == "BODY" && it.section.hasBrackt {
@@ -249,10 +336,18 @@ func (c *conn) fetchOne(seq uint32, m *fetchMsg, items []fetchItem, addFlags boo
 				}
 				continue
 			}
-			root, _ := m.structure()
 			b = append(b, it.name...)
 			b = append(b, ' ')
-			b = appendBodyStructure(b, m.content, root, it.name == "BODYSTRUCTURE", c.utf8)
+			if m.sum != nil {
+				v := m.sum.body
+				if it.name == "BODYSTRUCTURE" {
+					v = m.sum.bs
+				}
+				b = append(b, m.sum.pick(v, c.utf8)...)
+				continue
+			}
+			root, _ := m.structure()
+			b = appendBodyStructure(b, root, it.name == "BODYSTRUCTURE", c.utf8)
 		case "RFC822", "RFC822.HEADER", "RFC822.TEXT":
 			sec := fetchItem{name: "BODY", section: section{hasBrackt: true}}
 			switch it.name {

@@ -52,6 +52,7 @@ type conn struct {
 	errCount  int
 	okCode    string // response code for the tagged OK of this command
 	bye       bool   // end the connection after this command
+	scratch   []byte // a FETCH response being built, reused
 }
 
 func newConn(s *Server, lc *lifecycle.Conn) *conn {

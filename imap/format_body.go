@@ -1,7 +1,6 @@
 package imap
 
 import (
-	"io"
 	"strconv"
 	"strings"
 
@@ -123,11 +122,11 @@ func isASCII(s string) bool {
 }
 
 // appendBodyStructure appends BODYSTRUCTURE (ext) or BODY (!ext) of p.
-func appendBodyStructure(b []byte, r io.ReaderAt, p *part, ext, utf8OK bool) []byte {
+func appendBodyStructure(b []byte, p *part, ext, utf8OK bool) []byte {
 	b = append(b, '(')
 	if p.mt.IsMultipart() && len(p.children) > 0 {
 		for _, c := range p.children {
-			b = appendBodyStructure(b, r, c, ext, utf8OK)
+			b = appendBodyStructure(b, c, ext, utf8OK)
 		}
 		b = append(b, ' ')
 		b = appendString(b, strings.ToUpper(p.mt.Subtype), utf8OK)
@@ -171,9 +170,9 @@ func appendBodyStructure(b []byte, r io.ReaderAt, p *part, ext, utf8OK bool) []b
 		b = append(b, ' ')
 		b = appendEnvelope(b, p.msg.header, utf8OK)
 		b = append(b, ' ')
-		b = appendBodyStructure(b, r, p.msg, ext, utf8OK)
+		b = appendBodyStructure(b, p.msg, ext, utf8OK)
 		b = append(b, ' ')
-		b = strconv.AppendInt(b, countLines(r, p.bodyStart, p.end), 10)
+		b = strconv.AppendInt(b, p.lines, 10)
 	case mt.Type == "text":
 		b = append(b, ' ')
 		b = strconv.AppendInt(b, p.lines, 10)

@@ -3,6 +3,7 @@ package imap
 import (
 	"bufio"
 	"bytes"
+	"strings"
 	"testing"
 )
 
@@ -103,15 +104,69 @@ func FuzzStructure(f *testing.F) {
 			}
 			if p.msg != nil {
 				check(p.msg, depth+1)
+				// The lines counted while scanning are the line
+				// endings of the body.
+				if want := int64(bytes.Count(data[p.bodyStart:p.end], []byte{'\n'})); p.lines != want {
+					t.Fatalf("message/rfc822 part has %d lines, want %d", p.lines, want)
+				}
 			}
 		}
 		check(root, 0)
-		appendBodyStructure(nil, r, root, true, false)
+		sum, err := Summarize(bytes.NewReader(data))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if sum.Size() != size {
+			t.Fatalf("Summarize read %d bytes of %d", sum.Size(), size)
+		}
+		enc, _ := sum.MarshalBinary()
+		var back Summary
+		if err := back.UnmarshalBinary(enc); err != nil {
+			t.Fatalf("a Summary does not read back: %v", err)
+		}
+		for _, u := range []bool{false, true} {
+			if string(back.pick(back.bs, u)) != string(appendBodyStructure(nil, root, true, u)) ||
+				string(back.pick(back.env, u)) != string(appendEnvelope(nil, root.header, u)) ||
+				string(back.pick(back.body, u)) != string(appendBodyStructure(nil, root, false, u)) {
+				t.Fatal("a Summary read back differs from the structure")
+			}
+		}
+		appendBodyStructure(nil, root, true, false)
 		appendEnvelope(nil, root.header, true)
 		for _, path := range [][]int{{1}, {1, 1}, {2}, {1, 2, 1}, {3, 1}} {
 			if p, ok := locate(root, path); ok && (p.bodyStart > size || p.end > size) {
 				t.Fatalf("section %v out of range", path)
 			}
+		}
+	})
+}
+
+// FuzzSummaryUnmarshal reads damaged cache data: an error or a Summary
+// whose wire forms are well-formed lists, never a panic.
+func FuzzSummaryUnmarshal(f *testing.F) {
+	for _, m := range []string{
+		"Subject: x\r\n\r\nbody\r\n",
+		"From: =?utf-8?q?J=C3=B6rg?= <j@example.org>\r\nSubject: caf\xc3\xa9\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n\r\nx\r\n--b--\r\n",
+	} {
+		s, _ := Summarize(strings.NewReader(m))
+		enc, _ := s.MarshalBinary()
+		f.Add(enc)
+	}
+	f.Add([]byte{1, 0, 2, '(', ')'})
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var s Summary
+		if err := s.UnmarshalBinary(data); err != nil {
+			return
+		}
+		for _, v := range [][2][]byte{s.env, s.body, s.bs} {
+			if !validWireList(v[0], false) || v[1] != nil && !validWireList(v[1], true) {
+				t.Fatal("accepted a wire form that is not a list")
+			}
+		}
+		enc, _ := s.MarshalBinary()
+		var again Summary
+		if err := again.UnmarshalBinary(enc); err != nil {
+			t.Fatalf("re-encoded summary does not read back: %v", err)
 		}
 	})
 }

@@ -29,6 +29,8 @@ type part struct {
 	bodyStart int64 // first byte after the blank line
 	end       int64 // end of the body, the CRLF before a delimiter excluded
 	lines     int64 // lines of the body
+	nlBody    int64 // line endings before bodyStart
+	nlEnd     int64 // line endings before end
 	header    *message.Header
 	mt        hmime.MediaType
 	children  []*part // parts of a multipart
@@ -39,6 +41,7 @@ type part struct {
 type structScanner struct {
 	br     *bufio.Reader
 	off    int64
+	nl     int64 // line endings read
 	nparts int
 	// pending is a delimiter line read but not yet handled.
 	pending     []byte
@@ -60,6 +63,7 @@ func (s *structScanner) readLine() (line []byte, off int64, eol int, cont bool, 
 		return line, off, 0, cont, nil
 	}
 	if n := len(line); n > 0 && line[n-1] == '\n' {
+		s.nl++
 		eol = 1
 		if n > 1 && line[n-2] == '\r' {
 			eol = 2
@@ -70,12 +74,24 @@ func (s *structScanner) readLine() (line []byte, off int64, eol int, cont bool, 
 
 // buildStructure scans the message in r (size bytes) and returns its tree.
 func buildStructure(r io.ReaderAt, size int64) (*part, error) {
-	s := &structScanner{br: bufio.NewReaderSize(io.NewSectionReader(r, 0, size), 4<<10)}
+	p, _, err := scanStructure(io.NewSectionReader(r, 0, size))
+	return p, err
+}
+
+// scanStructure reads a message from r to its end and returns its tree
+// and its size.
+func scanStructure(r io.Reader) (*part, int64, error) {
+	s := &structScanner{br: bufio.NewReaderSize(r, 16<<10)}
 	p, _, _, err := s.entity(0, nil, false)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
-	return p, nil
+	// Read what a delimiter of no known boundary left.
+	n, err := io.Copy(io.Discard, s.br)
+	if err != nil {
+		return nil, 0, err
+	}
+	return p, s.off + n, nil
 }
 
 // matchDelimiter reports whether line is a delimiter of one of bounds,
@@ -114,12 +130,13 @@ func (s *structScanner) entity(depth int, bounds []string, digest bool) (*part, 
 	atStart := true
 	hdrDone := false
 	for !hdrDone {
-		line, off, _, cont, err := s.readLine()
+		line, off, eol, cont, err := s.readLine()
 		if len(line) == 0 && err != nil {
 			if err != io.EOF {
 				return nil, -1, false, err
 			}
 			p.bodyStart, p.end = s.off, s.off
+			p.nlBody, p.nlEnd = s.nl, s.nl
 			p.finishHeader(hdr, digest)
 			return p, -1, false, nil
 		}
@@ -127,6 +144,11 @@ func (s *structScanner) entity(depth int, bounds []string, digest bool) (*part, 
 			if i, cl := matchDelimiter(line, bounds); i >= 0 {
 				// A part without a blank line: all header, no body.
 				p.bodyStart, p.end = off, off
+				p.nlBody = s.nl
+				if eol > 0 {
+					p.nlBody--
+				}
+				p.nlEnd = p.nlBody
 				p.finishHeader(hdr, digest)
 				return p, i, cl, nil
 			}
@@ -141,11 +163,13 @@ func (s *structScanner) entity(depth int, bounds []string, digest bool) (*part, 
 		atStart = !cont
 		if err == io.EOF {
 			p.bodyStart, p.end = s.off, s.off
+			p.nlBody, p.nlEnd = s.nl, s.nl
 			p.finishHeader(hdr, digest)
 			return p, -1, false, nil
 		}
 	}
 	p.bodyStart = s.off
+	p.nlBody = s.nl
 	p.finishHeader(hdr, digest)
 
 	boundary := p.mt.Params.Get("boundary")
@@ -154,8 +178,9 @@ func (s *structScanner) entity(depth int, bounds []string, digest bool) (*part, 
 		// No boundary: no part can be found. The body is skipped and
 		// the multipart gets one empty part, as RFC 9051 requires at
 		// least one (Dovecot does the same).
-		i, cl, err := s.leafBody(&part{bodyStart: s.off}, bounds)
-		p.end = s.off
+		skip := &part{bodyStart: s.off}
+		i, cl, err := s.leafBody(skip, bounds)
+		p.end, p.nlEnd = s.off, s.nl
 		p.children = []*part{emptyPart(p.end)}
 		return p, i, cl, err
 	case p.mt.IsMultipart() && depth < maxStructDepth && s.nparts < maxStructParts:
@@ -166,8 +191,8 @@ func (s *structScanner) entity(depth int, bounds []string, digest bool) (*part, 
 			return nil, -1, false, err
 		}
 		p.msg = inner
-		p.end = inner.end
-		p.lines = -1 // counted when needed, see countLines
+		p.end, p.nlEnd = inner.end, inner.nlEnd
+		p.lines = p.nlEnd - p.nlBody
 		return p, i, cl, nil
 	}
 	i, cl, err := s.leafBody(p, bounds)
@@ -183,9 +208,15 @@ func (s *structScanner) leafBody(p *part, bounds []string) (int, bool, error) {
 		if len(line) > 0 && atStart && !cont {
 			if i, cl := matchDelimiter(line, bounds); i >= 0 {
 				p.end = max(off-int64(prevEOL), p.bodyStart)
+				// s.nl counts the delimiter line's own ending.
+				p.nlEnd = s.nl
+				if eol > 0 {
+					p.nlEnd--
+				}
 				if prevEOL > 0 {
 					// The last line ending belongs to the delimiter.
 					p.lines--
+					p.nlEnd--
 				}
 				return i, cl, nil
 			}
@@ -203,7 +234,7 @@ func (s *structScanner) leafBody(p *part, bounds []string) (int, bool, error) {
 			if err != io.EOF {
 				return -1, false, err
 			}
-			p.end = s.off
+			p.end, p.nlEnd = s.off, s.nl
 			return -1, false, nil
 		}
 	}
@@ -241,6 +272,7 @@ func (s *structScanner) multipart(p *part, depth int, bounds []string, boundary 
 	}
 	if len(p.children) == 0 {
 		p.children = []*part{emptyPart(pre.end)}
+		p.children[0].nlBody, p.children[0].nlEnd = pre.nlEnd, pre.nlEnd
 	}
 	if i == own && cl {
 		// Epilogue up to an outer delimiter.
@@ -249,10 +281,11 @@ func (s *structScanner) multipart(p *part, depth int, bounds []string, boundary 
 		if err != nil {
 			return nil, -1, false, err
 		}
-		p.end = epi.end
+		p.end, p.nlEnd = epi.end, epi.nlEnd
 	} else {
 		// Ended by an outer delimiter or the end of input.
-		p.end = p.children[len(p.children)-1].end
+		last := p.children[len(p.children)-1]
+		p.end, p.nlEnd = last.end, last.nlEnd
 	}
 	if i == own {
 		i = -1
@@ -284,20 +317,4 @@ func (p *part) finishHeader(raw []byte, digest bool) {
 			p.mt = mt
 		}
 	}
-}
-
-// countLines counts the lines of r between start and end: the line
-// endings, as body-fld-lines counts them.
-func countLines(r io.ReaderAt, start, end int64) int64 {
-	var n int64
-	buf := make([]byte, 4<<10)
-	for off := start; off < end; {
-		k, err := r.ReadAt(buf[:min(int64(len(buf)), end-off)], off)
-		n += int64(bytes.Count(buf[:k], []byte{'\n'}))
-		off += int64(k)
-		if err != nil && k == 0 {
-			break
-		}
-	}
-	return n
 }

@@ -35,12 +35,17 @@ type Backend struct {
 	// NoInotify makes every selected mailbox poll, as if inotify were
 	// not available.
 	NoInotify bool
+	// MaxCacheBytes bounds the message summaries (ENVELOPE,
+	// BODYSTRUCTURE) that each folder keeps in memory and in its
+	// CacheFile; 0 means DefaultMaxCacheBytes.
+	MaxCacheBytes int64
 	// Logger receives warnings: a message file that cannot be read, a
 	// watch that failed. Nil discards them.
 	Logger *slog.Logger
 
 	mu      sync.Mutex
 	indexes map[string]*index // by folder directory
+	bufs    sync.Pool         // *[]byte buffers of crlfContent
 }
 
 func (b *Backend) logger() *slog.Logger {

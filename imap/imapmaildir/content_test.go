@@ -5,7 +5,9 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
+	"testing/iotest"
 )
 
 func crlf(b []byte) []byte {
@@ -24,6 +26,7 @@ func FuzzCRLFContent(f *testing.F) {
 	f.Add([]byte("\n\n\r\n\n"), int64(1), 1)
 	f.Add([]byte("no newline"), int64(4), 100)
 	dir := f.TempDir()
+	var pool sync.Pool
 	f.Fuzz(func(t *testing.T, data []byte, off int64, n int) {
 		if n <= 0 || n > 1<<16 {
 			return
@@ -37,11 +40,11 @@ func FuzzCRLFContent(f *testing.F) {
 			t.Fatal(err)
 		}
 		defer fl.Close()
-		c, err := newCRLFContent(fl)
+		want := crlf(data)
+		c, err := newCRLFContent(fl, 1, true, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
-		want := crlf(data)
 		if c.size != int64(len(want)) {
 			t.Fatalf("size %d, want %d", c.size, len(want))
 		}
@@ -49,10 +52,39 @@ func FuzzCRLFContent(f *testing.F) {
 		if err != nil || !bytes.Equal(all, want) {
 			t.Fatalf("whole: %q, %v; want %q", all, err, want)
 		}
+		// Unverified, read sequentially in pieces of n bytes, with a
+		// read elsewhere in between, then on.
+		seq, _ := newCRLFContent(fl, int64(len(want)), false, &pool)
+		var got []byte
+		buf := make([]byte, n)
+		for v := int64(0); v < seq.size; {
+			if v == int64(n) {
+				one := make([]byte, 1)
+				seq.ReadAt(one, off%max(seq.size, 1))
+			}
+			m, err := seq.ReadAt(buf, v)
+			got = append(got, buf[:m]...)
+			v += int64(m)
+			if err != nil || m == 0 {
+				break
+			}
+		}
+		if !bytes.Equal(got, want) {
+			t.Fatalf("sequential by %d: %q; want %q", n, got, want)
+		}
+		// The scanning reader, in reads of n bytes from a reader that
+		// gives one byte at a time.
+		got, err = io.ReadAll(&chunkReader{newCRLFReader(iotest.OneByteReader(bytes.NewReader(data))), n})
+		if err != nil || !bytes.Equal(got, want) {
+			t.Fatalf("crlfReader by %d: %q, %v; want %q", n, got, err, want)
+		}
+		got, _ = io.ReadAll(newCRLFReader(bytes.NewReader(data)))
+		if !bytes.Equal(got, want) {
+			t.Fatalf("crlfReader: %q; want %q", got, want)
+		}
 		if off < 0 {
 			off = -off
 		}
-		buf := make([]byte, n)
 		m, err := c.ReadAt(buf, off)
 		var exp []byte
 		if off < int64(len(want)) {
@@ -63,3 +95,11 @@ func FuzzCRLFContent(f *testing.F) {
 		}
 	})
 }
+
+// chunkReader reads at most n bytes at a time.
+type chunkReader struct {
+	r io.Reader
+	n int
+}
+
+func (c *chunkReader) Read(p []byte) (int, error) { return c.r.Read(p[:min(len(p), c.n)]) }

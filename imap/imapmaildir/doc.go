@@ -33,7 +33,27 @@
 // events on new/, cur/ and the folder itself within some 20 milliseconds,
 // message by message; only a message without a UID yet, a new UIDVALIDITY
 // or lost events make it list the folder again. Without inotify the folder
-// is read again every [Backend.PollInterval].
+// is read again every [Backend.PollInterval]. When no session has had the
+// folder selected since, SELECT lists it again only if cur/, new/,
+// dovecot-uidlist or dovecot-keywords changed (their modification times,
+// sizes and inodes, trusted once they are two seconds old).
+//
+// # Metadata cache
+//
+// What FETCH derives from parsing a message (ENVELOPE, BODY,
+// BODYSTRUCTURE, and the size with CRLF that lets BODY[] stream without a
+// first pass over the file) is an [imap.Summary], kept per folder in
+// memory, shared by the Backend's sessions, and in the file [CacheFile]
+// next to dovecot-uidlist, as Dovecot keeps dovecot.index.cache. The file
+// is written when the last session of the folder ends and two seconds
+// after new summaries, to a temporary file renamed over the old one; it is
+// checked with a CRC-32C, and its records name each message's UID, base
+// name, sizes and modification time, so a message replaced or expunged by
+// another process is parsed again and a damaged, truncated or foreign file
+// is ignored (with a log line) and rewritten. [Backend.MaxCacheBytes]
+// bounds it. Messages without a summary are parsed whole (headers and MIME
+// structure, the bodies streamed through), several at once, with the
+// kernel asked to read the next files ahead.
 //
 // # Errors
 //
@@ -41,7 +61,9 @@
 // exceeded is NO [OVERQUOTA], a message beyond
 // maildir.Options.MaxMessageBytes NO [TOOBIG], a full disk or a lock held
 // by another client NO [UNAVAILABLE], a damaged index file NO
-// [CORRUPTION]. A message file that is missing or shorter than its name
+// [CORRUPTION]. On a full disk APPEND and COPY leave nothing behind: the
+// file in tmp/ and the copies already made are removed. COPY within one
+// file system makes hard links, which need no space. A message file that is missing or shorter than its name
 // says is skipped with a log line, and FETCH answers NO [EXPUNGEISSUED]
 // for it.
 package imapmaildir

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/heraldmail/herald/imap"
@@ -70,10 +71,22 @@ type index struct {
 	handles  map[*handle]struct{}
 	stop     func() // ends the watcher
 	reads    int    // full reads of the folder, for tests
+
+	// sig is the state of the folder's files when it was last read
+	// completely (see dirSig), for SELECT without a watcher running.
+	sig dirSig
+
+	// The metadata cache (cache.go).
+	sums       map[uint32]*cached
+	sumBytes   int64
+	cacheRead  bool // the cache file was read
+	cacheDirty bool // sums differ from the cache file
+	flushTimer *time.Timer
+	flushMu    sync.Mutex // one writer of the cache file at a time
 }
 
 func newIndex(b *Backend, md *maildir.Maildir) *index {
-	return &index{b: b, md: md, handles: map[*handle]struct{}{}}
+	return &index{b: b, md: md, handles: map[*handle]struct{}{}, sums: map[uint32]*cached{}}
 }
 
 func (x *index) dead() bool {
@@ -116,6 +129,9 @@ func (x *index) ensure(ctx context.Context) error {
 // changed. x.mu is held.
 func (x *index) refreshLocked(ctx context.Context) (bool, error) {
 	x.reads++
+	// Taken before the folder is read, so that a change made while
+	// it is read shows as a difference next time.
+	sig := x.readSig()
 	snap, err := x.md.Sync(ctx, nil)
 	if err != nil {
 		return false, err
@@ -155,9 +171,13 @@ func (x *index) refreshLocked(ctx context.Context) (bool, error) {
 		}
 	}
 	statDates(x.md.Dir(), undated)
+	if x.loaded && snap.UIDValidity != x.validity {
+		x.dropSumsLocked()
+	}
 	x.msgs, x.byBase = msgs, byBase
 	x.validity, x.next = snap.UIDValidity, snap.UIDNext
 	x.loaded = true
+	x.sig = sig
 	return changed, nil
 }
 
@@ -452,9 +472,13 @@ func (x *index) attach(ctx context.Context, h *handle) error {
 		return errFolderGone
 	}
 	if x.stop == nil {
+		// Nothing watched the folder since the last session: read it
+		// again unless its files show it did not change.
 		x.stop = x.watch()
 		x.live = true
-		x.loaded = false
+		if !x.sig.trusted() || x.sig.files != x.readSig().files {
+			x.loaded = false
+		}
 	}
 	if !x.loaded {
 		if _, err := x.refreshLocked(ctx); err != nil {
@@ -469,8 +493,19 @@ func (x *index) attach(ctx context.Context, h *handle) error {
 	return nil
 }
 
-// detach closes the index for a session; the last one stops the watcher.
+// detach closes the index for a session; the last one stops the watcher
+// and writes the cache file if it changed.
 func (x *index) detach(h *handle) {
+	x.release(h)
+	x.mu.Lock()
+	last := len(x.handles) == 0 && x.cacheDirty
+	x.mu.Unlock()
+	if last {
+		x.flush()
+	}
+}
+
+func (x *index) release(h *handle) {
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	delete(x.handles, h)
@@ -478,4 +513,62 @@ func (x *index) detach(h *handle) {
 		x.stop()
 		x.stop, x.live = nil, false
 	}
+	if len(x.handles) == 0 && x.flushTimer != nil {
+		x.flushTimer.Stop()
+		x.flushTimer = nil
+	}
+}
+
+// dirSig is what tells whether a folder changed since it was read, without
+// reading it: the modification times, sizes and inodes of cur/, new/,
+// dovecot-uidlist and dovecot-keywords. Every delivery, flag change
+// (rename) or expunge by any process changes one of them.
+type dirSig struct {
+	files [4]fileSig
+	taken time.Time
+}
+
+type fileSig struct {
+	mtime int64
+	size  int64
+	ino   uint64
+}
+
+// sigFiles are the files of a folder that dirSig covers.
+var sigFiles = [4]string{"cur", "new", "dovecot-uidlist", "dovecot-keywords"}
+
+// sigGrace is how old the newest modification time of a signature must be
+// for the signature to be trusted: a change in the same tick of the file
+// system's clock would leave the time as it was.
+const sigGrace = 2 * time.Second
+
+func (x *index) readSig() dirSig {
+	sig := dirSig{taken: time.Now()}
+	for i, name := range sigFiles {
+		fi, err := os.Stat(filepath.Join(x.md.Dir(), name))
+		if err != nil {
+			sig.files[i] = fileSig{mtime: -1}
+			continue
+		}
+		sig.files[i] = fileSig{mtime: fi.ModTime().UnixNano(), size: fi.Size()}
+		if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+			sig.files[i].ino = st.Ino
+		}
+	}
+	return sig
+}
+
+// trusted reports whether the signature can tell that nothing changed: it
+// was taken, and no file was modified shortly before.
+func (s dirSig) trusted() bool {
+	if s.taken.IsZero() {
+		return false
+	}
+	limit := s.taken.Add(-sigGrace).UnixNano()
+	for _, f := range s.files {
+		if f.mtime > limit {
+			return false
+		}
+	}
+	return true
 }

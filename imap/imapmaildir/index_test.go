@@ -3,6 +3,8 @@ package imapmaildir
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -108,4 +110,72 @@ func has(flags []imap.Flag, f imap.Flag) bool {
 		}
 	}
 	return false
+}
+
+// TestSelectUnchanged checks that SELECT of a folder nothing changed since
+// the last session does not list it again, and that a delivery by another
+// process in between is seen.
+func TestSelectUnchanged(t *testing.T) {
+	ctx := context.Background()
+	root := t.TempDir()
+	st, err := maildir.OpenStore(root, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := &Backend{Store: func(context.Context, *imap.ConnInfo, string) (*maildir.Store, error) { return st, nil }}
+	u, err := b.Open(ctx, &imap.ConnInfo{}, "alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 5 {
+		msg := fmt.Sprintf("Subject: %d\r\n\r\nbody\r\n", i)
+		if _, err := u.Append(ctx, "INBOX", strings.NewReader(msg), int64(len(msg)), imap.AppendOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The files are older than the grace of a signature.
+	age := func() {
+		old := time.Now().Add(-time.Hour)
+		for _, name := range sigFiles {
+			os.Chtimes(filepath.Join(root, name), old, old)
+		}
+	}
+	age()
+	sel := func() (*index, int) {
+		mb, err := u.Select(ctx, "INBOX", false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer mb.Close(ctx)
+		msgs, _ := mb.Messages(ctx)
+		idx := mb.(*handle).idx
+		idx.mu.Lock()
+		defer idx.mu.Unlock()
+		return idx, len(msgs)
+	}
+	idx, n := sel()
+	reads := idx.reads
+	if _, n2 := sel(); n2 != n || idx.reads != reads {
+		t.Fatalf("second SELECT: %d messages, %d reads of the folder; want %d, 0", n2, idx.reads-reads, n)
+	}
+	other, _ := maildir.OpenStore(root, nil)
+	md, _ := other.Folder("INBOX")
+	if _, err := md.Deliver(ctx, strings.NewReader("Subject: new\r\n\r\nx\r\n"), nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, n3 := sel(); n3 != n+1 {
+		t.Fatalf("after a delivery by another process SELECT sees %d messages, want %d", n3, n+1)
+	}
+	// A flag change alone (a rename in cur/) is seen too.
+	age()
+	sel()
+	if _, err := md.SetFlags(ctx, []uint32{1}, maildir.FlagsAdd, maildir.FlagFlagged, nil); err != nil {
+		t.Fatal(err)
+	}
+	mb, _ := u.Select(ctx, "INBOX", false)
+	defer mb.Close(ctx)
+	msgs, _ := mb.Messages(ctx)
+	if !has(msgs[0].Flags, imap.FlagFlagged) {
+		t.Fatalf("flag set by another process not seen: %v", msgs[0].Flags)
+	}
 }

@@ -1,8 +1,13 @@
 package imapmaildir
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"io"
+	"os"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/heraldmail/herald/imap"
 	"github.com/heraldmail/herald/maildir"
@@ -58,11 +63,202 @@ func (h *handle) Open(ctx context.Context, uid imap.UID) (imap.Content, error) {
 	if raw == size {
 		return f, nil
 	}
-	c, err := newCRLFContent(f)
+	// The size with CRLF is known right when a summary was made from
+	// this very file; else the file is scanned first.
+	c, err := newCRLFContent(f, size, !h.idx.verified(uint32(uid)), &h.u.b.bufs)
 	if err != nil || c.size != size {
 		return skip(err)
 	}
 	return c, nil
+}
+
+// summaryWorkers is how many messages Summaries parses at once: reading
+// files not in the page cache overlaps, even on one core.
+const summaryWorkers = 2
+
+// Summaries implements imap.MailboxSummaries from the folder's metadata
+// cache; messages without a summary yet are parsed, several at once, and
+// their summaries kept.
+func (h *handle) Summaries(ctx context.Context, uids []imap.UID, fn func(i int, s *imap.Summary, err error) error) error {
+	x := h.idx
+	sums := make([]*imap.Summary, len(uids))
+	var miss []int
+	var ents []entry
+	x.mu.Lock()
+	x.loadCacheLocked()
+	for i, u := range uids {
+		j, ok := x.find(uint32(u))
+		if !ok {
+			continue
+		}
+		e := &x.msgs[j]
+		if c, ok := x.sums[e.uid]; ok && c.matches(e) {
+			sums[i] = c.sum
+			continue
+		}
+		miss = append(miss, i)
+		ents = append(ents, *e)
+	}
+	x.mu.Unlock()
+
+	// Parse the misses ahead of the writer, in order: a prefetcher
+	// opens the files up to summaryAhead messages ahead and has the
+	// kernel read them (which overlaps the reads of files not in the
+	// page cache without a thread each), and workers parse them.
+	res := make([]sumJob, len(miss))
+	for k := range res {
+		res[k].e = &ents[k]
+		res[k].opened = make(chan struct{})
+		res[k].done = make(chan struct{})
+	}
+	quit := make(chan struct{})
+	defer close(quit)
+	ahead := make(chan struct{}, summaryAhead)
+	if len(miss) > 0 {
+		go func() {
+			for k := range res {
+				select {
+				case ahead <- struct{}{}:
+				case <-quit:
+					return
+				}
+				res[k].f, res[k].err = h.openForSummary(ctx, res[k].e)
+				close(res[k].opened)
+			}
+		}()
+		next := make(chan int, len(miss))
+		for k := range miss {
+			next <- k
+		}
+		close(next)
+		for range min(summaryWorkers, len(miss)) {
+			go func() {
+				var buf []byte // the file read, reused
+				for k := range next {
+					j := &res[k]
+					select {
+					case <-j.opened:
+					case <-quit:
+						return
+					}
+					if j.err == nil {
+						j.sum, j.err = h.summarize(j.f, j.e, &buf)
+						j.f.Close()
+					}
+					close(j.done)
+				}
+			}()
+		}
+	}
+	k := 0
+	for i, u := range uids {
+		s := sums[i]
+		var err error
+		if k < len(miss) && miss[k] == i {
+			select {
+			case <-res[k].done:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+			s, err = res[k].sum, res[k].err
+			k++
+			<-ahead
+		} else if s == nil {
+			err = imap.ErrNoSuchMessage
+		}
+		_ = u
+		if err := fn(i, s, err); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// sumJob is one message Summaries parses.
+type sumJob struct {
+	e      *entry
+	f      *os.File
+	sum    *imap.Summary
+	err    error
+	opened chan struct{} // f and err are set
+	done   chan struct{} // sum and err are set
+}
+
+// summaryAhead bounds the files Summaries has open ahead of the writer.
+const summaryAhead = 256
+
+// openForSummary opens the file of e and asks the kernel to read it in.
+// A file that is gone or cannot be opened gives an error wrapping
+// imap.ErrNoSuchMessage, with a log line.
+func (h *handle) openForSummary(ctx context.Context, e *entry) (*os.File, error) {
+	x := h.idx
+	f, err := x.md.OpenMessage(ctx, e.uid)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		if !errors.Is(err, maildir.ErrGone) {
+			h.u.b.logger().Warn("imapmaildir: cannot open message, skipped", "dir", x.md.Dir(), "uid", e.uid, "err", err)
+		}
+		return nil, &sentinelError{imap.ErrNoSuchMessage, err}
+	}
+	unix.Fadvise(int(f.Fd()), 0, 0, unix.FADV_WILLNEED)
+	return f, nil
+}
+
+// summarize parses the message e from its file f and keeps its summary. A
+// file that cannot be read or is not what its name says gives an error
+// wrapping imap.ErrNoSuchMessage, with a log line.
+func (h *handle) summarize(f *os.File, e *entry, buf *[]byte) (*imap.Summary, error) {
+	x := h.idx
+	var src io.Reader = f
+	if e.raw <= maxWholeRead {
+		// One read for the file: the scan then runs on memory.
+		if int64(cap(*buf)) < e.raw+1 {
+			*buf = make([]byte, e.raw+1)
+		}
+		b := (*buf)[:e.raw+1]
+		n, err := io.ReadFull(f, b)
+		if err != nil && err != io.ErrUnexpectedEOF {
+			h.u.b.logger().Warn("imapmaildir: cannot read message, skipped", "dir", x.md.Dir(), "uid", e.uid, "err", err)
+			return nil, &sentinelError{imap.ErrNoSuchMessage, err}
+		}
+		src = bytes.NewReader(b[:n])
+	}
+	cr := &countReader{r: src}
+	var r io.Reader = cr
+	if e.raw != e.size {
+		r = newCRLFReader(cr)
+	}
+	s, err := imap.Summarize(r)
+	if err == nil && (cr.n != e.raw || s.Size() != e.size) {
+		err = errors.New("the file does not have the size in its name")
+	}
+	if err != nil {
+		h.u.b.logger().Warn("imapmaildir: cannot parse message, skipped", "dir", x.md.Dir(), "uid", e.uid, "file", f.Name(), "err", err)
+		return nil, &sentinelError{imap.ErrNoSuchMessage, err}
+	}
+	x.mu.Lock()
+	if j, ok := x.find(e.uid); ok && x.msgs[j].base == e.base {
+		x.keepLocked(&x.msgs[j], s)
+	}
+	x.mu.Unlock()
+	return s, nil
+}
+
+// maxWholeRead is the largest message file summarize reads at once.
+const maxWholeRead = 4 << 20
+
+// countReader counts the bytes read.
+type countReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
 }
 
 func toUint32(uids []imap.UID) []uint32 {
