@@ -32,6 +32,7 @@ import (
 	"github.com/heraldmail/herald/pop3"
 	"github.com/heraldmail/herald/pop3/pop3maildir"
 	"github.com/heraldmail/herald/pop3/pop3mem"
+	"github.com/heraldmail/herald/sasl"
 )
 
 // pop3BenchCount is how many messages each maildrop holds.
@@ -80,7 +81,9 @@ func TestPOP3BenchServer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &pop3.Server{Backend: be, AllowInsecureAuth: true}
+	auth := be.Authenticator()
+	auth.AllowInsecure = true
+	s := &pop3.Server{Backend: be, Auth: auth}
 	go s.Serve(l)
 	fmt.Println(l.Addr())
 	io.Copy(io.Discard, os.Stdin)
@@ -413,19 +416,19 @@ func TestPOP3MaildirBenchServer(t *testing.T) {
 		t.Fatal(err)
 	}
 	be := &pop3maildir.Backend{
-		Authenticate: func(ctx context.Context, info *pop3.ConnInfo, user, pass string) (string, error) {
-			if user != "alice" || pass != "secret" {
-				return "", pop3.ErrAuthFailed
-			}
-			return user, nil
-		},
 		Store: func(context.Context, string) (*maildir.Store, error) { return store, nil },
 	}
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &pop3.Server{Backend: be, AllowInsecureAuth: true}
+	auth := &sasl.Authenticator{AllowInsecure: true, Password: func(ctx context.Context, authzid, user, pass string) (string, error) {
+		if user != "alice" || pass != "secret" {
+			return "", pop3.ErrAuthFailed
+		}
+		return user, nil
+	}}
+	s := &pop3.Server{Backend: be, Auth: auth}
 	go s.Serve(l)
 	fmt.Println(l.Addr())
 	io.Copy(io.Discard, os.Stdin)

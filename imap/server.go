@@ -66,9 +66,10 @@ type Server struct {
 	// Backend opens the store of each user that logs in. Required.
 	Backend Backend
 	// Auth checks credentials for LOGIN (through its Password func) and
-	// AUTHENTICATE. Nil refuses every login. Its AllowInsecure field
-	// also allows LOGIN without TLS; otherwise the server announces
-	// LOGINDISABLED before TLS.
+	// AUTHENTICATE, the same sasl.Authenticator as smtp.Server.Auth and
+	// pop3.Server.Auth. Nil refuses every login. Its AllowInsecure
+	// field, the one switch for logins without TLS, also allows LOGIN
+	// then; otherwise the server announces LOGINDISABLED before TLS.
 	Auth *sasl.Authenticator
 
 	// Greeting is the text of the greeting. Default "Herald IMAP ready".

@@ -3,6 +3,7 @@ package maildir
 import (
 	"errors"
 	"strconv"
+	"syscall"
 )
 
 // Category sentinels. Errors of this package that callers act on wrap one of
@@ -19,9 +20,13 @@ var (
 	// format cannot hold.
 	ErrInvalidName = errors.New("maildir: invalid name")
 	// ErrQuotaExceeded reports a delivery refused by the Maildir++ quota.
-	ErrQuotaExceeded = errors.New("maildir: quota exceeded")
+	// It also matches syscall.EDQUOT, so that a protocol layer that does
+	// not know this package (an SMTP server answering 452 4.2.2) can tell
+	// a full mailbox with errors.Is, as it would a file system quota.
+	ErrQuotaExceeded error = &errnoSentinel{"maildir: quota exceeded", syscall.EDQUOT}
 	// ErrTooLarge reports a message longer than Options.MaxMessageBytes.
-	ErrTooLarge = errors.New("maildir: message too large")
+	// It also matches syscall.EFBIG, the file system's "file too large".
+	ErrTooLarge error = &errnoSentinel{"maildir: message too large", syscall.EFBIG}
 	// ErrGone reports a message that is no longer there: another client
 	// expunged it.
 	ErrGone = errors.New("maildir: message gone")
@@ -36,6 +41,22 @@ var (
 	// letters a-z are taken.
 	ErrTooManyKeywords = errors.New("maildir: too many keywords")
 )
+
+// errnoSentinel is a sentinel that errors.Is also matches against the
+// system error number of the same meaning; each sentinel stays distinct
+// from the others and from the bare errno.
+type errnoSentinel struct {
+	msg   string
+	errno syscall.Errno
+}
+
+func (e *errnoSentinel) Error() string { return e.msg }
+
+// Is reports whether target is the errno this sentinel stands for.
+func (e *errnoSentinel) Is(target error) bool {
+	errno, ok := target.(syscall.Errno)
+	return ok && errno == e.errno
+}
 
 // Error is the error type of this package: Op names the operation
 // ("deliver", "sync", "rename folder"...), Path the file or directory

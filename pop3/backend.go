@@ -26,16 +26,10 @@ type ConnInfo struct {
 	Mechanism string
 }
 
-// Backend checks credentials and opens maildrops. Its methods may be called
-// from many connections at once.
+// Backend opens maildrops; credentials are checked by Server.Auth (and
+// APOP by an APOPBackend). Its methods may be called from many connections
+// at once.
 type Backend interface {
-	// CheckPassword verifies the credentials of USER/PASS, and of the SASL
-	// mechanisms PLAIN and LOGIN unless Server.SASL is set. It returns the
-	// identity whose maildrop to open (usually username). Refused
-	// credentials return an error matching ErrAuthFailed; any other error
-	// is answered "-ERR [SYS/TEMP]" and logged, unless it is an *Error,
-	// which is sent as given.
-	CheckPassword(ctx context.Context, info *ConnInfo, username, password string) (identity string, err error)
 	// Open returns the maildrop of identity, locked for exclusive access
 	// until Mailbox.Close. A maildrop already locked returns
 	// &Error{Code: CodeInUse}. The server calls it once per successful

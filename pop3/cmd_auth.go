@@ -1,7 +1,6 @@
 package pop3
 
 import (
-	"context"
 	"crypto/md5"
 	"crypto/subtle"
 	"encoding/base64"
@@ -14,8 +13,11 @@ import (
 	"github.com/heraldmail/herald/sasl"
 )
 
-// secure reports whether secrets may travel on this connection.
-func (c *conn) secure() bool { return c.info.TLS != nil || c.srv.AllowInsecureAuth }
+// secure reports whether secrets may travel on this connection: over TLS,
+// or where Server.Auth.AllowInsecure says so.
+func (c *conn) secure() bool { return c.info.TLS != nil || c.allowInsecure() }
+
+func (c *conn) allowInsecure() bool { return c.srv.Auth != nil && c.srv.Auth.AllowInsecure }
 
 // needTLS is the refusal of a password login without TLS: [SYS/PERM],
 // since retrying the same way cannot work (RFC 3206 section 4).
@@ -61,25 +63,12 @@ func (c *conn) cmdCapa(args []string) error {
 	return nil
 }
 
-// authenticator returns the SASL configuration with the server's TLS rule.
+// authenticator returns Server.Auth, or one that offers nothing.
 func (c *conn) authenticator() *sasl.Authenticator {
-	var a sasl.Authenticator
-	if c.srv.SASL != nil {
-		a = *c.srv.SASL
-	} else {
-		a.Password = func(ctx context.Context, authzid, username, password string) (string, error) {
-			id, err := c.srv.Backend.CheckPassword(ctx, &c.info, username, password)
-			if err != nil {
-				return "", err
-			}
-			if authzid != "" && authzid != id {
-				return "", ErrAuthFailed
-			}
-			return id, nil
-		}
+	if c.srv.Auth != nil {
+		return c.srv.Auth
 	}
-	a.AllowInsecure = c.srv.AllowInsecureAuth
-	return &a
+	return &sasl.Authenticator{}
 }
 
 func (c *conn) mechanisms() []string { return c.authenticator().Mechanisms(c.info.TLS) }
@@ -110,7 +99,11 @@ func (c *conn) cmdPass(args []string) error {
 	if len(args) != 1 {
 		return errSyntax
 	}
-	id, err := c.srv.Backend.CheckPassword(c.ctx, &c.info, user, args[0])
+	a := c.srv.Auth
+	if a == nil || a.Password == nil {
+		return c.login("", "USER", ErrAuthFailed)
+	}
+	id, err := a.Password(c.ctx, "", user, args[0])
 	return c.login(id, "USER", err)
 }
 
@@ -266,7 +259,7 @@ func (c *conn) cmdAuth(args []string) error {
 	mech := strings.ToUpper(args[0])
 	server, err := a.NewServer(mech, c.info.TLS)
 	if err != nil {
-		if c.info.TLS == nil && !c.srv.AllowInsecureAuth {
+		if c.info.TLS == nil && !c.allowInsecure() {
 			full := *a
 			full.AllowInsecure = true
 			if _, err2 := full.NewServer(mech, c.info.TLS); err2 == nil {

@@ -1,11 +1,11 @@
 // Package pop3 implements the Post Office Protocol version 3: a server
-// driven by a [Backend] that checks credentials and opens maildrops, and a
-// [Client].
+// driven by a [Backend] that opens maildrops, and a [Client].
 //
 // # Server
 //
-// A [Server] needs only a Backend. [Backend.CheckPassword] verifies USER/PASS
-// (and SASL PLAIN and LOGIN unless [Server.SASL] is set);
+// A [Server] needs a Backend, and [Server.Auth] for anyone to log in: the
+// [sasl.Authenticator] that smtp and imap servers take too checks USER/PASS
+// with its Password func and runs the AUTH mechanisms it offers.
 // [Backend.Open] returns the user's [Mailbox], locked for exclusive access,
 // or &Error{Code: CodeInUse}. A Backend that also implements [APOPBackend]
 // gets APOP and a timestamp in the greeting. The package
@@ -23,7 +23,7 @@
 //
 // Without TLS, USER/PASS and the SASL mechanisms that send a reusable
 // secret are refused with "-ERR [SYS/PERM]" and not advertised, unless
-// [Server.AllowInsecureAuth] is set; STLS and implicit TLS (port 995) need
+// Server.Auth.AllowInsecure is set; STLS and implicit TLS (port 995) need
 // [Server.TLSConfig]. Anything a client pipelines after STLS is discarded
 // before the handshake (RFC 2595 section 4). Responses to pipelined
 // commands are batched and written when the input is drained.

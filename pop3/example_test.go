@@ -20,9 +20,11 @@ func Example() {
 	be.Deliver("alice", []byte("Subject: hello\r\n\r\nHi Alice!\r\n"))
 	be.Deliver("alice", []byte("Subject: again\r\n\r\n.A line with a dot\r\n"))
 
-	// AllowInsecureAuth only because the pipe stands for a trusted link;
-	// on a network, set TLSConfig and let clients use STLS.
-	srv := &pop3.Server{Backend: be, AllowInsecureAuth: true}
+	// AllowInsecure only because the pipe stands for a trusted link; on
+	// a network, set TLSConfig and let clients use STLS.
+	auth := be.Authenticator()
+	auth.AllowInsecure = true
+	srv := &pop3.Server{Backend: be, Auth: auth}
 	cconn, sconn := net.Pipe()
 	go srv.ServeConn(context.Background(), sconn)
 
@@ -62,7 +64,9 @@ func ExampleClient_Top() {
 	be := pop3mem.New()
 	be.AddUser("bob", "pw")
 	be.Deliver("bob", []byte("From: a@example.org\nSubject: report\n\nline 1\nline 2\n"))
-	srv := &pop3.Server{Backend: be, AllowInsecureAuth: true}
+	auth := be.Authenticator()
+	auth.AllowInsecure = true
+	srv := &pop3.Server{Backend: be, Auth: auth}
 	cconn, sconn := net.Pipe()
 	go srv.ServeConn(context.Background(), sconn)
 

@@ -72,7 +72,7 @@ func FuzzServer(f *testing.F) {
 		for _, m := range fixture {
 			be.Deliver("alice", []byte(m))
 		}
-		s := &pop3.Server{Backend: be.WithAPOP(), AllowInsecureAuth: true, LoginFailureDelay: -1, MaxLoginFailures: -1, MaxErrors: -1}
+		s := &pop3.Server{Backend: be.WithAPOP(), Auth: insecureAuth(be), LoginFailureDelay: -1, MaxLoginFailures: -1, MaxErrors: -1}
 		cc, sc := net.Pipe()
 		done := make(chan struct{})
 		go func() {

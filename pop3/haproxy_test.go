@@ -18,14 +18,16 @@ import (
 // of the last login.
 type recordingBackend struct {
 	*pop3mem.Backend
-	mu    sync.Mutex
-	seen  netip.AddrPort
-	proxy netip.AddrPort
+	mu   sync.Mutex
+	seen netip.AddrPort
+	// identity is the last maildrop opened.
+	identity string
+	proxy    netip.AddrPort
 }
 
 func (b *recordingBackend) Open(ctx context.Context, info *pop3.ConnInfo, identity string) (pop3.Mailbox, error) {
 	b.mu.Lock()
-	b.seen, b.proxy = info.RemoteAddr, info.ProxyAddr
+	b.seen, b.proxy, b.identity = info.RemoteAddr, info.ProxyAddr, identity
 	b.mu.Unlock()
 	return b.Backend.Open(ctx, info, identity)
 }
@@ -36,6 +38,7 @@ func TestBehindHAProxy(t *testing.T) {
 	be := &recordingBackend{Backend: newBackend(t)}
 	s := newServer(t, nil, "insecure", nil)
 	s.Backend = be
+	s.Auth = insecureAuth(be.Backend)
 	s.ProxyProtocol = true
 	s.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}
 	front := haproxytest.Start(t, listen(t, s))

@@ -19,6 +19,7 @@ import (
 	"github.com/heraldmail/herald/internal/testkit"
 	"github.com/heraldmail/herald/pop3"
 	"github.com/heraldmail/herald/pop3/pop3mem"
+	"github.com/heraldmail/herald/sasl"
 )
 
 // Fixture messages of the user alice. The third uses LF line endings,
@@ -60,18 +61,25 @@ func (failMailbox) Commit(context.Context, []int) error {
 	return errors.New("disk on fire: secret internal detail")
 }
 
-// panicking is a backend whose CheckPassword panics for the user "panic"
-// and fails with an internal error for the user "down".
+// panicking is a password check that panics for the user "panic" and
+// fails with an internal error for the user "down".
 type panicking struct{ *pop3mem.Backend }
 
-func (p panicking) CheckPassword(ctx context.Context, info *pop3.ConnInfo, user, pass string) (string, error) {
+func (p panicking) CheckPassword(ctx context.Context, authzid, user, pass string) (string, error) {
 	switch user {
 	case "panic":
 		panic("backend bug")
 	case "down":
 		return "", errors.New("ldap unreachable: secret internal detail")
 	}
-	return p.Backend.CheckPassword(ctx, info, user, pass)
+	return p.Backend.CheckPassword(ctx, authzid, user, pass)
+}
+
+// insecureAuth is the Authenticator of be, allowed without TLS.
+func insecureAuth(be *pop3mem.Backend) *sasl.Authenticator {
+	a := be.Authenticator()
+	a.AllowInsecure = true
+	return a
 }
 
 // logBuffer collects log output for assertions.
@@ -81,7 +89,10 @@ type logBuffer = testkit.LogBuffer
 // tls, commitfail, panicky, maxerrors=N, maxfails=N, maxline=N,
 // logindelay=SECONDS, expire=X, impl=X.
 func newServer(t testing.TB, be *pop3mem.Backend, options string, logs io.Writer) *pop3.Server {
-	s := &pop3.Server{Backend: be, LoginFailureDelay: -1}
+	s := &pop3.Server{Backend: be, LoginFailureDelay: -1, Auth: &sasl.Authenticator{}}
+	if be != nil {
+		s.Auth = be.Authenticator()
+	}
 	if logs != nil {
 		s.Logger = slog.New(slog.NewTextHandler(logs, nil))
 	}
@@ -90,7 +101,7 @@ func newServer(t testing.TB, be *pop3mem.Backend, options string, logs io.Writer
 		n, _ := strconv.Atoi(v)
 		switch k {
 		case "insecure":
-			s.AllowInsecureAuth = true
+			s.Auth.AllowInsecure = true
 		case "apop":
 			s.Backend = be.WithAPOP()
 		case "tls":
@@ -98,7 +109,7 @@ func newServer(t testing.TB, be *pop3mem.Backend, options string, logs io.Writer
 		case "commitfail":
 			s.Backend = failingCommit{be}
 		case "panicky":
-			s.Backend = panicking{be}
+			s.Auth.Password = panicking{be}.CheckPassword
 		case "maxerrors":
 			s.MaxErrors = n
 		case "maxfails":

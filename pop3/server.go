@@ -51,8 +51,8 @@ const (
 // zero value means the documented default. A Server must not be copied or
 // changed after its first use; it is safe for concurrent use.
 type Server struct {
-	// Backend checks credentials and opens maildrops. Required. If it is
-	// an APOPBackend, APOP is offered.
+	// Backend opens maildrops. Required. If it is an APOPBackend, APOP
+	// is offered.
 	Backend Backend
 
 	// Hostname goes into the APOP timestamp. Default DefaultHostname.
@@ -65,16 +65,16 @@ type Server struct {
 	// requires TLSConfig. A connection that arrives as a *tls.Conn
 	// (Serve(tls.Listen(...))) is implicit TLS without it.
 	ImplicitTLS bool
-	// AllowInsecureAuth accepts USER/PASS and the SASL mechanisms that
-	// send a reusable secret on connections without TLS. Off by default:
-	// they are refused with "-ERR [SYS/PERM]" before TLS and not
-	// advertised in CAPA.
-	AllowInsecureAuth bool
 
-	// SASL decides the AUTH mechanisms (RFC 5034). Nil means PLAIN and
-	// LOGIN checked by Backend.CheckPassword. Its AllowInsecure field is
-	// overridden by AllowInsecureAuth.
-	SASL *sasl.Authenticator
+	// Auth checks credentials: USER/PASS through its Password func, and
+	// the AUTH mechanisms (RFC 5034) it offers, the same
+	// sasl.Authenticator as imap.Server.Auth and smtp.Server.Auth. Its
+	// AllowInsecure field is the one switch for logins without TLS:
+	// unset, USER/PASS and the mechanisms that send a reusable secret
+	// are refused with "-ERR [SYS/PERM]" before TLS and not advertised
+	// in CAPA. Refused credentials get "-ERR [AUTH]". Nil refuses every
+	// login but APOP with "-ERR [AUTH]".
+	Auth *sasl.Authenticator
 
 	// LoginDelay is advertised as LOGIN-DELAY in CAPA (RFC 2449 section
 	// 6.8) when positive; the Backend enforces it by returning

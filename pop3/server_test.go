@@ -52,7 +52,7 @@ func TestAutologout(t *testing.T) {
 func TestLoginFailureDelay(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		be := newBackend(t)
-		s := &pop3.Server{Backend: be, AllowInsecureAuth: true}
+		s := &pop3.Server{Backend: be, Auth: insecureAuth(be)}
 		cc, sc := net.Pipe()
 		go s.ServeConn(context.Background(), sc)
 		defer cc.Close()
@@ -145,7 +145,7 @@ func TestSASLAuthenticator(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := newServer(t, newBackend(t), "", nil)
-	s.SASL = &sasl.Authenticator{
+	s.Auth = &sasl.Authenticator{
 		Scram: func(ctx context.Context, authzid, username string) (sasl.ScramUser, error) {
 			if username != "alice" {
 				return sasl.ScramUser{}, sasl.ErrAuthFailed
@@ -238,7 +238,7 @@ type loginDelayBackend struct{ *pop3mem.Backend }
 func TestLoginDelayCode(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		be := loginDelayBackend{newBackend(t)}
-		s := &pop3.Server{Backend: be, AllowInsecureAuth: true, LoginDelay: 15 * time.Minute}
+		s := &pop3.Server{Backend: be, Auth: insecureAuth(be.Backend), LoginDelay: 15 * time.Minute}
 		cc, sc := net.Pipe()
 		go s.ServeConn(context.Background(), sc)
 		defer cc.Close()

@@ -37,6 +37,10 @@ type Authenticator struct {
 	// AllowInsecure offers PLAIN, LOGIN, OAUTHBEARER and XOAUTH2 on
 	// connections without TLS too. Leave it false except on loopback or
 	// in tests: those mechanisms send reusable secrets in the clear.
+	// It is the one switch for authentication without TLS on the smtp,
+	// imap and pop3 servers: it also allows IMAP LOGIN and POP3
+	// USER/PASS before TLS, and decides what an smtp.SessionAuth may
+	// offer there.
 	AllowInsecure bool
 	// MaxResponseLength caps each client response in bytes; zero means
 	// DefaultMaxResponseLength.

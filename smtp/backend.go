@@ -41,6 +41,11 @@ type ConnInfo struct {
 	AuthIdentity string
 	// AuthMechanism is the SASL mechanism AUTH used.
 	AuthMechanism string
+	// TransactionID names the current mail transaction: a short unique
+	// lower-case base32 string, new at each MAIL command, "" before the
+	// first. The server puts it in its Received: field (the "id"
+	// clause), so a backend that logs it lets the two be matched.
+	TransactionID string
 }
 
 // Backend creates a Session for each connection.
@@ -97,7 +102,10 @@ type SessionHello interface {
 	Hello(ctx context.Context, name string) error
 }
 
-// SessionAuth is implemented by sessions that accept AUTH (RFC 4954).
+// SessionAuth is implemented by sessions that run AUTH (RFC 4954)
+// themselves. It overrides Server.Auth; Server.Auth.AllowInsecure still
+// decides whether mechanisms that send a reusable secret are offered
+// before TLS.
 type SessionAuth interface {
 	Session
 	// AuthMechanisms lists the SASL mechanisms to advertise, such as

@@ -58,8 +58,9 @@ func (m *exampleMailbox) Auth(ctx context.Context, mech string) (sasl.Server, er
 // returns the client end.
 func examplePipe() net.Conn {
 	srv := &smtp.Server{
-		Hostname:          "mx.example.net",
-		AllowInsecureAuth: true, // a pipe in one process: nothing to eavesdrop
+		Hostname:        "mx.example.net",
+		Auth:            &sasl.Authenticator{AllowInsecure: true}, // a pipe in one process: nothing to eavesdrop
+		DisableReceived: true,                                     // print the sizes the client sent
 		Backend: smtp.BackendFunc(func(ctx context.Context, c *smtp.ConnInfo) (smtp.Session, error) {
 			return &exampleMailbox{}, nil
 		}),
@@ -149,7 +150,8 @@ func ExampleClient_Auth() {
 func ExampleExtensionError() {
 	ctx := context.Background()
 	srv := &smtp.Server{
-		Disable: smtp.ExtSMTPUTF8,
+		Disable:         smtp.ExtSMTPUTF8,
+		DisableReceived: true,
 		Backend: smtp.BackendFunc(func(ctx context.Context, c *smtp.ConnInfo) (smtp.Session, error) {
 			return &exampleMailbox{}, nil
 		}),

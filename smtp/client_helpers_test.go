@@ -187,7 +187,7 @@ func (s *cliSession) Auth(ctx context.Context, mech string) (sasl.Server, error)
 // it before use.
 func cliServer(configure func(s *smtp.Server)) (*smtp.Server, *cliBackend) {
 	be := &cliBackend{}
-	s := &smtp.Server{Backend: be, Hostname: "mx.test", AllowInsecureAuth: true}
+	s := &smtp.Server{Backend: be, Hostname: "mx.test", Auth: &sasl.Authenticator{AllowInsecure: true}, DisableReceived: true}
 	if configure != nil {
 		configure(s)
 	}

@@ -712,7 +712,7 @@ func TestSendMail(t *testing.T) {
 			s, be := cliServer(func(s *smtp.Server) {
 				s.TLSConfig = ct.server
 				s.ImplicitTLS = implicit
-				s.AllowInsecureAuth = false
+				s.Auth = nil
 			})
 			addr := cliListen(t, s)
 			opts := &smtp.SendMailOptions{

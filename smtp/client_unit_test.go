@@ -163,7 +163,7 @@ func TestClientDataBlockTimeout(t *testing.T) {
 func TestSendMailAuthFunc(t *testing.T) {
 	t.Parallel()
 	ct := cliTestTLS(t)
-	s, be := cliServer(func(s *smtp.Server) { s.TLSConfig = ct.server; s.AllowInsecureAuth = false })
+	s, be := cliServer(func(s *smtp.Server) { s.TLSConfig = ct.server; s.Auth = nil })
 	var offered []string
 	opts := &smtp.SendMailOptions{
 		ClientOptions: smtp.ClientOptions{TLSConfig: &tls.Config{RootCAs: ct.pool}},

@@ -1,6 +1,8 @@
 package smtp
 
 import (
+	"context"
+	"crypto/tls"
 	"encoding/base64"
 	"errors"
 	"strings"
@@ -8,34 +10,89 @@ import (
 	"github.com/heraldmail/herald/sasl"
 )
 
-// authMechanisms returns the mechanisms to offer on this connection.
-// Before TLS only mechanisms that send no reusable secret are offered,
-// unless Server.AllowInsecureAuth is set.
+// authMechanisms returns the mechanisms to offer on this connection:
+// those of a SessionAuth, else those of Server.Auth. Before TLS only
+// mechanisms that send no reusable secret are offered, unless
+// Server.Auth.AllowInsecure is set.
 func (c *conn) authMechanisms() []string {
 	if !c.srv.enabled(ExtAuth) {
 		return nil
 	}
-	sa, ok := c.sess.(SessionAuth)
-	if !ok {
-		return nil
+	if sa, ok := c.sess.(SessionAuth); ok {
+		all := sa.AuthMechanisms(c.ctx)
+		if c.info.TLS != nil || c.srv.allowInsecureAuth() {
+			return all
+		}
+		var safe []string
+		for _, m := range all {
+			if sasl.SafeWithoutTLS(m) {
+				safe = append(safe, m)
+			}
+		}
+		return safe
 	}
-	all := sa.AuthMechanisms(c.ctx)
-	if c.info.TLS != nil || c.srv.AllowInsecureAuth {
-		return all
+	if c.srv.Auth != nil {
+		return c.srv.Auth.Mechanisms(c.info.TLS)
 	}
-	var safe []string
-	for _, m := range all {
-		if sasl.SafeWithoutTLS(m) {
-			safe = append(safe, m)
+	return nil
+}
+
+// insecureOnly reports whether mech would be offered if the connection had
+// TLS, so that its refusal is 538 rather than 504.
+func (c *conn) insecureOnly(mech string) bool {
+	if c.info.TLS != nil {
+		return false
+	}
+	if sa, ok := c.sess.(SessionAuth); ok {
+		return containsFold(sa.AuthMechanisms(c.ctx), mech)
+	}
+	full := *c.srv.Auth
+	full.AllowInsecure = true
+	return containsFold(full.Mechanisms(nil), mech)
+}
+
+// authAttempt records what a failed exchange tried, for the log: the
+// server's Authenticator is copied with its checks wrapped to note the
+// names the client gave.
+type authAttempt struct {
+	authzid, username string
+}
+
+// authenticator returns a copy of Server.Auth whose checks note the names
+// tried in at.
+func (c *conn) authenticator(at *authAttempt) *sasl.Authenticator {
+	a := *c.srv.Auth
+	if check := a.Password; check != nil {
+		a.Password = func(ctx context.Context, authzid, username, password string) (string, error) {
+			at.authzid, at.username = authzid, username
+			return check(ctx, authzid, username, password)
 		}
 	}
-	return safe
+	if lookup := a.Scram; lookup != nil {
+		a.Scram = func(ctx context.Context, authzid, username string) (sasl.ScramUser, error) {
+			at.authzid, at.username = authzid, username
+			return lookup(ctx, authzid, username)
+		}
+	}
+	if check := a.Token; check != nil {
+		a.Token = func(ctx context.Context, req sasl.TokenRequest) (string, error) {
+			at.authzid, at.username = "", req.Username
+			return check(ctx, req)
+		}
+	}
+	if check := a.External; check != nil {
+		a.External = func(ctx context.Context, cs *tls.ConnectionState, authzid string) (string, error) {
+			at.authzid = authzid
+			return check(ctx, cs, authzid)
+		}
+	}
+	return &a
 }
 
 // cmdAuth handles AUTH (RFC 4954).
 func (c *conn) cmdAuth(arg string) error {
-	sa, ok := c.sess.(SessionAuth)
-	if !ok || !c.srv.enabled(ExtAuth) {
+	sa, isSA := c.sess.(SessionAuth)
+	if !c.srv.enabled(ExtAuth) || !isSA && c.srv.Auth == nil {
 		return &Error{Code: CodeNotImplemented, Enhanced: EnhancedInvalidCommand, Message: "AUTH not available"}
 	}
 	switch {
@@ -52,11 +109,32 @@ func (c *conn) cmdAuth(arg string) error {
 		return &Error{Code: CodeParamSyntaxError, Enhanced: EnhancedInvalidArguments, Message: "Syntax: AUTH mechanism [initial-response]"}
 	}
 	if !containsFold(c.authMechanisms(), mech) {
-		if c.info.TLS == nil && containsFold(sa.AuthMechanisms(c.ctx), mech) {
+		if c.insecureOnly(mech) {
 			return &Error{Code: CodeEncryptionRequired, Enhanced: EnhancedEncryptionRequired, Message: "Encryption required for requested authentication mechanism"}
 		}
 		return &Error{Code: CodeParamNotImplemented, Enhanced: EnhancedInvalidArguments, Message: "Unrecognized authentication type"}
 	}
+	var at authAttempt
+	err := c.authExchange(mech, ir, hasIR, func() (sasl.Server, error) {
+		if isSA {
+			return sa.Auth(c.ctx, mech)
+		}
+		return c.authenticator(&at).NewServer(mech, c.info.TLS)
+	})
+	if err != nil {
+		var e *Error
+		if errors.As(err, &e) && e.Code == CodeAuthInvalid || errors.Is(err, sasl.ErrAuthFailed) ||
+			errors.Is(err, sasl.ErrMalformed) || errors.Is(err, sasl.ErrUnexpected) {
+			c.log().Info("smtp: authentication failed", "mechanism", mech,
+				"username", at.username, "authzid", at.authzid, "err", err)
+		}
+	}
+	return err
+}
+
+// authExchange runs the SASL exchange of mech with the server that
+// newServer returns and, on success, sets the identity.
+func (c *conn) authExchange(mech, ir string, hasIR bool, newServer func() (sasl.Server, error)) error {
 	var resp []byte
 	if hasIR {
 		var err error
@@ -64,7 +142,7 @@ func (c *conn) cmdAuth(arg string) error {
 			return err
 		}
 	}
-	server, err := sa.Auth(c.ctx, mech)
+	server, err := newServer()
 	if err != nil {
 		return authError(c, err)
 	}

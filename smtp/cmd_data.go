@@ -3,6 +3,7 @@ package smtp
 import (
 	"errors"
 	"io"
+	"strings"
 
 	"github.com/heraldmail/herald/internal/wire"
 )
@@ -59,6 +60,13 @@ func (c *conn) checkDataSequence() error {
 // deliver hands the message to the session and returns one result per
 // reply to send: one for SMTP, one per recipient for LMTP.
 func (c *conn) deliver(r io.Reader) []error {
+	if !c.srv.DisableReceived {
+		opts := ReceivedOptions{By: c.srv.hostname(), ID: c.info.TransactionID, UTF8: c.mailOpts.UTF8}
+		if len(c.rcpts) == 1 {
+			opts.For = c.rcpts[0]
+		}
+		r = io.MultiReader(strings.NewReader(Received(&c.info, opts)), r)
+	}
 	if !c.srv.LMTP {
 		return []error{c.sess.Data(c.ctx, r)}
 	}

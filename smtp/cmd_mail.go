@@ -1,5 +1,21 @@
 package smtp
 
+import (
+	"crypto/rand"
+	"encoding/base32"
+)
+
+// transactionIDEncoding is lower-case base32 without padding: an id reads
+// the same in a log, a Received: field and a file name.
+var transactionIDEncoding = base32.NewEncoding("abcdefghijklmnopqrstuvwxyz234567").WithPadding(base32.NoPadding)
+
+// newTransactionID returns 16 characters of 80 random bits.
+func newTransactionID() string {
+	var b [10]byte
+	rand.Read(b[:])
+	return transactionIDEncoding.EncodeToString(b[:])
+}
+
 // cmdMail handles MAIL (RFC 5321 section 4.1.1.2) and its parameters.
 func (c *conn) cmdMail(arg string) error {
 	if !c.helo {
@@ -15,6 +31,7 @@ func (c *conn) cmdMail(arg string) error {
 	if err := c.checkMailOptions(&opts); err != nil {
 		return err
 	}
+	c.info.TransactionID = newTransactionID()
 	if err := c.sess.Mail(c.ctx, from, &opts); err != nil {
 		return err
 	}

@@ -96,6 +96,7 @@ const (
 	EnhancedAuthOK               EnhancedCode = 2_007_000 // 2.7.0 authentication succeeded
 	EnhancedTempFailure          EnhancedCode = 4_000_000 // 4.0.0 other or undefined status
 	EnhancedTempMailbox          EnhancedCode = 4_002_000 // 4.2.0 other mailbox status (greylisting)
+	EnhancedMailboxFullTemp      EnhancedCode = 4_002_002 // 4.2.2 mailbox full, for now
 	EnhancedMailSystemTemp       EnhancedCode = 4_003_000 // 4.3.0 other or undefined mail system status
 	EnhancedSystemFull           EnhancedCode = 4_003_001 // 4.3.1 mail system full
 	EnhancedNotAccepting         EnhancedCode = 4_003_002 // 4.3.2 system not accepting network messages

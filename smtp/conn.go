@@ -10,6 +10,7 @@ import (
 	"net/netip"
 	"os"
 	"runtime/debug"
+	"syscall"
 
 	"github.com/heraldmail/herald/internal/lifecycle"
 	"github.com/heraldmail/herald/internal/wire"
@@ -273,9 +274,32 @@ func (c *conn) errorReply(err error) (ReplyCode, EnhancedCode, string) {
 		return CodeAuthInvalid, EnhancedAuthInvalid, "Authentication credentials invalid"
 	case errors.Is(err, sasl.ErrMalformed), errors.Is(err, sasl.ErrUnexpected):
 		return CodeParamSyntaxError, EnhancedSyntaxError, "Malformed authentication response"
+	case errors.Is(err, sasl.ErrUnsupportedMechanism):
+		return CodeParamNotImplemented, EnhancedInvalidArguments, "Unrecognized authentication type"
+	}
+	// Storage errors a backend passes up, whatever store it uses: the
+	// client learns whether retrying can help.
+	if code, enh, text, ok := storageReply(err); ok {
+		c.log().Warn("smtp: session storage error", "err", err)
+		return code, enh, text
 	}
 	c.log().Error("smtp: session error", "err", err)
 	return CodeLocalError, EnhancedMailSystemTemp, "Requested action aborted: local error in processing"
+}
+
+// storageReply maps the system errors of a store that cannot take a
+// message: a quota (EDQUOT; maildir.ErrQuotaExceeded matches it), a file
+// size limit (EFBIG; maildir.ErrTooLarge) or a full disk (ENOSPC).
+func storageReply(err error) (ReplyCode, EnhancedCode, string, bool) {
+	switch {
+	case errors.Is(err, syscall.EDQUOT):
+		return CodeInsufficientStorage, EnhancedMailboxFullTemp, "Mailbox full", true
+	case errors.Is(err, syscall.EFBIG):
+		return CodeExceededStorage, EnhancedMessageTooBig, "Message too big for the mailbox", true
+	case errors.Is(err, syscall.ENOSPC):
+		return CodeInsufficientStorage, EnhancedSystemFull, "Insufficient system storage", true
+	}
+	return 0, 0, "", false
 }
 
 // dispatch runs one command, recovering a panic with 421.

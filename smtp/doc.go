@@ -56,9 +56,11 @@
 // and Postfix's XCLIENT let the server sit behind a load balancer or a
 // trusted front end.
 //
-// AUTH is offered only on TLS connections, except for mechanisms that send
-// no reusable secret (SCRAM), unless Server.AllowInsecureAuth is set;
-// PLAIN before TLS gets 538 5.7.11.
+// AUTH is run by the server with [Server.Auth], the [sasl.Authenticator]
+// that imap.Server and pop3.Server take too, or by a Session that
+// implements [SessionAuth]. It is offered only on TLS connections, except
+// for mechanisms that send no reusable secret (SCRAM), unless
+// Server.Auth.AllowInsecure is set; PLAIN before TLS gets 538 5.7.11.
 //
 // # SMTP smuggling and bare line endings
 //
@@ -115,9 +117,10 @@
 //
 // # Trace fields
 //
-// [Received] builds the Received: header field that the backend prepends to
-// an accepted message (RFC 5321 section 4.4, with the RFC 3848 protocol
-// names).
+// The server prepends a Received: header field to every message it hands
+// to the backend (RFC 5321 section 4.4, with the RFC 3848 protocol names),
+// built by [Received] with ConnInfo.TransactionID as its id, unless
+// Server.DisableReceived is set.
 //
 // # Connections
 //

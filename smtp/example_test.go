@@ -34,7 +34,19 @@ func (printSession) Data(ctx context.Context, r io.Reader) error {
 	if err != nil {
 		return err
 	}
-	fmt.Printf("backend: DATA %q\n", b)
+	// The server put its Received: field first; it ends at the first
+	// line break not followed by a tab.
+	end := 0
+	for {
+		i := strings.Index(string(b[end:]), "\r\n")
+		end += i + 2
+		if i < 0 || end >= len(b) || b[end] != '\t' {
+			break
+		}
+	}
+	first, _, _ := strings.Cut(string(b), "\r\n")
+	fmt.Printf("backend: trace %q...\n", first)
+	fmt.Printf("backend: DATA %q\n", b[end:])
 	return nil
 }
 
@@ -87,6 +99,7 @@ func ExampleServer() {
 	// client: 550 5.1.1 No such user
 	// client: 250 2.1.5 Recipient OK
 	// client: 354 Start mail input; end with <CRLF>.<CRLF>
+	// backend: trace "Received: from client.example.net ([unknown])"...
 	// backend: DATA "Subject: hi\r\n\r\n.dot\r\n"
 	// client: 250 2.0.0 Message accepted for delivery
 	// client: 221 2.0.0 mx.example.org Service closing transmission channel

@@ -3,6 +3,7 @@ package smtp_test
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -39,11 +40,17 @@ type testBackend struct {
 	closed   int
 	refuse   error // returned by NewSession
 	noPanic  bool  // for fuzzing: "panic" addresses are refused instead
+	// serverAuth hands out sessions without SessionAuth, so that
+	// Server.Auth runs AUTH.
+	serverAuth bool
 }
 
 func (b *testBackend) NewSession(ctx context.Context, c *smtp.ConnInfo) (smtp.Session, error) {
 	if b.refuse != nil {
 		return nil, b.refuse
+	}
+	if b.serverAuth {
+		return plainSession{&testSession{b: b, info: c}}, nil
 	}
 	return &testSession{b: b, info: c}, nil
 }
@@ -189,13 +196,17 @@ type logBuffer = testkit.LogBuffer
 // transcript's "# server:" line applied.
 func newServer(t *testing.T, be *testBackend, options string, logs io.Writer) *smtp.Server {
 	t.Helper()
-	s := &smtp.Server{Backend: be, Hostname: "mx.test", Logger: slog.New(slog.NewTextHandler(logs, nil))}
+	// Transcripts compare the message bytes; the Received: field the
+	// server adds is checked by the tests that ask for "received".
+	s := &smtp.Server{Backend: be, Hostname: "mx.test", Logger: slog.New(slog.NewTextHandler(logs, nil)), DisableReceived: true}
 	for _, o := range strings.Fields(options) {
 		k, v, _ := strings.Cut(o, "=")
 		n, _ := strconv.Atoi(v)
 		switch k {
 		case "lmtp":
 			s.LMTP = true
+		case "received":
+			s.DisableReceived = false
 		case "maxrcpt":
 			s.MaxRecipients = n
 		case "maxsize":
@@ -205,7 +216,7 @@ func newServer(t *testing.T, be *testBackend, options string, logs io.Writer) *s
 		case "maxline":
 			s.MaxLineLength = n
 		case "insecureauth":
-			s.AllowInsecureAuth = true
+			s.Auth = &sasl.Authenticator{AllowInsecure: true}
 		case "xclient":
 			s.XClientTrusted = nil // set by the caller; net.Pipe has no address
 		case "disable":
@@ -350,4 +361,31 @@ func runTranscript(t *testing.T, s *smtp.Server, be *testBackend, logs *logBuffe
 			t.Fatalf("log contains %q", s)
 		}
 	}
+}
+
+// withoutTrace checks that m.Data starts with the Received: field the
+// server adds, naming the client's HELO and address, the server, the
+// transaction id and the single recipient, and returns the rest.
+func withoutTrace(t *testing.T, m message, proto string) string {
+	t.Helper()
+	addr := "unknown"
+	if a := m.Info.RemoteAddr.Addr(); a.IsValid() {
+		addr = a.String()
+	}
+	want := "Received: from " + m.Info.HeloName + " ([" + addr + "])\r\n" +
+		"\tby mx.test with " + proto + " id " + m.Info.TransactionID + "\r\n"
+	if cs := m.Info.TLS; cs != nil {
+		want += "\t(" + tls.VersionName(cs.Version) + " " + tls.CipherSuiteName(cs.CipherSuite) + ")\r\n"
+	}
+	if len(m.To) == 1 {
+		want += "\tfor " + m.To[0].String() + "; "
+	}
+	if m.Info.TransactionID == "" || !strings.HasPrefix(m.Data, want) {
+		t.Fatalf("message does not start with %q:\n%q", want, m.Data)
+	}
+	_, rest, ok := strings.Cut(m.Data[len(want):], "\r\n")
+	if !ok {
+		t.Fatalf("unterminated Received: field in %q", m.Data)
+	}
+	return rest
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/heraldmail/herald/internal/lifecycle"
+	"github.com/heraldmail/herald/sasl"
 	"github.com/heraldmail/herald/serving"
 )
 
@@ -58,7 +59,7 @@ const (
 type Extension uint32
 
 // Extensions that can be disabled. All are on by default; STARTTLS needs
-// Server.TLSConfig, AUTH needs a SessionAuth, REQUIRETLS is only offered
+// Server.TLSConfig, AUTH needs Server.Auth or a SessionAuth, REQUIRETLS is only offered
 // over TLS and XCLIENT only to Server.XClientTrusted.
 const (
 	ExtPipelining          Extension = 1 << iota // RFC 2920
@@ -93,9 +94,29 @@ type Server struct {
 	// arrives as a *tls.Conn (Serve(tls.Listen(...))) is implicit TLS
 	// without it.
 	ImplicitTLS bool
-	// AllowInsecureAuth offers and accepts AUTH on connections without
-	// TLS. Off by default: AUTH is refused with 538 5.7.11 before TLS.
-	AllowInsecureAuth bool
+
+	// Auth checks credentials for AUTH (RFC 4954): when it is set and the
+	// Session does not implement SessionAuth, the server advertises
+	// Auth.Mechanisms for the connection's TLS state and runs the
+	// exchange itself with Auth.NewServer; on success ConnInfo.AuthIdentity
+	// and AuthMechanism are set. Refused credentials get 535 5.7.8, a
+	// mechanism not offered 504 5.5.4, and one that needs TLS 538 5.7.11
+	// before STARTTLS, all under the rule of sasl.Authenticator's
+	// AllowInsecure field, the one switch for AUTH without TLS (a Session
+	// implementing SessionAuth is held to the same field). Failed
+	// attempts are logged on Logger at Info with the identity tried and
+	// the mechanism, never the secret. Nil means no AUTH unless the
+	// Session implements SessionAuth.
+	Auth *sasl.Authenticator
+
+	// DisableReceived stops the server from prepending its Received:
+	// trace field to every message. By default the reader given to
+	// Session.Data and SessionLMTP.LMTPData starts with
+	// Received(info, ReceivedOptions{By: Hostname, ID: info.TransactionID,
+	// For: the recipient when there is exactly one, UTF8: SMTPUTF8 was
+	// used}), so a backend stores it without doing anything (RFC 5321
+	// section 4.4 requires it of every SMTP server).
+	DisableReceived bool
 
 	// LMTP makes the server speak LMTP (RFC 2033): LHLO instead of
 	// HELO/EHLO and one reply per recipient after the data.
@@ -196,6 +217,10 @@ func orDefault(d, def time.Duration) time.Duration {
 }
 
 func (s *Server) enabled(e Extension) bool { return s.Disable&e == 0 }
+
+// allowInsecureAuth is the one rule for AUTH without TLS:
+// Auth.AllowInsecure.
+func (s *Server) allowInsecureAuth() bool { return s.Auth != nil && s.Auth.AllowInsecure }
 
 func (s *Server) logger() *slog.Logger {
 	if s.Logger == nil {

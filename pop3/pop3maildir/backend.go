@@ -13,15 +13,11 @@ import (
 )
 
 // Backend is a [pop3.Backend] that serves the INBOX of a [maildir.Store]
-// per user. Authenticate and Store are required; the other fields' zero
+// per user; pop3.Server.Auth checks the credentials and names the identity.
+// Store is required; the other fields' zero
 // values mean the documented defaults. A Backend must not be copied or
 // changed after its first use; it is safe for concurrent use.
 type Backend struct {
-	// Authenticate checks the credentials of USER/PASS and of the SASL
-	// mechanisms PLAIN and LOGIN, as [pop3.Backend.CheckPassword]: it
-	// returns the identity whose maildrop to open, or an error matching
-	// pop3.ErrAuthFailed for refused credentials.
-	Authenticate func(ctx context.Context, info *pop3.ConnInfo, username, password string) (identity string, err error)
 	// Store returns the Maildir++ store of identity, whose INBOX is the
 	// maildrop. It may open a new Store on each call or keep them.
 	Store func(ctx context.Context, identity string) (*maildir.Store, error)
@@ -69,14 +65,6 @@ func (b *Backend) hostname() string {
 		}
 	})
 	return b.host
-}
-
-// CheckPassword implements [pop3.Backend] with Authenticate.
-func (b *Backend) CheckPassword(ctx context.Context, info *pop3.ConnInfo, username, password string) (string, error) {
-	if b.Authenticate == nil {
-		return "", errors.New("pop3maildir: Backend.Authenticate is nil")
-	}
-	return b.Authenticate(ctx, info, username, password)
 }
 
 // Open implements [pop3.Backend]: it takes the maildrop lock of the

@@ -20,6 +20,7 @@ import (
 	"github.com/heraldmail/herald/maildir"
 	"github.com/heraldmail/herald/pop3"
 	"github.com/heraldmail/herald/pop3/pop3maildir"
+	"github.com/heraldmail/herald/sasl"
 )
 
 // crashEnv names the directory of a crash helper process.
@@ -68,7 +69,9 @@ func TestCrashHelper(t *testing.T) {
 		t.Fatal(err)
 	}
 	be := crashBackend(store)
-	srv := &pop3.Server{Backend: be, AllowInsecureAuth: true, LoginFailureDelay: -1}
+	// Any password: the test is about crashes, not credentials.
+	anyPassword := func(ctx context.Context, authzid, user, pass string) (string, error) { return user, nil }
+	srv := &pop3.Server{Backend: be, Auth: &sasl.Authenticator{AllowInsecure: true, Password: anyPassword}, LoginFailureDelay: -1}
 	addr := serve(t, srv)
 	inbox, err := store.Folder(maildir.Inbox)
 	if err != nil {
@@ -101,9 +104,6 @@ func TestCrashHelper(t *testing.T) {
 
 func crashBackend(store *maildir.Store) *pop3maildir.Backend {
 	return &pop3maildir.Backend{
-		Authenticate: func(ctx context.Context, info *pop3.ConnInfo, user, pass string) (string, error) {
-			return user, nil
-		},
 		Store:    func(context.Context, string) (*maildir.Store, error) { return store, nil },
 		LockWait: 2 * time.Second,
 	}

@@ -5,8 +5,9 @@
 // # Maildrop
 //
 // [Backend.Store] maps the authenticated identity to its Store, so the
-// caller decides where mailboxes live; [Backend.Authenticate] checks the
-// credentials. Messages are numbered in UID order, as Dovecot numbers
+// caller decides where mailboxes live; pop3.Server.Auth (a
+// sasl.Authenticator) checks the credentials and names the identity.
+// Messages are numbered in UID order, as Dovecot numbers
 // them. Their sizes come from the ",W=" field of their file names (the
 // size with CRLF line endings, which POP3 counts) without opening the
 // files; only a message whose name lacks it is read to count its size.

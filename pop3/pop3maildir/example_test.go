@@ -13,6 +13,7 @@ import (
 	"github.com/heraldmail/herald/maildir"
 	"github.com/heraldmail/herald/pop3"
 	"github.com/heraldmail/herald/pop3/pop3maildir"
+	"github.com/heraldmail/herald/sasl"
 )
 
 // Example serves alice's Maildir over POP3 and reads it with the pop3
@@ -37,17 +38,20 @@ func Example() {
 	inbox.Deliver(ctx, strings.NewReader("Subject: again\r\n\r\nStill here.\r\n"), nil)
 
 	be := &pop3maildir.Backend{
-		Authenticate: func(ctx context.Context, info *pop3.ConnInfo, user, pass string) (string, error) {
-			if user != "alice" || pass != "secret" {
-				return "", pop3.ErrAuthFailed
-			}
-			return user, nil
-		},
 		Store: func(ctx context.Context, identity string) (*maildir.Store, error) {
 			return store, nil
 		},
 	}
-	srv := &pop3.Server{Backend: be, AllowInsecureAuth: true}
+	auth := &sasl.Authenticator{
+		Password: func(ctx context.Context, authzid, user, pass string) (string, error) {
+			if user != "alice" || pass != "secret" || authzid != "" && authzid != user {
+				return "", pop3.ErrAuthFailed
+			}
+			return user, nil
+		},
+		AllowInsecure: true, // a pipe in one process: nothing to eavesdrop
+	}
+	srv := &pop3.Server{Backend: be, Auth: auth}
 	cc, sc := net.Pipe()
 	done := make(chan struct{})
 	go func() {

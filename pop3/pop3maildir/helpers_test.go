@@ -15,6 +15,7 @@ import (
 	"github.com/heraldmail/herald/maildir"
 	"github.com/heraldmail/herald/pop3"
 	"github.com/heraldmail/herald/pop3/pop3maildir"
+	"github.com/heraldmail/herald/sasl"
 )
 
 // fixture are the messages delivered to alice: CRLF, LF (which POP3 sends
@@ -59,19 +60,19 @@ func newEnv(t testing.TB, root string, opts *maildir.Options, msgs ...string) *e
 	deliver(t, store, msgs...)
 	logger := slog.New(slog.NewTextHandler(e.logs, nil))
 	e.backend = &pop3maildir.Backend{
-		Authenticate: func(ctx context.Context, info *pop3.ConnInfo, user, pass string) (string, error) {
-			if user == "alice" && pass == "secret" {
-				return user, nil
-			}
-			return "", pop3.ErrAuthFailed
-		},
 		Store: func(ctx context.Context, id string) (*maildir.Store, error) {
 			return store, nil
 		},
 		LockWait: -1,
 		Logger:   logger,
 	}
-	e.server = &pop3.Server{Backend: e.backend, AllowInsecureAuth: true, LoginFailureDelay: -1, Logger: logger}
+	auth := &sasl.Authenticator{AllowInsecure: true, Password: func(ctx context.Context, authzid, user, pass string) (string, error) {
+		if user == "alice" && pass == "secret" && (authzid == "" || authzid == user) {
+			return user, nil
+		}
+		return "", pop3.ErrAuthFailed
+	}}
+	e.server = &pop3.Server{Backend: e.backend, Auth: auth, LoginFailureDelay: -1, Logger: logger}
 	e.addr = serve(t, e.server)
 	t.Cleanup(func() {
 		if t.Failed() {

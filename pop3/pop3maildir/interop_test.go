@@ -132,7 +132,7 @@ func TestInteropFetchmail(t *testing.T) {
 	dir := t.TempDir()
 	certFile, tlsConfig := writeCert(t, dir)
 	e.server.TLSConfig = tlsConfig
-	e.server.AllowInsecureAuth = false
+	e.server.Auth.AllowInsecure = false
 	out := filepath.Join(dir, "delivered")
 	rc := func(extra string) string {
 		p := filepath.Join(dir, "fetchmailrc")

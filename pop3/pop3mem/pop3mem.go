@@ -1,5 +1,6 @@
 // Package pop3mem is an in-memory backend for the pop3 server: users with
-// passwords, maildrops held in memory with exclusive locks, deletion that
+// passwords (checked through [Backend.Authenticator] set as
+// pop3.Server.Auth), maildrops held in memory with exclusive locks, deletion that
 // is all or nothing. It is meant for tests, examples and benchmarks; it
 // keeps every message in memory.
 package pop3mem
@@ -14,6 +15,7 @@ import (
 	"sync"
 
 	"github.com/heraldmail/herald/pop3"
+	"github.com/heraldmail/herald/sasl"
 )
 
 // Backend holds users and their maildrops. The zero Backend has no user;
@@ -100,15 +102,27 @@ func toCRLF(msg []byte) []byte {
 	return out
 }
 
-// CheckPassword implements pop3.Backend.
-func (b *Backend) CheckPassword(ctx context.Context, info *pop3.ConnInfo, username, password string) (string, error) {
+// CheckPassword is a sasl.PasswordFunc over the users of b: it accepts
+// username with its password, with no authzid or one equal to username.
+// Refused credentials fail with an error matching pop3.ErrAuthFailed.
+func (b *Backend) CheckPassword(ctx context.Context, authzid, username, password string) (string, error) {
 	b.mu.Lock()
 	u := b.users[username]
 	b.mu.Unlock()
 	if u == nil || subtle.ConstantTimeCompare([]byte(u.password), []byte(password)) != 1 {
 		return "", pop3.ErrAuthFailed
 	}
+	if authzid != "" && authzid != username {
+		return "", pop3.ErrAuthFailed
+	}
 	return username, nil
+}
+
+// Authenticator returns a new sasl.Authenticator that checks the users of
+// b with CheckPassword, for pop3.Server.Auth (PLAIN, LOGIN and USER/PASS).
+// The caller may set its other fields, such as AllowInsecure.
+func (b *Backend) Authenticator() *sasl.Authenticator {
+	return &sasl.Authenticator{Password: b.CheckPassword}
 }
 
 // Open implements pop3.Backend: it locks the maildrop, or answers

@@ -23,10 +23,10 @@ func TestBackend(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if _, err := be.CheckPassword(ctx, nil, "alice", "wrong"); !errors.Is(err, pop3.ErrAuthFailed) {
+	if _, err := be.CheckPassword(ctx, "", "alice", "wrong"); !errors.Is(err, pop3.ErrAuthFailed) {
 		t.Fatalf("wrong password: %v", err)
 	}
-	id, err := be.CheckPassword(ctx, nil, "alice", "secret")
+	id, err := be.CheckPassword(ctx, "", "alice", "secret")
 	if err != nil || id != "alice" {
 		t.Fatalf("CheckPassword = %q, %v", id, err)
 	}

@@ -10,7 +10,6 @@ import (
 	"io"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/heraldmail/herald/sasl"
 	"github.com/heraldmail/herald/smtp"
@@ -22,7 +21,9 @@ type Message struct {
 	To          []smtp.Path
 	MailOptions smtp.MailOptions
 	RcptOptions []smtp.RcptOptions
-	// Data is the message as received, with a Received: field prepended.
+	// Data is the message as the server handed it over: with the
+	// server's Received: field first unless Server.DisableReceived is
+	// set.
 	Data []byte
 	// Conn is the connection's state when the message was accepted.
 	Conn smtp.ConnInfo
@@ -35,8 +36,6 @@ const DefaultMaxMessages = 1000
 // accepts mail for any domain and offers no AUTH. It is safe for
 // concurrent use; fields must not change once it serves connections.
 type Backend struct {
-	// Hostname goes in the Received: field. Empty means "localhost".
-	Hostname string
 	// Domains lists the domains whose recipients are accepted, compared
 	// without regard to case. Empty accepts every domain; other
 	// recipients get 550 5.7.1 (relaying denied) unless the client has
@@ -48,8 +47,6 @@ type Backend struct {
 	// MaxMessages bounds the stored messages; once full, DATA gets
 	// 452 4.3.1. Zero means DefaultMaxMessages.
 	MaxMessages int
-	// Now returns the time for the Received: field. Nil means time.Now.
-	Now func() time.Time
 
 	mu       sync.Mutex
 	messages []Message
@@ -106,15 +103,6 @@ func (s *session) local(p smtp.Path) bool {
 }
 
 func (s *session) Data(ctx context.Context, r io.Reader) error {
-	var forPath smtp.Path
-	if len(s.to) == 1 {
-		forPath = s.to[0]
-	}
-	now := time.Now
-	if s.b.Now != nil {
-		now = s.b.Now
-	}
-	trace := smtp.Received(s.conn, smtp.ReceivedOptions{By: s.b.Hostname, For: forPath, UTF8: s.mail.UTF8, Time: now()})
 	body, err := io.ReadAll(r)
 	if err != nil {
 		return err
@@ -134,7 +122,7 @@ func (s *session) Data(ctx context.Context, r io.Reader) error {
 		To:          append([]smtp.Path(nil), s.to...),
 		MailOptions: s.mail,
 		RcptOptions: append([]smtp.RcptOptions(nil), s.rcpts...),
-		Data:        append([]byte(trace), body...),
+		Data:        body,
 		Conn:        *s.conn,
 	})
 	return nil
