@@ -69,9 +69,8 @@ func (c *Committer) Stats() Stats {
 }
 
 type batch struct {
-	reqs  []*waiter
-	done  chan struct{}
-	items int
+	reqs []*waiter
+	done chan struct{}
 }
 
 type waiter struct {
@@ -81,45 +80,70 @@ type waiter struct {
 
 // Sync makes the request durable together with the requests of concurrent
 // callers and returns nil when it is; an error from any sync the request
-// depends on (one of its files, a directory it named, the file system
-// sync of its batch) is returned to every waiter depending on it. When ctx
-// ends first, Sync returns ctx.Err() at once; the batch is still synced,
-// so the request's files must stay open until then or their sync is
-// skipped (a closed file is not an error of the batch).
+// depends on (one of its files, a path it named, the file system sync of
+// its batch) is returned to every waiter depending on it. When ctx ends
+// first, Sync returns ctx.Err() at once; the batch is still synced, so the
+// request's files must stay open until then or their sync is skipped (a
+// closed file is not an error). The caller that finds no sync running
+// syncs its batch at once and ignores ctx while it does.
 func (c *Committer) Sync(ctx context.Context, req Request) error {
-	if len(req.Files) == 0 && len(req.Paths) == 0 {
-		return nil
-	}
+	return c.SyncAll(ctx, []Request{req})[0]
+}
+
+// SyncAll is Sync for several requests at once, which join the same batch;
+// it returns one error per request, in order.
+func (c *Committer) SyncAll(ctx context.Context, reqs []Request) []error {
+	errs := make([]error, len(reqs))
 	if err := ctx.Err(); err != nil {
-		return err
+		for i := range errs {
+			errs[i] = err
+		}
+		return errs
 	}
-	w := &waiter{req: req}
+	ws := make([]*waiter, 0, len(reqs))
+	for _, r := range reqs {
+		if len(r.Files) > 0 || len(r.Paths) > 0 {
+			ws = append(ws, &waiter{req: r})
+		}
+	}
+	if len(ws) == 0 {
+		return errs
+	}
 	c.mu.Lock()
 	b := c.next
 	if b == nil {
 		b = &batch{done: make(chan struct{})}
 		c.next = b
 	}
-	b.reqs = append(b.reqs, w)
-	b.items += len(req.Files) + len(req.Paths)
-	c.stats.Requests++
-	if !c.running {
-		// Lead: nobody is syncing, so this batch is synced at once.
-		// It ignores ctx: the sync runs to its end.
+	b.reqs = append(b.reqs, ws...)
+	c.stats.Requests += int64(len(ws))
+	lead := !c.running
+	if lead {
+		// Nobody is syncing, so this batch is synced at once.
 		c.running = true
 		c.next = nil
-		c.mu.Unlock()
-		c.lead(b)
-		<-b.done
-		return w.err
 	}
 	c.mu.Unlock()
-	select {
-	case <-b.done:
-		return w.err
-	case <-ctx.Done():
-		return ctx.Err()
+	if lead {
+		c.lead(b)
+	} else {
+		select {
+		case <-b.done:
+		case <-ctx.Done():
+			for i := range errs {
+				errs[i] = ctx.Err()
+			}
+			return errs
+		}
 	}
+	j := 0
+	for i, r := range reqs {
+		if len(r.Files) > 0 || len(r.Paths) > 0 {
+			errs[i] = ws[j].err
+			j++
+		}
+	}
+	return errs
 }
 
 // lead syncs b, then hands the next batch, if any gathered meanwhile, to
@@ -290,3 +314,11 @@ func syncPath(p string) error {
 	defer f.Close()
 	return f.Sync()
 }
+
+// shared is the Committer of the process: fsyncs batch best when every
+// writer of the process shares one, whatever package writes.
+var shared Committer
+
+// Shared returns the process-wide Committer that maildir and delivery use
+// unless told otherwise.
+func Shared() *Committer { return &shared }
