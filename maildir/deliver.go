@@ -9,7 +9,10 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"syscall"
 	"time"
+
+	"github.com/heraldmail/herald/internal/groupcommit"
 )
 
 // DeliverOptions configures [Maildir.Deliver]; nil means the zero value.
@@ -32,50 +35,294 @@ type DeliverOptions struct {
 //
 // The message is written to tmp/ under a new unique name, fsynced, linked
 // into new/ (or cur/ with flags) under its final name
-// "<unique>,S=<size>,W=<size with CRLF>" and the directory is fsynced: when
-// Deliver returns nil, the message is on disk and survives a crash. Then it
-// gets the next UID in dovecot-uidlist. If that last step fails (a lock
-// held too long), the message is delivered all the same, its UID is 0 and
-// the next [Maildir.Sync] gives it one.
+// "<unique>,S=<size>,W=<size with CRLF>", given the next UID in
+// dovecot-uidlist, and the directory and dovecot-uidlist are fsynced: when
+// Deliver returns nil, the message is on disk and survives a crash. The
+// fsyncs are shared with the concurrent deliveries (and delivery queue
+// writes) of the process, unless Options.SyncEach is set: a delivery waits
+// for the sync in progress, if any, and is then synced in one batch with
+// those that waited beside it. If the UID cannot be assigned (a lock held
+// too long), the message is delivered all the same, its UID is 0 and the
+// next [Maildir.Sync] gives it one.
 //
 // A message longer than Options.MaxMessageBytes fails with ErrTooLarge, one
 // beyond the quota with ErrQuotaExceeded; on any error, and when ctx ends
 // while r is read, nothing is left in new/, cur/ or tmp/. Deliver reads r to
 // its end; the bytes are stored as they are (CRLF or LF line endings).
 func (m *Maildir) Deliver(ctx context.Context, r io.Reader, opts *DeliverOptions) (Message, error) {
+	msgs, errs := DeliverMany(ctx, r, []*Maildir{m}, opts)
+	return msgs[0], errs[0]
+}
+
+// DeliverMany stores one message read from r in each of the targets, as
+// [Maildir.Deliver] would, reading r once: the message is written to the
+// first target's tmp/ and hard-linked (or, across file systems, copied)
+// into the tmp/ of the others, and all the copies share their fsyncs, with
+// each other and with concurrent deliveries. It returns one Message and
+// one error per target, in order; a nil error means that copy is durable.
+// A target that fails (its quota is full, its folder is gone) does not fail
+// the others; an error reading r fails them all. The message size limit is
+// that of each target's Options; r is read up to the largest of them. The
+// committer is that of the first target: the process-wide one, or none
+// when its Options.SyncEach is set. A target named twice gets two copies.
+func DeliverMany(ctx context.Context, r io.Reader, targets []*Maildir, opts *DeliverOptions) ([]Message, []error) {
 	var o DeliverOptions
 	if opts != nil {
 		o = *opts
 	}
+	msgs := make([]Message, len(targets))
+	errs := make([]error, len(targets))
+	if len(targets) == 0 {
+		_, _ = io.Copy(io.Discard, r)
+		return msgs, errs
+	}
+	ds := make([]*delivery, len(targets))
+	live := 0
+	limit := int64(0)
+	for i, m := range targets {
+		d := &delivery{m: m}
+		ds[i] = d
+		d.err = m.prepare(ctx, &o, &d.flags)
+		if d.err == nil {
+			live++
+			limit = max(limit, m.opts.MaxMessageBytes)
+		}
+	}
+	if live == 0 {
+		return msgs, collect(ds, msgs, errs)
+	}
+	// Spool into the first target that can take it.
+	var spool *delivery
+	for _, d := range ds {
+		if d.err != nil {
+			continue
+		}
+		f, base, tmpPath, err := d.m.createTmp()
+		if err != nil {
+			d.err = err
+			continue
+		}
+		d.f, d.base, d.tmp = f, base, tmpPath
+		spool = d
+		break
+	}
+	if spool == nil {
+		return msgs, collect(ds, msgs, errs)
+	}
+	f, tmpPath := spool.f, spool.tmp
+	size, vsize, err := copyCounting(ctx, f, r, limit)
+	if err != nil {
+		f.Close()
+		os.Remove(tmpPath)
+		for _, d := range ds {
+			if d.err == nil {
+				d.err = wrap("deliver", d.m.dir, err)
+			}
+		}
+		return msgs, collect(ds, msgs, errs)
+	}
+	for _, d := range ds {
+		if d.err != nil || d == spool {
+			continue
+		}
+		if size > d.m.opts.MaxMessageBytes {
+			d.err = wrap("deliver", d.m.dir, ErrTooLarge)
+			continue
+		}
+		d.err = d.m.tmpCopy(d, spool)
+	}
+	if size > spool.m.opts.MaxMessageBytes {
+		spool.err = wrap("deliver", spool.m.dir, ErrTooLarge)
+	}
+	c := spool.m.committer()
+	// Phase 1: the data of every copy is on disk before any name of it
+	// appears in new/ or cur/.
+	// A hard-linked copy is the spool's inode.
+	reqs := make([]groupcommit.Request, len(ds))
+	for i, d := range ds {
+		if d.err == nil {
+			f := d.f
+			if f == nil {
+				f = spool.f
+			}
+			reqs[i].Files = []*os.File{f}
+		}
+	}
+	serrs := commit(ctx, c, reqs)
+	for i, d := range ds {
+		if d.f != nil {
+			if err := d.f.Close(); err != nil && serrs[i] == nil {
+				serrs[i] = err
+			}
+		}
+		if d.err == nil && serrs[i] != nil {
+			d.err = wrap("deliver", d.m.dir, serrs[i])
+		}
+	}
+	// Phase 2: link into new/ or cur/, assign the UID, then sync the
+	// directories and dovecot-uidlist.
+	for i, d := range ds {
+		reqs[i] = groupcommit.Request{}
+		if d.err != nil {
+			continue
+		}
+		d.err = d.m.link(ctx, d, size, vsize, o.Time)
+		if d.err == nil {
+			reqs[i].Paths = d.syncPaths
+		}
+	}
+	serrs = commit(ctx, c, reqs)
+	for i, d := range ds {
+		if d.tmp != "" {
+			os.Remove(d.tmp)
+		}
+		if d.err != nil {
+			continue
+		}
+		d.err = d.m.installed(d, size, serrs[i])
+	}
+	return msgs, collect(ds, msgs, errs)
+}
+
+// installed ends a delivery whose final name was synced with the result
+// err: it charges the quota, or removes the name again.
+func (m *Maildir) installed(d *delivery, size int64, err error) error {
+	if err != nil {
+		os.Remove(filepath.Join(m.dir, d.entry.rel()))
+		return wrap("deliver", m.dir, err)
+	}
+	if m.quota != nil {
+		m.quota.add(size, 1)
+	}
+	return nil
+}
+
+// install moves the synced file tmpPath into new/ (flags empty) or cur/,
+// assigns a UID, syncs the directory and dovecot-uidlist and charges the
+// quota. The tmp file is removed in every case.
+func (m *Maildir) install(ctx context.Context, tmpPath, base string, size, vsize int64, flags Flags, t time.Time) (Message, error) {
+	defer os.Remove(tmpPath)
+	d := &delivery{m: m, flags: flags, base: base, tmp: tmpPath}
+	if err := m.link(ctx, d, size, vsize, t); err != nil {
+		return Message{}, err
+	}
+	err := commit(ctx, m.committer(), []groupcommit.Request{{Paths: d.syncPaths}})[0]
+	if err := m.installed(d, size, err); err != nil {
+		return Message{}, err
+	}
+	return d.msg, nil
+}
+
+// delivery is one target of DeliverMany.
+type delivery struct {
+	m         *Maildir
+	flags     Flags
+	f         *os.File // the tmp/ file while its data is synced
+	base, tmp string
+	entry     fileEntry
+	msg       Message
+	syncPaths []string
+	err       error
+}
+
+func collect(ds []*delivery, msgs []Message, errs []error) []error {
+	for i, d := range ds {
+		msgs[i], errs[i] = d.msg, d.err
+		if d.err != nil {
+			msgs[i] = Message{}
+		}
+	}
+	return errs
+}
+
+// prepare checks what can be checked before reading the message: ctx, the
+// quota, the keywords, which it adds to dovecot-keywords as needed.
+func (m *Maildir) prepare(ctx context.Context, o *DeliverOptions, flags *Flags) error {
 	if err := ctx.Err(); err != nil {
-		return Message{}, wrap("deliver", m.dir, err)
+		return wrap("deliver", m.dir, err)
 	}
 	if m.quota != nil {
 		if err := m.quota.check(0); err != nil {
-			return Message{}, wrap("deliver", m.dir, err)
+			return wrap("deliver", m.dir, err)
 		}
 	}
 	sys, _ := MakeFlags(string(o.Flags)).split()
 	letters, err := m.keywordLetters(ctx, o.Keywords, true)
 	if err != nil {
-		return Message{}, err
+		return err
 	}
-	f, base, tmpPath, err := m.createTmp()
-	if err != nil {
-		return Message{}, err
+	*flags = sys.Union(letters)
+	return nil
+}
+
+func (m *Maildir) committer() *groupcommit.Committer {
+	if m.opts.SyncEach {
+		return nil
 	}
-	size, vsize, err := copyCounting(ctx, f, r, m.opts.MaxMessageBytes)
-	if err == nil {
-		err = f.Sync()
+	return groupcommit.Shared()
+}
+
+// commit syncs the requests through c, or one by one when c is nil.
+func commit(ctx context.Context, c *groupcommit.Committer, reqs []groupcommit.Request) []error {
+	if c != nil {
+		return c.SyncAll(ctx, reqs)
 	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
+	errs := make([]error, len(reqs))
+	for i, r := range reqs {
+		for _, f := range r.Files {
+			if err := f.Sync(); err != nil && errs[i] == nil {
+				errs[i] = err
+			}
+		}
+		for _, p := range r.Paths {
+			if err := syncDir(p); err != nil && errs[i] == nil {
+				errs[i] = err
+			}
+		}
 	}
-	if err != nil {
-		os.Remove(tmpPath)
-		return Message{}, wrap("deliver", m.dir, err)
+	return errs
+}
+
+// tmpCopy gives d a file in its tmp/ with the contents of the spool: a hard
+// link on the same file system, a copy otherwise.
+func (m *Maildir) tmpCopy(d, spool *delivery) error {
+	for range 100 {
+		base := uniqueBase(m.opts.now(), m.q.Add(1), m.opts.Hostname)
+		p := filepath.Join(m.dir, "tmp", base)
+		err := os.Link(spool.tmp, p)
+		if err == nil {
+			d.base, d.tmp = base, p
+			return nil
+		}
+		if errors.Is(err, fs.ErrExist) {
+			continue
+		}
+		var le *os.LinkError
+		if !errors.As(err, &le) || !errors.Is(le.Err, syscall.EXDEV) && !errors.Is(le.Err, syscall.EPERM) && !errors.Is(le.Err, syscall.EMLINK) {
+			if errors.Is(err, fs.ErrNotExist) {
+				err = &noFolderError{err}
+			}
+			return wrap("deliver", m.dir, err)
+		}
+		// Another file system (or no hard links there): copy.
+		src, err := os.Open(spool.tmp)
+		if err != nil {
+			return wrap("deliver", m.dir, err)
+		}
+		defer src.Close()
+		f, base, tmpPath, err := m.createTmp()
+		if err != nil {
+			return err
+		}
+		if _, err := io.Copy(f, src); err != nil {
+			f.Close()
+			os.Remove(tmpPath)
+			return wrap("deliver", m.dir, err)
+		}
+		d.f, d.base, d.tmp = f, base, tmpPath
+		return nil
 	}
-	return m.install(ctx, tmpPath, base, size, vsize, sys.Union(letters), o.Time)
+	return &Error{Op: "deliver", Path: m.dir, Err: fs.ErrExist}
 }
 
 // createTmp creates a new file in tmp/ with O_EXCL under a unique name.
@@ -97,12 +344,11 @@ func (m *Maildir) createTmp() (*os.File, string, string, error) {
 	return nil, "", "", &Error{Op: "deliver", Path: m.dir, Err: fs.ErrExist}
 }
 
-// install moves the synced file tmpPath into new/ (flags empty) or cur/,
-// syncs the directory, charges the quota and assigns a UID. The tmp file is
-// removed in every case.
-func (m *Maildir) install(ctx context.Context, tmpPath, base string, size, vsize int64, flags Flags, t time.Time) (Message, error) {
-	defer os.Remove(tmpPath)
-	fail := func(err error) (Message, error) { return Message{}, wrap("deliver", m.dir, err) }
+// link moves the synced file d.tmp into new/ (no flags) or cur/ and
+// assigns its UID, without syncing either: it sets d.syncPaths to what must
+// be synced before the delivery counts, and d.msg.
+func (m *Maildir) link(ctx context.Context, d *delivery, size, vsize int64, t time.Time) error {
+	fail := func(err error) error { return wrap("deliver", m.dir, err) }
 	if m.quota != nil {
 		if err := m.quota.check(size); err != nil {
 			return fail(err)
@@ -112,11 +358,11 @@ func (m *Maildir) install(ctx context.Context, tmpPath, base string, size, vsize
 		return fail(err)
 	}
 	if !t.IsZero() {
-		if err := os.Chtimes(tmpPath, t, t); err != nil {
+		if err := os.Chtimes(d.tmp, t, t); err != nil {
 			return fail(err)
 		}
 	}
-	b := append([]byte(base), ",S="...)
+	b := append([]byte(d.base), ",S="...)
 	b = strconv.AppendInt(b, size, 10)
 	if vsize >= 0 {
 		b = append(b, ",W="...)
@@ -124,80 +370,80 @@ func (m *Maildir) install(ctx context.Context, tmpPath, base string, size, vsize
 	}
 	final := string(b)
 	e := fileEntry{sub: "new", name: final}
-	if flags != "" {
-		e = fileEntry{sub: "cur", name: withFlags(final, flags)}
+	if d.flags != "" {
+		e = fileEntry{sub: "cur", name: withFlags(final, d.flags)}
 	}
 	dest := filepath.Join(m.dir, e.rel())
 	// link() never replaces an existing file, unlike rename().
-	if err := os.Link(tmpPath, dest); err != nil {
+	if err := os.Link(d.tmp, dest); err != nil {
 		if errors.Is(err, fs.ErrExist) {
 			return fail(err)
 		}
-		if err := os.Rename(tmpPath, dest); err != nil {
+		if err := os.Rename(d.tmp, dest); err != nil {
 			return fail(err)
 		}
 	}
-	if err := syncDir(filepath.Join(m.dir, e.sub)); err != nil {
-		os.Remove(dest)
-		return fail(err)
-	}
-	if m.quota != nil {
-		m.quota.add(size, 1)
-	}
+	d.entry = e
+	d.syncPaths = []string{filepath.Join(m.dir, e.sub)}
 	msg := Message{Key: final, Name: e.name, Size: size, New: e.sub == "new"}
-	msg.Flags, msg.letters = flags.split()
+	msg.Flags, msg.letters = d.flags.split()
 	if msg.letters != "" {
 		if kw, err := m.readKeywords(); err == nil {
 			msg.Keywords = keywordNames(kw, msg.letters)
 		}
 	}
-	uid, err := m.assignOne(ctx, final, e)
+	uid, synced, err := m.assignOne(ctx, final, e)
 	if err != nil {
 		m.opts.Logger.Warn("maildir: delivered message has no UID yet", "dir", m.dir, "file", e.name, "err", err)
 	}
+	if uid != 0 && !synced {
+		d.syncPaths = append(d.syncPaths, filepath.Join(m.dir, uidListName))
+	}
 	msg.UID = uid
-	return msg, nil
+	d.msg = msg
+	return nil
 }
 
 // assignOne gives the message base the next UID, appending one record to
 // dovecot-uidlist under its lock; a missing or corrupt list is built by a
-// full sync instead.
-func (m *Maildir) assignOne(ctx context.Context, base string, e fileEntry) (uint32, error) {
+// full sync instead. synced reports whether dovecot-uidlist was synced;
+// an appended record is not, unless Options.SyncEach is set.
+func (m *Maildir) assignOne(ctx context.Context, base string, e fileEntry) (uid uint32, synced bool, err error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if err := m.refresh(); err != nil {
-		return 0, err
+		return 0, false, err
 	}
 	if m.ul != nil && !m.corrupt {
 		path := filepath.Join(m.dir, uidListName)
 		lk, err := lockFile(ctx, path, m.opts.lockTimeout(), m.opts.staleLockTimeout(), m.opts.now)
 		if err != nil {
-			return 0, err
+			return 0, false, err
 		}
 		defer lk.unlock()
 		if err := m.refresh(); err != nil {
-			return 0, err
+			return 0, false, err
 		}
 		if m.ul != nil && !m.corrupt {
 			if uid, ok := m.uids[base]; ok {
-				return uid, nil
+				return uid, true, nil
 			}
 			recs := m.assign([]string{base})
 			if m.names != nil {
 				m.names[base] = e
 			}
-			return recs[0].uid, m.appendRecords(path, recs)
+			return recs[0].uid, m.opts.SyncEach, m.appendRecords(path, recs, m.opts.SyncEach)
 		}
 		lk.unlock()
 	}
 	files, err := m.scanAll()
 	if err != nil {
-		return 0, err
+		return 0, false, err
 	}
 	if _, err := m.lockedSync(ctx, false, &files); err != nil {
-		return 0, err
+		return 0, false, err
 	}
-	return m.uids[base], nil
+	return m.uids[base], true, nil
 }
 
 // copyCounting copies r to w, at most limit bytes, checking ctx between

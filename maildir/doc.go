@@ -37,10 +37,17 @@
 //
 // [Maildir.Deliver] writes the message to tmp/ under a new unique name,
 // fsyncs it, links it into new/ (or cur/ when delivered with flags) under
-// its final name, removes the tmp/ name and fsyncs the directory. When it
-// returns nil the message is on disk and survives a crash or power loss: an
-// SMTP server may answer 250 then. A delivery that fails, is cancelled or
-// exceeds a limit leaves nothing in new/ or cur/ and removes its tmp/ file;
+// its final name, removes the tmp/ name, appends its UID to dovecot-uidlist
+// and fsyncs the directory and dovecot-uidlist. When it returns nil the
+// message is on disk and survives a crash or power loss: an SMTP server may
+// answer 250 then. The fsyncs of concurrent deliveries in the process are
+// shared (group commit): a delivery that finds no sync running syncs at
+// once; those arriving meanwhile are synced together next, with each
+// directory once, and with one syncfs(2) on Linux when the batch is large.
+// [DeliverMany] stores one message in several folders, reading it once.
+// Options.SyncEach gives every delivery its own fsyncs instead. A delivery
+// that fails, is cancelled or exceeds a limit leaves nothing in new/ or
+// cur/ and removes its tmp/ file;
 // one killed midway leaves only a tmp/ file, which is never a message and
 // which [Maildir.CleanTmp] removes after 36 hours. dovecot-uidlist,
 // dovecot-keywords and subscriptions are replaced by renaming a complete,

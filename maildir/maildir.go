@@ -41,6 +41,12 @@ type Options struct {
 	Quota Quota
 	// Now returns the current time; nil means time.Now.
 	Now func() time.Time
+	// SyncEach makes every delivery fsync its own file, directory and
+	// dovecot-uidlist, one after the other, instead of sharing the fsyncs
+	// of concurrent deliveries and queue writes of the process (group
+	// commit, the default). Deliveries are durable either way; group
+	// commit makes more of them per second.
+	SyncEach bool
 	// Logger receives warnings (a corrupt dovecot-uidlist rebuilt, a UID
 	// that could not be assigned); nil discards them.
 	Logger *slog.Logger

@@ -63,9 +63,14 @@ func (m *Maildir) MoveTo(ctx context.Context, uids []uint32, dst *Maildir) ([]ui
 		if err := syncDir(filepath.Join(dst.dir, "cur")); err != nil {
 			return out, err
 		}
-		got, err := dst.assignOne(ctx, base, e)
+		got, synced, err := dst.assignOne(ctx, base, e)
 		if err != nil {
 			dst.opts.Logger.Warn("maildir: moved message has no UID yet", "dir", dst.dir, "file", e.name, "err", err)
+		}
+		if got != 0 && !synced {
+			if err := syncDir(filepath.Join(dst.dir, uidListName)); err != nil {
+				return out, err
+			}
 		}
 		out[i] = got
 	}

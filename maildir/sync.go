@@ -225,7 +225,7 @@ func (m *Maildir) lockedSync(ctx context.Context, claimNew bool, files *map[stri
 		return recent, m.noteWritten(path, int64(len(data)))
 	}
 	if len(added) > 0 {
-		return recent, m.appendRecords(path, added)
+		return recent, m.appendRecords(path, added, true)
 	}
 	return recent, nil
 }
@@ -264,8 +264,8 @@ func (m *Maildir) claim(files map[string]fileEntry) map[string]bool {
 }
 
 // appendRecords appends records to dovecot-uidlist (the lock is held) in
-// one write, and syncs it.
-func (m *Maildir) appendRecords(path string, recs []uidRecord) error {
+// one write, and syncs it if sync is set.
+func (m *Maildir) appendRecords(path string, recs []uidRecord, sync bool) error {
 	var b []byte
 	for _, r := range recs {
 		b = appendRecord(b, r)
@@ -278,9 +278,11 @@ func (m *Maildir) appendRecords(path string, recs []uidRecord) error {
 		f.Close()
 		return wrap("append", path, err)
 	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return wrap("append", path, err)
+	if sync {
+		if err := f.Sync(); err != nil {
+			f.Close()
+			return wrap("append", path, err)
+		}
 	}
 	if err := f.Close(); err != nil {
 		return wrap("append", path, err)
