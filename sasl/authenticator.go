@@ -42,6 +42,10 @@ type Authenticator struct {
 	// USER/PASS before TLS, and decides what an smtp.SessionAuth may
 	// offer there.
 	AllowInsecure bool
+	// RequireTLS offers no mechanism at all on connections without TLS,
+	// not even those that are safe in the clear (SCRAM), as a mail server
+	// does on its submission ports (RFC 8314 section 3.3).
+	RequireTLS bool
 	// MaxResponseLength caps each client response in bytes; zero means
 	// DefaultMaxResponseLength.
 	MaxResponseLength int
@@ -64,6 +68,9 @@ func (a *Authenticator) Mechanisms(cs *tls.ConnectionState) []string {
 }
 
 func (a *Authenticator) offers(m MechanismInfo, cs *tls.ConnectionState) bool {
+	if a.RequireTLS && (cs == nil || !cs.HandshakeComplete) {
+		return false
+	}
 	switch m.Name {
 	case Plain:
 		if a.Password == nil {

@@ -135,7 +135,7 @@ func TestMXDeliveryReadBack(t *testing.T) {
 	out, err := exec.Command(swaks, "--server", host, "--port", port, "--from", "someone@remote.test",
 		"--to", "Alice@Example.Test", "--header", "Subject: from swaks", "--body", "Hello from swaks.").CombinedOutput()
 	require.NoError(t, err, string(out))
-	require.Contains(t, string(out), "<~  250 ")
+	require.Contains(t, string(out), "<-  250 2.0.0 ")
 
 	msg := "From: Someone <someone@remote.test>\r\nTo: alice@example.test\r\nSubject: from smtplib\r\n" +
 		"Message-ID: <1@remote.test>\r\nDate: Mon, 7 Dec 2026 10:00:00 +0000\r\n\r\nLine one.\r\n.leading dot\r\nLast line.\r\n"

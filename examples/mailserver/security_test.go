@@ -62,13 +62,18 @@ func TestSMTPSmuggling(t *testing.T) {
 		require.True(t, strings.HasPrefix(d.cmd("DATA"), "354"))
 		d.send("Subject: outer\r\n\r\nouter body" + v +
 			"MAIL FROM:<admin@example.test>\r\nRCPT TO:<alice@example.test>\r\nDATA\r\nSubject: smuggled\r\n\r\nsmuggled body\r\n.\r\n")
-		r := d.reply()
-		// Either refused (bare line ending) or one message whose body
-		// holds everything; never a reply to a smuggled MAIL.
-		require.True(t, strings.HasPrefix(r, "250") || strings.HasPrefix(r, "5") || strings.HasPrefix(r, "4"), "%q: %q", v, r)
-		d.send("QUIT\r\n")
-		q := d.reply()
-		require.True(t, strings.HasPrefix(q, "221") || strings.HasPrefix(q, "5"), "%q: after the data %q", v, q)
+		// Either refused (bare line ending, and the connection may be
+		// closed) or one message whose body holds everything; never a
+		// reply to a smuggled MAIL.
+		line, err := d.r.ReadString('\n')
+		if err != nil {
+			continue
+		}
+		require.True(t, strings.HasPrefix(line, "250") || strings.HasPrefix(line, "5") || strings.HasPrefix(line, "4"), "%q: %q", v, line)
+		d.c.Write([]byte("QUIT\r\n"))
+		if q, err := d.r.ReadString('\n'); err == nil {
+			require.True(t, strings.HasPrefix(q, "221") || strings.HasPrefix(q, "5") || strings.HasPrefix(q, "4"), "%q: after the data %q", v, q)
+		}
 	}
 	time.Sleep(200 * time.Millisecond)
 	for _, m := range in.inbox("alice@example.test") {

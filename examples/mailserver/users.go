@@ -275,6 +275,7 @@ func (db *userDB) authenticator(unknownUserKey []byte) *sasl.Authenticator {
 		Password:       db.checkPassword,
 		Scram:          db.scramLookup,
 		UnknownUserKey: unknownUserKey,
+		RequireTLS:     true,
 	}
 }
 
