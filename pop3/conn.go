@@ -53,7 +53,7 @@ type conn struct {
 // input to drain before they are written anyway.
 const maxPendingResponses = 4096
 
-var errShutdown = errors.New("pop3: shutting down")
+var errShutdown = lifecycle.ErrShuttingDown
 
 func newConn(s *Server, lc *lifecycle.Conn) *conn {
 	c := &conn{srv: s, lc: lc, out: make([]byte, 0, 256)}
@@ -124,25 +124,15 @@ func (c *conn) release() {
 	}
 }
 
-// readCommand returns the next command line. Before blocking it flushes
-// the responses, returns the large buffer and marks the connection idle.
+// readCommand returns the next command line: see
+// lifecycle.Conn.ReadCommand for when responses are flushed.
 func (c *conn) readCommand() ([]byte, error) {
-	if len(c.out) >= maxPendingResponses {
-		if err := c.flush(); err != nil {
-			return nil, err
-		}
-	}
-	if c.r.Buffered() == 0 {
-		if err := c.flush(); err != nil {
-			return nil, err
-		}
-		c.r.Shrink()
-		c.lc.Idle.Store(true)
-		defer c.lc.Idle.Store(false)
-		if c.lc.ShuttingDown() {
-			return nil, errShutdown
-		}
-	}
+	return c.lc.ReadCommand(c.r, len(c.out), maxPendingResponses, c.flush, c.readLine)
+}
+
+// readLine reads a command line within MaxLineLength, or
+// MaxAuthLineLength for AUTH.
+func (c *conn) readLine() ([]byte, error) {
 	c.lc.ReadTimeout = orDefault(c.srv.Timeout, DefaultTimeout)
 	lim := c.srv.maxLine()
 	line, _, err := c.r.ReadLine(max(lim, MaxAuthLineLength))

@@ -171,12 +171,11 @@ func (s *Server) logger() *slog.Logger {
 	return s.Logger
 }
 
+// check is the lifecycle's Check: ImplicitTLS without TLSConfig is
+// refused there for every protocol.
 func (s *Server) check() {
 	if s.Backend == nil {
 		panic("pop3: Server.Backend is nil")
-	}
-	if s.ImplicitTLS && s.TLSConfig == nil {
-		panic("pop3: Server.ImplicitTLS needs TLSConfig")
 	}
 }
 
@@ -185,7 +184,7 @@ func (s *Server) lc() *lifecycle.Server {
 	s.lifeOnce.Do(func() {
 		s.life = lifecycle.Server{
 			Settings: &s.Lifecycle, TLSConfig: s.TLSConfig, ImplicitTLS: s.ImplicitTLS, Logger: s.Logger,
-			Name: "pop3", ErrClosed: ErrServerClosed, Handle: s.handle,
+			Name: "pop3", ErrClosed: ErrServerClosed, Handle: s.handle, Check: s.check,
 			Busy:    []byte(Response{Code: CodeSysTemp, Text: "Too many connections, try again later"}.String() + "\r\n"),
 			Closing: []byte(Response{Code: CodeSysTemp, Text: "Server shutting down"}.String() + "\r\n"),
 		}
@@ -194,27 +193,18 @@ func (s *Server) lc() *lifecycle.Server {
 }
 
 // ListenAndServe listens on the TCP address addr and calls Serve.
-func (s *Server) ListenAndServe(addr string) error {
-	s.check()
-	return s.lc().ListenAndServe(addr)
-}
+func (s *Server) ListenAndServe(addr string) error { return s.lc().ListenAndServe(addr) }
 
 // Serve accepts connections on l and serves each on its own goroutine. It
 // returns ErrServerClosed after Shutdown or Close, or the error that made
 // Accept fail for good. l is closed when Serve returns. It panics when
 // Backend is nil, or ImplicitTLS is set without TLSConfig.
-func (s *Server) Serve(l net.Listener) error {
-	s.check()
-	return s.lc().Serve(l)
-}
+func (s *Server) Serve(l net.Listener) error { return s.lc().Serve(l) }
 
 // ServeConn serves one connection on the calling goroutine until it ends,
 // then closes it. It does not count toward the connection limits. ctx is
 // the base of the connection's context.
-func (s *Server) ServeConn(ctx context.Context, nc net.Conn) {
-	s.check()
-	s.lc().ServeConn(ctx, nc)
-}
+func (s *Server) ServeConn(ctx context.Context, nc net.Conn) { s.lc().ServeConn(ctx, nc) }
 
 // Close closes all listeners and connections at once, without responses.
 // Sessions end without the UPDATE state, so no deletion is committed.

@@ -48,7 +48,7 @@ type conn struct {
 const maxPendingReplies = 4096
 
 // errShutdown ends the command loop when the server shuts down.
-var errShutdown = errors.New("smtp: shutting down")
+var errShutdown = lifecycle.ErrShuttingDown
 
 func newConn(s *Server, lc *lifecycle.Conn) *conn {
 	c := &conn{srv: s, lc: lc, out: make([]byte, 0, 256)}
@@ -153,27 +153,15 @@ func (c *conn) loop() {
 	c.flush()
 }
 
-// readCommand returns the next command line. Before blocking it flushes
-// the replies, returns the large buffer and marks the connection idle.
+// readCommand returns the next command line: see
+// lifecycle.Conn.ReadCommand for when replies are flushed.
 func (c *conn) readCommand() ([]byte, error) {
-	if len(c.out) >= maxPendingReplies {
-		// A client that streams commands without pause never empties
-		// the input buffer; keep the replies bounded all the same.
-		if err := c.flush(); err != nil {
-			return nil, err
-		}
-	}
-	if c.r.Buffered() == 0 {
-		if err := c.flush(); err != nil {
-			return nil, err
-		}
-		c.r.Shrink()
-		c.lc.Idle.Store(true)
-		defer c.lc.Idle.Store(false)
-		if c.lc.ShuttingDown() {
-			return nil, errShutdown
-		}
-	}
+	return c.lc.ReadCommand(c.r, len(c.out), maxPendingReplies, c.flush, c.readLine)
+}
+
+// readLine reads a command line within the limits: MaxLineLength, or
+// MaxAuthLineLength for AUTH.
+func (c *conn) readLine() ([]byte, error) {
 	c.lc.ReadTimeout = orDefault(c.srv.CommandTimeout, DefaultCommandTimeout)
 	limit := max(c.srv.maxLine(), MaxAuthLineLength)
 	line, _, err := c.r.ReadLine(limit)

@@ -12,6 +12,46 @@ import (
 	"github.com/heraldmail/herald/serving"
 )
 
+// ErrShuttingDown is returned by ReadCommand once the server shuts down.
+var ErrShuttingDown = errors.New("server shutting down")
+
+// Input is the buffered reader of a connection as ReadCommand sees it.
+type Input interface {
+	// Buffered returns how many bytes can be read without blocking.
+	Buffered() int
+	// Shrink gives back the reader's large buffer while it waits.
+	Shrink()
+}
+
+// ReadCommand reads the next command with read, the way the smtp and pop3
+// servers wait for one. While the client has pipelined more input, the
+// replies stay queued (pending bytes of them), unless they reach
+// maxPending. When the input is drained, ReadCommand flushes, lets in give
+// back its large buffer and marks the connection Idle during read, so that
+// Shutdown wakes it; if shutdown has already begun it returns
+// ErrShuttingDown without reading. An error of flush is returned as is.
+func (c *Conn) ReadCommand(in Input, pending, maxPending int, flush func() error, read func() ([]byte, error)) ([]byte, error) {
+	if pending >= maxPending {
+		// A client that streams commands without pause never empties
+		// the input buffer; keep the replies bounded all the same.
+		if err := flush(); err != nil {
+			return nil, err
+		}
+	}
+	if in.Buffered() == 0 {
+		if err := flush(); err != nil {
+			return nil, err
+		}
+		in.Shrink()
+		c.Idle.Store(true)
+		defer c.Idle.Store(false)
+		if c.ShuttingDown() {
+			return nil, ErrShuttingDown
+		}
+	}
+	return read()
+}
+
 // Conn is one connection in its life: the transport (TLS once it is on),
 // the addresses after any PROXY header, and the idle flag through which
 // Shutdown wakes it. Read and Write move the deadlines by ReadTimeout and

@@ -41,6 +41,10 @@ type Server struct {
 	// Handle runs the dialogue of one connection. The connection is
 	// closed when it returns.
 	Handle func(ctx context.Context, c *Conn)
+	// Check, when set, is called by ListenAndServe, Serve and ServeConn
+	// first, to panic on a protocol Server missing a required field.
+	// ImplicitTLS without TLSConfig is checked here for every protocol.
+	Check func()
 
 	mu        sync.Mutex
 	listeners map[*net.Listener]struct{}
@@ -74,8 +78,20 @@ func (s *Server) maxConns() int {
 	return s.Settings.MaxConnections
 }
 
+// check panics on a Server that cannot serve: programmer errors at
+// construction, the only panics of the servers.
+func (s *Server) check() {
+	if s.Check != nil {
+		s.Check()
+	}
+	if s.ImplicitTLS && s.TLSConfig == nil {
+		panic(s.Name + ": Server.ImplicitTLS needs TLSConfig")
+	}
+}
+
 // ListenAndServe listens on the TCP address addr and calls Serve.
 func (s *Server) ListenAndServe(addr string) error {
+	s.check()
 	l, err := net.Listen("tcp", addr)
 	if err != nil {
 		return err
@@ -87,6 +103,7 @@ func (s *Server) ListenAndServe(addr string) error {
 // until Shutdown or Close (ErrClosed) or a permanent Accept error. l is
 // closed when Serve returns.
 func (s *Server) Serve(l net.Listener) error {
+	s.check()
 	if !s.addListener(&l) {
 		l.Close()
 		return s.ErrClosed
@@ -137,6 +154,7 @@ func isTemporary(err error) bool {
 // then closes it. It does not count toward the limits; Shutdown and Close
 // see it.
 func (s *Server) ServeConn(ctx context.Context, nc net.Conn) {
+	s.check()
 	c, refuse := s.track(nc, false)
 	if c == nil {
 		s.refuse(nc, refuse)
