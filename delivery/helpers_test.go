@@ -236,8 +236,9 @@ func (l *lab) addMX(name, ip string, o serverOptions) *mx {
 	}
 	m := &mx{name: name, addr: ln.Addr().String()}
 	srv := &smtp.Server{
-		Hostname: name,
-		Disable:  o.disable,
+		Hostname:        name,
+		Disable:         o.disable,
+		DisableReceived: true,
 		Backend: smtp.BackendFunc(func(ctx context.Context, c *smtp.ConnInfo) (smtp.Session, error) {
 			m.mu.Lock()
 			m.conns++

@@ -6,7 +6,6 @@ import (
 	"context"
 	"crypto/tls"
 	"encoding/base64"
-	"fmt"
 	"net"
 	"os"
 	"os/exec"
@@ -28,28 +27,21 @@ import (
 // would, with its own data directory, free ports on 127.0.0.1 and a
 // dnstest DNS server.
 
-var (
-	buildOnce sync.Once
-	binPath   string
-	buildErr  error
-)
+// TestMain lets the test binary be the server: run with
+// HERALD_MAILSERVER_MAIN=1 it is the mailserver command, so the tests run
+// exactly the code a user runs, without a separate build.
+func TestMain(m *testing.M) {
+	if os.Getenv("HERALD_MAILSERVER_MAIN") == "1" {
+		os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+	}
+	os.Exit(m.Run())
+}
 
-func binary(t *testing.T) string {
-	t.Helper()
-	buildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "mailserver-bin")
-		if err != nil {
-			buildErr = err
-			return
-		}
-		binPath = filepath.Join(dir, "mailserver")
-		out, err := exec.Command("go", "build", "-o", binPath, ".").CombinedOutput()
-		if err != nil {
-			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
-		}
-	})
-	require.NoError(t, buildErr)
-	return binPath
+// command returns the mailserver command with args.
+func command(args ...string) *exec.Cmd {
+	cmd := exec.Command(os.Args[0], args...)
+	cmd.Env = append(os.Environ(), "HERALD_MAILSERVER_MAIN=1")
+	return cmd
 }
 
 // freeAddr returns a free TCP address on ip.
@@ -115,7 +107,7 @@ func newInstance(t *testing.T, zone *dnstest.Zone, extra ...string) *instance {
 func (in *instance) start() {
 	t := in.t
 	t.Helper()
-	in.cmd = exec.Command(binary(t), in.args...)
+	in.cmd = command(in.args...)
 	var stdout syncBuffer
 	in.cmd.Stdout = &stdout
 	in.cmd.Stderr = in.log
@@ -175,7 +167,7 @@ func (in *instance) kill() {
 
 // cli runs a subcommand with stdin and returns its output.
 func (in *instance) cli(stdin string, args ...string) (string, error) {
-	cmd := exec.Command(binary(in.t), append(append([]string{}, in.args...), args...)...)
+	cmd := command(append(append([]string{}, in.args...), args...)...)
 	cmd.Stdin = strings.NewReader(stdin)
 	out, err := cmd.CombinedOutput()
 	return string(out), err

@@ -65,7 +65,9 @@ func main() {
 	s := &smtp.Server{
 		Hostname: *hostname,
 		LMTP:     *lmtp,
-		Logger:   slog.New(slog.NewTextHandler(os.Stderr, nil)),
+		// A sink reports what the client sent: no trace field of its own.
+		DisableReceived: true,
+		Logger:          slog.New(slog.NewTextHandler(os.Stderr, nil)),
 		Backend: smtp.BackendFunc(func(ctx context.Context, c *smtp.ConnInfo) (smtp.Session, error) {
 			return &session{info: c, out: os.Stdout}, nil
 		}),

@@ -14,7 +14,7 @@ import (
 
 func TestSessionPrintsEnvelope(t *testing.T) {
 	var out bytes.Buffer
-	s := &smtp.Server{Hostname: "sink", Backend: smtp.BackendFunc(func(ctx context.Context, c *smtp.ConnInfo) (smtp.Session, error) {
+	s := &smtp.Server{Hostname: "sink", DisableReceived: true, Backend: smtp.BackendFunc(func(ctx context.Context, c *smtp.ConnInfo) (smtp.Session, error) {
 		return &session{info: c, out: &out}, nil
 	})}
 	cli, srv := net.Pipe()
