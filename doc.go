@@ -91,7 +91,7 @@
 // with the smtp client and returns failures to the sender as dsn bounces.
 // Mail clients read the same Maildirs through an imap.Server or a
 // pop3.Server, whose Backend is an adapter between the protocol's
-// interfaces and maildir.Store: imap/imapmaildir and pop3/pop3maildir. The runnable programs under examples/ show
-// the steps one at a time; examples/mailserver, which composes them into one
-// server, does not exist yet.
+// interfaces and maildir.Store: imap/imapmaildir and pop3/pop3maildir. The
+// runnable programs under examples/ show the steps one at a time;
+// examples/mailserver composes them into one server.
 package herald
