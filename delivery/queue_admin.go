@@ -14,7 +14,8 @@ var ErrAttemptInProgress = errors.New("delivery: an attempt is in progress")
 
 // Retry makes message id due at once, ahead of its retry schedule, as an
 // administrator does after fixing the cause of a failure. Run picks it up
-// immediately. A message whose attempt is running is left as it is.
+// immediately. It fails with ErrAttemptInProgress while the message is
+// being delivered.
 func (q *Queue) Retry(id string) error {
 	q.mu.Lock()
 	it := q.items[id]
@@ -22,24 +23,27 @@ func (q *Queue) Retry(id string) error {
 		q.mu.Unlock()
 		return fmt.Errorf("%w: %s", ErrNotQueued, id)
 	}
-	if !it.running {
-		it.st.Next = q.now()
+	if it.running {
+		q.mu.Unlock()
+		return fmt.Errorf("%w: %s", ErrAttemptInProgress, id)
 	}
+	it.st.Next = q.now()
 	q.mu.Unlock()
 	q.poke()
 	q.logger().Info("queue retry requested", "id", id)
 	return nil
 }
 
-// RetryAll makes every queued message due at once and returns how many
-// there are.
+// RetryAll makes every queued message that is not being delivered right
+// now due at once and returns how many it made due.
 func (q *Queue) RetryAll() int {
 	now := q.now()
 	q.mu.Lock()
-	n := len(q.items)
+	n := 0
 	for _, it := range q.items {
 		if !it.running {
 			it.st.Next = now
+			n++
 		}
 	}
 	q.mu.Unlock()
