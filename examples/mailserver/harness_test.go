@@ -6,6 +6,7 @@ import (
 	"context"
 	"crypto/tls"
 	"encoding/base64"
+	"fmt"
 	"net"
 	"os"
 	"os/exec"
@@ -57,7 +58,8 @@ func freeAddr(t *testing.T, ip string) string {
 type instance struct {
 	t       *testing.T
 	dir     string
-	args    []string // global flags
+	args    []string // global flags but the listeners
+	extra   []string
 	addr    map[string]string
 	dns     *dnstest.Server
 	cmd     *exec.Cmd
@@ -95,19 +97,48 @@ func newInstance(t *testing.T, zone *dnstest.Zone, extra ...string) *instance {
 	in.outPort, _ = strconv.Atoi(strings.Split(freeAddr(t, "127.0.0.1"), ":")[1])
 	in.args = []string{"-data", in.dir, "-domains", "example.test,other.test", "-hostname", "mx.example.test",
 		"-dns", in.dns.Addr, "-outbound-port", strconv.Itoa(in.outPort)}
-	for _, l := range []string{"smtp", "submission", "submissions", "imap", "imaps", "pop3", "pop3s", "http"} {
-		in.addr[l] = freeAddr(t, "127.0.0.1")
-		in.args = append(in.args, "-"+l, in.addr[l])
-	}
-	in.args = append(in.args, extra...)
+	in.extra = extra
+	in.pickPorts()
 	return in
 }
 
-// start runs the server and waits until every listener accepts.
+var listenerFlags = []string{"smtp", "submission", "submissions", "imap", "imaps", "pop3", "pop3s", "http"}
+
+// pickPorts chooses free ports for every listener.
+func (in *instance) pickPorts() {
+	for _, l := range listenerFlags {
+		in.addr[l] = freeAddr(in.t, "127.0.0.1")
+	}
+}
+
+// flags are the global flags of the server and its subcommands.
+func (in *instance) flags() []string {
+	args := append([]string{}, in.args...)
+	for _, l := range listenerFlags {
+		args = append(args, "-"+l, in.addr[l])
+	}
+	return append(args, in.extra...)
+}
+
+// start runs the server and waits until every listener accepts. A port
+// that another test process took between pickPorts and the server's
+// listen is picked again.
 func (in *instance) start() {
+	in.t.Helper()
+	for try := 0; ; try++ {
+		err := in.tryStart()
+		if err == nil {
+			return
+		}
+		require.True(in.t, try < 5 && strings.Contains(err.Error(), "address already in use"), "%v", err)
+		in.pickPorts()
+	}
+}
+
+func (in *instance) tryStart() error {
 	t := in.t
 	t.Helper()
-	in.cmd = command(in.args...)
+	in.cmd = command(in.flags()...)
 	var stdout syncBuffer
 	in.cmd.Stdout = &stdout
 	in.cmd.Stderr = in.log
@@ -137,7 +168,7 @@ func (in *instance) start() {
 			}
 			select {
 			case <-done:
-				t.Fatalf("server exited: %s\n%s", stdout.String(), in.log.String())
+				return fmt.Errorf("server exited: %s\n%s", stdout.String(), in.log.String())
 			default:
 			}
 			require.True(t, time.Now().Before(deadline), "server not listening on %s:\n%s", a, in.log.String())
@@ -145,6 +176,7 @@ func (in *instance) start() {
 		}
 	}
 	require.Contains(t, stdout.String(), "adduser")
+	return nil
 }
 
 // stop sends SIGTERM and waits for a clean exit.
@@ -167,7 +199,7 @@ func (in *instance) kill() {
 
 // cli runs a subcommand with stdin and returns its output.
 func (in *instance) cli(stdin string, args ...string) (string, error) {
-	cmd := command(append(append([]string{}, in.args...), args...)...)
+	cmd := command(append(in.flags(), args...)...)
 	cmd.Stdin = strings.NewReader(stdin)
 	out, err := cmd.CombinedOutput()
 	return string(out), err
