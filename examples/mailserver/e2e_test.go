@@ -349,3 +349,32 @@ func TestAutoconfigAndMTASTS(t *testing.T) {
 	resp.Body.Close()
 	require.Equal(t, "version: STSv1\r\nmode: testing\r\nmx: mx.example.test\r\nmax_age: 604800\r\n", string(body))
 }
+
+// TestSmarthost sends everything for other domains through -smarthost,
+// here a Postfix smtp-sink without TLS, instead of looking up MX hosts.
+func TestSmarthost(t *testing.T) {
+	relay := freeAddr(t, "127.0.0.1")
+	_, rp := hostPort(relay)
+	port, _ := strconv.Atoi(rp)
+	dir := sink(t, "127.0.0.1", port)
+	in := newInstance(t, nil, "-smarthost", relay)
+	in.start()
+	in.addUser("alice@example.test", alicePW)
+	host, sub := hostPort(in.addr["submission"])
+	out := python(t, `
+import smtplib, ssl, sys
+ctx = ssl.create_default_context(); ctx.check_hostname = False; ctx.verify_mode = ssl.CERT_NONE
+s = smtplib.SMTP(sys.argv[1], int(sys.argv[2])); s.starttls(context=ctx)
+s.login('alice@example.test', sys.argv[3])
+s.sendmail('alice@example.test', ['someone@nowhere.test'], b'From: alice@example.test\r\nSubject: via relay\r\n\r\nRelayed.\r\n')
+s.quit()
+print('ok')
+`, host, sub, alicePW)
+	require.Equal(t, "ok\n", out)
+	require.Eventually(t, func() bool {
+		d := dumps(t, dir)
+		return len(d) == 1 && strings.Contains(d[0], "Relayed.")
+	}, 20*time.Second, 50*time.Millisecond, "nothing at the smarthost\n%s", in.log.String())
+	// No MX lookup was made for nowhere.test.
+	require.Zero(t, in.dns.QueryCount("nowhere.test", 15))
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"strings"
@@ -147,8 +148,7 @@ func (s *smarthost) Deliver(ctx context.Context, env *smtp.Envelope, body delive
 	if err != nil {
 		return nil, err
 	}
-	opts := s.opts
-	sr, err := smtp.SendMail(ctx, s.addr, &opts, env, r)
+	sr, err := s.send(ctx, env, r)
 	if sr == nil {
 		st, code, enh := delivery.StatusTemporary, smtp.ReplyCode(451), smtp.EnhancedCode(4_004_001)
 		text := "smarthost " + s.addr + " unreachable: " + err.Error()
@@ -187,6 +187,26 @@ func (s *smarthost) Deliver(ctx context.Context, env *smtp.Envelope, body delive
 		}
 	}
 	return res, nil
+}
+
+// send hands the message to the smarthost: with credentials through
+// smtp.SendMail, which insists on TLS before AUTH; without, as a relay on
+// the local network that may lack TLS, with STARTTLS whenever it is offered.
+func (s *smarthost) send(ctx context.Context, env *smtp.Envelope, r io.Reader) (*smtp.SendResult, error) {
+	if s.opts.Username != "" {
+		opts := s.opts
+		return smtp.SendMail(ctx, s.addr, &opts, env, r)
+	}
+	c, err := smtp.Dial(ctx, s.addr, &s.opts.ClientOptions)
+	if err != nil {
+		return nil, err
+	}
+	defer c.Close()
+	res, err := c.Send(ctx, env, r)
+	if err == nil {
+		c.Quit(ctx)
+	}
+	return res, err
 }
 
 // newRemote is the Transport for recipients outside the local domains.
