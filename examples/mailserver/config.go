@@ -33,6 +33,7 @@ type config struct {
 	smarthostAuth   string // USER:PASSFILE
 	outboundPort    int
 	maxSize         int64
+	maxConns        int
 	logFormat       string
 }
 
@@ -71,6 +72,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, []string, error) {
 	fs.StringVar(&c.smarthostAuth, "smarthost-auth", "", "`user:passfile` to authenticate to the smarthost with")
 	fs.IntVar(&c.outboundPort, "outbound-port", 25, "`port` of remote MX hosts (for tests)")
 	fs.Int64Var(&c.maxSize, "max-size", defaultMaxSize, "largest message accepted, in `bytes`")
+	fs.IntVar(&c.maxConns, "max-connections", 10000, "most connections each listener holds at once")
 	fs.StringVar(&c.logFormat, "log-format", "text", "log format: text or json")
 	if err := fs.Parse(args); err != nil {
 		return nil, nil, err

@@ -1,6 +1,10 @@
 package main
 
 import (
+	"fmt"
+	"net"
+	"os"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -131,4 +135,70 @@ func TestAuthOnlyOverTLS(t *testing.T) {
 	m.reply()
 	m.startTLSAfterEHLO()
 	require.NotContains(t, m.cmd("EHLO client.example.test"), "AUTH")
+}
+
+// TestTenThousandIdleConnections holds 10,000 idle connections on the MX
+// port: the server keeps them all with bounded memory and still takes mail.
+func TestTenThousandIdleConnections(t *testing.T) {
+	if testing.Short() {
+		t.Skip("long scenario")
+	}
+	in := newInstance(t, nil)
+	in.start()
+	in.addUser("alice@example.test", alicePW)
+	rss := func() int {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", in.cmd.Process.Pid))
+		require.NoError(t, err)
+		for _, line := range strings.Split(string(b), "\n") {
+			if strings.HasPrefix(line, "VmRSS:") {
+				n, _ := strconv.Atoi(strings.Fields(line)[1])
+				return n
+			}
+		}
+		t.Fatal("no VmRSS")
+		return 0
+	}
+	before := rss()
+	const n = 10000
+	conns := make([]net.Conn, 0, n)
+	defer func() {
+		for _, c := range conns {
+			c.Close()
+		}
+	}()
+	buf := make([]byte, 512)
+	for range n {
+		c, err := net.DialTimeout("tcp", in.addr["smtp"], 10*time.Second)
+		require.NoError(t, err)
+		conns = append(conns, c)
+		c.SetReadDeadline(time.Now().Add(10 * time.Second))
+		k, err := c.Read(buf)
+		require.NoError(t, err)
+		require.True(t, strings.HasPrefix(string(buf[:k]), "220 "), "connection %d: %q", len(conns), buf[:k])
+	}
+	after := rss()
+	perConn := float64(after-before) * 1024 / n
+	t.Logf("RSS %d KiB before, %d KiB with %d idle connections: %.1f KiB each", before, after, n, perConn/1024)
+	require.Less(t, perConn, 40.0*1024, "more than 40 KiB per idle connection")
+	// One more is refused with 421, not left hanging.
+	c, err := net.DialTimeout("tcp", in.addr["smtp"], 10*time.Second)
+	require.NoError(t, err)
+	c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	k, _ := c.Read(buf)
+	c.Close()
+	require.True(t, strings.HasPrefix(string(buf[:k]), "421"), "%q", buf[:k])
+	// With some closed, mail flows again.
+	for _, c := range conns[:10] {
+		c.Close()
+	}
+	conns = conns[10:]
+	time.Sleep(100 * time.Millisecond)
+	d := dial(t, in.addr["smtp"])
+	require.True(t, strings.HasPrefix(d.reply(), "220 "))
+	d.cmd("EHLO client.remote.test")
+	require.True(t, strings.HasPrefix(d.cmd("MAIL FROM:<x@remote.test>"), "250"))
+	require.True(t, strings.HasPrefix(d.cmd("RCPT TO:<alice@example.test>"), "250"))
+	require.True(t, strings.HasPrefix(d.cmd("DATA"), "354"))
+	require.True(t, strings.HasPrefix(d.cmd("Subject: still here\r\n\r\nok\r\n."), "250"))
+	in.waitInbox("alice@example.test", 1, 5*time.Second)
 }

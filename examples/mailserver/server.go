@@ -105,6 +105,7 @@ func newServer(cfg *config, log *slog.Logger) (*server, error) {
 			MaxMessageBytes: cfg.maxSize,
 			Logger:          log.With("proto", "smtp"),
 		}
+		srv.MaxConnections = cfg.maxConns
 		if submission {
 			srv.Auth = s.auth
 		}
@@ -124,6 +125,7 @@ func newServer(cfg *config, log *slog.Logger) (*server, error) {
 		TLSConfig: tc,
 		Logger:    log.With("proto", "imap"),
 	}
+	s.imap.MaxConnections = cfg.maxConns
 	s.pop3 = &pop3.Server{
 		Backend: &pop3maildir.Backend{
 			Store: func(ctx context.Context, identity string) (*maildir.Store, error) {
@@ -136,6 +138,7 @@ func newServer(cfg *config, log *slog.Logger) (*server, error) {
 		TLSConfig: tc,
 		Logger:    log.With("proto", "pop3"),
 	}
+	s.pop3.MaxConnections = cfg.maxConns
 	s.http = &http.Server{
 		Handler:           s.httpHandler(),
 		ReadHeaderTimeout: 10 * time.Second,
