@@ -15,6 +15,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/heraldmail/herald/internal/groupcommit"
 	"github.com/heraldmail/herald/smtp"
 )
 
@@ -97,6 +98,11 @@ type QueueOptions struct {
 	// notification's original message can be read only until Notify
 	// returns.
 	Notify func(ctx context.Context, n *Notification) error
+	// SyncEach makes every queue write fsync its own files and
+	// directories, one after the other, instead of sharing the fsyncs of
+	// concurrent writers of the process (group commit, the default, which
+	// maildir deliveries share too). Writes are durable either way.
+	SyncEach bool
 	// Logger receives attempts, notifications and recovery. Nil discards.
 	Logger *slog.Logger
 	// Now returns the current time. Nil means time.Now; tests use
@@ -298,7 +304,10 @@ func newID(now time.Time) string {
 // Enqueue stores a message for delivery and returns its ID. It returns
 // only once the message file and the state file are written and synced to
 // disk, with their directories, so that the message survives a crash: a
-// receiving server may then answer 250. body is read to its end and
+// receiving server may then answer 250. The fsyncs are shared with the
+// concurrent writes of the process (two waits per Enqueue, each batched
+// with the others waiting), unless QueueOptions.SyncEach is set. When ctx
+// ends while Enqueue waits, nothing is queued. body is read to its end and
 // streamed to disk, at most QueueOptions.MaxMessageBytes of it (else the
 // error is smtp.ErrMessageTooLarge and nothing is queued).
 // env.Options.Size is replaced by the size read.
@@ -324,7 +333,11 @@ func (q *Queue) Enqueue(ctx context.Context, env *smtp.Envelope, body io.Reader)
 	if limit <= 0 {
 		limit = DefaultMaxMessageBytes
 	}
-	size, err := q.writeFile("msg", id, func(w io.Writer) error {
+	// Both files are written to tmp/ and synced together; only then are
+	// they renamed into msg/ and state/, and the two directories synced:
+	// a crash leaves either tmp/ files, or complete files that OpenQueue
+	// loads (both renamed) or quarantines (one of them).
+	msgF, msgTmp, size, err := q.createFile("msg", id, func(w io.Writer) error {
 		n, err := io.Copy(w, io.LimitReader(ctxReader{ctx, body}, limit+1))
 		if err == nil && n > limit {
 			err = smtp.ErrMessageTooLarge
@@ -339,7 +352,45 @@ func (q *Queue) Enqueue(ctx context.Context, env *smtp.Envelope, body io.Reader)
 	for _, r := range env.To {
 		st.Recipients = append(st.Recipients, QueuedRecipient{Recipient: r, State: StatePending})
 	}
-	if err := q.writeState(st); err != nil {
+	b, err := MarshalState(st)
+	if err != nil {
+		msgF.Close()
+		os.Remove(msgTmp)
+		return "", err
+	}
+	stF, stTmp, _, err := q.createFile("state", id, func(w io.Writer) error {
+		_, err := w.Write(b)
+		return err
+	})
+	if err != nil {
+		msgF.Close()
+		os.Remove(msgTmp)
+		return "", err
+	}
+	c := q.committer()
+	err = c.Sync(ctx, groupcommit.Request{Files: []*os.File{msgF, stF}})
+	if cerr := msgF.Close(); err == nil {
+		err = cerr
+	}
+	if cerr := stF.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(msgTmp, q.path("msg", id))
+	}
+	if err == nil {
+		if err = os.Rename(stTmp, q.path("state", id)); err != nil {
+			os.Remove(q.path("msg", id))
+		}
+	}
+	if err != nil {
+		os.Remove(msgTmp)
+		os.Remove(stTmp)
+		return "", err
+	}
+	if err := c.Sync(ctx, groupcommit.Request{Paths: []string{filepath.Join(q.dir, "msg"), filepath.Join(q.dir, "state")}}); err != nil {
+		// State first, as in remove.
+		os.Remove(q.path("state", id))
 		os.Remove(q.path("msg", id))
 		return "", err
 	}
@@ -363,19 +414,44 @@ func (c ctxReader) Read(p []byte) (int, error) {
 	return c.r.Read(p)
 }
 
-// writeFile writes sub/name through tmp/ with fsync of the file, the
-// rename and the directory, and returns the bytes written.
-func (q *Queue) writeFile(sub, name string, fill func(io.Writer) error) (int64, error) {
+// committer returns the Committer of the queue's writes: the process-wide
+// one, or nil (each write syncs on its own) with QueueOptions.SyncEach.
+func (q *Queue) committer() *groupcommit.Committer {
+	if q.opts.SyncEach {
+		return nil
+	}
+	return groupcommit.Shared()
+}
+
+// createFile creates tmp/sub-name, fills it and returns it open and not
+// yet synced, with its path and the bytes written; on error nothing is
+// left.
+func (q *Queue) createFile(sub, name string, fill func(io.Writer) error) (*os.File, string, int64, error) {
 	tmp := q.path("tmp", sub+"-"+name)
 	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
-		return 0, err
+		return nil, "", 0, err
 	}
 	cw := &countWriter{w: f}
-	err = fill(cw)
-	if err == nil {
-		err = f.Sync()
+	if err := fill(cw); err != nil {
+		f.Close()
+		os.Remove(tmp)
+		return nil, "", 0, err
 	}
+	return f, tmp, cw.n, nil
+}
+
+// writeFile writes sub/name through tmp/: the file is synced, renamed and
+// its directory synced, through the committer. It returns the bytes
+// written.
+func (q *Queue) writeFile(sub, name string, fill func(io.Writer) error) (int64, error) {
+	f, tmp, n, err := q.createFile(sub, name, fill)
+	if err != nil {
+		return 0, err
+	}
+	c := q.committer()
+	ctx := context.Background() // a started write is finished
+	err = c.Sync(ctx, groupcommit.Request{Files: []*os.File{f}})
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
@@ -383,13 +459,13 @@ func (q *Queue) writeFile(sub, name string, fill func(io.Writer) error) (int64, 
 		err = os.Rename(tmp, q.path(sub, name))
 	}
 	if err == nil {
-		err = syncDir(filepath.Join(q.dir, sub))
+		err = c.Sync(ctx, groupcommit.Request{Paths: []string{filepath.Join(q.dir, sub)}})
 	}
 	if err != nil {
 		os.Remove(tmp)
 		return 0, err
 	}
-	return cw.n, nil
+	return n, nil
 }
 
 type countWriter struct {
@@ -401,15 +477,6 @@ func (c *countWriter) Write(p []byte) (int, error) {
 	n, err := c.w.Write(p)
 	c.n += int64(n)
 	return n, err
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
 }
 
 func (q *Queue) writeState(st *ItemState) error {
@@ -430,7 +497,7 @@ func (q *Queue) remove(id string) error {
 	if err := os.Remove(q.path("state", id)); err != nil {
 		return err
 	}
-	if err := syncDir(filepath.Join(q.dir, "state")); err != nil {
+	if err := q.committer().Sync(context.Background(), groupcommit.Request{Paths: []string{filepath.Join(q.dir, "state")}}); err != nil {
 		return err
 	}
 	return os.Remove(q.path("msg", id))

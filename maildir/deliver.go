@@ -264,23 +264,7 @@ func (m *Maildir) committer() *groupcommit.Committer {
 
 // commit syncs the requests through c, or one by one when c is nil.
 func commit(ctx context.Context, c *groupcommit.Committer, reqs []groupcommit.Request) []error {
-	if c != nil {
-		return c.SyncAll(ctx, reqs)
-	}
-	errs := make([]error, len(reqs))
-	for i, r := range reqs {
-		for _, f := range r.Files {
-			if err := f.Sync(); err != nil && errs[i] == nil {
-				errs[i] = err
-			}
-		}
-		for _, p := range r.Paths {
-			if err := syncDir(p); err != nil && errs[i] == nil {
-				errs[i] = err
-			}
-		}
-	}
-	return errs
+	return c.SyncAll(ctx, reqs)
 }
 
 // tmpCopy gives d a file in its tmp/ with the contents of the spool: a hard

@@ -91,9 +91,25 @@ func (c *Committer) Sync(ctx context.Context, req Request) error {
 }
 
 // SyncAll is Sync for several requests at once, which join the same batch;
-// it returns one error per request, in order.
+// it returns one error per request, in order. On a nil Committer, it syncs
+// each request on its own, one fsync(2) per file and path, in order.
 func (c *Committer) SyncAll(ctx context.Context, reqs []Request) []error {
 	errs := make([]error, len(reqs))
+	if c == nil {
+		for i, r := range reqs {
+			for _, f := range r.Files {
+				if err := f.Sync(); err != nil && errs[i] == nil {
+					errs[i] = err
+				}
+			}
+			for _, p := range r.Paths {
+				if err := syncPath(p); err != nil && errs[i] == nil {
+					errs[i] = err
+				}
+			}
+		}
+		return errs
+	}
 	if err := ctx.Err(); err != nil {
 		for i := range errs {
 			errs[i] = err
