@@ -139,3 +139,27 @@ func BenchmarkDeliveryDirect(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkDeliveryEnqueueConcurrent compares Enqueue from 20 goroutines
+// with group commit (herald) and with QueueOptions.SyncEach (four fsyncs
+// per message, as before group commit).
+//
+//	bench/interleave.sh '^BenchmarkDeliveryEnqueueConcurrent$' 5 2000x
+func BenchmarkDeliveryEnqueueConcurrent(b *testing.B) {
+	for _, side := range []string{"herald", "synceach"} {
+		b.Run(side, func(b *testing.B) {
+			d, _ := deliveryLab(b)
+			q, err := delivery.OpenQueue(b.TempDir(), &delivery.QueueOptions{Transport: d, SyncEach: side == "synceach"})
+			if err != nil {
+				b.Fatal(err)
+			}
+			msg := deliveryMessage()
+			b.SetBytes(int64(len(msg)))
+			runConcurrent(b, 20, func() error {
+				_, err := q.Enqueue(context.Background(), deliveryEnvelope(), strings.NewReader(msg))
+				return err
+			})
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "msgs/s")
+		})
+	}
+}

@@ -22,6 +22,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/heraldmail/herald/maildir"
@@ -135,4 +137,50 @@ func BenchmarkMaildirList10k(b *testing.B) {
 			check(m.Sync(ctx, nil))
 		}
 	})
+}
+
+// BenchmarkMaildirGroupCommit compares durable deliveries per second with
+// group commit (herald, the default) and with one fsync per step
+// (Options.SyncEach, the code before group commit: fsync of the file, the
+// directory and dovecot-uidlist), from 1 and 20 goroutines.
+//
+//	bench/interleave.sh '^BenchmarkMaildirGroupCommit$' 5 2000x
+func BenchmarkMaildirGroupCommit(b *testing.B) {
+	for _, g := range []int{1, 20} {
+		for _, side := range []string{"herald", "synceach"} {
+			b.Run(fmt.Sprintf("g%d/%s", g, side), func(b *testing.B) {
+				m, err := maildir.Create(filepath.Join(b.TempDir(), "Maildir"), &maildir.Options{SyncEach: side == "synceach"})
+				if err != nil {
+					b.Fatal(err)
+				}
+				msgText := maildirMessage()
+				b.SetBytes(int64(len(msgText)))
+				runConcurrent(b, g, func() error {
+					_, err := m.Deliver(context.Background(), strings.NewReader(msgText), nil)
+					return err
+				})
+				b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "deliveries/s")
+			})
+		}
+	}
+}
+
+// runConcurrent runs op b.N times from g goroutines.
+func runConcurrent(b *testing.B, g int, op func() error) {
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	b.ResetTimer()
+	for range g {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for next.Add(1) <= int64(b.N) {
+				if err := op(); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
 }
