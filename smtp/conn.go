@@ -267,27 +267,30 @@ func (c *conn) errorReply(err error) (ReplyCode, EnhancedCode, string) {
 	}
 	// Storage errors a backend passes up, whatever store it uses: the
 	// client learns whether retrying can help.
-	if code, enh, text, ok := storageReply(err); ok {
+	if se := StorageError(err); se != nil {
 		c.log().Warn("smtp: session storage error", "err", err)
-		return code, enh, text
+		return se.Code, se.Enhanced, se.Message
 	}
 	c.log().Error("smtp: session error", "err", err)
 	return CodeLocalError, EnhancedMailSystemTemp, "Requested action aborted: local error in processing"
 }
 
-// storageReply maps the system errors of a store that cannot take a
-// message: a quota (EDQUOT; maildir.ErrQuotaExceeded matches it), a file
-// size limit (EFBIG; maildir.ErrTooLarge) or a full disk (ENOSPC).
-func storageReply(err error) (ReplyCode, EnhancedCode, string, bool) {
+// StorageError returns the reply the server sends when a Session method
+// fails with the system error of a store that cannot take a message, nil
+// for any other error: a quota (EDQUOT, which maildir.ErrQuotaExceeded
+// matches) is 452 4.2.2, a file size limit (EFBIG, maildir.ErrTooLarge)
+// 552 5.3.4 and a full disk (ENOSPC) 452 4.3.1. Code that delivers outside
+// a session, such as a queue's local transport, uses it to reply the same.
+func StorageError(err error) *Error {
 	switch {
 	case errors.Is(err, syscall.EDQUOT):
-		return CodeInsufficientStorage, EnhancedMailboxFullTemp, "Mailbox full", true
+		return &Error{Code: CodeInsufficientStorage, Enhanced: EnhancedMailboxFullTemp, Message: "Mailbox full"}
 	case errors.Is(err, syscall.EFBIG):
-		return CodeExceededStorage, EnhancedMessageTooBig, "Message too big for the mailbox", true
+		return &Error{Code: CodeExceededStorage, Enhanced: EnhancedMessageTooBig, Message: "Message too big for the mailbox"}
 	case errors.Is(err, syscall.ENOSPC):
-		return CodeInsufficientStorage, EnhancedSystemFull, "Insufficient system storage", true
+		return &Error{Code: CodeInsufficientStorage, Enhanced: EnhancedSystemFull, Message: "Insufficient system storage"}
 	}
-	return 0, 0, "", false
+	return nil
 }
 
 // dispatch runs one command, recovering a panic with 421.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"slices"
 	"strings"
 
 	"github.com/heraldmail/herald/smtp"
@@ -49,7 +50,7 @@ func (s *server) accept(ctx context.Context, log *slog.Logger, env *smtp.Envelop
 		}
 		rcptUsers[i] = us
 		for _, u := range us {
-			if !contains(users, u) {
+			if !slices.Contains(users, u) {
 				users = append(users, u)
 			}
 		}

@@ -24,9 +24,6 @@ import (
 // afterwards, whole, and every queued one must reach the remote MX after
 // the last restart.
 func TestDurabilityUnderSIGKILL(t *testing.T) {
-	if testing.Short() {
-		t.Skip("long scenario")
-	}
 	in := newInstance(t, remoteZone(), "-relay-networks", "127.0.0.1/32")
 	in.addUser("alice@example.test", alicePW)
 	in.start()

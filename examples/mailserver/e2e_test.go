@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -156,6 +157,11 @@ s.quit()
 	require.NotEmpty(t, stored)
 	require.True(t, strings.HasPrefix(stored, "Received: from "), stored)
 	require.Contains(t, stored, "by mx.example.test")
+	// The Received: id is the transaction's id in the server's log.
+	m := regexp.MustCompile(` id ([a-z0-9]+)`).FindStringSubmatch(stored)
+	require.NotNil(t, m, stored)
+	require.Contains(t, in.log.String(), "msg=accepted proto=mx")
+	require.Regexp(t, `msg=accepted .*id=`+m[1], in.log.String())
 	require.True(t, strings.HasSuffix(stored, msg), "stored message does not end with what was sent:\n%q", stored)
 
 	imapMsgs, popMsgs := readBack(t, in, "alice@example.test", alicePW)

@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"os"
 	"sync"
-	"syscall"
 
 	"github.com/heraldmail/herald/delivery"
 	"github.com/heraldmail/herald/maildir"
@@ -101,28 +100,21 @@ func (m *mailboxes) reopen(ctx context.Context, user string, msg maildir.Message
 	return inbox.OpenMessage(ctx, msg.UID)
 }
 
-// deliveryReply is the SMTP reply for a local delivery error. Errors of
-// package maildir match syscall errors, which package smtp maps to replies
-// the same way when a Session returns them (quota 452 4.2.2, too large 552
-// 5.3.4, full disk 452 4.3.1); the queue needs them as RecipientResults.
+// deliveryReply is the SMTP reply for a local delivery error, as the queue
+// records it: the storage errors of package maildir as package smtp maps
+// them for a Session, an address removed since RCPT as 550 5.1.1.
 func deliveryReply(err error) (delivery.Status, smtp.ReplyCode, smtp.EnhancedCode, string) {
-	var se *smtp.Error
+	se := smtp.StorageError(err)
 	switch {
-	case errors.As(err, &se):
-		st := delivery.StatusTemporary
-		if se.Code >= 500 {
-			st = delivery.StatusPermanent
-		}
-		return st, se.Code, se.Enhanced, se.Message
+	case se != nil, errors.As(err, &se):
 	case errors.Is(err, errNoUser):
-		return delivery.StatusPermanent, 550, 5_001_001, "no such user here"
-	case errors.Is(err, maildir.ErrTooLarge), errors.Is(err, syscall.EFBIG):
-		return delivery.StatusPermanent, 552, 5_003_004, "message too big for the mailbox"
-	case errors.Is(err, maildir.ErrQuotaExceeded), errors.Is(err, syscall.EDQUOT):
-		return delivery.StatusTemporary, 452, 4_002_002, "mailbox full"
-	case errors.Is(err, syscall.ENOSPC):
-		return delivery.StatusTemporary, 452, 4_003_001, "insufficient system storage"
+		se = errNoSuchUser
 	default:
-		return delivery.StatusTemporary, 451, 4_003_000, "local delivery failed, will retry"
+		se = &smtp.Error{Code: 451, Enhanced: 4_003_000, Message: "Local delivery failed, will retry"}
 	}
+	st := delivery.StatusTemporary
+	if se.Code >= 500 {
+		st = delivery.StatusPermanent
+	}
+	return st, se.Code, se.Enhanced, se.Message
 }

@@ -25,6 +25,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -208,7 +209,7 @@ func subcommand(cfg *config, args []string, stdin io.Reader, stdout io.Writer) e
 			if users[target] == nil && aliases[target] == nil {
 				return fmt.Errorf("%s: no such user or alias", target)
 			}
-			if !contains(aliases[addr], target) {
+			if !slices.Contains(aliases[addr], target) {
 				aliases[addr] = append(aliases[addr], target)
 			}
 			fmt.Fprintf(stdout, "mail for %s goes to %s\n", addr, strings.Join(aliases[addr], ", "))

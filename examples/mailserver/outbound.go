@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/heraldmail/herald/delivery"
@@ -51,7 +52,7 @@ func (rt *router) Deliver(ctx context.Context, env *smtp.Envelope, body delivery
 		var users []string
 		for _, l := range locals {
 			for _, u := range l.users {
-				if !contains(users, u) {
+				if !slices.Contains(users, u) {
 					users = append(users, u)
 				}
 			}
@@ -93,15 +94,6 @@ func (rt *router) Deliver(ctx context.Context, env *smtp.Envelope, body delivery
 		}
 	}
 	return res, nil
-}
-
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }
 
 func setLocalResult(rr *delivery.RecipientResult, err error) {

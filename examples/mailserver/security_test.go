@@ -140,9 +140,6 @@ func TestAuthOnlyOverTLS(t *testing.T) {
 // TestTenThousandIdleConnections holds 10,000 idle connections on the MX
 // port: the server keeps them all with bounded memory and still takes mail.
 func TestTenThousandIdleConnections(t *testing.T) {
-	if testing.Short() {
-		t.Skip("long scenario")
-	}
 	in := newInstance(t, nil)
 	in.start()
 	in.addUser("alice@example.test", alicePW)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"crypto/tls"
 	"encoding/base32"
 	"errors"
 	"io"
@@ -43,7 +44,7 @@ type session struct {
 
 	authLogged bool
 	tlsLogged  bool
-	id         string // transaction id in the logs
+	id         string // transaction id in the logs and Received:
 	from       smtp.Path
 	opts       smtp.MailOptions
 	rcpts      []smtp.Recipient
@@ -59,22 +60,9 @@ func newID() string {
 func (s *session) Hello(ctx context.Context, name string) error {
 	if s.info.TLS != nil && !s.tlsLogged {
 		s.tlsLogged = true
-		s.log.Info("tls", "version", tlsVersion(s.info), "helo", name)
+		s.log.Info("tls", "version", tls.VersionName(s.info.TLS.Version), "cipher", tls.CipherSuiteName(s.info.TLS.CipherSuite), "helo", name)
 	}
 	return nil
-}
-
-func tlsVersion(info *smtp.ConnInfo) string {
-	if info.TLS == nil {
-		return ""
-	}
-	switch info.TLS.Version {
-	case 0x0304:
-		return "TLS1.3"
-	case 0x0303:
-		return "TLS1.2"
-	}
-	return "TLS"
 }
 
 var (
@@ -84,7 +72,7 @@ var (
 )
 
 func (s *session) Mail(ctx context.Context, from smtp.Path, opts *smtp.MailOptions) error {
-	s.id = newID()
+	s.id = s.info.TransactionID // the id of the Received: field
 	s.from, s.rcpts = from, nil
 	if opts != nil {
 		s.opts = *opts
