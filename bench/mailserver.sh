@@ -72,8 +72,10 @@ new_cgroup() {
 }
 cg_ns() { cat "$CG/cpuacct.usage"; }
 
-# in_cgroup CMD...: runs CMD inside $CG.
-in_cgroup() { sh -c 'echo $$ >"$0/cgroup.procs" && exec "$@"' "$CG" "$@"; }
+# "${in_cgroup[@]}" "$CG" CMD...: runs CMD inside the cgroup $CG. Backgrounded,
+# a function would run in a subshell whose PID is not the server's, so it
+# is a command: sh moves itself into the cgroup and becomes CMD.
+in_cgroup=(sh -c 'echo $$ >"$0/cgroup.procs" && exec "$@"')
 
 # count_new DIR: the number of messages in the Maildir DIR's new/.
 count_new() { if [ -d "$1/new" ]; then find "$1/new" -maxdepth 1 -type f | wc -l; else echo 0; fi; }
@@ -115,7 +117,7 @@ herald() {
 	local extra=()
 	if [ "$1" = relay ]; then extra=(-relay-networks 127.0.0.0/8 -smarthost "127.0.0.1:$SINK_PORT"); fi
 	new_cgroup "herald.$1.$2"
-	in_cgroup "$work/mailserver" -data "$dir" -domains bench.test -hostname herald.bench.test \
+	"${in_cgroup[@]}" "$CG" "$work/mailserver" -data "$dir" -domains bench.test -hostname herald.bench.test \
 		-smtp "127.0.0.1:$port" -submission "" -submissions "" -imap "" -imaps "" \
 		-pop3 "" -pop3s "" -http "" -max-connections 1000 "${extra[@]}" \
 		>"$dir/stdout" 2>"$dir/log" &
@@ -191,7 +193,7 @@ postlog   unix-dgram n  -  n  -  1  postlogd
 EOF
 	"$POSTFIX" -c "$dir/etc" check
 	new_cgroup "postfix.$1.$2"
-	in_cgroup "$POSTFIX" -c "$dir/etc" start >/dev/null 2>&1
+	"${in_cgroup[@]}" "$CG" "$POSTFIX" -c "$dir/etc" start >/dev/null 2>&1
 	ADDR="127.0.0.1:$port"
 	MAILDIR="$dir/vmail/user"
 	for _ in $(seq 200); do
