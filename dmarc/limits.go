@@ -10,7 +10,7 @@ const (
 	// DefaultMaxURIs is how many URIs of one rua= or ruf= tag are kept;
 	// the rest are ignored (RFC 7489 section 6.2 asks receivers to
 	// support at least two).
-	DefaultMaxURIs = 4
+	DefaultMaxURIs = 8
 	// DefaultMaxReportRows is how many distinct rows (source IP and
 	// results) one aggregate report holds; messages that would add a new
 	// row beyond it are counted in the report's error element instead.

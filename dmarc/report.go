@@ -385,7 +385,7 @@ func (r *Report) WriteGzip(w io.Writer) error {
 
 // FileName returns the report's file name after RFC 7489 section 7.2.1.1:
 // receiver "!" policy-domain "!" begin "!" end ".xml.gz", for example
-// "mx.example.org!example.com!1765065600!1765152000.xml.gz".
+// "mx.example.org!example.com!1796515200!1796601600.xml.gz".
 func (r *Report) FileName() string {
 	dr := r.Feedback.ReportMetadata.DateRange
 	return fileSafe(r.Receiver) + "!" + fileSafe(r.Domain) + "!" + strconv.FormatInt(dr.Begin, 10) + "!" + strconv.FormatInt(dr.End, 10) + ".xml.gz"
