@@ -68,9 +68,10 @@ type Result struct {
 	// It is DispositionNone when no record applies.
 	Requested Disposition
 	// Disposition is what the receiver should do: Requested for a
-	// failing message, one step less strict when the message was sampled
-	// out by pct= or the record has t=y, and DispositionNone for any
-	// other Status.
+	// failing message, one step less strict when pct= sampled the message
+	// out (RFC 7489 section 6.6.4), DispositionNone when the record has
+	// t=y (DMARCbis: the policy is not to be applied), and
+	// DispositionNone for any other Status.
 	Disposition Disposition
 	// SampledOut reports that Disposition is less strict than Requested
 	// because of pct= or t=y (the sampled_out reason of aggregate
@@ -208,7 +209,11 @@ func evaluate(ctx context.Context, r dnsmx.Resolver, p Policy, a *Args) Result {
 	}
 	switch {
 	case rec.Testing:
+		// DMARCbis: the Domain Owner "does not want the handling policy
+		// to be applied".
 		res.SampledOut = true
+		res.Disposition = DispositionNone
+		return res
 	case rec.Percent <= 0:
 		res.SampledOut = true
 	case rec.Percent < 100:

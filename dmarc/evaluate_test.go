@@ -225,7 +225,7 @@ func TestEvaluate(t *testing.T) {
 	test("pct=100 drawn 99", dmarc.Args{From: "pct100.example", Rand: &fixedRand{n: 99}},
 		want{dmarc.Fail, "pct100.example", dmarc.Quarantine, dmarc.Quarantine, false, false, nil})
 	test("t=y reject", dmarc.Args{From: "testing.example"},
-		want{dmarc.Fail, "testing.example", dmarc.Reject, dmarc.Quarantine, false, false, nil})
+		want{dmarc.Fail, "testing.example", dmarc.Reject, dmarc.DispositionNone, false, false, nil})
 	test("t=y quarantine", dmarc.Args{From: "testingq.example"},
 		want{dmarc.Fail, "testingq.example", dmarc.Quarantine, dmarc.DispositionNone, false, false, nil})
 }
@@ -383,7 +383,8 @@ func TestAuthenticationResults(t *testing.T) {
 	}{
 		{dmarc.Args{From: "relaxed.example"}, "dmarc=fail (p=reject dis=reject) header.from=relaxed.example"},
 		{dmarc.Args{From: "relaxed.example", DKIM: dkimPass("relaxed.example")}, "dmarc=pass (p=reject dis=none) header.from=relaxed.example"},
-		{dmarc.Args{From: "testing.example"}, "dmarc=fail (p=reject dis=quarantine) header.from=testing.example"},
+		{dmarc.Args{From: "testing.example"}, "dmarc=fail (p=reject dis=none) header.from=testing.example"},
+		{dmarc.Args{From: "pct0.example"}, "dmarc=fail (p=reject dis=quarantine) header.from=pct0.example"},
 		{dmarc.Args{From: "nothing.example"}, "dmarc=none header.from=nothing.example"},
 		{dmarc.Args{From: "temp.example"}, "dmarc=temperror header.from=temp.example"},
 		{dmarc.Args{From: "multi.example"}, "dmarc=permerror header.from=multi.example"},

@@ -9,15 +9,18 @@ import (
 
 // FromDomain extracts the RFC5322.From domain of a message header with the
 // rules of RFC 7489 section 6.6.1: the header must have exactly one From
-// field, holding exactly one mailbox, whose domain is a valid domain name.
-// The domain is returned normalised (lower-case A-labels, no trailing dot).
+// field, holding one mailbox whose domain is a valid domain name. Several
+// mailboxes are accepted when they all have the same domain, as DMARCbis
+// settles it ("only proceed with DMARC checking if the domain is identical
+// for all addresses"). The domain is returned normalised (lower-case
+// A-labels, no trailing dot).
 //
 // Otherwise the error, an [*Error], says why: [ErrNoFrom], [ErrMultipleFrom]
 // (several From fields), [ErrFromSyntax] (the field is not an address list;
 // parsed strictly, with RFC 5322's obsolete syntax allowed), [ErrGroup]
 // (group syntax, "undisclosed-recipients:;" included), [ErrNoAuthor] (an
-// empty list), [ErrMultipleAuthors] (several mailboxes; RFC 7489 leaves
-// such messages to local policy, typically rejection), or [ErrNoDomain] (a
+// empty list), [ErrMultipleAuthors] (mailboxes of different domains,
+// which DMARCbis exempts from DMARC), or [ErrNoDomain] (a
 // mailbox without a domain, a domain literal, a single-label domain, or
 // an invalid domain).
 //
@@ -49,13 +52,26 @@ func FromDomain(h *message.Header) (string, error) {
 			return "", &Error{Err: ErrGroup, Detail: "group " + quoteText(a.Name, 64)}
 		}
 	}
-	if len(list) > 1 {
-		return "", &Error{Err: ErrMultipleAuthors, Detail: "the field holds " + strconv.Itoa(len(list)) + " mailboxes"}
+	var domain string
+	for _, a := range list {
+		d, err := mailboxDomain(a)
+		if err != nil {
+			return "", err
+		}
+		if domain != "" && d != domain {
+			return "", &Error{Err: ErrMultipleAuthors, Detail: "the field holds " + strconv.Itoa(len(list)) + " mailboxes of different domains"}
+		}
+		domain = d
 	}
-	d := list[0].Domain()
+	return domain, nil
+}
+
+// mailboxDomain returns the normalised domain of one mailbox.
+func mailboxDomain(a message.Address) (string, error) {
+	d := a.Domain()
 	switch {
 	case d == "":
-		return "", &Error{Err: ErrNoDomain, Detail: "mailbox " + quoteText(list[0].Addr, 64) + " has no domain"}
+		return "", &Error{Err: ErrNoDomain, Detail: "mailbox " + quoteText(a.Addr, 64) + " has no domain"}
 	case strings.HasPrefix(d, "["):
 		return "", &Error{Err: ErrNoDomain, Detail: "domain literal " + quoteText(d, 64)}
 	}

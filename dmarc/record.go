@@ -87,9 +87,9 @@ type Record struct {
 	// the policy applies to; the rest get the next lower policy.
 	Percent int
 	// Testing is the t=y tag of DMARCbis, which replaces pct=: the Domain
-	// Owner is testing its policy. It is applied as RFC 7489 applies
-	// pct=0: one step less strict than asked (reject becomes quarantine,
-	// quarantine becomes none).
+	// Owner is testing its policy and does not want it applied, so a
+	// failing message gets DispositionNone (and is reported as
+	// sampled_out). pct= is still honoured for records without t=.
 	Testing bool
 	// AggregateURIs and FailureURIs are the rua= and ruf= tags, at most
 	// Limits.URIs each, invalid URIs left out.
