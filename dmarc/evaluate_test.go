@@ -399,3 +399,29 @@ func TestAuthenticationResults(t *testing.T) {
 		}
 	}
 }
+
+// TestEvaluateDKIMLimit checks that only Limits.DKIMResults signatures are
+// looked at, so a message with thousands of signatures costs no more than
+// a few.
+func TestEvaluateDKIMLimit(t *testing.T) {
+	t.Parallel()
+	rec, err := dmarc.ParseRecord("v=DMARC1; p=reject", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pol := dmarc.Policy{FromDomain: "example.com", OrgDomain: "example.com", Domain: "example.com", Record: rec}
+	var sigs []dmarc.DKIMResult
+	for range 5000 {
+		sigs = append(sigs, dmarc.DKIMResult{Domain: "other.example", Status: dmarc.DKIMPass})
+	}
+	sigs = append(sigs, dmarc.DKIMResult{Domain: "example.com", Status: dmarc.DKIMPass})
+	if res := dmarc.EvaluatePolicy(pol, dmarc.Args{From: "example.com", DKIM: sigs}); res.Status != dmarc.Fail {
+		t.Errorf("signature beyond the limit counted: %v", res.Status)
+	}
+	if res := dmarc.EvaluatePolicy(pol, dmarc.Args{From: "example.com", DKIM: sigs, Limits: dmarc.Limits{DKIMResults: len(sigs)}}); res.Status != dmarc.Pass {
+		t.Errorf("raised limit: %v", res.Status)
+	}
+	if res := dmarc.EvaluatePolicy(dmarc.Policy{FromDomain: "example.com"}, dmarc.Args{From: "example.com"}); res.Status != dmarc.None || !errors.Is(res.Problem, dmarc.ErrNoRecord) {
+		t.Errorf("policy without record: %v %v", res.Status, res.Problem)
+	}
+}

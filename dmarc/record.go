@@ -249,6 +249,7 @@ func ParseRecord(s string, lim *Limits) (*Record, error) {
 		return nil, tagError("v", "record does not start with v=DMARC1")
 	}
 	first, rest, _ := strings.Cut(s, ";")
+	// first is v=DMARC1 (IsDMARCRecord held), possibly with text after it.
 	if !IsDMARCRecord(trimWSP(first)) || trimWSP(first[strings.IndexByte(first, '=')+1:]) != "DMARC1" {
 		return nil, tagError("v", "v=DMARC1 must be followed by \";\"")
 	}
@@ -258,8 +259,9 @@ func ParseRecord(s string, lim *Limits) (*Record, error) {
 		ReportFormats:  []string{"afrf"},
 		ReportInterval: DefaultReportInterval,
 	}
+	// seen holds the bits of knownTags already read; v= was.
+	seen := knownTagBit("v")
 	var (
-		seen                 = map[string]bool{"v": true}
 		hasP, badP, badSP    bool
 		badPDetail, spDetail string
 	)
@@ -281,12 +283,16 @@ func ParseRecord(s string, lim *Limits) (*Record, error) {
 			ignore(tagError(boundTag(name), "malformed tag-spec"))
 			continue
 		}
-		name = strings.ToLower(name)
-		if seen[name] {
+		name = lowerTag(name)
+		bit := knownTagBit(name)
+		if bit == 0 {
+			continue // unknown tags are ignored (section 6.3)
+		}
+		if seen&bit != 0 {
 			ignore(tagError(name, "repeated tag ignored"))
 			continue
 		}
-		seen[name] = true
+		seen |= bit
 		switch name {
 		case "p":
 			d, ok := parseDisposition(value)
@@ -416,6 +422,29 @@ func ParseRecord(s string, lim *Limits) (*Record, error) {
 		r.NonexistentPolicy = r.SubdomainPolicy
 	}
 	return r, nil
+}
+
+// knownTags are the tags ParseRecord reads; "v" is first so that a second
+// v= counts as a repeated tag.
+var knownTags = [...]string{"v", "p", "sp", "np", "adkim", "aspf", "pct", "t", "ri", "fo", "rf", "rua", "ruf"}
+
+func knownTagBit(name string) uint32 {
+	for i, t := range knownTags {
+		if t == name {
+			return 1 << i
+		}
+	}
+	return 0
+}
+
+// lowerTag lower-cases a tag name, without allocating when it already is.
+func lowerTag(name string) string {
+	for i := 0; i < len(name); i++ {
+		if 'A' <= name[i] && name[i] <= 'Z' {
+			return strings.ToLower(name)
+		}
+	}
+	return name
 }
 
 // validTagName reports whether name is a tag-name of RFC 6376 section 3.2:

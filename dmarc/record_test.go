@@ -147,6 +147,8 @@ func TestParseRecordInvalidValues(t *testing.T) {
 		{"v=DMARC1; p=reject; p=none", "p", func(r *Record) bool { return r.Policy == Reject }},
 		{"v=DMARC1; p=reject; pct", "pct", func(r *Record) bool { return r.Percent == 100 }},
 		{"v=DMARC1; p=reject; 9x=1", "9x", func(r *Record) bool { return r.Policy == Reject }},
+		{"v=DMARC1; p=reject; v=DMARC2", "v", func(r *Record) bool { return r.Policy == Reject }},
+		{"v=DMARC1; p=reject; PCT=5; pct=7", "pct", func(r *Record) bool { return r.Percent == 5 }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.in, func(t *testing.T) {
