@@ -3,6 +3,7 @@ package dmarc_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/miekg/dns"
@@ -176,6 +177,9 @@ func TestEvaluate(t *testing.T) {
 		want{dmarc.PermError, "broken.example", dmarc.DispositionNone, dmarc.DispositionNone, false, false, dmarc.ErrSyntax})
 	test("invalid p with rua is p=none", dmarc.Args{From: "brokenrua.example"},
 		want{dmarc.Fail, "brokenrua.example", dmarc.DispositionNone, dmarc.DispositionNone, false, false, nil})
+	long := strings.Repeat("a", 63) + "." + strings.Repeat("b", 63) + "." + strings.Repeat("c", 63) + "." + strings.Repeat("d", 50) + ".example"
+	test("From domain too long for _dmarc. prefix", dmarc.Args{From: long},
+		want{dmarc.None, "", dmarc.DispositionNone, dmarc.DispositionNone, false, false, dmarc.ErrNoRecord})
 	test("invalid From domain", dmarc.Args{From: "bad..example"},
 		want{dmarc.None, "", dmarc.DispositionNone, dmarc.DispositionNone, false, false, dmarc.ErrInvalidDomain})
 

@@ -42,10 +42,12 @@ func (p Policy) Subdomain() bool {
 //     defaults); a parse error is returned as such (ErrSyntax,
 //     ErrTooLong).
 //
-// No record at either name is an error matching [ErrNoRecord]; a DNS
-// failure other than NXDOMAIN or NODATA (see [dnsmx.Resolver]) is one
+// No record at either name is an error matching [ErrNoRecord]; a
+// temporary DNS failure (dnsmx.ErrTemporary, see [dnsmx.Resolver]) is one
 // matching [ErrDNS] with the DNS error as cause, and so matching
-// dnsmx.ErrTemporary too. An invalid fromDomain gives ErrInvalidDomain.
+// dnsmx.ErrTemporary too. Permanent DNS failures other than NXDOMAIN and
+// NODATA (a _dmarc name too long to ask, a CNAME loop) count as no record
+// at that name. An invalid fromDomain gives ErrInvalidDomain.
 // The Policy returned with an error still holds FromDomain and OrgDomain
 // when they are known; with ErrSyntax or ErrTooLong it also holds Domain.
 func LookupPolicy(ctx context.Context, r dnsmx.Resolver, fromDomain string, lim *Limits) (Policy, error) {
@@ -89,11 +91,14 @@ func LookupPolicy(ctx context.Context, r dnsmx.Resolver, fromDomain string, lim 
 }
 
 // lookupDMARC returns the TXT records at _dmarc.<domain> that start with
-// v=DMARC1. NXDOMAIN and NODATA give no records and no error.
+// v=DMARC1. Only a temporary DNS failure is an error.
 func lookupDMARC(ctx context.Context, r dnsmx.Resolver, domain string) ([]string, error) {
 	txt, err := r.LookupTXT(ctx, "_dmarc."+domain)
 	if err != nil {
-		if dnsmx.IsVoid(err) {
+		if !dnsmx.IsTemporary(err) {
+			// NXDOMAIN, NODATA, and the permanent failures (a name
+			// too long to ask once _dmarc. is added, a CNAME loop):
+			// there is no record to find here.
 			return nil, nil
 		}
 		return nil, &Error{Err: ErrDNS, Domain: "_dmarc." + domain, Cause: err}
@@ -109,21 +114,22 @@ func lookupDMARC(ctx context.Context, r dnsmx.Resolver, domain string) ([]string
 }
 
 // lookupExistence asks whether domain has A, AAAA or MX records (RFC 9091
-// section 2.7). A DNS failure is an error matching ErrDNS.
+// section 2.7). A temporary DNS failure is an error matching ErrDNS; a
+// permanent one (NXDOMAIN, NODATA, a CNAME loop) counts as no record.
 func lookupExistence(ctx context.Context, r dnsmx.Resolver, domain string) (Existence, error) {
 	var addrs []netip.Addr
 	addrs, err := r.LookupNetIP(ctx, "ip", domain)
 	if err == nil && len(addrs) > 0 {
 		return DomainExists, nil
 	}
-	if err != nil && !dnsmx.IsVoid(err) {
+	if err != nil && dnsmx.IsTemporary(err) {
 		return ExistenceUnknown, &Error{Err: ErrDNS, Domain: domain, Detail: "looking up A/AAAA for np=", Cause: err}
 	}
 	mx, err := r.LookupMX(ctx, domain)
 	if err == nil && len(mx) > 0 {
 		return DomainExists, nil
 	}
-	if err != nil && !dnsmx.IsVoid(err) {
+	if err != nil && dnsmx.IsTemporary(err) {
 		return ExistenceUnknown, &Error{Err: ErrDNS, Domain: domain, Detail: "looking up MX for np=", Cause: err}
 	}
 	return DomainMissing, nil

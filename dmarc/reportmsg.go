@@ -20,7 +20,8 @@ import (
 // have reports sent to u (RFC 7489 section 7.1): u must be a mailto URI,
 // and its domain must share policyDomain's organizational domain or
 // publish a v=DMARC1 record at <policyDomain>._report._dmarc.<its domain>.
-// A DNS failure other than NXDOMAIN or NODATA is an error matching ErrDNS.
+// A temporary DNS failure is an error matching ErrDNS; any other lookup
+// failure means no verification record.
 //
 // The size limit of a verification record's own rua= (the optional
 // rewriting of destinations the section allows) is not used.
@@ -39,7 +40,7 @@ func VerifyDestination(ctx context.Context, r dnsmx.Resolver, policyDomain strin
 	name := pd + "._report._dmarc." + dest
 	txt, err := r.LookupTXT(ctx, name)
 	if err != nil {
-		if dnsmx.IsVoid(err) {
+		if !dnsmx.IsTemporary(err) {
 			return false, nil
 		}
 		return false, &Error{Err: ErrDNS, Domain: name, Cause: err}

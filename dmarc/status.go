@@ -123,12 +123,20 @@ func (a Alignment) String() string {
 type DKIMStatus uint8
 
 const (
+	// DKIMNone: the message was not signed (RFC 8601 "none").
 	DKIMNone DKIMStatus = iota
+	// DKIMPass: the signature verified.
 	DKIMPass
+	// DKIMFail: the signature did not verify.
 	DKIMFail
+	// DKIMPolicy: the signature verified but is not acceptable to local
+	// policy.
 	DKIMPolicy
+	// DKIMNeutral: the signature could not be processed (syntax).
 	DKIMNeutral
+	// DKIMTempError: verification failed temporarily (key lookup).
 	DKIMTempError
+	// DKIMPermError: verification failed permanently (no usable key).
 	DKIMPermError
 )
 
