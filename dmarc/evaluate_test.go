@@ -150,6 +150,10 @@ func TestEvaluate(t *testing.T) {
 	test("B.1.3 same org under co.uk", dmarc.Args{From: "a.example.co.uk", DKIM: dkimPass("mail.example.co.uk")},
 		want{dmarc.Pass, "example.co.uk", dmarc.Quarantine, dmarc.DispositionNone, false, true, nil})
 
+	// Appendix B.3.1: the SMTP session example; both identifiers align.
+	test("B.3.1 smtp session", dmarc.Args{From: "relaxed.example", SPF: spfPass("mail.relaxed.example"), DKIM: dkimPass("relaxed.example")},
+		want{dmarc.Pass, "relaxed.example", dmarc.Reject, dmarc.DispositionNone, true, true, nil})
+
 	// Policy discovery and subdomain policy.
 	test("org fallback a.b.example.co.uk", dmarc.Args{From: "a.b.example.co.uk"},
 		want{dmarc.Fail, "example.co.uk", dmarc.Quarantine, dmarc.Quarantine, false, false, nil})

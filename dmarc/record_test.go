@@ -259,3 +259,23 @@ func TestErrorText(t *testing.T) {
 		t.Errorf("control characters in %q", got)
 	}
 }
+
+// TestParseRecordAppendixB parses the Domain Owner records of RFC 7489
+// appendix B.2.
+func TestParseRecordAppendixB(t *testing.T) {
+	// B.2.1: entire domain, monitoring only.
+	r, err := ParseRecord("v=DMARC1; p=none; rua=mailto:dmarc-feedback@example.com", nil)
+	if err != nil || r.Policy != DispositionNone || len(r.AggregateURIs) != 1 || r.AggregateURIs[0].Address != "dmarc-feedback@example.com" || len(r.FailureURIs) != 0 {
+		t.Errorf("B.2.1: %v %v", r, err)
+	}
+	// B.2.2 and B.2.3: per-message failure reports, to a third party.
+	r, err = ParseRecord("v=DMARC1; p=none; rua=mailto:dmarc-feedback@example.com; ruf=mailto:auth-reports@thirdparty.example.net", nil)
+	if err != nil || len(r.FailureURIs) != 1 || r.FailureURIs[0].Domain() != "thirdparty.example.net" {
+		t.Errorf("B.2.2: %v %v", r, err)
+	}
+	// B.2.4: subdomain, sampling, and multiple aggregate report URIs.
+	r, err = ParseRecord("v=DMARC1; p=quarantine; rua=mailto:dmarc-feedback@example.com,mailto:tld-test@thirdparty.example.net!10m; pct=25", nil)
+	if err != nil || r.Policy != Quarantine || r.Percent != 25 || len(r.AggregateURIs) != 2 || r.AggregateURIs[1].MaxSize != 10<<20 {
+		t.Errorf("B.2.4: %v %v", r, err)
+	}
+}
