@@ -127,3 +127,25 @@ func FuzzParseState(f *testing.F) {
 		}
 	})
 }
+
+// FuzzReadFooter: the footer reader of message files never panics, never
+// reads a state larger than MaxStateBytes, and accepts only footers whose
+// lengths add up to the file.
+func FuzzReadFooter(f *testing.F) {
+	st := []byte(`{"version":1,"id":"x","from":"<>","size":5,"rcpts":[{"to":"<a@b>","state":"pending"}]}` + "\n")
+	f.Add(append([]byte("hello"), appendFooter(st, 5, len(st))...))
+	f.Add([]byte("hello\nHQ1 0000000000000005 00000000\n"))
+	f.Add([]byte("\nHQ1 ffffffffffffffff ffffffff\n"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		size, state, err := readFooter(bytes.NewReader(b), int64(len(b)))
+		if err != nil {
+			return
+		}
+		if int64(len(state)) > MaxStateBytes || size+int64(len(state))+int64(footerLen) != int64(len(b)) {
+			t.Fatalf("accepted size %d, state %d bytes, in a %d-byte file", size, len(state), len(b))
+		}
+		if !bytes.Equal(state, b[size:size+int64(len(state))]) {
+			t.Fatal("state is not the bytes before the footer")
+		}
+	})
+}

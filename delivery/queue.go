@@ -13,6 +13,8 @@ import (
 	"path/filepath"
 	"slices"
 	"sort"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -112,14 +114,19 @@ type QueueOptions struct {
 }
 
 // Queue is a persistent outbound queue in a directory: for each message a
-// message file and a state file (envelope and per-recipient state), both
-// written and synced before Enqueue returns. Run delivers due messages,
+// message file, written and synced before Enqueue returns, that ends with
+// the message's state (envelope and per-recipient state) and a footer
+// giving both lengths; a state file replaces that state once an attempt
+// changes it. Run delivers due messages,
 // retries temporary failures on the retry schedule, expires messages, and
 // hands notifications to QueueOptions.Notify. A Queue is safe for concurrent
 // use; one directory must be used by one Queue at a time.
 //
-// Directory layout: msg/<id> and state/<id>; tmp/ for files being written;
-// quarantine/ for files found incomplete or unreadable at start.
+// Directory layout: msg/<id>, and state/<id> after the first attempt that
+// leaves the message queued; tmp/ for files being written; quarantine/ for
+// files found incomplete or unreadable at start. A queue directory written
+// before the footer existed (a state file for every message) loads as it
+// is.
 type Queue struct {
 	dir  string
 	opts QueueOptions
@@ -183,10 +190,10 @@ var ErrQueueClosed = errors.New("delivery: queue closed")
 
 // OpenQueue opens (creating it if needed) the queue in dir and loads the
 // messages it holds. Crash recovery: a state file whose message file is
-// missing or of the wrong size, a message file without a state file (its
-// Enqueue never returned), a state file that does not parse, and files left
-// in tmp/ are moved to quarantine/ and logged at level Error, never sent and
-// never deleted; Quarantined lists them.
+// missing or of the wrong size, a message file without a state file or a
+// whole footer (its Enqueue never returned), a state that does not parse,
+// and files left in tmp/ are moved to quarantine/ and logged at level
+// Error, never sent and never deleted; Quarantined lists them.
 func OpenQueue(dir string, opts *QueueOptions) (*Queue, error) {
 	q := &Queue{dir: dir, items: map[string]*item{}, wake: make(chan struct{}, 1), domains: map[string]*domainSlot{}}
 	if opts != nil {
@@ -236,45 +243,116 @@ func (q *Queue) load() error {
 	if err != nil {
 		return err
 	}
-	seen := map[string]bool{}
+	hasState := map[string]bool{}
 	for _, e := range states {
-		name := e.Name()
-		seen[name] = true
-		b, err := readLimited(q.path("state", name), MaxStateBytes)
-		var st *ItemState
-		if err == nil {
-			st, err = ParseState(b)
-		}
-		if err == nil && st.ID != name {
-			err = badState("id %q in file %q", st.ID, name)
-		}
-		if err == nil {
-			var fi os.FileInfo
-			fi, err = os.Stat(q.path("msg", name))
-			if err == nil && fi.Size() != st.Size {
-				err = fmt.Errorf("message file has %d bytes, state says %d", fi.Size(), st.Size)
-			}
-		}
-		if err != nil {
-			q.quarantine("state", name, err.Error())
-			if _, serr := os.Stat(q.path("msg", name)); serr == nil {
-				q.quarantine("msg", name, "its state file is unusable")
-			}
-			continue
-		}
-		q.add(st)
+		hasState[e.Name()] = true
 	}
 	msgs, err := os.ReadDir(filepath.Join(q.dir, "msg"))
 	if err != nil {
 		return err
 	}
 	for _, e := range msgs {
-		if !seen[e.Name()] {
-			q.quarantine("msg", e.Name(), "message without a state file: Enqueue did not complete")
+		name := e.Name()
+		st, err := q.loadItem(name, hasState[name])
+		delete(hasState, name)
+		if err != nil {
+			q.quarantine("msg", name, err.Error())
+			if _, serr := os.Stat(q.path("state", name)); serr == nil {
+				q.quarantine("state", name, "its message is unusable")
+			}
+			continue
 		}
+		q.add(st)
+	}
+	for name := range hasState {
+		q.quarantine("state", name, "its message file is missing")
 	}
 	log.Info("queue loaded", "dir", q.dir, "items", len(q.items), "quarantined", len(q.quarantined))
 	return nil
+}
+
+// loadItem reads the state of msg/name: the state file when there is one
+// (an attempt changed the state), else the state at the end of the
+// message file.
+func (q *Queue) loadItem(name string, hasState bool) (*ItemState, error) {
+	f, err := os.Open(q.path("msg", name))
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	footSize, footState, footErr := readFooter(f, fi.Size())
+	var st *ItemState
+	if hasState {
+		b, err := readLimited(q.path("state", name), MaxStateBytes)
+		if err == nil {
+			st, err = ParseState(b)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("state file: %w", err)
+		}
+		// A message file of an older queue has no footer.
+		if fi.Size() != st.Size && (footErr != nil || footSize != st.Size) {
+			return nil, fmt.Errorf("message file has %d bytes, state says %d", fi.Size(), st.Size)
+		}
+	} else {
+		if footErr != nil {
+			return nil, fmt.Errorf("message without a state: Enqueue did not complete (%w)", footErr)
+		}
+		if st, err = ParseState(footState); err != nil {
+			return nil, err
+		}
+		if st.Size != footSize {
+			return nil, badState("state says %d bytes, the message has %d", st.Size, footSize)
+		}
+	}
+	if st.ID != name {
+		return nil, badState("id %q in file %q", st.ID, name)
+	}
+	return st, nil
+}
+
+// The footer of a message file: its length is fixed, so that it can be
+// found from the end of the file; it gives the message's and the state's
+// lengths in hexadecimal.
+const (
+	footerMagic = "\nHQ1 "
+	footerLen   = len(footerMagic) + 16 + 1 + 8 + 1
+)
+
+// appendFooter appends to state the footer for a message of size bytes
+// followed by stateLen bytes of state.
+func appendFooter(state []byte, size int64, stateLen int) []byte {
+	return fmt.Appendf(state, "%s%016x %08x\n", footerMagic, size, stateLen)
+}
+
+// readFooter returns the message length and the state stored at the end
+// of a message file of fileSize bytes.
+func readFooter(f io.ReaderAt, fileSize int64) (int64, []byte, error) {
+	if fileSize < int64(footerLen) {
+		return 0, nil, errors.New("no footer")
+	}
+	var foot [footerLen]byte
+	if _, err := f.ReadAt(foot[:], fileSize-int64(footerLen)); err != nil {
+		return 0, nil, err
+	}
+	s := string(foot[:])
+	if !strings.HasPrefix(s, footerMagic) || s[footerLen-1] != '\n' || s[len(footerMagic)+16] != ' ' {
+		return 0, nil, errors.New("no footer")
+	}
+	size, err1 := strconv.ParseInt(s[len(footerMagic):len(footerMagic)+16], 16, 64)
+	n, err2 := strconv.ParseInt(s[len(footerMagic)+17:footerLen-1], 16, 64)
+	if err1 != nil || err2 != nil || n > MaxStateBytes || size < 0 || size+n+int64(footerLen) != fileSize {
+		return 0, nil, errors.New("bad footer")
+	}
+	state := make([]byte, n)
+	if _, err := f.ReadAt(state, size); err != nil {
+		return 0, nil, err
+	}
+	return size, state, nil
 }
 
 func readLimited(name string, limit int64) ([]byte, error) {
@@ -338,11 +416,12 @@ func newID(now time.Time) string {
 }
 
 // Enqueue stores a message for delivery and returns its ID. It returns
-// only once the message file and the state file are written and synced to
-// disk, with their directories, so that the message survives a crash: a
-// receiving server may then answer 250. The fsyncs are shared with the
-// concurrent writes of the process (two waits per Enqueue, each batched
-// with the others waiting), unless QueueOptions.SyncEach is set. When ctx
+// only once the message file, which carries the message's first state, is
+// written and synced to disk with its directory, so that the message
+// survives a crash: a receiving server may then answer 250. The fsyncs are
+// shared with the concurrent writes of the process (two waits per Enqueue,
+// each batched with the others waiting), unless QueueOptions.SyncEach is
+// set. When ctx
 // ends while Enqueue waits, nothing is queued. body is read to its end and
 // streamed to disk, at most QueueOptions.MaxMessageBytes of it (else the
 // error is smtp.ErrMessageTooLarge and nothing is queued).
@@ -369,64 +448,48 @@ func (q *Queue) Enqueue(ctx context.Context, env *smtp.Envelope, body io.Reader)
 	if limit <= 0 {
 		limit = DefaultMaxMessageBytes
 	}
-	// Both files are written to tmp/ and synced together; only then are
-	// they renamed into msg/ and state/, and the two directories synced:
-	// a crash leaves either tmp/ files, or complete files that OpenQueue
-	// loads (both renamed) or quarantines (one of them).
-	msgF, msgTmp, size, err := q.createFile("msg", id, func(w io.Writer) error {
+	// One file: the message, then its state, then the footer that
+	// locates both. It is written to tmp/ and synced, then renamed into
+	// msg/ and the directory synced: a crash leaves either a tmp/ file,
+	// which OpenQueue quarantines, or the whole item.
+	st := &ItemState{ID: id, From: env.From, Options: env.Options, Arrival: now, Next: now}
+	for _, r := range env.To {
+		st.Recipients = append(st.Recipients, QueuedRecipient{Recipient: r, State: StatePending})
+	}
+	var size int64
+	f, tmp, _, err := q.createFile("msg", id, func(w io.Writer) error {
 		n, err := io.Copy(w, io.LimitReader(ctxReader{ctx, body}, limit+1))
 		if err == nil && n > limit {
 			err = smtp.ErrMessageTooLarge
 		}
+		if err != nil {
+			return err
+		}
+		size = n
+		st.Size, st.Options.Size = n, n
+		b, err := MarshalState(st)
+		if err != nil {
+			return err
+		}
+		_, err = w.Write(appendFooter(b, n, len(b)))
 		return err
 	})
 	if err != nil {
-		return "", err
-	}
-	st := &ItemState{ID: id, From: env.From, Options: env.Options, Size: size, Arrival: now, Next: now}
-	st.Options.Size = size
-	for _, r := range env.To {
-		st.Recipients = append(st.Recipients, QueuedRecipient{Recipient: r, State: StatePending})
-	}
-	b, err := MarshalState(st)
-	if err != nil {
-		msgF.Close()
-		os.Remove(msgTmp)
-		return "", err
-	}
-	stF, stTmp, _, err := q.createFile("state", id, func(w io.Writer) error {
-		_, err := w.Write(b)
-		return err
-	})
-	if err != nil {
-		msgF.Close()
-		os.Remove(msgTmp)
 		return "", err
 	}
 	c := q.committer()
-	err = c.Sync(ctx, groupcommit.Request{Files: []*os.File{msgF, stF}})
-	if cerr := msgF.Close(); err == nil {
-		err = cerr
-	}
-	if cerr := stF.Close(); err == nil {
+	err = c.Sync(ctx, groupcommit.Request{Files: []*os.File{f}})
+	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
 	if err == nil {
-		err = os.Rename(msgTmp, q.path("msg", id))
-	}
-	if err == nil {
-		if err = os.Rename(stTmp, q.path("state", id)); err != nil {
-			os.Remove(q.path("msg", id))
-		}
+		err = os.Rename(tmp, q.path("msg", id))
 	}
 	if err != nil {
-		os.Remove(msgTmp)
-		os.Remove(stTmp)
+		os.Remove(tmp)
 		return "", err
 	}
-	if err := c.Sync(ctx, groupcommit.Request{Paths: []string{filepath.Join(q.dir, "msg"), filepath.Join(q.dir, "state")}}); err != nil {
-		// State first, as in remove.
-		os.Remove(q.path("state", id))
+	if err := c.Sync(ctx, groupcommit.Request{Paths: []string{filepath.Join(q.dir, "msg")}}); err != nil {
 		os.Remove(q.path("msg", id))
 		return "", err
 	}
@@ -527,16 +590,20 @@ func (q *Queue) writeState(st *ItemState) error {
 	return err
 }
 
-// remove deletes a finished item: the state file first, so that a crash in
-// between leaves a message without state, which is quarantined, never sent.
+// remove deletes a finished item: the message file first, so that a crash
+// in between leaves at most a state file without its message, which is
+// quarantined, never sent.
 func (q *Queue) remove(id string) error {
-	if err := os.Remove(q.path("state", id)); err != nil {
+	if err := os.Remove(q.path("msg", id)); err != nil {
 		return err
 	}
-	if err := q.committer().Sync(context.Background(), groupcommit.Request{Paths: []string{filepath.Join(q.dir, "state")}}); err != nil {
+	if err := q.committer().Sync(context.Background(), groupcommit.Request{Paths: []string{filepath.Join(q.dir, "msg")}}); err != nil {
 		return err
 	}
-	return os.Remove(q.path("msg", id))
+	if err := os.Remove(q.path("state", id)); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
+	return nil
 }
 
 func (q *Queue) poke() {

@@ -1,6 +1,7 @@
 package delivery
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"os"
@@ -58,8 +59,9 @@ func TestEnqueueConcurrent(t *testing.T) {
 			}
 			for id, body := range ids {
 				b, err := os.ReadFile(filepath.Join(dir, "msg", id))
-				if err != nil || string(b) != body {
-					t.Fatalf("msg/%s = %q, %v", id, b, err)
+				size, _, ferr := readFooter(bytes.NewReader(b), int64(len(b)))
+				if err != nil || ferr != nil || string(b[:size]) != body {
+					t.Fatalf("msg/%s = %q, %v, %v", id, b, err, ferr)
 				}
 			}
 			if e, _ := os.ReadDir(filepath.Join(dir, "tmp")); len(e) != 0 {
