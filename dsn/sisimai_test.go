@@ -16,8 +16,14 @@ import (
 // Floors of the sisimai agreement, set to what the parser reaches so that
 // a regression fails. The standard (RFC 3464) share must stay at 100%.
 const (
-	sisimaiMinOverall = 0.968 // 276 of 285 on 2026-11-23
+	sisimaiMinOverall = 0.975 // 278 of 285 on 2026-12-07
 )
+
+// sisimaiFullFamilies must agree on every bounce: RFC 3464 reports, and
+// the families with a reader of their own (families.go).
+var sisimaiFullFamilies = map[string]bool{
+	"rfc3464": true, "lhost-qmail": true, "lhost-exim": true, "lhost-amazonses": true,
+}
 
 type sisimaiEntry struct {
 	Index  int    `json:"index"`
@@ -129,8 +135,8 @@ func TestSisimai(t *testing.T) {
 	for _, f := range famNames {
 		c := families[f]
 		fmt.Fprintf(&perFamily, " %s %d/%d", f, c.agree, c.total)
-		if f == "rfc3464" && c.agree != c.total {
-			t.Errorf("RFC 3464 family at %d/%d, must be 100%%", c.agree, c.total)
+		if sisimaiFullFamilies[f] && c.agree != c.total {
+			t.Errorf("family %s at %d/%d, must be 100%%", f, c.agree, c.total)
 		}
 	}
 	t.Logf("per MTA family (agree/total):%s", perFamily.String())
