@@ -4,9 +4,6 @@ import (
 	"io"
 	"strings"
 
-	"golang.org/x/text/encoding/unicode"
-	"golang.org/x/text/transform"
-
 	"github.com/heraldmail/herald/internal/charset"
 )
 
@@ -22,7 +19,7 @@ func charsetReader(cs string, r io.Reader, lookup func(string, io.Reader) (io.Re
 	case "", "us-ascii", "ascii":
 		return charset.NewUndeclaredReader(r), nil
 	case "utf-8", "utf8":
-		return transform.NewReader(r, unicode.UTF8.NewDecoder()), nil
+		return charset.NewUTF8Reader(r), nil
 	}
 	if lookup != nil {
 		cr, err := lookup(cs, r)

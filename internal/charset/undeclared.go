@@ -5,7 +5,6 @@ import (
 	"unicode/utf8"
 
 	"golang.org/x/text/encoding/charmap"
-	"golang.org/x/text/transform"
 )
 
 // Text whose charset nobody declared (an 8-bit body without a charset
@@ -61,50 +60,119 @@ func appendUndeclared(b []byte, s string) []byte {
 }
 
 // NewUndeclaredReader returns a reader that converts r to UTF-8 by the
-// undeclared-charset rule as it is read.
+// undeclared-charset rule as it is read. Valid UTF-8 is read straight into
+// the caller's buffer, without copying or allocating.
 func NewUndeclaredReader(r io.Reader) io.Reader {
-	return transform.NewReader(r, &undeclared{})
+	return &utf8Reader{r: r, bad: func(b []byte, c byte) []byte {
+		return utf8.AppendRune(b, charmap.Windows1252.DecodeByte(c))
+	}}
 }
 
-// undeclared is the undeclared-charset rule as a transformer.
-type undeclared struct{ transform.NopResetter }
+// NewUTF8Reader returns a reader of r, declared UTF-8, in which each byte
+// that is not part of a valid UTF-8 sequence becomes U+FFFD. Valid UTF-8
+// is read straight into the caller's buffer.
+func NewUTF8Reader(r io.Reader) io.Reader {
+	return &utf8Reader{r: r, bad: func(b []byte, _ byte) []byte {
+		return utf8.AppendRune(b, utf8.RuneError)
+	}}
+}
 
-func (undeclared) Transform(dst, src []byte, atEOF bool) (nDst, nSrc int, err error) {
-	for nSrc < len(src) {
-		c := src[nSrc]
-		if c < utf8.RuneSelf {
-			// Copy the ASCII run in one go.
-			end := nSrc + 1
-			for end < len(src) && src[end] < utf8.RuneSelf {
-				end++
-			}
-			start := nSrc
-			n := copy(dst[nDst:], src[start:end])
-			nDst += n
-			nSrc += n
-			if n < end-start {
-				return nDst, nSrc, transform.ErrShortDst
-			}
-			continue
-		}
-		if !atEOF && !utf8.FullRune(src[nSrc:]) {
-			return nDst, nSrc, transform.ErrShortSrc
-		}
-		r, n := utf8.DecodeRune(src[nSrc:])
-		if r == utf8.RuneError && n == 1 {
-			r = charmap.Windows1252.DecodeByte(c)
-			if len(dst)-nDst < utf8.RuneLen(r) {
-				return nDst, nSrc, transform.ErrShortDst
-			}
-			nDst += utf8.EncodeRune(dst[nDst:], r)
-			nSrc++
-			continue
-		}
-		if len(dst)-nDst < n {
-			return nDst, nSrc, transform.ErrShortDst
-		}
-		nDst += copy(dst[nDst:], src[nSrc:nSrc+n])
-		nSrc += n
+// utf8Reader passes valid UTF-8 through and replaces every other byte with
+// what bad appends.
+type utf8Reader struct {
+	r       io.Reader
+	bad     func([]byte, byte) []byte
+	carry   [utf8.UTFMax]byte // an incomplete sequence at the end of a read
+	ncarry  int
+	pending []byte // converted bytes that did not fit the caller's buffer
+	scratch []byte
+	err     error
+}
+
+func (u *utf8Reader) Read(p []byte) (int, error) {
+	if len(p) == 0 {
+		return 0, nil
 	}
-	return nDst, nSrc, nil
+	if len(u.pending) > 0 {
+		n := copy(p, u.pending)
+		u.pending = u.pending[n:]
+		return n, nil
+	}
+	if u.err != nil {
+		return 0, u.err
+	}
+	buf := p
+	if len(buf) < 2*utf8.UTFMax {
+		// Too small to hold a carried sequence and progress: read
+		// through the scratch buffer and hand out from pending.
+		if u.scratch == nil {
+			u.scratch = make([]byte, 512)
+		}
+		buf = u.scratch
+	}
+	n := copy(buf, u.carry[:u.ncarry])
+	u.ncarry = 0
+	m, err := u.r.Read(buf[n:])
+	n += m
+	u.err = err
+	data := buf[:n]
+	if err == nil {
+		// Keep a sequence cut by the end of this read for the next.
+		for k := 1; k < utf8.UTFMax && k <= len(data); k++ {
+			c := data[len(data)-k]
+			if c < utf8.RuneSelf {
+				break
+			}
+			if utf8.RuneStart(c) {
+				if !utf8.FullRune(data[len(data)-k:]) {
+					u.ncarry = copy(u.carry[:], data[len(data)-k:])
+					data = data[:len(data)-k]
+				}
+				break
+			}
+		}
+	}
+	if utf8.Valid(data) && &buf[0] == &p[0] {
+		return len(data), u.retErr()
+	}
+	out := u.convert(data)
+	k := copy(p, out)
+	if k < len(out) {
+		u.pending = append(u.pending[:0], out[k:]...)
+		return k, nil
+	}
+	return k, u.retErr()
+}
+
+// retErr returns the reader's error once nothing is held back.
+func (u *utf8Reader) retErr() error {
+	if u.ncarry > 0 || len(u.pending) > 0 {
+		return nil
+	}
+	return u.err
+}
+
+// convert returns data with its invalid bytes replaced, in a new slice
+// unless data is valid.
+func (u *utf8Reader) convert(data []byte) []byte {
+	if utf8.Valid(data) {
+		return data
+	}
+	out := make([]byte, 0, len(data)+len(data)/2+4)
+	for i := 0; i < len(data); {
+		c := data[i]
+		if c < utf8.RuneSelf {
+			out = append(out, c)
+			i++
+			continue
+		}
+		r, n := utf8.DecodeRune(data[i:])
+		if r == utf8.RuneError && n == 1 {
+			out = u.bad(out, c)
+		} else {
+			out = append(out, data[i:i+n]...)
+		}
+		i += n
+	}
+	return out
 }

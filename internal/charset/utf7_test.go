@@ -169,6 +169,12 @@ func TestUndeclared(t *testing.T) {
 					t.Errorf("reader %q = %q, %v; want %q", tt.in, b, err, tt.want)
 				}
 			}
+			for size := 1; size <= 9; size++ {
+				b, err := readInChunks(NewUndeclaredReader(iotestOneByte(strings.NewReader(tt.in))), size)
+				if err != nil || string(b) != tt.want {
+					t.Errorf("reader %q in %d-byte reads = %q, %v; want %q", tt.in, size, b, err, tt.want)
+				}
+			}
 		})
 	}
 	// A long body crosses the reader's buffers.
@@ -177,4 +183,64 @@ func TestUndeclared(t *testing.T) {
 	if err != nil || string(b) != strings.Repeat("abcéé ", 5000) {
 		t.Errorf("long body: %v, %d bytes", err, len(b))
 	}
+}
+
+// readInChunks reads r to the end with a buffer of size bytes.
+func readInChunks(r io.Reader, size int) ([]byte, error) {
+	var out []byte
+	buf := make([]byte, size)
+	for range 100000 {
+		n, err := r.Read(buf)
+		out = append(out, buf[:n]...)
+		if err == io.EOF {
+			return out, nil
+		}
+		if err != nil {
+			return out, err
+		}
+	}
+	return out, io.ErrNoProgress
+}
+
+func TestUTF8Reader(t *testing.T) {
+	t.Parallel()
+	tests := []struct{ in, want string }{
+		{"plain", "plain"},
+		{"Müller 日本 \U0001F600", "Müller 日本 \U0001F600"},
+		{"caf\xe9", "caf\uFFFD"},
+		{"\xf0\x9f\x98", "\uFFFD\uFFFD\uFFFD"},
+		{"a\xffb", "a\uFFFDb"},
+	}
+	for _, tt := range tests {
+		for size := 1; size <= 9; size++ {
+			b, err := readInChunks(NewUTF8Reader(iotestOneByte(strings.NewReader(tt.in))), size)
+			if err != nil || string(b) != tt.want {
+				t.Errorf("NewUTF8Reader(%q) in %d-byte reads = %q, %v; want %q", tt.in, size, b, err, tt.want)
+			}
+		}
+		b, err := io.ReadAll(NewUTF8Reader(strings.NewReader(tt.in)))
+		if err != nil || string(b) != tt.want {
+			t.Errorf("NewUTF8Reader(%q) = %q, %v; want %q", tt.in, b, err, tt.want)
+		}
+	}
+}
+
+// FuzzUndeclared checks the two forms of the undeclared-charset rule
+// against each other, whatever the chunking: the result is valid UTF-8,
+// and valid UTF-8 input comes back unchanged.
+func FuzzUndeclared(f *testing.F) {
+	for _, s := range []string{"Müller", "M\xfcller", "\xc3", "\xf0\x9f\x98\x80x", "\x93q\x94"} {
+		f.Add(s, 3)
+	}
+	f.Fuzz(func(t *testing.T, s string, size int) {
+		want := DecodeUndeclared(s)
+		if !utf8.ValidString(want) || utf8.ValidString(s) && want != s {
+			t.Fatalf("DecodeUndeclared(%q) = %q", s, want)
+		}
+		size = 1 + (size&0xff)%64
+		got, err := readInChunks(NewUndeclaredReader(iotestOneByte(strings.NewReader(s))), size)
+		if err != nil || string(got) != want {
+			t.Fatalf("reader(%q, %d) = %q, %v; want %q", s, size, got, err, want)
+		}
+	})
 }
