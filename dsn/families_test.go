@@ -143,6 +143,17 @@ func TestExim(t *testing.T) {
 			"  user@example.com\n    RCPT TO:<user@example.com> 250 2.1.5 Recipient OK\n    SMTP error from remote mail server after end of data:\n    451 4.3.0 Error: queue file write error\n\n" +
 			"------ This is a copy of the message's headers. ------\n",
 			want: []string{"user@example.com failed 4.3.0"}, heuristic: true},
+		{name: "written: Exim 3 wording, address with a colon", text: eximHeader +
+			"This message was created automatically by mail delivery software.\n\n" +
+			"A message that you sent could not be delivered to all of its recipients. The\nfollowing address(es) failed:\n\n" +
+			"  old@example.com:\n    SMTP error from remote mailer after RCPT TO:<old@example.com>:\n    host mx.example.com [192.0.2.1]: 550 5.1.1 unknown user\n\n" +
+			"------ This is a copy of the message, including all the headers. ------\n",
+			want: []string{"old@example.com failed 5.1.1"}, heuristic: true},
+		{name: "written: reworded template, known by X-Failed-Recipients", text: "From: Mail Delivery System <Mailer-Daemon@host.example>\nTo: sender@example.org\nSubject: Mail delivery failed\nX-Failed-Recipients: user@example.com\n\n" +
+			"This is an automatically generated message from host.example.\n\nYour message could not be delivered. The following address failed:\n\n" +
+			"  user@example.com\n    mailbox is full: retry timeout exceeded\n\n" +
+			"------ This is a copy of the message's headers. ------\n",
+			want: []string{"user@example.com failed 5.0.0"}, heuristic: true},
 		{name: "written: delay warning for two addresses", text: "From: Mail Delivery System <Mailer-Daemon@mx.example.net>\nTo: sender@example.org\nSubject: Warning: message 1abcde-000123-AB delayed 24 hours\n\n" +
 			"This message was created automatically by mail delivery software.\n" +
 			"A message that you sent has not yet been delivered to one or more of its\nrecipients after more than 24 hours on the queue on mx.example.net.\n\n" +
