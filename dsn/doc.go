@@ -40,11 +40,29 @@
 // missing or doubled blank lines between field groups, field names in any
 // case, folded values, comments after the status code.
 //
-// A bounce without a delivery-status part (qmail, plain-text Exim,
-// Sendmail transcripts, vendor formats) goes through a best-effort
-// heuristic parser that finds the failed recipients and status codes in
-// the text; its result is marked [Notice.Heuristic]. Messages that are not
-// bounces (replies, feedback reports, ordinary mail) give [ErrNotReport].
+// A delivery report that someone forwarded as a message/rfc822 attachment
+// is read as such and marked [Notice.Forwarded].
+//
+// A bounce without a delivery-status part goes through a best-effort
+// heuristic parser whose result is marked [Notice.Heuristic]. It first
+// offers the message to one reader per MTA family, each reading its
+// family's documented format by its structure: QSBMF (qmail and its
+// descendants: "Hi. This is the" and "<address>:" paragraphs), Exim's
+// bounce and delay-warning lists (an indented address under "...failed:"
+// or "...delivered is:", its reason indented deeper), and the JSON
+// notifications of Amazon SES (bounce, delivery delay and delivery). The
+// rules are written in families.go. Other formats (Sendmail transcripts,
+// plain-text Postfix, Exchange, OpenSMTPD, vendor texts) go through
+// generic rules that find the failed recipients and status codes in the
+// text. Messages that are not bounces (replies, feedback reports, SES
+// complaints, ordinary mail) give [ErrNotReport].
+//
+// Two rules decide a recipient's status where the text or the fields
+// disagree. In a recipient's text or Diagnostic-Code, a failure code wins
+// over a success code: a transcript whose RCPT got "250 2.1.5" and whose
+// DATA got "451 4.3.0" is 4.3.0. And the Status field's class stands
+// against Action and the diagnostic: "Action: failed" with "Status: 4.4.1"
+// and a 550 diagnostic is 4.4.1 (see [Recipient.BestStatus] for why).
 //
 // # Status codes
 //

@@ -32,7 +32,11 @@ func addCorpusSeeds(f *testing.F, patterns ...string) {
 func FuzzParse(f *testing.F) {
 	addCorpusSeeds(f, "../testdata/dsn/postfix-generated/*.eml", "../testdata/dsn/mimekit/*.txt",
 		"../testdata/dsn/ruby-mail/*.eml", "../testdata/dsn/sisimai/bsd/lhost-qmail-*.eml",
-		"../testdata/dsn/sisimai/bsd/lhost-exim-*.eml")
+		"../testdata/dsn/sisimai/bsd/lhost-exim-*.eml", "../testdata/dsn/sisimai/bsd/lhost-amazonses-1*.eml")
+	f.Add([]byte("Subject: x\n\n{\"Type\":\"Notification\",\"Message\":\"{\\\"notificationType\\\":\\\"Bounce\\\",\\\"bounce\\\":{\\\"bounceType\\\":\\\"Transient\\\",\\\"bouncedRecipients\\\":[{\\\"emailAddress\\\":\\\"a@b.c\\\"}]}}\"}"))
+	f.Add([]byte("Content-Type: multipart/mixed; boundary=o\n\n--o\nContent-Type: message/rfc822\n\nContent-Type: multipart/report; report-type=delivery-status; boundary=b\n\n--b\nContent-Type: message/delivery-status\n\nFinal-Recipient: rfc822; a@b.c\nAction: failed\nStatus: 4.4.1\nDiagnostic-Code: smtp; 250 2.1.5 ok 550 5.1.1 x\n--b--\n--o--\n"))
+	f.Add([]byte("Subject: failure notice\n\nHi. This is the qmail-send program.\n\n<a@b.c>:\n250 2.1.5 then 451 4.3.0\n\n--- Below this line is a copy of the message.\n"))
+	f.Add([]byte("From: Mailer-Daemon@x.y\n\nThis message was created automatically by mail delivery software.\nThe following address(es) failed:\n\n  a@b.c\n    550 5.1.1 x\n"))
 	f.Add([]byte("Content-Type: multipart/report; report-type=delivery-status; boundary=b\n\n--b\nContent-Type: message/delivery-status\n\nFinal-Recipient: rfc822; a@b.c\nAction: failed\nStatus: 5.1.1\n--b--\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		n, err := Parse(bytes.NewReader(data), &ParseOptions{MaxRecipients: 50, MaxTextBytes: 8 << 10, MaxStatusBytes: 16 << 10})

@@ -30,22 +30,30 @@ import (
 //     of the quoted original. The bounce's own From, To, Cc, Reply-To,
 //     Sender and Return-Path and mailer-daemon addresses never count.
 //
-// Each recipient's status is the first RFC 3463 code in the text that
-// follows it, else the first in the whole text, else class.0.0 from the
-// first SMTP reply code or from words that say whether the failure is
-// temporary.
+// Each recipient's status is the first RFC 3463 code of class 4 or 5 in the
+// text that follows it, else the first in the whole text, else class.0.0
+// from the first SMTP reply code of class 4 or 5 or from words that say
+// whether the failure is temporary; a success code (2.1.5 for an accepted
+// RCPT) counts only where no failure code is found. Before these generic
+// rules, the readers of families.go try the documented formats of qmail,
+// Exim and Amazon SES.
 
 // maxHeuristicLines bounds the lines examined.
 const maxHeuristicLines = 5000
 
 func heuristic(h *message.Header, text string, o ParseOptions) *Report {
-	if !looksLikeBounce(h) {
-		return nil
+	bounce := looksLikeBounce(h)
+	if bounce {
+		if rep := embeddedStatus(text, o); rep != nil {
+			return rep
+		}
 	}
-	if rep := embeddedStatus(text, o); rep != nil {
-		return rep
+	// A family's documented format first (families.go), then the
+	// generic rules.
+	rcpts := readFamilies(h, text, o)
+	if len(rcpts) == 0 && bounce {
+		rcpts = heuristicRecipients(h, text, o, true)
 	}
-	rcpts := heuristicRecipients(h, text, o, false)
 	if len(rcpts) == 0 {
 		return nil
 	}
@@ -233,7 +241,7 @@ func heuristicRecipients(h *message.Header, text string, o ParseOptions, known b
 		hits = hits[:o.MaxRecipients]
 	}
 	whole := strings.Join(lines, "\n")
-	fallback, _ := findCode(whole)
+	fallback := failureCode(whole)
 	if !fallback.IsSet() {
 		fallback = guessClass(whole)
 	}
@@ -250,7 +258,7 @@ func heuristicRecipients(h *message.Header, text string, o ParseOptions, known b
 		if hh.line < len(lines) {
 			block = strings.Join(lines[hh.line:min(end, len(lines))], "\n")
 		}
-		code, _ := findCode(block)
+		code := failureCode(block)
 		if !code.IsSet() {
 			if c := replyClass(block); c != 0 {
 				code = smtp.NewEnhancedCode(c, 0, 0)

@@ -64,6 +64,13 @@ type Notice struct {
 	// Text is the human-readable text of the notification, UTF-8, up to
 	// ParseOptions.MaxTextBytes.
 	Text string
+	// Forwarded is true when the notification was found inside another
+	// message: a message/rfc822 part holding a multipart/report of
+	// report-type delivery-status, in a message without a delivery-status
+	// part of its own (someone forwarded the bounce as an attachment).
+	// Header, Text, Report and Original are then those of the forwarded
+	// notification.
+	Forwarded bool
 	// Original is the header of the returned message (message/rfc822,
 	// message/global, text/rfc822-headers or message/global-headers), or
 	// nil when the notification returned none.
@@ -77,6 +84,12 @@ type Notice struct {
 // groups and every recipient, the human-readable text and the header of the
 // returned message.
 //
+// A message without such a part of its own that carries a delivery report
+// as a message/rfc822 attachment (a forwarded bounce) gives that report,
+// marked Forwarded: a notification is sent with the null reverse path and
+// never bounced (RFC 3461 section 6.2), so an encapsulated report is one
+// that someone passed on, not the original of a bounce.
+//
 // A message without such a part is handed to a heuristic parser that knows
 // the wording of qmail, Exim, Sendmail, Exchange and other MTAs, unless
 // opts.NoHeuristics is set; the result is then marked Heuristic. So is a
@@ -89,11 +102,8 @@ type Notice struct {
 func Parse(r io.Reader, opts *ParseOptions) (*Notice, error) {
 	o := opts.withDefaults()
 	mr := hmime.NewReader(r, &o.MIME)
-	n := &Notice{}
-	var text strings.Builder
-	var rfc822 *hmime.Part // the returned message part, while inside it
-	var top *hmime.Part
-	parts := 0
+	outer := &collector{}
+	var fwd *collector // a notification forwarded inside the returned message
 	for {
 		p, err := mr.Next()
 		if err == io.EOF {
@@ -102,77 +112,48 @@ func Parse(r io.Reader, opts *ParseOptions) (*Notice, error) {
 		if err != nil {
 			return nil, wrapRead(err)
 		}
-		parts++
+		outer.parts++
 		if p.Parent == nil {
-			n.Header = p.Header().Clone()
-			top = p
+			outer.header = p.Header().Clone()
+			outer.top = p
 		}
-		if inside(p, rfc822) {
-			if n.Original == nil && p.Parent == rfc822 {
-				n.Original = p.Header().Clone()
+		if m := outer.rfc822; inside(p, m) {
+			if p.Parent == m {
+				if outer.original == nil {
+					outer.original = p.Header().Clone()
+				}
+				if fwd == nil && isDeliveryReport(p) {
+					fwd = &collector{header: p.Header().Clone(), top: p}
+				}
+			}
+			if fwd != nil && (p == fwd.top || inside(p, fwd.top)) {
+				fwd.parts++
+				if err := fwd.visit(p, &o); err != nil {
+					return nil, err
+				}
 			}
 			continue
 		}
-		rfc822 = nil
-		switch ess := p.MediaType.Essence(); {
-		case n.Report == nil && (ess == "message/delivery-status" || ess == "message/global-delivery-status"):
-			body, err := p.Body()
-			if err != nil {
-				return nil, wrapRead(err)
-			}
-			rep, err := ParseStatus(body, &o)
-			if err != nil {
-				if errors.Is(err, ErrSyntax) {
-					continue // an empty status part; look for another
-				}
-				return nil, err
-			}
-			n.Report, n.Global = rep, ess == "message/global-delivery-status"
-		case p.MediaType.IsMessage():
-			if p.IsContainer() {
-				rfc822 = p
-				continue
-			}
-			if n.Original == nil {
-				n.Original = readOriginal(p)
-			}
-		case ess == "text/rfc822-headers" || ess == "message/global-headers":
-			if n.Original == nil {
-				n.Original = readOriginal(p)
-			}
-		case p.MediaType.Type == "text" && !p.IsContainer() && p.Kind() != hmime.KindAttachment:
-			if text.Len() >= o.MaxTextBytes {
-				continue
-			}
-			if ess == "text/html" && text.Len() > 0 {
-				continue
-			}
-			tr, _ := p.Text() // an unknown charset still gives the bytes
-			if tr == nil {
-				continue
-			}
-			b, err := io.ReadAll(io.LimitReader(tr, int64(o.MaxTextBytes-text.Len())))
-			if err != nil {
-				return nil, wrapRead(err)
-			}
-			if ess == "text/html" {
-				b = []byte(stripHTML(string(b)))
-			}
-			if text.Len() > 0 {
-				text.WriteByte('\n')
-			}
-			text.Write(b)
+		outer.rfc822 = nil
+		if err := outer.visit(p, &o); err != nil {
+			return nil, err
 		}
 	}
+	c := outer
+	n := &Notice{}
+	if outer.report == nil && fwd != nil && fwd.report != nil {
+		c, n.Forwarded = fwd, true
+	}
+	n.Header, n.Report, n.Global, n.Original = c.header, c.report, c.global, c.original
 	if n.Header == nil {
 		return nil, &Error{Op: "parse", Err: ErrNotReport, Msg: "empty input"}
 	}
-	if top != nil && top.MediaType.IsMultipart() && parts == 1 && len(top.Preamble) > 0 {
+	if c.top != nil && c.top.MediaType.IsMultipart() && c.parts == 1 && len(c.top.Preamble) > 0 {
 		// A multipart without a single delimiter: its whole body is
 		// the preamble, and the text to read.
-		text.Write(top.Preamble[:min(len(top.Preamble), o.MaxTextBytes)])
+		c.text.Write(c.top.Preamble[:min(len(c.top.Preamble), o.MaxTextBytes)])
 	}
-	n.Text = strings.ToValidUTF8(text.String(), "\uFFFD")
+	n.Text = strings.ToValidUTF8(c.text.String(), "\uFFFD")
 	if n.Report != nil {
 		if len(n.Report.Recipients) == 0 && !o.NoHeuristics {
 			// A report without per-recipient groups: the recipients
@@ -196,6 +177,90 @@ func Parse(r io.Reader, opts *ParseOptions) (*Notice, error) {
 	}
 	n.Report, n.Heuristic = rep, true
 	return n, nil
+}
+
+// collector gathers the parts of one notification as the walk visits
+// them: the message itself, or a notification forwarded inside it.
+type collector struct {
+	header   *message.Header
+	top      *hmime.Part
+	parts    int
+	report   *Report
+	global   bool
+	text     strings.Builder
+	original *message.Header
+	rfc822   *hmime.Part // the returned message, while the walk is inside it
+}
+
+// visit reads one part of the notification.
+func (c *collector) visit(p *hmime.Part, o *ParseOptions) error {
+	if m := c.rfc822; inside(p, m) {
+		if c.original == nil && p.Parent == m {
+			c.original = p.Header().Clone()
+		}
+		return nil
+	}
+	c.rfc822 = nil
+	switch ess := p.MediaType.Essence(); {
+	case c.report == nil && (ess == "message/delivery-status" || ess == "message/global-delivery-status"):
+		body, err := p.Body()
+		if err != nil {
+			return wrapRead(err)
+		}
+		rep, err := ParseStatus(body, o)
+		if err != nil {
+			if errors.Is(err, ErrSyntax) {
+				return nil // an empty status part; look for another
+			}
+			return err
+		}
+		c.report, c.global = rep, ess == "message/global-delivery-status"
+	case p.MediaType.IsMessage():
+		if p.IsContainer() {
+			c.rfc822 = p
+			return nil
+		}
+		if c.original == nil {
+			c.original = readOriginal(p)
+		}
+	case ess == "text/rfc822-headers" || ess == "message/global-headers":
+		if c.original == nil {
+			c.original = readOriginal(p)
+		}
+	case p.MediaType.Type == "text" && !p.IsContainer() && p.Kind() != hmime.KindAttachment:
+		if c.text.Len() >= o.MaxTextBytes {
+			return nil
+		}
+		if ess == "text/html" && c.text.Len() > 0 {
+			return nil
+		}
+		tr, _ := p.Text() // an unknown charset still gives text
+		if tr == nil {
+			return nil
+		}
+		b, err := io.ReadAll(io.LimitReader(tr, int64(o.MaxTextBytes-c.text.Len())))
+		if err != nil {
+			return wrapRead(err)
+		}
+		if ess == "text/html" {
+			b = []byte(stripHTML(string(b)))
+		}
+		if c.text.Len() > 0 {
+			c.text.WriteByte('\n')
+		}
+		c.text.Write(b)
+	}
+	return nil
+}
+
+// isDeliveryReport reports whether p is a multipart/report of report-type
+// delivery-status or global-delivery-status.
+func isDeliveryReport(p *hmime.Part) bool {
+	if p.MediaType.Essence() != "multipart/report" {
+		return false
+	}
+	rt := strings.ToLower(p.MediaType.Params.Get("report-type"))
+	return rt == "delivery-status" || rt == "global-delivery-status"
 }
 
 // inside reports whether p lies within the encapsulated message part m.

@@ -140,8 +140,21 @@ func (r *Recipient) Addr() string {
 // same class (the server's own words are more precise than the reporting
 // MTA's summary: "Status: 5.1.1" over "550 5.7.1 IP address blacklisted"
 // is a mislabel); otherwise Status. The code in the diagnostic is the one
-// right after the reply code ("550 5.7.1", "550-5.7.1", "550 #5.1.0"), or
-// else the first one in it.
+// right after a failure reply code ("550 5.7.1", "550-5.7.1", "550
+// #5.1.0"), or else the first failure code in it; a success reply
+// ("250 2.1.5" for an accepted RCPT in a transcript that failed later)
+// counts only when the diagnostic holds no failure.
+//
+// When Status contradicts Action on the class (Action failed with a 4.x.x
+// Status, or delayed with a 5.x.x one), Status's class stands, whatever the
+// class of the diagnostic: a diagnostic of the other class is not used.
+// The reporting MTA chose the Status: Postfix, for one, writes "Action:
+// failed" with "Status: 4.0.0" and the remote "554" greeting when a message
+// that was only ever deferred (Postfix treats a 5xx greeting as a reason to
+// try another server, smtp_skip_5xx_greeting) expires in its queue. Action
+// already tells that delivery is over; the status keeps that the failure
+// itself was transient. So "Action: failed", "Status: 4.4.1",
+// "Diagnostic-Code: smtp; 550 5.1.1 no such user" is 4.4.1.
 func (r *Recipient) BestStatus() smtp.EnhancedCode {
 	d := diagnosticCode(r.DiagnosticCode.Value)
 	switch {
@@ -155,8 +168,10 @@ func (r *Recipient) BestStatus() smtp.EnhancedCode {
 	return r.Status
 }
 
-// diagnosticCode finds the enhanced code of an SMTP diagnostic.
+// diagnosticCode finds the enhanced code of an SMTP diagnostic, a failure
+// before a success.
 func diagnosticCode(s string) smtp.EnhancedCode {
+	var success smtp.EnhancedCode
 	for i := 0; i+3 < len(s); i++ {
 		if (s[i] != '4' && s[i] != '5' && s[i] != '2') || !isDigit(s[i+1]) || !isDigit(s[i+2]) ||
 			i > 0 && (isDigit(s[i-1]) || s[i-1] == '.') {
@@ -170,9 +185,17 @@ func diagnosticCode(s string) smtp.EnhancedCode {
 			continue
 		}
 		if c, at := findCode(s[j:]); at == 0 && c.Class() == int(s[i]-'0') {
-			return c
+			if c.Class() != 2 {
+				return c
+			}
+			if !success.IsSet() {
+				success = c
+			}
 		}
 	}
-	c, _ := findCode(s)
+	c := failureCode(s)
+	if success.IsSet() && (!c.IsSet() || c.Class() == 2) {
+		return success
+	}
 	return c
 }

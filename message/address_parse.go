@@ -3,6 +3,8 @@ package message
 import (
 	"strings"
 	"unicode/utf8"
+
+	"github.com/heraldmail/herald/internal/charset"
 )
 
 // The RFC 5322 section 3.4 address grammar, with the obsolete forms of
@@ -485,25 +487,10 @@ func isDotAtom(s string) bool {
 	return utf8.ValidString(s)
 }
 
-// toValidUTF8 replaces each byte that is not part of a UTF-8 sequence
-// with U+FFFD.
-func toValidUTF8(s string) string {
-	if utf8.ValidString(s) {
-		return s
-	}
-	var b strings.Builder
-	b.Grow(len(s) + 8)
-	for i := 0; i < len(s); {
-		r, n := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && n == 1 {
-			b.WriteString("\uFFFD")
-		} else {
-			b.WriteString(s[i : i+n])
-		}
-		i += n
-	}
-	return b.String()
-}
+// toValidUTF8 reads raw 8-bit bytes in a header value by the
+// undeclared-charset rule of internal/charset: valid UTF-8 stays, every
+// other byte is windows-1252 (see charset.DecodeUndeclared).
+func toValidUTF8(s string) string { return charset.DecodeUndeclared(s) }
 
 func quoteString(s string) string {
 	var b strings.Builder

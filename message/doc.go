@@ -45,6 +45,17 @@
 //   - Encoded words: [WordDecoder] decodes RFC 2047 in any charset that
 //     golang.org/x/text knows; [EncodeWord] encodes.
 //
+// # Raw 8-bit text
+//
+// A header value may hold raw 8-bit bytes that no encoded word labels: UTF-8
+// under RFC 6532, or a legacy charset that the sender never declared.
+// [Field.Text], [Header.Text] and the display names of [Header.AddressList]
+// read such bytes by one rule, the one of mail clients (written once in the
+// module's internal charset package and used by package mime for bodies and
+// file names too): bytes that form valid UTF-8 stay as they are, every other
+// byte is read as windows-1252. "Andr\xe9" is "André"; valid UTF-8 is never
+// changed. Strict address parsing rejects such bytes instead.
+//
 // # Errors
 //
 // Every error for bad input is an [*Error]; its category is a sentinel such

@@ -61,8 +61,9 @@ func (f Field) Raw() string { return f.raw }
 // built-in charset lookup, as unstructured text (RFC 5322 section 3.2.5) such
 // as a Subject. An encoded word that
 // cannot be decoded is kept as it is and the first such error is returned
-// with the best-effort text. Bytes that are not UTF-8 (raw 8-bit text in an
-// unknown charset) become U+FFFD.
+// with the best-effort text. Raw 8-bit bytes (text whose charset nobody
+// declared) are read by the rule in the package doc: valid UTF-8 stays,
+// every other byte is windows-1252.
 func (f Field) Text() (string, error) {
 	var d WordDecoder
 	s, err := d.DecodeHeader(f.Value())

@@ -311,3 +311,51 @@ func TestHeaderCharsetReader(t *testing.T) {
 		t.Errorf("default Text = %q, %v", s, err)
 	}
 }
+
+// TestRaw8bit checks the undeclared-charset rule on header values: valid
+// UTF-8 stays, other bytes are windows-1252, whether the value is
+// unstructured text or an address's display name, and next to encoded
+// words.
+func TestRaw8bit(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name, field, want string
+	}{
+		{"latin-1 subject", "Subject: Formation Ver\xe3o\r\n", "Formation Verão"},
+		{"utf-8 subject stays", "Subject: Formação Verão\r\n", "Formação Verão"},
+		{"windows-1252 quotes", "Subject: \x93Hello\x94 \x80 5\r\n", "\u201cHello\u201d € 5"},
+		{"mixed with an encoded word", "Subject: =?utf-7?Q?Heinz_M+APw-ller?= gr\xfc\xdft\r\n", "Heinz Müller grüßt"},
+		{"display name", "From: Andr\xe9 Pr\xe9vost <a@example.org>\r\n", "André Prévost <a@example.org>"},
+		{"utf-8 display name", "From: André <a@example.org>\r\n", "André <a@example.org>"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			h, _, err := ReadHeader(strings.NewReader(tt.field+"\r\n"), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			name := h.Field(0).Name()
+			var got string
+			if name == "From" {
+				list, err := h.AddressList(name)
+				if err != nil || len(list) != 1 {
+					t.Fatalf("AddressList: %v, %v", list, err)
+				}
+				mb := Mailboxes(list)[0]
+				got = mb.Name + " <" + mb.Addr + ">"
+			} else {
+				got, err = h.Text(name)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if ft, _ := h.Field(0).Text(); ft != got {
+					t.Errorf("Field.Text = %q, Header.Text = %q", ft, got)
+				}
+			}
+			if got != tt.want {
+				t.Errorf("got %q, want %q", got, tt.want)
+			}
+		})
+	}
+}

@@ -8,23 +8,29 @@ import (
 )
 
 // charsetReader converts r from charset cs to UTF-8 with lookup, or with
-// the built-in table when lookup is nil. UTF-8 and US-ASCII pass through.
-// For an unknown charset it returns r itself and a *CharsetError.
+// the built-in table when lookup is nil. No charset, US-ASCII (the RFC 2045
+// default, so no real declaration for 8-bit bytes) and an unknown charset
+// are read by the undeclared-charset rule (valid UTF-8 stays, other bytes
+// are windows-1252); an unknown charset also gives a *CharsetError. UTF-8
+// is checked: invalid bytes become U+FFFD.
 func charsetReader(cs string, r io.Reader, lookup func(string, io.Reader) (io.Reader, error)) (io.Reader, error) {
 	cs = strings.ToLower(strings.TrimSpace(cs))
-	if cs == "" || charset.IsUTF8(cs) {
-		return r, nil
+	switch cs {
+	case "", "us-ascii", "ascii":
+		return charset.NewUndeclaredReader(r), nil
+	case "utf-8", "utf8":
+		return charset.NewUTF8Reader(r), nil
 	}
 	if lookup != nil {
 		cr, err := lookup(cs, r)
 		if err != nil || cr == nil {
-			return r, &CharsetError{Charset: cs}
+			return charset.NewUndeclaredReader(r), &CharsetError{Charset: cs}
 		}
 		return cr, nil
 	}
 	cr, err := charset.NewReader(cs, r)
 	if err != nil {
-		return r, &CharsetError{Charset: cs}
+		return charset.NewUndeclaredReader(r), &CharsetError{Charset: cs}
 	}
 	return cr, nil
 }

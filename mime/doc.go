@@ -47,8 +47,19 @@
 //
 // There is no global charset registry. [ReaderOptions].CharsetReader is
 // the lookup (the hook net/mail's WordDecoder has); nil uses
-// golang.org/x/text through the module's internal charset table. An unknown
-// charset gives a *[CharsetError] and the raw bytes stay readable.
+// golang.org/x/text through the module's internal charset table, which adds
+// UTF-7 (RFC 2152). [Part.Text] always gives valid UTF-8.
+//
+// Text whose charset nobody declared is read by one rule, the one mail
+// clients apply, written once in the internal charset package and used for
+// bodies ([Part.Text]), file names ([Part.Filename]) and, in package
+// message, raw 8-bit header values: bytes that form valid UTF-8 stay as
+// they are, every other byte is read as windows-1252. It applies to a body
+// without a charset parameter, to one labelled US-ASCII (the RFC 2045
+// default, which 8-bit bytes contradict) and to one in an unknown charset,
+// which also gives a *[CharsetError]; the raw bytes stay readable through
+// [Part.Body]. A body labelled UTF-8 is trusted: invalid bytes in it
+// become U+FFFD.
 //
 // # Writing
 //

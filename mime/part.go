@@ -5,6 +5,7 @@ import (
 	"io"
 	"strings"
 
+	"github.com/heraldmail/herald/internal/charset"
 	"github.com/heraldmail/herald/message"
 )
 
@@ -216,8 +217,12 @@ func (p *Part) defectSink() *defects { return &p.decoded }
 func (p *Part) DecodeDefects() []Defect { return p.decoded.list }
 
 // Text returns the body decoded from its transfer encoding and converted
-// from its charset to UTF-8. For an unknown charset it returns the
-// transfer-decoded bytes unchanged with a *[CharsetError].
+// from its charset to UTF-8; what it reads is always valid UTF-8. A body
+// without a charset parameter, labelled US-ASCII (the RFC 2045 default) or
+// in an unknown charset is read by the undeclared-charset rule of the
+// package doc (valid UTF-8 stays, other bytes are windows-1252); for an
+// unknown charset that reader comes with a *[CharsetError]. Invalid bytes
+// in a body labelled UTF-8 become U+FFFD.
 func (p *Part) Text() (io.Reader, error) {
 	body, err := p.Body()
 	if err != nil {
@@ -234,7 +239,8 @@ func (p *Part) Text() (io.Reader, error) {
 // filename parameter, else the Content-Type name parameter, with RFC 2231
 // values converted from their charset and RFC 2047 encoded words (which
 // many mailers put in quoted parameters) decoded. Directory components
-// are not removed.
+// are not removed. Raw 8-bit bytes that no charset labels are read by the
+// undeclared-charset rule of the package doc.
 func (p *Part) Filename() string {
 	prm, ok := p.Disposition.Params.Lookup("filename")
 	if !ok || prm.Value == "" {
@@ -264,7 +270,7 @@ func (p *Part) paramText(prm Param) string {
 			v = s
 		}
 	}
-	return v
+	return charset.DecodeUndeclared(v)
 }
 
 // Kind tells how a mail client presents a part.

@@ -339,7 +339,8 @@ func TestPartTextAndFilename(t *testing.T) {
 	}
 	wants := []want{
 		{text: "café", kind: KindText},
-		{text: "raw \xff bytes", charsetErr: true, kind: KindText},
+		// An unknown charset: the undeclared-charset rule, with the error.
+		{text: "raw ÿ bytes", charsetErr: true, kind: KindText},
 		{text: "Привет", kind: KindText},
 		{text: "x", filename: "Übersicht.pdf", kind: KindAttachment},
 		{text: "x", filename: "été.txt", kind: KindAttachment},
@@ -391,5 +392,50 @@ func TestCharsetReaderOption(t *testing.T) {
 	b, _ := io.ReadAll(r)
 	if string(b) != "HELLO" || called != "x-upper" {
 		t.Errorf("got %q via %q", b, called)
+	}
+}
+
+// TestTextUndeclared checks the undeclared-charset rule on bodies and file
+// names: without a charset, with US-ASCII or with an unknown one, valid
+// UTF-8 stays and other bytes are windows-1252; a body labelled UTF-8 with
+// invalid bytes gets U+FFFD; UTF-7 bodies decode.
+func TestTextUndeclared(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name, header, body, want, filename string
+	}{
+		{"text without charset, latin-1", "Content-Type: text/plain", "M\xfcller \x80", "Müller €", ""},
+		{"text without charset, utf-8", "Content-Type: text/plain", "Müller 日本", "Müller 日本", ""},
+		{"no content-type, 8bit", "Content-Transfer-Encoding: 8bit", "caf\xe9", "café", ""},
+		{"us-ascii label on 8-bit", "Content-Type: text/plain; charset=us-ascii", "\x93hi\x94", "\u201chi\u201d", ""},
+		{"quoted-printable without charset", "Content-Type: text/plain\nContent-Transfer-Encoding: quoted-printable", "caf=E9 caf=C3=A9", "café café", ""},
+		{"utf-8 label with a bad byte", "Content-Type: text/plain; charset=utf-8", "caf\xe9", "caf\uFFFD", ""},
+		{"utf-7 body", "Content-Type: text/plain; charset=UTF-7", "Heinz M+APw-ller +- 1", "Heinz Müller + 1", ""},
+		{"raw 8-bit file name", "Content-Type: application/octet-stream\nContent-Disposition: attachment; filename=\"r\xe9sum\xe9.pdf\"", "x", "x", "résumé.pdf"},
+		{"raw utf-8 file name", "Content-Type: application/octet-stream\nContent-Disposition: attachment; filename=\"résumé.pdf\"", "x", "x", "résumé.pdf"},
+		{"utf-7 encoded word file name", "Content-Type: application/pdf; name=\"=?utf-7?Q?M+APw-ller.pdf?=\"", "x", "x", "Müller.pdf"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			p, err := NewReader(strings.NewReader(tt.header+"\n\n"+tt.body), nil).Next()
+			if err != nil {
+				t.Fatal(err)
+			}
+			r, err := p.Text()
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, err := io.ReadAll(r)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if string(b) != tt.want {
+				t.Errorf("text %q, want %q", b, tt.want)
+			}
+			if got := p.Filename(); got != tt.filename {
+				t.Errorf("filename %q, want %q", got, tt.filename)
+			}
+		})
 	}
 }

@@ -6,7 +6,10 @@
 // Thunderbird use: "latin1" and "us-ascii" decode as windows-1252, a
 // superset), then the IANA charset registry, then a few aliases that
 // mail software writes but neither list knows (such as "cp932" or
-// "iso8859_1"). The package has no state: nothing to register, nothing for
+// "iso8859_1"). UTF-7 (RFC 2152), which x/text lacks, is implemented
+// here ([UTF7]). Text whose charset was not declared is read by one rule,
+// written down once at [DecodeUndeclared]: valid UTF-8 stays, every other
+// byte is windows-1252. The package has no state: nothing to register, nothing for
 // callers to mutate.
 package charset
 
@@ -42,6 +45,9 @@ func Lookup(name string) (encoding.Encoding, error) {
 	switch n {
 	case "utf-8", "utf8":
 		return unicode.UTF8, nil
+	case "utf-7", "utf7", "unicode-1-1-utf-7", "csunicode11utf7", "x-utf-7":
+		// x/text does not implement UTF-7; RFC 2152 is in utf7.go.
+		return UTF7, nil
 	}
 	if e, err := htmlindex.Get(n); err == nil && e != nil {
 		return e, nil
