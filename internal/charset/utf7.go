@@ -1,6 +1,7 @@
 package charset
 
 import (
+	"github.com/heraldmail/herald/internal/imaputf7"
 	"unicode/utf16"
 	"unicode/utf8"
 
@@ -42,24 +43,6 @@ func (utf7Encoding) NewEncoder() *encoding.Encoder {
 func (utf7Encoding) String() string { return "UTF-7" }
 
 const base64Std = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
-
-// base64Value returns the 6-bit value of c in the alphabet of RFC 2045
-// (set B of RFC 2152), or 0xff.
-func base64Value(c byte) byte {
-	switch {
-	case 'A' <= c && c <= 'Z':
-		return c - 'A'
-	case 'a' <= c && c <= 'z':
-		return c - 'a' + 26
-	case '0' <= c && c <= '9':
-		return c - '0' + 52
-	case c == '+':
-		return 62
-	case c == '/':
-		return 63
-	}
-	return 0xff
-}
 
 // utf7Direct reports whether the encoder writes r as itself: set D, set O
 // but for "\" and "~" which RFC 2152 leaves out, and space, tab, CR, LF.
@@ -107,7 +90,7 @@ func (d *utf7Decoder) Transform(dst, src []byte, atEOF bool) (nDst, nSrc int, er
 			nSrc++
 			continue
 		}
-		v := base64Value(c)
+		v := imaputf7.SextetValue(c, '/')
 		if v == 0xff {
 			// The run ends here.
 			if d.shifted {

@@ -28,8 +28,11 @@ var (
 
 const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+,"
 
-// decodeMap maps a byte to its 6-bit value, or 0xff.
-func decodeValue(c byte) byte {
+// SextetValue returns the 6-bit value of c in the base64 alphabet whose
+// last character is last: '/' in RFC 2045's base64, which UTF-7 (RFC 2152)
+// uses, and ',' in IMAP's modified UTF-7 (RFC 3501 section 5.1.3); 0xff
+// for a character outside it. Both UTF-7 codecs share it.
+func SextetValue(c, last byte) byte {
 	switch {
 	case 'A' <= c && c <= 'Z':
 		return c - 'A'
@@ -39,7 +42,7 @@ func decodeValue(c byte) byte {
 		return c - '0' + 52
 	case c == '+':
 		return 62
-	case c == ',':
+	case c == last:
 		return 63
 	}
 	return 0xff
@@ -176,7 +179,7 @@ func decodeRun(b *strings.Builder, run string) error {
 	bits := 0
 	var high uint16 // pending high surrogate, or 0
 	for i := 0; i < len(run); i++ {
-		v := decodeValue(run[i])
+		v := SextetValue(run[i], ',')
 		if v == 0xff {
 			return ErrSyntax
 		}
