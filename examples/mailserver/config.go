@@ -35,6 +35,7 @@ type config struct {
 	maxSize         int64
 	maxConns        int
 	logFormat       string
+	policy          policyConfig
 }
 
 const defaultMaxSize = 50 << 20
@@ -74,6 +75,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, []string, error) {
 	fs.Int64Var(&c.maxSize, "max-size", defaultMaxSize, "largest message accepted, in `bytes`")
 	fs.IntVar(&c.maxConns, "max-connections", 10000, "most connections each listener holds at once")
 	fs.StringVar(&c.logFormat, "log-format", "text", "log format: text or json")
+	c.policy.addFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return nil, nil, err
 	}
@@ -112,6 +114,9 @@ func parseFlags(args []string, stderr io.Writer) (*config, []string, error) {
 	if c.logFormat != "text" && c.logFormat != "json" {
 		return nil, nil, fmt.Errorf("-log-format: %q is neither text nor json", c.logFormat)
 	}
+	if err := c.policy.finish(); err != nil {
+		return nil, nil, err
+	}
 	if c.maxSize <= 0 {
 		return nil, nil, errors.New("-max-size must be positive")
 	}
@@ -136,6 +141,7 @@ const usage = `Usage: mailserver [flags]                  run the mail server
        mailserver [flags] queue                 list the outbound queue
        mailserver [flags] queue retry ID|all    try queued messages now
        mailserver [flags] queue delete ID       remove a message from the queue
+       mailserver [flags] stats                 the running server's policy counters
 
 Flags:
 `

@@ -217,6 +217,11 @@ func subcommand(cfg *config, args []string, stdin io.Reader, stdout io.Writer) e
 		})
 	case "queue":
 		return runQueueCommand(cfg, args[1:], stdout)
+	case "stats":
+		if err := need(0); err != nil {
+			return err
+		}
+		return runStatsCommand(cfg, stdout)
 	}
 	return fmt.Errorf("unknown command %q\n%s", args[0], usage)
 }

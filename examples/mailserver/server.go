@@ -37,6 +37,8 @@ type server struct {
 	tls   *tls.Config
 	auth  *sasl.Authenticator
 
+	policy *policy
+
 	mx, submission, submissions *smtp.Server
 	imap                        *imap.Server
 	pop3                        *pop3.Server
@@ -79,6 +81,10 @@ func newServer(cfg *config, log *slog.Logger) (*server, error) {
 		opts.Servers = []string{cfg.dns}
 	}
 	res, err := dnsmx.NewClient(&opts)
+	if err != nil {
+		return nil, err
+	}
+	s.policy, err = newPolicy(cfg, res, log.With("proto", "policy"))
 	if err != nil {
 		return nil, err
 	}
@@ -261,6 +267,9 @@ func (s *server) run(ctx context.Context, grace time.Duration) error {
 		}()
 	}
 	sw.Wait()
+	if err := s.policy.close(); err != nil {
+		s.log.Warn("greylist state not saved", "err", err)
+	}
 	// The queue stops only once no session can enqueue any more.
 	qcancel()
 	wg.Wait()
