@@ -179,7 +179,11 @@ func (in *instance) tryStart() error {
 			time.Sleep(20 * time.Millisecond)
 		}
 	}
-	require.Contains(t, stdout.String(), "adduser")
+	// The banner comes through a pipe, after the listeners are open.
+	for !strings.Contains(stdout.String(), "adduser") {
+		require.True(t, time.Now().Before(deadline), "no banner: %q", stdout.String())
+		time.Sleep(10 * time.Millisecond)
+	}
 	return nil
 }
 

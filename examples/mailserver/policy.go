@@ -352,11 +352,36 @@ func (p *policy) checkRate(log *slog.Logger, user string) *smtp.Error {
 		p.metrics.inc("ratelimit", "allowed")
 		return nil
 	}
-	wait := p.limiter.retryAfter(user, now).Round(time.Second)
+	wait := p.limiter.retryAfter(user, now)
 	p.metrics.inc("ratelimit", "limited")
 	log.Info("policy", "check", "ratelimit", "result", "limited", "action", "defer", "user", user, "sent", sent,
 		"limit", p.cfg.rate.String(), "reason", fmt.Sprintf("%s sent %d messages within %s", user, sent, p.cfg.rate.Window))
 	return &smtp.Error{Code: 451, Enhanced: errRateLimited, Message: fmt.Sprintf(
 		"Rate limit reached: %s has sent %d messages in the last %s (limit %s); please try again in %s",
-		user, sent, p.cfg.rate.Window, p.cfg.rate, wait)}
+		user, sent, periodText(p.cfg.rate.Window), p.cfg.rate, waitText(wait))}
+}
+
+// periodText names a window in words: "hour", "day", or "30m0s".
+func periodText(d time.Duration) string {
+	switch d {
+	case time.Second:
+		return "second"
+	case time.Minute:
+		return "minute"
+	case time.Hour:
+		return "hour"
+	case 24 * time.Hour:
+		return "day"
+	}
+	return d.String()
+}
+
+// waitText says how long to wait, rounded up to whole minutes (seconds
+// under a minute).
+func waitText(d time.Duration) string {
+	if d < time.Minute {
+		n := int((d + time.Second - 1) / time.Second)
+		return fmt.Sprintf("%d seconds", max(n, 1))
+	}
+	return fmt.Sprintf("%d minutes", int((d+time.Minute-1)/time.Minute))
 }
