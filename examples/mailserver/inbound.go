@@ -111,12 +111,11 @@ func (s *session) inboundData(r io.Reader) (io.Reader, deliverSpec, error) {
 	}
 	var spec deliverSpec
 	if p.junk != nil {
-		buf := make([]byte, junkScanBytes)
-		n, rerr := io.ReadFull(body, buf)
-		buf = buf[:n]
-		if rerr != nil && rerr != io.EOF && rerr != io.ErrUnexpectedEOF {
-			return body, deliverSpec{}, rerr
+		var prefix bytes.Buffer
+		if _, err := prefix.ReadFrom(io.LimitReader(body, junkScanBytes)); err != nil {
+			return body, deliverSpec{}, err
 		}
+		buf := prefix.Bytes()
 		in := junkInputs{fcrdns: st.client.fcrdns, helo: st.client.helo}
 		if st.spf != nil {
 			in.spf = st.spf.Status.String()
