@@ -11,7 +11,10 @@ import (
 	"time"
 
 	"github.com/heraldmail/herald/dnsmx"
+	"github.com/redis/go-redis/v9"
+
 	"github.com/heraldmail/herald/greylist"
+	"github.com/heraldmail/herald/greylist/redisstore"
 	"github.com/heraldmail/herald/smtp"
 	"github.com/heraldmail/herald/spf"
 )
@@ -49,20 +52,69 @@ type policy struct {
 	grey      *greylist.Policy
 	greyStore *greylist.MemoryStore
 	junk      *junkRules
-	limiter   *rateLimiter
+	rate      rateCounter
+	redis     *redis.Client
+}
+
+// rateCounter counts submitted messages per user: in memory (rateLimiter)
+// or in Redis (redisRate).
+type rateCounter interface {
+	// allow reports whether user may start another message at now, how
+	// many it sent in the window, and when not, how long until it may.
+	allow(ctx context.Context, user string, now time.Time) (ok bool, sent int, wait time.Duration, err error)
+	// add counts a message of user accepted at now.
+	add(ctx context.Context, user string, now time.Time) error
+}
+
+// memoryRate is the in-memory rateCounter.
+type memoryRate struct{ *rateLimiter }
+
+func (m memoryRate) allow(_ context.Context, user string, now time.Time) (bool, int, time.Duration, error) {
+	ok, sent := m.rateLimiter.allow(user, now)
+	if ok {
+		return true, sent, 0, nil
+	}
+	return false, sent, m.retryAfter(user, now), nil
+}
+
+func (m memoryRate) add(_ context.Context, user string, now time.Time) error {
+	m.rateLimiter.add(user, now)
+	return nil
 }
 
 // newPolicy sets up the checks the configuration turns on.
 func newPolicy(cfg *config, res dnsmx.Resolver, log *slog.Logger) (*policy, error) {
 	p := &policy{cfg: &cfg.policy, host: cfg.hostname, res: res, log: log, metrics: newMetrics(),
-		limiter: newRateLimiter(cfg.policy.rate)}
-	if p.cfg.greylist {
-		store, err := greylist.NewMemoryStore(&greylist.MemoryOptions{
-			SnapshotPath: filepath.Join(cfg.dataDir, "greylist.snapshot"),
-		})
+		rate: memoryRate{newRateLimiter(cfg.policy.rate)}}
+	if p.cfg.redis != "" {
+		opts, err := redis.ParseURL(p.cfg.redis)
 		if err != nil {
-			return nil, fmt.Errorf("greylist: %w", err)
+			return nil, fmt.Errorf("-redis: %v", err)
 		}
+		p.redis = redis.NewClient(opts)
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		err = p.redis.Ping(ctx).Err()
+		cancel()
+		if err != nil {
+			p.redis.Close()
+			return nil, fmt.Errorf("-redis %s: %v", opts.Addr, err)
+		}
+		p.rate = newRedisRate(p.redis, cfg.policy.rate, cfg.hostname)
+	}
+	if p.cfg.greylist {
+		var store greylist.Store
+		if p.redis != nil {
+			store = redisstore.New(p.redis, nil)
+		} else {
+			ms, err := greylist.NewMemoryStore(&greylist.MemoryOptions{
+				SnapshotPath: filepath.Join(cfg.dataDir, "greylist.snapshot"),
+			})
+			if err != nil {
+				return nil, fmt.Errorf("greylist: %w", err)
+			}
+			store, p.greyStore = ms, ms
+		}
+		var err error
 		window := greylist.DefaultRetryWindow
 		if window <= p.cfg.greylistDelay {
 			window = 2 * p.cfg.greylistDelay
@@ -76,7 +128,6 @@ func newPolicy(cfg *config, res dnsmx.Resolver, log *slog.Logger) (*policy, erro
 		if err != nil {
 			return nil, fmt.Errorf("greylist: %w", err)
 		}
-		p.greyStore = store
 	}
 	if p.cfg.junk {
 		rules, err := loadJunkRules(cfg.dataDir)
@@ -91,10 +142,14 @@ func newPolicy(cfg *config, res dnsmx.Resolver, log *slog.Logger) (*policy, erro
 // close saves the greylist, so that a restart does not greylist again the
 // triplets that passed or are waiting.
 func (p *policy) close() error {
+	var err error
 	if p.greyStore != nil {
-		return p.greyStore.Close()
+		err = p.greyStore.Close()
 	}
-	return nil
+	if p.redis != nil {
+		p.redis.Close()
+	}
+	return err
 }
 
 // decide logs and counts one decision.
@@ -341,24 +396,37 @@ func (p *policy) checkGreylist(ctx context.Context, log *slog.Logger, ip netip.A
 	return d, nil
 }
 
-// checkRate is the submission rate limit of user at MAIL FROM.
-func (p *policy) checkRate(log *slog.Logger, user string) *smtp.Error {
+// checkRate is the submission rate limit of user at MAIL FROM. A Redis
+// failure lets the message through (fails open) and is logged.
+func (p *policy) checkRate(ctx context.Context, log *slog.Logger, user string) *smtp.Error {
 	if p.cfg.rate.Max == 0 {
 		return nil
 	}
-	now := time.Now()
-	ok, sent := p.limiter.allow(user, now)
+	ok, sent, wait, err := p.rate.allow(ctx, user, time.Now())
+	if err != nil {
+		p.decide(log, "ratelimit", "error", "accept", err.Error()+" (failing open)")
+		return nil
+	}
 	if ok {
 		p.metrics.inc("ratelimit", "allowed")
 		return nil
 	}
-	wait := p.limiter.retryAfter(user, now)
 	p.metrics.inc("ratelimit", "limited")
 	log.Info("policy", "check", "ratelimit", "result", "limited", "action", "defer", "user", user, "sent", sent,
 		"limit", p.cfg.rate.String(), "reason", fmt.Sprintf("%s sent %d messages within %s", user, sent, p.cfg.rate.Window))
 	return &smtp.Error{Code: 451, Enhanced: errRateLimited, Message: fmt.Sprintf(
 		"Rate limit reached: %s has sent %d messages in the last %s (limit %s); please try again in %s",
 		user, sent, periodText(p.cfg.rate.Window), p.cfg.rate, waitText(wait))}
+}
+
+// countRate counts an accepted message of user.
+func (p *policy) countRate(ctx context.Context, log *slog.Logger, user string) {
+	if p.cfg.rate.Max == 0 {
+		return
+	}
+	if err := p.rate.add(ctx, user, time.Now()); err != nil {
+		log.Warn("rate limit: message not counted", "user", user, "err", err)
+	}
 }
 
 // periodText names a window in words: "hour", "day", or "30m0s".

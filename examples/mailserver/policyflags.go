@@ -21,6 +21,7 @@ type policyConfig struct {
 	greylistDelay time.Duration
 	junk          bool
 	rate          rateLimit // zero Max: no limit
+	redis         string    // redis:// URL; empty keeps state in memory
 }
 
 // dnsList is a DNS block or allow list: its zone and the A records that
@@ -183,6 +184,7 @@ func (p *policyConfig) addFlags(fs *flag.FlagSet) {
 	fs.BoolVar(&p.greylist, "greylist", true, "greylist unknown (client network, sender, recipient) triplets on the MX port with 451 4.7.1")
 	fs.DurationVar(&p.greylistDelay, "greylist-delay", 5*time.Minute, "how long a new triplet is deferred")
 	fs.BoolVar(&p.junk, "junk", true, "file likely spam into the Junk folder with $Junk, by the rules of DIR/junk-rules (written with defaults on first start)")
+	fs.StringVar(&p.redis, "redis", "", "Redis `URL` (redis://host:6379/0) for the greylist and the rate limit, shared by a fleet; default in memory")
 	fs.Func("rate-limit", "messages each submission user may send per period, such as 50/h, or off (default 50/h)", func(s string) (err error) {
 		p.rate, err = parseRateLimit(s)
 		return err

@@ -95,7 +95,7 @@ func (s *session) Mail(ctx context.Context, from smtp.Path, opts *smtp.MailOptio
 			s.refuse("mail", from.String(), err, "sender not owned by user")
 			return err
 		}
-		if err := s.srv.policy.checkRate(s.log.With("id", s.id), id); err != nil {
+		if err := s.srv.policy.checkRate(ctx, s.log.With("id", s.id), id); err != nil {
 			s.refuse("mail", from.String(), err, "rate limit")
 			return err
 		}
@@ -194,7 +194,7 @@ func (s *session) Data(ctx context.Context, r io.Reader) error {
 	}
 	s.msgs++
 	if s.b.submission {
-		s.srv.policy.limiter.add(s.info.AuthIdentity, time.Now())
+		s.srv.policy.countRate(ctx, s.log.With("id", s.id), s.info.AuthIdentity)
 	}
 	s.log.Info("accepted", "id", s.id, "from", env.From.String(), "rcpts", len(env.To), "elapsed", time.Since(start).Round(time.Microsecond))
 	return nil
