@@ -409,6 +409,8 @@ func (p *policy) checkRate(ctx context.Context, log *slog.Logger, user string) *
 	}
 	if ok {
 		p.metrics.inc("ratelimit", "allowed")
+		log.Info("policy", "check", "ratelimit", "result", "allowed", "action", "accept", "user", user, "sent", sent,
+			"limit", p.cfg.rate.String(), "reason", fmt.Sprintf("%s sent %d messages within %s", user, sent, p.cfg.rate.Window))
 		return nil
 	}
 	p.metrics.inc("ratelimit", "limited")
