@@ -90,10 +90,17 @@ func (s *session) inboundData(r io.Reader) (io.Reader, deliverSpec, error) {
 	if err != nil {
 		return body, deliverSpec{}, &smtp.Error{Code: 554, Enhanced: 5_006_000, Message: "Malformed message header"}
 	}
-	// A client must not be able to pass its own verdict off as ours.
+	// A client must not be able to pass its own verdicts off as ours:
+	// X-Herald-Spam fields and Authentication-Results fields naming this
+	// host as their authserv-id (RFC 8601 section 5) are removed.
 	h.Del(spamHeader)
 	var raw bytes.Buffer
-	h.WriteTo(&raw)
+	for _, f := range h.All() {
+		if !s.forgedAR(f) {
+			raw.WriteString(f.Raw())
+		}
+	}
+	raw.WriteString("\r\n")
 
 	st := &s.inbound
 	var ar []string
@@ -110,6 +117,7 @@ func (s *session) inboundData(r io.Reader) (io.Reader, deliverSpec, error) {
 		ar = append(ar, v)
 	}
 	var spec deliverSpec
+	var junkHdr string
 	if p.junk != nil {
 		var prefix bytes.Buffer
 		if _, err := prefix.ReadFrom(io.LimitReader(body, junkScanBytes)); err != nil {
@@ -121,29 +129,51 @@ func (s *session) inboundData(r io.Reader) (io.Reader, deliverSpec, error) {
 			in.spf = st.spf.Status.String()
 		}
 		v := p.junk.score(scanMessage(h, raw.Bytes(), buf), in)
+		junkHdr = v.header(p.junk.threshold)
 		result := "ham"
 		if v.spam {
 			result = "spam"
 			spec = deliverSpec{folder: junkFolder, opts: &maildir.DeliverOptions{Keywords: []string{junkKeyword}}}
 		}
 		p.decide(s.log.With("id", s.id), "junk", result, map[bool]string{true: "junk-folder", false: "inbox"}[v.spam], v.header(p.junk.threshold))
-		h.Prepend(spamHeader, v.header(p.junk.threshold))
 		body = io.MultiReader(bytes.NewReader(buf), body)
 	}
-	for _, g := range st.greyHdrs {
-		h.Prepend(greylist.HeaderName, g)
+	// The new fields, top to bottom, then the fields as received, byte
+	// for byte, then the blank line.
+	var trace message.Header
+	if st.spf != nil {
+		trace.Add("Received-SPF", strings.TrimPrefix(spf.ReceivedSPF(*st.spf, st.spfArgs), "Received-SPF: "))
 	}
 	if len(ar) > 0 {
-		h.Prepend("Authentication-Results", p.host+"; "+strings.Join(ar, "; "))
+		trace.Add("Authentication-Results", p.host+"; "+strings.Join(ar, "; "))
 	}
-	if st.spf != nil {
-		h.Prepend("Received-SPF", strings.TrimPrefix(spf.ReceivedSPF(*st.spf, st.spfArgs), "Received-SPF: "))
+	for _, g := range st.greyHdrs {
+		trace.Add(greylist.HeaderName, g)
+	}
+	if junkHdr != "" {
+		trace.Add(spamHeader, junkHdr)
 	}
 	var hb bytes.Buffer
-	if _, err := h.WriteTo(&hb); err != nil {
-		return body, deliverSpec{}, &smtp.Error{Code: 554, Enhanced: 5_006_000, Message: "Malformed message header"}
+	if _, err := trace.WriteTo(&hb); err != nil {
+		return body, deliverSpec{}, err
 	}
+	hb.Truncate(hb.Len() - 2) // the blank line that ends the new fields
+	hb.Write(raw.Bytes())
 	return io.MultiReader(&hb, body), spec, nil
+}
+
+// forgedAR reports whether f is an Authentication-Results field that
+// claims to come from this host.
+func (s *session) forgedAR(f message.Field) bool {
+	if !strings.EqualFold(f.Name(), "Authentication-Results") {
+		return false
+	}
+	id, _, _ := strings.Cut(f.Value(), ";")
+	id = strings.TrimSpace(id)
+	if i := strings.IndexAny(id, " \t("); i >= 0 { // authserv-id [version] [CFWS]
+		id = id[:i]
+	}
+	return strings.EqualFold(id, s.srv.policy.host)
 }
 
 func (d deliverSpec) folderName() string {

@@ -223,7 +223,8 @@ func TestPolicySPF(t *testing.T) {
 	mail, _, _ = d.sendMX("client.test", "", "alice@example.test", "")
 	require.True(t, strings.HasPrefix(mail, "550 5.7.23 SPF check failed: client.test does not allow 127.0.0.1"), mail)
 
-	mail, _, data := d.sendMX("client.test", "someone@pass.test", "alice@example.test", "From: <someone@pass.test>\nSubject: spf pass\nX-Herald-Spam: no score=-100 forged\n\nHello.")
+	mail, _, data := d.sendMX("client.test", "someone@pass.test", "alice@example.test", "From: <someone@pass.test>\nSubject: spf pass\nX-Herald-Spam: no score=-100 forged\n"+
+		"Authentication-Results: MX.example.test; spf=pass smtp.mailfrom=forged@pass.test\nAuthentication-Results: upstream.example; spf=fail smtp.mailfrom=x@pass.test\n\nHello.")
 	require.True(t, strings.HasPrefix(mail, "250"), mail)
 	require.True(t, strings.HasPrefix(data, "250"), data)
 	stored := unfold(in.waitInbox("alice@example.test", 1, 10*time.Second)[0])
@@ -231,6 +232,8 @@ func TestPolicySPF(t *testing.T) {
 	require.Contains(t, stored, "\r\nAuthentication-Results: mx.example.test; spf=pass smtp.mailfrom=someone@pass.test;")
 	require.NotContains(t, stored, "forged", "the client's X-Herald-Spam field is removed")
 	require.Equal(t, 1, strings.Count(stored, "X-Herald-Spam: no score="))
+	require.NotContains(t, stored, "forged@pass.test", "an Authentication-Results field naming this host is removed")
+	require.Contains(t, stored, "\r\nAuthentication-Results: upstream.example; spf=fail smtp.mailfrom=x@pass.test\r\n\r\nHello.\r\n")
 	m := scrape(t, in)
 	require.Equal(t, 2.0, m[policyMetric("spf", "fail")])
 	require.Equal(t, 1.0, m[policyMetric("spf", "temperror")])
