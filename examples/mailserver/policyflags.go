@@ -171,7 +171,7 @@ func parseAddrRange(s string) (addrRange, error) {
 // parsing.
 func (p *policyConfig) addFlags(fs *flag.FlagSet) {
 	p.rate = rateLimit{Max: 50, Window: time.Hour}
-	fs.StringVar(&p.fcrdns, "fcrdns", "log", "forward-confirmed reverse DNS of MX clients: off, log, or reject (550 5.7.25)")
+	fs.StringVar(&p.fcrdns, "fcrdns", "log", "forward-confirmed reverse DNS of MX clients, and their EHLO name: off, log, or reject (550 5.7.25; a wrong EHLO name is only logged)")
 	fs.Func("dnsbl", "comma-separated DNS `blocklists` for MX clients, each optionally ZONE=CODES with codes like 127.0.0.2-127.0.0.11;127.0.0.20 (refused 554 5.7.1)", func(s string) (err error) {
 		p.dnsbl, err = parseDNSLists(s)
 		return err
@@ -185,7 +185,7 @@ func (p *policyConfig) addFlags(fs *flag.FlagSet) {
 	fs.DurationVar(&p.greylistDelay, "greylist-delay", 5*time.Minute, "how long a new triplet is deferred")
 	fs.BoolVar(&p.junk, "junk", true, "file likely spam into the Junk folder with $Junk, by the rules of DIR/junk-rules (written with defaults on first start)")
 	fs.StringVar(&p.redis, "redis", "", "Redis `URL` (redis://host:6379/0) for the greylist and the rate limit, shared by a fleet; default in memory")
-	fs.Func("rate-limit", "messages each submission user may send per period, such as 50/h, or off (default 50/h)", func(s string) (err error) {
+	fs.Func("rate-limit", "`COUNT/PERIOD` of messages each submission user may send, such as 50/h (the default) or 200/d, or off", func(s string) (err error) {
 		p.rate, err = parseRateLimit(s)
 		return err
 	})
