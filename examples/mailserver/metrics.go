@@ -77,8 +77,9 @@ func labelValue(s string) string {
 }
 
 // serveMetrics answers GET /metrics, to clients on loopback or in
-// -relay-networks only: the HTTP listener also serves autoconfig to the
-// world, and the counters are the operator's business.
+// -relay-networks only, and never to an address of -proxy-from: the HTTP
+// listener also serves autoconfig to the world, and the counters are the
+// operator's business.
 func (s *server) serveMetrics(w http.ResponseWriter, r *http.Request) {
 	ap, err := netip.ParseAddrPort(r.RemoteAddr)
 	if err != nil || !s.trustedHTTPClient(ap.Addr().Unmap()) {
@@ -90,6 +91,12 @@ func (s *server) serveMetrics(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *server) trustedHTTPClient(a netip.Addr) bool {
+	// A load balancer forwards other people's requests.
+	for _, p := range s.cfg.proxyFrom {
+		if p.Contains(a) {
+			return false
+		}
+	}
 	if a.IsLoopback() {
 		return true
 	}
