@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"net"
 	"os/exec"
 	"strconv"
@@ -22,7 +21,7 @@ func startRedis(t *testing.T) string {
 	addr := freeAddr(t, "127.0.0.1")
 	host, port := hostPort(addr)
 	cmd := exec.Command(bin, "--bind", host, "--port", port, "--save", "", "--appendonly", "no", "--dir", t.TempDir())
-	var out bytes.Buffer
+	var out syncBuffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	require.NoError(t, cmd.Start())
 	done := make(chan struct{})
