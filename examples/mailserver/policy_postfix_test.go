@@ -213,3 +213,24 @@ func TestPolicyGreylistPostfix(t *testing.T) {
 	require.Equal(t, 2.0, m[policyMetric("greylist", "pass")])
 	in.stop()
 }
+
+// TestPolicyGreylistSurvivesRestart: the in-memory greylist is saved at
+// shutdown and loaded at start, so a retry after a restart passes as a
+// retry instead of being deferred as new.
+func TestPolicyGreylistSurvivesRestart(t *testing.T) {
+	in := newInstance(t, nil, "-greylist", "-greylist-delay", "1s")
+	in.start()
+	in.addUser("alice@example.test", alicePW)
+	_, rcpt, _ := dialFrom(t, "127.0.0.1", in.addr["smtp"]).sendMX("client.test", "someone@remote.test", "alice@example.test", "")
+	require.Regexp(t, `^451 4.7.1 Greylisted`, rcpt)
+	in.stop()
+	_, err := os.Stat(filepath.Join(in.dir, "greylist.snapshot"))
+	require.NoError(t, err)
+	time.Sleep(1100 * time.Millisecond)
+	in.start()
+	_, rcpt, data := dialFrom(t, "127.0.0.1", in.addr["smtp"]).sendMX("client.test", "someone@remote.test", "alice@example.test", "Subject: after restart\n\nHello.")
+	require.True(t, strings.HasPrefix(rcpt, "250"), rcpt)
+	require.True(t, strings.HasPrefix(data, "250"), data)
+	in.waitLog(`check=greylist result=pass action=accept reason="retried: someone@remote.test`)
+	in.stop()
+}
