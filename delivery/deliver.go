@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"strconv"
 	"strings"
 	"time"
 
@@ -80,6 +81,12 @@ type Deliverer struct {
 	// TLSRPT, when set, records the result of every TLS session for
 	// reporting (RFC 8460).
 	TLSRPT *TLSReporter
+	// Cache, when set, keeps connections open after a message for the
+	// next one to the same host, address and TLS rules (see
+	// smtp.ClientCache); a queue working through a backlog for one
+	// destination then pays for TCP, EHLO and TLS once. Nil means a new
+	// connection for every session.
+	Cache *smtp.ClientCache
 	// DialContext opens connections. Nil means a net.Dialer.
 	DialContext func(ctx context.Context, network, addr string) (net.Conn, error)
 	// Logger receives one line per session at level Info and errors.
@@ -308,22 +315,17 @@ func (d *Deliverer) session(ctx context.Context, domain, host string, addr netip
 	ctx, cancel := context.WithTimeout(ctx, orDefault(d.SessionTimeout, DefaultSessionTimeout))
 	defer cancel()
 
-	c, info, err := d.connect(ctx, host, ap, mode, false)
-	fellBack := false
-	if err != nil && !mode.verify && isHandshakeFailure(err) {
-		fellBack = true
-		// RFC 7435: a failed opportunistic handshake must not stop the
-		// mail; try the same address again in cleartext.
-		log.Info("TLS handshake failed, retrying in cleartext", "err", err)
-		d.recordFailure(domain, mode.policy, host, addr, info.local, tlsFailureType(err, info.verifyErr))
-		c, info, err = d.connect(ctx, host, ap, mode, true)
-	}
+	c, info, fellBack, reused, err := d.open(ctx, log, domain, host, ap, mode)
 	if err != nil {
 		log.Info("session failed", "err", err)
 		d.noteSessionError(domain, mode, host, addr, err, info, pending, res)
 		return pending
 	}
-	defer c.Close()
+	defer func() {
+		if c != nil {
+			c.Close()
+		}
+	}()
 	cs, isTLS := c.TLSConnectionState()
 	if mode.requireTLS && !c.Capabilities().RequireTLS {
 		for _, i := range pending {
@@ -333,8 +335,10 @@ func (d *Deliverer) session(ctx context.Context, domain, host string, addr netip
 		return pending
 	}
 	switch {
+	case reused:
+		// Recorded when the connection was opened.
 	case fellBack:
-		// Recorded as the handshake failure above.
+		// Recorded as the handshake failure in open.
 	case mode.policy != nil:
 		if !isTLS {
 			d.recordFailure(domain, mode.policy, host, addr, info.local, ResultSTARTTLSNotSupported)
@@ -349,6 +353,7 @@ func (d *Deliverer) session(ctx context.Context, domain, host string, addr netip
 		d.recordFailure(domain, nil, host, addr, info.local, ResultSTARTTLSNotSupported)
 	}
 
+	sent := false // a transaction ended with the server's reply
 	for rounds := len(pending); len(pending) > 0 && rounds > 0; rounds-- {
 		sub := *env
 		sub.To = make([]smtp.Recipient, len(pending))
@@ -367,15 +372,72 @@ func (d *Deliverer) session(ctx context.Context, domain, host string, addr netip
 		if cl, ok := r.(io.Closer); ok {
 			cl.Close()
 		}
+		if reused && smtp.ConnectionLost(sr, err) {
+			// The server closed the cached connection before this
+			// transaction: once more, on a new one.
+			log.Info("cached connection closed by the server, reconnecting", "err", err)
+			reused = false
+			c.Close()
+			if c, info, fellBack, _, err = d.open(ctx, log, domain, host, ap, mode); err != nil {
+				log.Info("session failed", "err", err)
+				d.noteSessionError(domain, mode, host, addr, err, info, pending, res)
+				return pending
+			}
+			cs, isTLS = c.TLSConnectionState()
+			rounds++
+			continue
+		}
 		next, progress := d.applySend(host, ap, pending, sr, err, isTLS, cs.Version, res)
 		log.Info("transaction", "recipients", len(pending), "pending", len(next), "tls", isTLS, "err", err)
 		pending = next
+		if err == nil {
+			sent = true
+		}
 		if !progress || !onlyRcptMax(pending, res) {
 			break
 		}
 	}
+	if d.Cache != nil && sent {
+		d.Cache.Put(cacheKey(host, ap, mode, fellBack), c)
+		c = nil // the cache's now
+		return pending
+	}
 	_ = c.Quit(ctx)
 	return pending
+}
+
+// open returns a connection to ap for mode: one from Cache when there is
+// one (reused), or a new one. A new connection whose opportunistic TLS
+// handshake fails is opened again in cleartext (fellBack), as RFC 7435
+// wants, and the failure recorded for TLS-RPT.
+func (d *Deliverer) open(ctx context.Context, log *slog.Logger, domain, host string, ap netip.AddrPort, mode tlsMode) (c *smtp.Client, info *connInfo, fellBack, reused bool, err error) {
+	if d.Cache != nil {
+		if c = d.Cache.Get(cacheKey(host, ap, mode, false)); c != nil {
+			return c, &connInfo{}, false, true, nil
+		}
+		if !mode.verify {
+			if c = d.Cache.Get(cacheKey(host, ap, mode, true)); c != nil {
+				return c, &connInfo{}, true, true, nil
+			}
+		}
+	}
+	c, info, err = d.connect(ctx, host, ap, mode, false)
+	if err != nil && !mode.verify && isHandshakeFailure(err) {
+		fellBack = true
+		// RFC 7435: a failed opportunistic handshake must not stop the
+		// mail; try the same address again in cleartext.
+		log.Info("TLS handshake failed, retrying in cleartext", "err", err)
+		d.recordFailure(domain, mode.policy, host, ap.Addr(), info.local, tlsFailureType(err, info.verifyErr))
+		c, info, err = d.connect(ctx, host, ap, mode, true)
+	}
+	return c, info, fellBack, false, err
+}
+
+// cacheKey names what a cached connection must match to be reused: the
+// host (its TLS name), the address, and the TLS rules it was opened under.
+func cacheKey(host string, ap netip.AddrPort, mode tlsMode, plain bool) string {
+	return host + " " + ap.String() + " verify=" + strconv.FormatBool(mode.verify) + " policy=" + strconv.FormatBool(mode.policy != nil) +
+		" requiretls=" + strconv.FormatBool(mode.requireTLS) + " plain=" + strconv.FormatBool(plain)
 }
 
 // onlyRcptMax reports whether every pending recipient was left out by the

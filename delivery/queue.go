@@ -1,6 +1,7 @@
 package delivery
 
 import (
+	"container/heap"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -125,6 +126,8 @@ type Queue struct {
 
 	mu          sync.Mutex
 	items       map[string]*item
+	waiting     waitHeap // the items not being attempted, soonest first
+	running     int      // items being attempted
 	quarantined []string
 	wake        chan struct{}
 	domains     map[string]*domainSlot
@@ -135,6 +138,39 @@ type Queue struct {
 type item struct {
 	st      *ItemState
 	running bool
+	index   int // in Queue.waiting, -1 while running
+}
+
+// waitHeap orders the waiting items by their next attempt, so that Run
+// finds the due ones without scanning or sorting the whole queue on every
+// wake-up (two a message: its arrival and the end of its attempt).
+type waitHeap []*item
+
+func (h waitHeap) Len() int           { return len(h) }
+func (h waitHeap) Less(i, j int) bool { return h[i].st.Next.Before(h[j].st.Next) }
+func (h waitHeap) Swap(i, j int) {
+	h[i], h[j] = h[j], h[i]
+	h[i].index, h[j].index = i, j
+}
+func (h *waitHeap) Push(x any) {
+	it := x.(*item)
+	it.index = len(*h)
+	*h = append(*h, it)
+}
+func (h *waitHeap) Pop() any {
+	old := *h
+	it := old[len(old)-1]
+	old[len(old)-1] = nil
+	it.index = -1
+	*h = old[:len(old)-1]
+	return it
+}
+
+// add puts a new item in the queue, waiting. q.mu must be held.
+func (q *Queue) add(st *ItemState) {
+	it := &item{st: st}
+	q.items[st.ID] = it
+	heap.Push(&q.waiting, it)
 }
 
 type domainSlot struct {
@@ -226,7 +262,7 @@ func (q *Queue) load() error {
 			}
 			continue
 		}
-		q.items[name] = &item{st: st}
+		q.add(st)
 	}
 	msgs, err := os.ReadDir(filepath.Join(q.dir, "msg"))
 	if err != nil {
@@ -395,7 +431,7 @@ func (q *Queue) Enqueue(ctx context.Context, env *smtp.Envelope, body io.Reader)
 		return "", err
 	}
 	q.mu.Lock()
-	q.items[id] = &item{st: st}
+	q.add(st)
 	q.mu.Unlock()
 	q.logger().Info("queued", "id", id, "from", env.From.String(), "recipients", len(env.To), "size", size)
 	q.poke()
@@ -531,34 +567,21 @@ func (q *Queue) Run(ctx context.Context) error {
 	maxItems := orDefault(q.opts.MaxConcurrent, DefaultMaxConcurrent)
 	for {
 		now := q.now()
-		var due []*item
 		var next time.Time
-		running := 0
 		q.mu.Lock()
-		for _, it := range q.items {
-			if it.running {
-				running++
-				continue
-			}
-			if !it.st.Next.After(now) {
-				due = append(due, it)
-			} else if next.IsZero() || it.st.Next.Before(next) {
-				next = it.st.Next
-			}
-		}
-		sort.Slice(due, func(i, j int) bool { return due[i].st.Next.Before(due[j].st.Next) })
-		for _, it := range due {
-			if running >= maxItems {
-				break
-			}
+		for q.running < maxItems && len(q.waiting) > 0 && !q.waiting[0].st.Next.After(now) {
+			it := heap.Pop(&q.waiting).(*item)
 			it.running = true
-			running++
+			q.running++
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
 				q.attempt(ctx, it)
 				q.poke()
 			}()
+		}
+		if len(q.waiting) > 0 && q.running < maxItems {
+			next = q.waiting[0].st.Next
 		}
 		q.mu.Unlock()
 

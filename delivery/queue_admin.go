@@ -1,6 +1,7 @@
 package delivery
 
 import (
+	"container/heap"
 	"errors"
 	"fmt"
 )
@@ -28,6 +29,7 @@ func (q *Queue) Retry(id string) error {
 		return fmt.Errorf("%w: %s", ErrAttemptInProgress, id)
 	}
 	it.st.Next = q.now()
+	heap.Fix(&q.waiting, it.index)
 	q.mu.Unlock()
 	q.poke()
 	q.logger().Info("queue retry requested", "id", id)
@@ -46,6 +48,7 @@ func (q *Queue) RetryAll() int {
 			n++
 		}
 	}
+	heap.Init(&q.waiting)
 	q.mu.Unlock()
 	q.poke()
 	q.logger().Info("queue retry of all messages requested", "messages", n)
@@ -69,6 +72,7 @@ func (q *Queue) Delete(id string) error {
 		return err
 	}
 	delete(q.items, id)
+	heap.Remove(&q.waiting, it.index)
 	q.logger().Warn("queued message deleted by request", "id", id, "from", it.st.From.String(), "recipients", len(it.st.Recipients))
 	return nil
 }

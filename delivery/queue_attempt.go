@@ -1,6 +1,7 @@
 package delivery
 
 import (
+	"container/heap"
 	"context"
 	"fmt"
 	"io"
@@ -91,6 +92,10 @@ func (q *Queue) attempt(ctx context.Context, it *item) {
 	defer func() {
 		q.mu.Lock()
 		it.running = false
+		q.running--
+		if q.items[it.st.ID] == it {
+			heap.Push(&q.waiting, it) // rescheduled, not finished
+		}
 		q.mu.Unlock()
 	}()
 

@@ -56,25 +56,13 @@ const maxPendingResponses = 4096
 var errShutdown = lifecycle.ErrShuttingDown
 
 func newConn(s *Server, lc *lifecycle.Conn) *conn {
-	c := &conn{srv: s, lc: lc, out: make([]byte, 0, 256)}
-	c.r = wire.NewReader(lc, &s.bufPool)
-	lc.ReadTimeout = orDefault(s.Timeout, DefaultTimeout)
-	lc.WriteTimeout = orDefault(s.WriteTimeout, DefaultWriteTimeout)
-	c.info.RemoteAddr = lc.RemoteAddrPort()
-	c.info.ProxyAddr = lc.ProxyAddr()
-	c.info.LocalAddr = lc.LocalAddrPort()
-	c.info.TLS = lc.TLS()
+	c := &conn{srv: s, lc: lc, out: make([]byte, 0, 256), r: wire.NewReader(lc, &s.bufPool)}
+	lc.SetTimeouts(orDefault(s.Timeout, DefaultTimeout), orDefault(s.WriteTimeout, DefaultWriteTimeout))
+	c.info.RemoteAddr, c.info.LocalAddr, c.info.ProxyAddr, c.info.TLS = lc.Peer()
 	return c
 }
 
-// handle runs the dialogue of one connection for the lifecycle.
-func (s *Server) handle(ctx context.Context, lc *lifecycle.Conn) {
-	newConn(s, lc).serve(ctx)
-}
-
-func (c *conn) log() *slog.Logger {
-	return c.srv.logger().With("remote", c.info.RemoteAddr.String())
-}
+func (c *conn) log() *slog.Logger { return c.lc.Logger() }
 
 func (c *conn) serve(ctx context.Context) {
 	c.ctx = ctx
@@ -173,16 +161,8 @@ func isTimeout(err error) bool {
 
 // flush writes the pending responses.
 func (c *conn) flush() error {
-	if len(c.out) == 0 {
-		return nil
-	}
-	_, err := c.lc.Write(c.out)
-	if cap(c.out) > 4096 {
-		c.out = make([]byte, 0, 256)
-	} else {
-		c.out = c.out[:0]
-	}
-	if err != nil {
+	var err error
+	if c.out, err = c.lc.Flush(c.out); err != nil {
 		c.closing = true
 	}
 	return err

@@ -184,7 +184,7 @@ func (s *Server) lc() *lifecycle.Server {
 	s.lifeOnce.Do(func() {
 		s.life = lifecycle.Server{
 			Settings: &s.Lifecycle, TLSConfig: s.TLSConfig, ImplicitTLS: s.ImplicitTLS, Logger: s.Logger,
-			Name: "pop3", ErrClosed: ErrServerClosed, Handle: s.handle, Check: s.check,
+			Name: "pop3", ErrClosed: ErrServerClosed, Handle: func(ctx context.Context, lc *lifecycle.Conn) { newConn(s, lc).serve(ctx) }, Check: s.check,
 			Busy:    []byte(Response{Code: CodeSysTemp, Text: "Too many connections, try again later"}.String() + "\r\n"),
 			Closing: []byte(Response{Code: CodeSysTemp, Text: "Server shutting down"}.String() + "\r\n"),
 		}

@@ -193,8 +193,10 @@ type Client struct {
 	inTx        bool      // MAIL accepted and the transaction not finished
 	txUTF8      bool      // the transaction uses SMTPUTF8
 
-	broken  error // sticky: the connection is unusable
-	txRcpts int   // recipients accepted in the transaction (for LMTP)
+	broken  error     // sticky: the connection is unusable
+	opened  time.Time // for ClientCache.MaxAge
+	uses    int       // transactions given back to a ClientCache
+	txRcpts int       // recipients accepted in the transaction (for LMTP)
 
 	blockCtx     context.Context // during the data phase
 	blockTimeout time.Duration   // per write, during the data phase
@@ -254,7 +256,7 @@ func clientDial(ctx context.Context, addr string, opts *ClientOptions, implicitT
 // every command calls first if it has not run yet. When conn is a
 // *tls.Conn, STARTTLS is not used.
 func NewClient(conn net.Conn, opts *ClientOptions) *Client {
-	c := &Client{conn: conn}
+	c := &Client{conn: conn, opened: time.Now()}
 	if opts != nil {
 		c.opts = *opts
 	}

@@ -39,13 +39,34 @@ type SendMailOptions struct {
 }
 
 // SendMail submits one message the way a mail user agent does: it connects
-// to addr ("host:port", usually port 587 or 465), starts TLS (STARTTLS on
-// any port but 465, implicit TLS there) and verifies the server
-// certificate against the host name unless opts.TLSConfig says otherwise,
-// authenticates, sends the message with Send and says QUIT. The result
-// tells each recipient's outcome and the TLS state; on error it is nil when
-// no transaction was started.
+// to addr ("host:port", usually port 587 or 465) with DialSubmission, sends
+// the message with Send and says QUIT. The result tells each recipient's
+// outcome and the TLS state; on error it is nil when no transaction was
+// started.
 func SendMail(ctx context.Context, addr string, opts *SendMailOptions, env *Envelope, body io.Reader) (*SendResult, error) {
+	c, err := DialSubmission(ctx, addr, opts)
+	if err != nil {
+		return nil, err
+	}
+	defer c.Close()
+	res, err := c.Send(ctx, env, body)
+	if err != nil {
+		if c.broken == nil {
+			c.Quit(ctx)
+		}
+		return res, err
+	}
+	// The message is delivered; a failed QUIT changes nothing.
+	c.Quit(ctx)
+	return res, nil
+}
+
+// DialSubmission connects to a submission server as SendMail does: it
+// starts TLS (STARTTLS on any port but 465, implicit TLS there), verifies
+// the server certificate against the host name unless opts.TLSConfig says
+// otherwise, and authenticates. The Client can then send any number of
+// messages, and be kept between them in a ClientCache.
+func DialSubmission(ctx context.Context, addr string, opts *SendMailOptions) (*Client, error) {
 	var o SendMailOptions
 	if opts != nil {
 		o = *opts
@@ -68,21 +89,11 @@ func SendMail(ctx context.Context, addr string, opts *SendMailOptions, env *Enve
 	if err != nil {
 		return nil, err
 	}
-	defer c.Close()
 	if err := o.authenticate(ctx, c); err != nil {
 		c.Quit(ctx)
 		return nil, err
 	}
-	res, err := c.Send(ctx, env, body)
-	if err != nil {
-		if c.broken == nil {
-			c.Quit(ctx)
-		}
-		return res, err
-	}
-	// The message is delivered; a failed QUIT changes nothing.
-	c.Quit(ctx)
-	return res, nil
+	return c, nil
 }
 
 func (o *SendMailOptions) authenticate(ctx context.Context, c *Client) error {

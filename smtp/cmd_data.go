@@ -3,7 +3,7 @@ package smtp
 import (
 	"errors"
 	"io"
-	"strings"
+	"sync"
 
 	"github.com/heraldmail/herald/internal/wire"
 )
@@ -59,13 +59,14 @@ func (c *conn) checkDataSequence() error {
 
 // deliver hands the message to the session and returns one result per
 // reply to send: one for SMTP, one per recipient for LMTP.
-func (c *conn) deliver(r io.Reader) []error {
+func (c *conn) deliver(data io.Reader) []error {
+	r := &messageReader{r: data}
 	if !c.srv.DisableReceived {
 		opts := ReceivedOptions{By: c.srv.hostname(), ID: c.info.TransactionID, UTF8: c.mailOpts.UTF8}
 		if len(c.rcpts) == 1 {
 			opts.For = c.rcpts[0]
 		}
-		r = io.MultiReader(strings.NewReader(Received(&c.info, opts)), r)
+		r.prefix = Received(&c.info, opts)
 	}
 	if !c.srv.LMTP {
 		return []error{c.sess.Data(c.ctx, r)}
@@ -130,4 +131,59 @@ func (c *conn) finishData(readErr error, results []error) {
 		c.ioFailed(readErr)
 	}
 	c.resetTx(false)
+}
+
+// messageReader is the message as the session reads it: the Received:
+// field, then the data. Its WriteTo copies through a pooled buffer, so that
+// io.Copy into a file, a socket or io.Discard does not allocate the 32 KiB
+// buffer of io.Copy (or of io.MultiReader's WriteTo) for every message.
+type messageReader struct {
+	prefix string // not yet read
+	r      io.Reader
+}
+
+func (m *messageReader) Read(p []byte) (int, error) {
+	if m.prefix != "" {
+		n := copy(p, m.prefix)
+		m.prefix = m.prefix[n:]
+		return n, nil
+	}
+	return m.r.Read(p)
+}
+
+var copyBufPool = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
+
+// WriteTo writes the rest of the message to w.
+func (m *messageReader) WriteTo(w io.Writer) (int64, error) {
+	var total int64
+	if m.prefix != "" {
+		n, err := io.WriteString(w, m.prefix)
+		total += int64(n)
+		m.prefix = m.prefix[n:]
+		if err != nil {
+			return total, err
+		}
+	}
+	bp := copyBufPool.Get().(*[]byte)
+	defer copyBufPool.Put(bp)
+	buf := *bp
+	for {
+		n, rerr := m.r.Read(buf)
+		if n > 0 {
+			wn, werr := w.Write(buf[:n])
+			total += int64(wn)
+			if werr != nil {
+				return total, werr
+			}
+			if wn < n {
+				return total, io.ErrShortWrite
+			}
+		}
+		if rerr == io.EOF {
+			return total, nil
+		}
+		if rerr != nil {
+			return total, rerr
+		}
+	}
 }

@@ -51,25 +51,20 @@ const maxPendingReplies = 4096
 var errShutdown = lifecycle.ErrShuttingDown
 
 func newConn(s *Server, lc *lifecycle.Conn) *conn {
-	c := &conn{srv: s, lc: lc, out: make([]byte, 0, 256)}
-	c.r = wire.NewReader(lc, &s.bufPool)
-	lc.ReadTimeout = orDefault(s.CommandTimeout, DefaultCommandTimeout)
-	lc.WriteTimeout = orDefault(s.WriteTimeout, DefaultWriteTimeout)
-	c.info.RemoteAddr = lc.RemoteAddrPort()
-	c.info.LocalAddr = lc.LocalAddrPort()
-	c.info.ProxyAddr = lc.ProxyAddr()
-	c.info.TLS = lc.TLS()
+	c := &conn{srv: s, lc: lc, out: make([]byte, 0, 256), r: wire.NewReader(lc, &s.bufPool)}
+	lc.SetTimeouts(orDefault(s.CommandTimeout, DefaultCommandTimeout), orDefault(s.WriteTimeout, DefaultWriteTimeout))
+	c.info.RemoteAddr, c.info.LocalAddr, c.info.ProxyAddr, c.info.TLS = lc.Peer()
 	c.info.LMTP = s.LMTP
 	c.peer = c.info.RemoteAddr.Addr()
 	return c
 }
 
-// handle runs the dialogue of one connection for the lifecycle.
-func (s *Server) handle(ctx context.Context, lc *lifecycle.Conn) {
-	newConn(s, lc).serve(ctx)
-}
-
+// log is the connection's logger; after XCLIENT it names the client
+// XCLIENT gave.
 func (c *conn) log() *slog.Logger {
+	if c.info.RemoteAddr == c.lc.RemoteAddrPort() {
+		return c.lc.Logger()
+	}
 	return c.srv.logger().With("remote", c.info.RemoteAddr.String())
 }
 
@@ -193,16 +188,8 @@ func (c *conn) readFailed(err error) {
 
 // flush writes the pending replies.
 func (c *conn) flush() error {
-	if len(c.out) == 0 {
-		return nil
-	}
-	_, err := c.lc.Write(c.out)
-	if cap(c.out) > 4096 {
-		c.out = make([]byte, 0, 256)
-	} else {
-		c.out = c.out[:0]
-	}
-	if err != nil {
+	var err error
+	if c.out, err = c.lc.Flush(c.out); err != nil {
 		c.closing = true
 	}
 	return err

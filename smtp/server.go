@@ -234,7 +234,7 @@ func (s *Server) lc() *lifecycle.Server {
 	s.lifeOnce.Do(func() {
 		s.life = lifecycle.Server{
 			Settings: &s.Lifecycle, TLSConfig: s.TLSConfig, ImplicitTLS: s.ImplicitTLS, Logger: s.Logger,
-			Name: "smtp", ErrClosed: ErrServerClosed, Handle: s.handle, Check: s.check,
+			Name: "smtp", ErrClosed: ErrServerClosed, Handle: func(ctx context.Context, lc *lifecycle.Conn) { newConn(s, lc).serve(ctx) }, Check: s.check,
 			Busy:    AppendReply(nil, CodeServiceUnavailable, EnhancedCongestion, s.hostname()+" Too many connections, try again later"),
 			Closing: AppendReply(nil, CodeServiceUnavailable, EnhancedNotAccepting, s.hostname()+" Service shutting down"),
 		}

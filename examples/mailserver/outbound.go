@@ -111,10 +111,11 @@ type smarthost struct {
 	addr     string
 	opts     smtp.SendMailOptions
 	hostname string
+	cache    *smtp.ClientCache
 }
 
-func newSmarthost(cfg *config) (*smarthost, error) {
-	s := &smarthost{addr: cfg.smarthost, hostname: cfg.hostname}
+func newSmarthost(cfg *config, cache *smtp.ClientCache) (*smarthost, error) {
+	s := &smarthost{addr: cfg.smarthost, hostname: cfg.hostname, cache: cache}
 	s.opts.LocalName = cfg.hostname
 	if cfg.smarthostAuth != "" {
 		user, file, ok := strings.Cut(cfg.smarthostAuth, ":")
@@ -136,11 +137,7 @@ func (s *smarthost) Deliver(ctx context.Context, env *smtp.Envelope, body delive
 	for i, r := range env.To {
 		res.Recipients[i].To = r.Path
 	}
-	r, err := body.Reader()
-	if err != nil {
-		return nil, err
-	}
-	sr, err := s.send(ctx, env, r)
+	sr, err := s.send(ctx, env, body)
 	if sr == nil {
 		st, code, enh := delivery.StatusTemporary, smtp.ReplyCode(451), smtp.EnhancedCode(4_004_001)
 		text := "smarthost " + s.addr + " unreachable: " + err.Error()
@@ -181,32 +178,58 @@ func (s *smarthost) Deliver(ctx context.Context, env *smtp.Envelope, body delive
 	return res, nil
 }
 
-// send hands the message to the smarthost: with credentials through
-// smtp.SendMail, which insists on TLS before AUTH; without, as a relay on
-// the local network that may lack TLS, with STARTTLS whenever it is offered.
-func (s *smarthost) send(ctx context.Context, env *smtp.Envelope, r io.Reader) (*smtp.SendResult, error) {
-	if s.opts.Username != "" {
-		opts := s.opts
-		return smtp.SendMail(ctx, s.addr, &opts, env, r)
+// send hands the message to the smarthost, over a connection kept from
+// the last message when there is one: with credentials as a submission
+// client (smtp.DialSubmission insists on TLS before AUTH); without, as a
+// relay on the local network that may lack TLS, with STARTTLS whenever it
+// is offered.
+func (s *smarthost) send(ctx context.Context, env *smtp.Envelope, body delivery.Body) (*smtp.SendResult, error) {
+	c := s.cache.Get(s.addr)
+	reused := c != nil
+	for {
+		if c == nil {
+			var err error
+			if s.opts.Username != "" {
+				c, err = smtp.DialSubmission(ctx, s.addr, &s.opts)
+			} else {
+				c, err = smtp.Dial(ctx, s.addr, &s.opts.ClientOptions)
+			}
+			if err != nil {
+				return nil, err
+			}
+		}
+		r, err := body.Reader()
+		if err != nil {
+			c.Close()
+			return nil, err
+		}
+		res, err := c.Send(ctx, env, r)
+		if cl, ok := r.(io.Closer); ok {
+			cl.Close()
+		}
+		if reused && smtp.ConnectionLost(res, err) {
+			// Closed by the smarthost while it was idle: once more on a
+			// new connection.
+			c.Close()
+			c, reused = nil, false
+			continue
+		}
+		if err != nil {
+			c.Quit(ctx)
+			return res, err
+		}
+		s.cache.Put(s.addr, c)
+		return res, nil
 	}
-	c, err := smtp.Dial(ctx, s.addr, &s.opts.ClientOptions)
-	if err != nil {
-		return nil, err
-	}
-	defer c.Close()
-	res, err := c.Send(ctx, env, r)
-	if err == nil {
-		c.Quit(ctx)
-	}
-	return res, err
 }
 
 // newRemote is the Transport for recipients outside the local domains.
-func newRemote(cfg *config, res dnsmx.Resolver, log *slog.Logger) (delivery.Transport, error) {
+func newRemote(cfg *config, res dnsmx.Resolver, cache *smtp.ClientCache, log *slog.Logger) (delivery.Transport, error) {
 	if cfg.smarthost != "" {
-		return newSmarthost(cfg)
+		return newSmarthost(cfg, cache)
 	}
 	return &delivery.Deliverer{
+		Cache:     cache,
 		Resolver:  res,
 		Port:      cfg.outboundPort,
 		LocalName: cfg.hostname,

@@ -35,6 +35,7 @@ type server struct {
 	db    *userDB
 	boxes *mailboxes
 	queue *delivery.Queue
+	conns *smtp.ClientCache // outbound connections kept between messages
 	tls   *tls.Config
 	auth  *sasl.Authenticator
 
@@ -89,7 +90,8 @@ func newServer(cfg *config, log *slog.Logger) (*server, error) {
 	if err != nil {
 		return nil, err
 	}
-	remote, err := newRemote(cfg, res, log.With("proto", "delivery"))
+	s.conns = &smtp.ClientCache{}
+	remote, err := newRemote(cfg, res, s.conns, log.With("proto", "delivery"))
 	if err != nil {
 		return nil, err
 	}
@@ -293,6 +295,7 @@ func (s *server) run(ctx context.Context, grace time.Duration) error {
 	// The queue stops only once no session can enqueue any more.
 	qcancel()
 	wg.Wait()
+	s.conns.Close()
 	s.queue.Close()
 	s.log.Info("stopped")
 	return err

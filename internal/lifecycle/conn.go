@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"log/slog"
 	"net"
 	"net/netip"
 	"sync/atomic"
@@ -66,6 +67,7 @@ type Conn struct {
 
 	remote, local, proxy netip.AddrPort
 	tls                  *tls.ConnectionState
+	log                  *slog.Logger
 
 	// ReadTimeout and WriteTimeout bound each read and write; zero
 	// means no deadline.
@@ -127,6 +129,40 @@ func (c *Conn) LocalAddr() net.Addr {
 
 // TLS is the state of the TLS layer, nil before TLS.
 func (c *Conn) TLS() *tls.ConnectionState { return c.tls }
+
+// Peer returns what a protocol's ConnInfo shows of the connection: the
+// client's and the server's addresses, the proxy's, and the TLS state.
+func (c *Conn) Peer() (remote, local, proxy netip.AddrPort, tls *tls.ConnectionState) {
+	return c.remote, c.local, c.proxy, c.tls
+}
+
+// Flush writes out, a protocol's pending responses, and returns the
+// buffer emptied for reuse: a fresh small one after a large response, so
+// that an idle connection does not keep a big buffer.
+func (c *Conn) Flush(out []byte) ([]byte, error) {
+	if len(out) == 0 {
+		return out, nil
+	}
+	_, err := c.Write(out)
+	if cap(out) > 4096 {
+		return make([]byte, 0, 256), err
+	}
+	return out[:0], err
+}
+
+// SetTimeouts sets ReadTimeout and WriteTimeout.
+func (c *Conn) SetTimeouts(read, write time.Duration) {
+	c.ReadTimeout, c.WriteTimeout = read, write
+}
+
+// Logger is the server's logger with the client's address as "remote",
+// for the protocol's lines about this connection.
+func (c *Conn) Logger() *slog.Logger {
+	if c.log == nil {
+		c.log = c.srv.logger().With("remote", c.remote.String())
+	}
+	return c.log
+}
 
 // NetConn is the current transport.
 func (c *Conn) NetConn() net.Conn { return c.nc }

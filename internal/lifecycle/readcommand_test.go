@@ -1,7 +1,11 @@
 package lifecycle
 
 import (
+	"bytes"
 	"errors"
+	"io"
+	"net"
+	"strings"
 	"testing"
 
 	"github.com/heraldmail/herald/serving"
@@ -64,4 +68,38 @@ func TestCheck(t *testing.T) {
 		}
 	}()
 	s.Serve(nil)
+}
+
+func TestFlush(t *testing.T) {
+	a, b := net.Pipe()
+	defer a.Close()
+	defer b.Close()
+	c := &Conn{srv: &Server{Settings: &serving.Lifecycle{}}, nc: a}
+	got := make(chan []byte, 1)
+	go func() { p, _ := io.ReadAll(b); got <- p }()
+
+	// Nothing pending: no write, the buffer comes back as it was.
+	small := make([]byte, 0, 256)
+	if out, err := c.Flush(small); err != nil || cap(out) != 256 {
+		t.Fatalf("Flush(empty) = cap %d, %v", cap(out), err)
+	}
+	// A small buffer is kept for reuse, emptied.
+	out, err := c.Flush(append(small, "+OK\r\n"...))
+	if err != nil || len(out) != 0 || cap(out) != 256 {
+		t.Fatalf("Flush(small) = len %d cap %d, %v", len(out), cap(out), err)
+	}
+	// One grown by a large response is dropped for a small one, so an
+	// idle connection does not hold it.
+	big := append(make([]byte, 0, 8192), bytes.Repeat([]byte("x"), 5000)...)
+	if out, err = c.Flush(big); err != nil || len(out) != 0 || cap(out) != 256 {
+		t.Fatalf("Flush(big) = len %d cap %d, %v", len(out), cap(out), err)
+	}
+	a.Close()
+	if p := <-got; string(p) != "+OK\r\n"+strings.Repeat("x", 5000) {
+		t.Fatalf("the peer read %d bytes, want the two responses", len(p))
+	}
+	// A failed write is reported.
+	if _, err := c.Flush([]byte("late\r\n")); err == nil {
+		t.Fatal("Flush on a closed connection succeeded")
+	}
 }
