@@ -25,14 +25,14 @@ func (s *server) localTargets(addr string) ([]string, error) {
 }
 
 // accept takes responsibility for a message: recipients in the local
-// domains get it in their INBOX, durably, before accept returns; the others
+// domains get it in their INBOX (or the folder of spec), durably, before accept returns; the others
 // (and local copies that failed for a reason that may pass) go into the
 // outbound queue, durably too. An error means nobody got the message, so
 // the client may send it again without causing duplicates; the one
 // exception, a queue that fails after some local copies were stored, is
 // logged as an error and answered with a temporary failure, since a
 // duplicate is better than a loss (RFC 5321 section 6.1).
-func (s *server) accept(ctx context.Context, log *slog.Logger, env *smtp.Envelope, r io.Reader) error {
+func (s *server) accept(ctx context.Context, log *slog.Logger, env *smtp.Envelope, r io.Reader, spec deliverSpec) error {
 	var users []string
 	var remote []smtp.Recipient
 	rcptUsers := make([][]string, len(env.To))
@@ -64,7 +64,7 @@ func (s *server) accept(ctx context.Context, log *slog.Logger, env *smtp.Envelop
 		return nil
 	}
 
-	msgs, errs := s.boxes.deliverUsers(ctx, r, users)
+	msgs, errs := s.boxes.deliverUsers(ctx, r, users, spec)
 	ok := -1
 	failed := map[string]error{}
 	for i, u := range users {
@@ -72,7 +72,7 @@ func (s *server) accept(ctx context.Context, log *slog.Logger, env *smtp.Envelop
 			if ok < 0 {
 				ok = i
 			}
-			log.Info("delivered", "user", u, "uid", msgs[i].UID, "size", msgs[i].Size)
+			log.Info("delivered", "user", u, "folder", spec.folderName(), "uid", msgs[i].UID, "size", msgs[i].Size)
 		} else {
 			failed[u] = errs[i]
 			log.Warn("local delivery failed", "user", u, "err", errs[i])
@@ -93,7 +93,7 @@ func (s *server) accept(ctx context.Context, log *slog.Logger, env *smtp.Envelop
 	if len(left) == 0 {
 		return nil
 	}
-	f, err := s.boxes.reopen(ctx, users[ok], msgs[ok])
+	f, err := s.boxes.reopen(ctx, users[ok], spec.folderName(), msgs[ok])
 	if err == nil {
 		defer f.Close()
 		var qid string

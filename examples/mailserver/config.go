@@ -29,12 +29,14 @@ type config struct {
 	tlsCert, tlsKey string
 	dns             string
 	relayNetworks   []netip.Prefix
+	proxyFrom       []netip.Prefix
 	smarthost       string
 	smarthostAuth   string // USER:PASSFILE
 	outboundPort    int
 	maxSize         int64
 	maxConns        int
 	logFormat       string
+	policy          policyConfig
 }
 
 const defaultMaxSize = 50 << 20
@@ -52,7 +54,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, []string, error) {
 	if host == "" {
 		host = "localhost"
 	}
-	var domains, relay string
+	var domains, relay, proxy string
 	fs.StringVar(&c.dataDir, "data", "herald-data", "data `directory`: users, mail, queue, TLS certificate")
 	fs.StringVar(&domains, "domains", "localhost", "comma-separated local `domains`; the first is the primary one")
 	fs.StringVar(&c.hostname, "hostname", host, "this host's `name` in greetings, Received: and bounces")
@@ -68,12 +70,14 @@ func parseFlags(args []string, stderr io.Writer) (*config, []string, error) {
 	fs.StringVar(&c.tlsKey, "tls-key", "", "private key `file` (PEM) of -tls-cert")
 	fs.StringVar(&c.dns, "dns", "", "DNS server `host:port` to ask; default those of /etc/resolv.conf")
 	fs.StringVar(&relay, "relay-networks", "", "comma-separated `CIDRs` whose clients may relay without AUTH (default none; loopback is not trusted)")
+	fs.StringVar(&proxy, "proxy-from", "", "comma-separated `CIDRs` of load balancers (HAProxy) that send a PROXY protocol header; with it, every SMTP, IMAP and POP3 listener takes connections from them only and sees the client address they pass on")
 	fs.StringVar(&c.smarthost, "smarthost", "", "send all outbound mail through `host:port` instead of MX delivery")
 	fs.StringVar(&c.smarthostAuth, "smarthost-auth", "", "`user:passfile` to authenticate to the smarthost with")
 	fs.IntVar(&c.outboundPort, "outbound-port", 25, "`port` of remote MX hosts (for tests)")
 	fs.Int64Var(&c.maxSize, "max-size", defaultMaxSize, "largest message accepted, in `bytes`")
 	fs.IntVar(&c.maxConns, "max-connections", 10000, "most connections each listener holds at once")
 	fs.StringVar(&c.logFormat, "log-format", "text", "log format: text or json")
+	c.policy.addFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return nil, nil, err
 	}
@@ -91,26 +95,21 @@ func parseFlags(args []string, stderr io.Writer) (*config, []string, error) {
 	if len(c.domains) == 0 {
 		return nil, nil, errors.New("-domains: at least one domain is needed")
 	}
-	for _, s := range strings.Split(relay, ",") {
-		s = strings.TrimSpace(s)
-		if s == "" {
-			continue
-		}
-		p, err := netip.ParsePrefix(s)
-		if err != nil {
-			a, aerr := netip.ParseAddr(s)
-			if aerr != nil {
-				return nil, nil, fmt.Errorf("-relay-networks: %v", err)
-			}
-			p = netip.PrefixFrom(a, a.BitLen())
-		}
-		c.relayNetworks = append(c.relayNetworks, p.Masked())
+	var err error
+	if c.relayNetworks, err = parsePrefixes(relay); err != nil {
+		return nil, nil, fmt.Errorf("-relay-networks: %v", err)
+	}
+	if c.proxyFrom, err = parsePrefixes(proxy); err != nil {
+		return nil, nil, fmt.Errorf("-proxy-from: %v", err)
 	}
 	if (c.tlsCert == "") != (c.tlsKey == "") {
 		return nil, nil, errors.New("-tls-cert and -tls-key go together")
 	}
 	if c.logFormat != "text" && c.logFormat != "json" {
 		return nil, nil, fmt.Errorf("-log-format: %q is neither text nor json", c.logFormat)
+	}
+	if err := c.policy.finish(); err != nil {
+		return nil, nil, err
 	}
 	if c.maxSize <= 0 {
 		return nil, nil, errors.New("-max-size must be positive")
@@ -136,9 +135,32 @@ const usage = `Usage: mailserver [flags]                  run the mail server
        mailserver [flags] queue                 list the outbound queue
        mailserver [flags] queue retry ID|all    try queued messages now
        mailserver [flags] queue delete ID       remove a message from the queue
+       mailserver [flags] stats                 the running server's policy counters
 
 Flags:
 `
+
+// parsePrefixes parses comma-separated CIDRs; a bare address is a /32 or
+// /128.
+func parsePrefixes(list string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, s := range strings.Split(list, ",") {
+		s = strings.TrimSpace(s)
+		if s == "" {
+			continue
+		}
+		p, err := netip.ParsePrefix(s)
+		if err != nil {
+			a, aerr := netip.ParseAddr(s)
+			if aerr != nil {
+				return nil, err
+			}
+			p = netip.PrefixFrom(a, a.BitLen())
+		}
+		out = append(out, p.Masked())
+	}
+	return out, nil
+}
 
 // isLocalDomain reports whether d (any case, A-label or U-label) is one of
 // the local domains.

@@ -78,6 +78,10 @@ func (c *controlServer) handle(conn net.Conn) {
 	}
 	args := strings.Fields(line)
 	c.srv.log.Info("control command", "args", strings.Join(args, " "))
+	if len(args) == 1 && args[0] == "stats" {
+		c.srv.policy.metrics.writeTo(conn)
+		return
+	}
 	if err := queueCommand(conn, c.srv.queue, args, true); err != nil {
 		fmt.Fprintf(conn, "error: %v\n", err)
 	}
@@ -166,4 +170,18 @@ func runQueueCommand(cfg *config, args []string, stdout io.Writer) error {
 	}
 	defer q.Close()
 	return queueCommand(stdout, q, args, false)
+}
+
+// runStatsCommand prints the running server's policy counters, in the
+// format of its /metrics endpoint. The counters live in the server's
+// memory, so there are none to show when it does not run.
+func runStatsCommand(cfg *config, stdout io.Writer) error {
+	conn, err := net.Dial("unix", filepath.Join(cfg.dataDir, controlSocket))
+	if err != nil {
+		return fmt.Errorf("the server is not running on %s: the counters live in its memory", cfg.dataDir)
+	}
+	defer conn.Close()
+	fmt.Fprintln(conn, "stats")
+	_, err = io.Copy(stdout, conn)
+	return err
 }

@@ -155,7 +155,14 @@ s.quit()
 		}
 	}
 	require.NotEmpty(t, stored)
-	require.True(t, strings.HasPrefix(stored, "Received: from "), stored)
+	// The policy's trace fields come first, above the Received: field
+	// (RFC 7208 section 9.1), then the Received: field of this hop.
+	require.True(t, strings.HasPrefix(stored, "Received-SPF: none (mx.example.test: "), stored)
+	_, rest, _ := strings.Cut(stored, "\r\nAuthentication-Results: mx.example.test; spf=none")
+	_, rest, _ = strings.Cut(rest, "\r\nX-Herald-Spam: no score=")
+	_, rest, ok := strings.Cut(rest, "\r\nReceived: from ")
+	require.True(t, ok, stored)
+	require.NotContains(t, rest, "X-Herald-Spam")
 	require.Contains(t, stored, "by mx.example.test")
 	// The Received: id is the transaction's id in the server's log.
 	m := regexp.MustCompile(` id ([a-z0-9]+)`).FindStringSubmatch(stored)

@@ -13,12 +13,14 @@ import (
 // Thunderbird's autoconfig file (also asked for by other clients) and the
 // MTA-STS policy (RFC 8461 section 3.2; in production it must be served
 // over HTTPS as https://mta-sts.DOMAIN/.well-known/mta-sts.txt, usually by
-// a reverse proxy in front of this listener).
+// a reverse proxy in front of this listener). /metrics has the policy
+// counters, for loopback and -relay-networks clients only.
 func (s *server) httpHandler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /mail/config-v1.1.xml", s.autoconfig)
 	mux.HandleFunc("GET /.well-known/autoconfig/mail/config-v1.1.xml", s.autoconfig)
 	mux.HandleFunc("GET /.well-known/mta-sts.txt", s.mtaSTS)
+	mux.HandleFunc("GET /metrics", s.serveMetrics)
 	return mux
 }
 

@@ -53,9 +53,10 @@ func (m *mailboxes) store(addr string) (*maildir.Store, error) {
 	return s, nil
 }
 
-// deliverUsers stores the message read from r in the INBOX of each user,
+// deliverUsers stores the message read from r in the INBOX of each user
+// (in spec's folder, created when missing, with spec's flags and keywords),
 // each copy durable when its error is nil. It reads r once.
-func (m *mailboxes) deliverUsers(ctx context.Context, r io.Reader, users []string) ([]maildir.Message, []error) {
+func (m *mailboxes) deliverUsers(ctx context.Context, r io.Reader, users []string, spec deliverSpec) ([]maildir.Message, []error) {
 	msgs := make([]maildir.Message, len(users))
 	errs := make([]error, len(users))
 	targets := make([]*maildir.Maildir, 0, len(users))
@@ -64,7 +65,7 @@ func (m *mailboxes) deliverUsers(ctx context.Context, r io.Reader, users []strin
 		s, err := m.store(u)
 		if err == nil {
 			var inbox *maildir.Maildir
-			inbox, err = s.Folder("INBOX")
+			inbox, err = folder(ctx, s, spec.folderName())
 			if err == nil {
 				targets = append(targets, inbox)
 				idx = append(idx, i)
@@ -77,20 +78,36 @@ func (m *mailboxes) deliverUsers(ctx context.Context, r io.Reader, users []strin
 		io.Copy(io.Discard, r)
 		return msgs, errs
 	}
-	got, gerrs := maildir.DeliverMany(ctx, r, targets, nil)
+	got, gerrs := maildir.DeliverMany(ctx, r, targets, spec.opts)
 	for j, i := range idx {
 		msgs[i], errs[i] = got[j], gerrs[j]
 	}
 	return msgs, errs
 }
 
-// reopen returns a reader of a message deliverUsers stored for user.
-func (m *mailboxes) reopen(ctx context.Context, user string, msg maildir.Message) (*os.File, error) {
+// folder returns the folder name of s, creating and subscribing it when
+// it does not exist yet (the Junk folder before the user's first IMAP
+// login).
+func folder(ctx context.Context, s *maildir.Store, name string) (*maildir.Maildir, error) {
+	f, err := s.Folder(name)
+	if !errors.Is(err, maildir.ErrNoFolder) {
+		return f, err
+	}
+	if err := s.CreateFolder(name); err != nil && !errors.Is(err, maildir.ErrFolderExists) {
+		return nil, err
+	}
+	s.Subscribe(ctx, name)
+	return s.Folder(name)
+}
+
+// reopen returns a reader of a message deliverUsers stored for user in
+// folder name.
+func (m *mailboxes) reopen(ctx context.Context, user, name string, msg maildir.Message) (*os.File, error) {
 	s, err := m.store(user)
 	if err != nil {
 		return nil, err
 	}
-	inbox, err := s.Folder("INBOX")
+	inbox, err := s.Folder(name)
 	if err != nil {
 		return nil, err
 	}

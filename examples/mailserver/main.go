@@ -13,6 +13,40 @@
 //
 // Run it with -h for the flags, and see the README for running it for a
 // real domain.
+//
+// # Inbound policy
+//
+// Mail on the MX port from clients outside -relay-networks is judged during
+// the dialogue, so that nothing is accepted and then bounced (policy.go):
+//
+//   - at the first MAIL FROM of a connection, the client checks: a DNS
+//     allowlist (-dnswl) whose listed clients skip the FCrDNS and DNSBL
+//     checks, greylisting and SPF refusals; forward-confirmed reverse DNS
+//     and the EHLO name (-fcrdns off|log|reject, default log; reject
+//     answers 550 5.7.25, RFC 7372; the EHLO name is only logged, as RFC
+//     5321 section 4.1.4 asks); DNS blocklists (-dnsbl
+//     zen.example,pbl.example=127.0.0.10-127.0.0.11), a listed client
+//     refused 554 5.7.1 with the list and its TXT reason, a list that fails
+//     to answer failing open;
+//   - at each MAIL FROM, SPF (-spf, default on): fail is refused 550 5.7.23
+//     with the explanation, temperror 451 4.7.24 (RFC 7372 section 3.2),
+//     every result recorded in Received-SPF and Authentication-Results;
+//   - at each RCPT TO, greylisting (-greylist, -greylist-delay 5m): 451 4.7.1
+//     for an unknown triplet until its retry after the delay;
+//   - after the data, the junk filter (-junk), by the rules of
+//     DIR/junk-rules (written with documented defaults on the first start):
+//     a message that reaches the threshold is stored in the Junk folder with
+//     the keyword $Junk, never refused or dropped, and every message gets
+//     X-Herald-Spam: yes|no score=... .
+//
+// Submission has a rate limit per authenticated user instead (-rate-limit
+// 50/h, counted per accepted message, 451 4.7.1 beyond). With -redis URL the
+// greylist and the rate limit live in Redis, shared by several servers;
+// otherwise in memory, the greylist saved to DIR/greylist.snapshot at
+// shutdown. Each decision is logged with its reason and counted; the
+// counters are served in the Prometheus text format at /metrics on the HTTP
+// listener (to loopback and -relay-networks clients) and printed by
+// "mailserver -data DIR stats".
 package main
 
 import (
@@ -217,6 +251,11 @@ func subcommand(cfg *config, args []string, stdin io.Reader, stdout io.Writer) e
 		})
 	case "queue":
 		return runQueueCommand(cfg, args[1:], stdout)
+	case "stats":
+		if err := need(0); err != nil {
+			return err
+		}
+		return runStatsCommand(cfg, stdout)
 	}
 	return fmt.Errorf("unknown command %q\n%s", args[0], usage)
 }

@@ -23,6 +23,7 @@ import (
 	"github.com/heraldmail/herald/pop3"
 	"github.com/heraldmail/herald/pop3/pop3maildir"
 	"github.com/heraldmail/herald/sasl"
+	"github.com/heraldmail/herald/serving"
 	"github.com/heraldmail/herald/smtp"
 )
 
@@ -38,9 +39,11 @@ type server struct {
 	tls   *tls.Config
 	auth  *sasl.Authenticator
 
+	policy *policy
+
 	mx, submission, submissions *smtp.Server
-	imap                        *imap.Server
-	pop3                        *pop3.Server
+	imap, imaps                 *imap.Server
+	pop3, pop3s                 *pop3.Server
 	http                        *http.Server
 	control                     *controlServer
 
@@ -83,6 +86,10 @@ func newServer(cfg *config, log *slog.Logger) (*server, error) {
 	if err != nil {
 		return nil, err
 	}
+	s.policy, err = newPolicy(cfg, res, log.With("proto", "policy"))
+	if err != nil {
+		return nil, err
+	}
 	s.conns = &smtp.ClientCache{}
 	remote, err := newRemote(cfg, res, s.conns, log.With("proto", "delivery"))
 	if err != nil {
@@ -98,6 +105,14 @@ func newServer(cfg *config, log *slog.Logger) (*server, error) {
 		return nil, err
 	}
 
+	// Behind load balancers, every connection starts with a PROXY header
+	// and comes from one of them.
+	proxied := func(l *serving.Lifecycle) {
+		if len(cfg.proxyFrom) > 0 {
+			l.ProxyProtocol = true
+			l.TrustedProxies = cfg.proxyFrom
+		}
+	}
 	smtpServer := func(submission, implicit bool) *smtp.Server {
 		srv := &smtp.Server{
 			Backend:         &smtpBackend{srv: s, submission: submission},
@@ -108,6 +123,7 @@ func newServer(cfg *config, log *slog.Logger) (*server, error) {
 			Logger:          log.With("proto", "smtp"),
 		}
 		srv.MaxConnections = cfg.maxConns
+		proxied(&srv.Lifecycle)
 		if submission {
 			srv.Auth = s.auth
 		}
@@ -116,31 +132,48 @@ func newServer(cfg *config, log *slog.Logger) (*server, error) {
 	s.mx = smtpServer(false, false)
 	s.submission = smtpServer(true, false)
 	s.submissions = smtpServer(true, true)
-	s.imap = &imap.Server{
-		Backend: &imapmaildir.Backend{
-			Store: func(ctx context.Context, _ *imap.ConnInfo, identity string) (*maildir.Store, error) {
-				return s.boxes.store(identity)
-			},
-			Logger: log.With("proto", "imap"),
+	// The implicit-TLS ports have servers of their own that do the TLS
+	// handshake (after a PROXY header, when there is one); each pair
+	// shares one backend, so its sessions share the folders' state.
+	imapBackend := &imapmaildir.Backend{
+		Store: func(ctx context.Context, _ *imap.ConnInfo, identity string) (*maildir.Store, error) {
+			return s.boxes.store(identity)
 		},
-		Auth:      s.auth,
-		TLSConfig: tc,
-		Logger:    log.With("proto", "imap"),
+		Logger: log.With("proto", "imap"),
 	}
-	s.imap.MaxConnections = cfg.maxConns
-	s.pop3 = &pop3.Server{
-		Backend: &pop3maildir.Backend{
-			Store: func(ctx context.Context, identity string) (*maildir.Store, error) {
-				return s.boxes.store(identity)
-			},
-			Logger: log.With("proto", "pop3"),
+	imapServer := func(implicit bool) *imap.Server {
+		srv := &imap.Server{
+			Backend:     imapBackend,
+			Auth:        s.auth,
+			TLSConfig:   tc,
+			ImplicitTLS: implicit,
+			Logger:      log.With("proto", "imap"),
+		}
+		srv.MaxConnections = cfg.maxConns
+		proxied(&srv.Lifecycle)
+		return srv
+	}
+	s.imap, s.imaps = imapServer(false), imapServer(true)
+	pop3Backend := &pop3maildir.Backend{
+		Store: func(ctx context.Context, identity string) (*maildir.Store, error) {
+			return s.boxes.store(identity)
 		},
-		Hostname:  cfg.hostname,
-		Auth:      s.auth,
-		TLSConfig: tc,
-		Logger:    log.With("proto", "pop3"),
+		Logger: log.With("proto", "pop3"),
 	}
-	s.pop3.MaxConnections = cfg.maxConns
+	pop3Server := func(implicit bool) *pop3.Server {
+		srv := &pop3.Server{
+			Backend:     pop3Backend,
+			Hostname:    cfg.hostname,
+			Auth:        s.auth,
+			TLSConfig:   tc,
+			ImplicitTLS: implicit,
+			Logger:      log.With("proto", "pop3"),
+		}
+		srv.MaxConnections = cfg.maxConns
+		proxied(&srv.Lifecycle)
+		return srv
+	}
+	s.pop3, s.pop3s = pop3Server(false), pop3Server(true)
 	s.http = &http.Server{
 		Handler:           s.httpHandler(),
 		ReadHeaderTimeout: 10 * time.Second,
@@ -171,13 +204,6 @@ func secretKey(dir string) ([]byte, error) {
 // listen opens every configured listener, so that a port in use is
 // reported before anything starts.
 func (s *server) listen() error {
-	tlsListen := func(addr string) (net.Listener, error) {
-		l, err := net.Listen("tcp", addr)
-		if err != nil {
-			return nil, err
-		}
-		return tls.NewListener(l, s.tls), nil
-	}
 	plain := func(addr string) (net.Listener, error) { return net.Listen("tcp", addr) }
 	specs := []struct {
 		name, addr string
@@ -188,9 +214,9 @@ func (s *server) listen() error {
 		{"submission (STARTTLS)", s.cfg.submissionAddr, plain, s.submission.Serve},
 		{"submissions (TLS)", s.cfg.submissionsAddr, plain, s.submissions.Serve},
 		{"imap (STARTTLS)", s.cfg.imapAddr, plain, s.imap.Serve},
-		{"imaps (TLS)", s.cfg.imapsAddr, tlsListen, s.imap.Serve},
+		{"imaps (TLS)", s.cfg.imapsAddr, plain, s.imaps.Serve},
 		{"pop3 (STLS)", s.cfg.pop3Addr, plain, s.pop3.Serve},
-		{"pop3s (TLS)", s.cfg.pop3sAddr, tlsListen, s.pop3.Serve},
+		{"pop3s (TLS)", s.cfg.pop3sAddr, plain, s.pop3s.Serve},
 		{"http (autoconfig, MTA-STS)", s.cfg.httpAddr, plain, s.http.Serve},
 	}
 	for _, sp := range specs {
@@ -254,7 +280,7 @@ func (s *server) run(ctx context.Context, grace time.Duration) error {
 	var sw sync.WaitGroup
 	for _, sh := range []func(context.Context) error{
 		s.mx.Shutdown, s.submission.Shutdown, s.submissions.Shutdown,
-		s.imap.Shutdown, s.pop3.Shutdown, s.http.Shutdown, s.control.shutdown,
+		s.imap.Shutdown, s.imaps.Shutdown, s.pop3.Shutdown, s.pop3s.Shutdown, s.http.Shutdown, s.control.shutdown,
 	} {
 		sw.Add(1)
 		go func() {
@@ -263,6 +289,9 @@ func (s *server) run(ctx context.Context, grace time.Duration) error {
 		}()
 	}
 	sw.Wait()
+	if err := s.policy.close(); err != nil {
+		s.log.Warn("greylist state not saved", "err", err)
+	}
 	// The queue stops only once no session can enqueue any more.
 	qcancel()
 	wg.Wait()

@@ -49,6 +49,7 @@ type session struct {
 	opts       smtp.MailOptions
 	rcpts      []smtp.Recipient
 	msgs       int
+	inbound    inboundState
 }
 
 func newID() string {
@@ -94,6 +95,14 @@ func (s *session) Mail(ctx context.Context, from smtp.Path, opts *smtp.MailOptio
 			s.refuse("mail", from.String(), err, "sender not owned by user")
 			return err
 		}
+		if err := s.srv.policy.checkRate(ctx, s.log.With("id", s.id), id); err != nil {
+			s.refuse("mail", from.String(), err, "rate limit")
+			return err
+		}
+	} else if s.policyApplies() {
+		if err := s.inboundMail(ctx, from); err != nil {
+			return err
+		}
 	}
 	s.log.Info("mail", "id", s.id, "from", from.String(), "size", s.opts.Size, "body", string(s.opts.Body))
 	return nil
@@ -133,6 +142,11 @@ func (s *session) Rcpt(ctx context.Context, to smtp.Path, opts *smtp.RcptOptions
 			}
 			return err
 		}
+		if s.policyApplies() {
+			if err := s.inboundRcpt(ctx, to); err != nil {
+				return err
+			}
+		}
 	} else if !s.mayRelay() {
 		// Domain literals, source routes (dropped by the parser), and
 		// user%host or host!user local parts of a remote domain all end
@@ -147,6 +161,19 @@ func (s *session) Rcpt(ctx context.Context, to smtp.Path, opts *smtp.RcptOptions
 
 func (s *session) Data(ctx context.Context, r io.Reader) error {
 	env := &smtp.Envelope{From: s.from, Options: s.opts, To: s.rcpts}
+	var spec deliverSpec
+	if s.policyApplies() {
+		var err error
+		r, spec, err = s.inboundData(r)
+		if err != nil {
+			io.Copy(io.Discard, r)
+			var se *smtp.Error
+			if errors.As(err, &se) {
+				s.refuse("data", "", se, err.Error())
+			}
+			return err
+		}
+	}
 	if s.b.submission {
 		var err error
 		r, err = s.prepareSubmission(r)
@@ -160,12 +187,15 @@ func (s *session) Data(ctx context.Context, r io.Reader) error {
 		}
 	}
 	start := time.Now()
-	err := s.srv.accept(ctx, s.log.With("id", s.id), env, r)
+	err := s.srv.accept(ctx, s.log.With("id", s.id), env, r, spec)
 	if err != nil {
 		s.log.Warn("data refused", "id", s.id, "err", err)
 		return err
 	}
 	s.msgs++
+	if s.b.submission {
+		s.srv.policy.countRate(ctx, s.log.With("id", s.id), s.info.AuthIdentity)
+	}
 	s.log.Info("accepted", "id", s.id, "from", env.From.String(), "rcpts", len(env.To), "elapsed", time.Since(start).Round(time.Microsecond))
 	return nil
 }

@@ -1,0 +1,184 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"strings"
+
+	"github.com/heraldmail/herald/greylist"
+	"github.com/heraldmail/herald/maildir"
+	"github.com/heraldmail/herald/message"
+	"github.com/heraldmail/herald/smtp"
+	"github.com/heraldmail/herald/spf"
+)
+
+// inboundState is the policy state of an MX session: what the client
+// checks found for the connection and what the checks of the current
+// transaction found.
+type inboundState struct {
+	client   clientState
+	spf      *spf.Result
+	spfArgs  spf.Args
+	greyHdrs []string // X-Greylist values of recipients that passed after a delay
+}
+
+// deliverSpec says where local copies go.
+type deliverSpec struct {
+	folder string // "" means INBOX
+	opts   *maildir.DeliverOptions
+}
+
+// policyApplies reports whether the inbound policy judges this session:
+// the MX port, a client outside -relay-networks.
+func (s *session) policyApplies() bool {
+	return !s.b.submission && !s.mayRelay()
+}
+
+// inboundMail runs the client checks (once per connection) and SPF at MAIL
+// FROM.
+func (s *session) inboundMail(ctx context.Context, from smtp.Path) error {
+	p := s.srv.policy
+	log := s.log.With("id", s.id)
+	st := &s.inbound
+	st.spf, st.greyHdrs = nil, nil
+	if !st.client.checked {
+		st.client = p.checkClient(ctx, log, s.info.RemoteAddr.Addr(), s.info.HeloName)
+	}
+	if err := st.client.refusal; err != nil {
+		s.refuse("mail", from.String(), err, "client check")
+		return err
+	}
+	if p.cfg.spf {
+		res, args, err := p.checkSPF(ctx, log, s.info.RemoteAddr.Addr(), s.info.HeloName, from, st.client.allowlisted != "")
+		st.spf, st.spfArgs = &res, args
+		if err != nil {
+			s.refuse("mail", from.String(), err, "spf "+res.Status.String())
+			return err
+		}
+	}
+	return nil
+}
+
+// inboundRcpt greylists a local recipient.
+func (s *session) inboundRcpt(ctx context.Context, to smtp.Path) error {
+	p := s.srv.policy
+	if p.grey == nil || s.inbound.client.allowlisted != "" {
+		return nil
+	}
+	d, err := p.checkGreylist(ctx, s.log.With("id", s.id), s.info.RemoteAddr.Addr(), s.inbound.client.ptrName, s.from, to)
+	if err != nil {
+		s.refuse("rcpt", to.String(), err, "greylisted")
+		return err
+	}
+	if d.Reason == greylist.ReasonRetried {
+		if v, ok := p.grey.HeaderValue(d); ok {
+			s.inbound.greyHdrs = append(s.inbound.greyHdrs, v)
+		}
+	}
+	return nil
+}
+
+// inboundData adds the trace fields of the checks to the message's header
+// (above the Received: field the SMTP server added, as RFC 7208 section
+// 9.1 asks for Received-SPF), runs the junk filter and says where the
+// message goes. It reads the header and at most junkScanBytes of the body
+// ahead; the returned reader gives the whole message.
+func (s *session) inboundData(r io.Reader) (io.Reader, deliverSpec, error) {
+	p := s.srv.policy
+	h, body, err := message.ReadHeader(r, nil)
+	if err != nil {
+		return body, deliverSpec{}, &smtp.Error{Code: 554, Enhanced: 5_006_000, Message: "Malformed message header"}
+	}
+	// A client must not be able to pass its own verdicts off as ours:
+	// X-Herald-Spam fields and Authentication-Results fields naming this
+	// host as their authserv-id (RFC 8601 section 5) are removed.
+	h.Del(spamHeader)
+	var raw bytes.Buffer
+	for _, f := range h.All() {
+		if !s.forgedAR(f) {
+			raw.WriteString(f.Raw())
+		}
+	}
+	raw.WriteString("\r\n")
+
+	st := &s.inbound
+	var ar []string
+	if st.spf != nil {
+		ar = append(ar, spf.AuthenticationResults(*st.spf))
+	}
+	if st.client.fcrdns != "" {
+		ip := s.info.RemoteAddr.Addr().Unmap().String()
+		res := map[string]string{"pass": "pass", "fail": "fail", "temperror": "temperror"}[st.client.fcrdns]
+		v := "iprev=" + res + " policy.iprev=" + ip
+		if st.client.ptrName != "" {
+			v += " (" + st.client.ptrName + ")"
+		}
+		ar = append(ar, v)
+	}
+	var spec deliverSpec
+	var junkHdr string
+	if p.junk != nil {
+		var prefix bytes.Buffer
+		if _, err := prefix.ReadFrom(io.LimitReader(body, junkScanBytes)); err != nil {
+			return body, deliverSpec{}, err
+		}
+		buf := prefix.Bytes()
+		in := junkInputs{fcrdns: st.client.fcrdns, helo: st.client.helo}
+		if st.spf != nil {
+			in.spf = st.spf.Status.String()
+		}
+		v := p.junk.score(scanMessage(h, raw.Bytes(), buf), in)
+		junkHdr = v.header(p.junk.threshold)
+		result := "ham"
+		if v.spam {
+			result = "spam"
+			spec = deliverSpec{folder: junkFolder, opts: &maildir.DeliverOptions{Keywords: []string{junkKeyword}}}
+		}
+		p.decide(s.log.With("id", s.id), "junk", result, map[bool]string{true: "junk-folder", false: "inbox"}[v.spam], v.header(p.junk.threshold))
+		body = io.MultiReader(bytes.NewReader(buf), body)
+	}
+	// The new fields, top to bottom, then the fields as received, byte
+	// for byte, then the blank line.
+	var trace message.Header
+	if st.spf != nil {
+		trace.Add("Received-SPF", strings.TrimPrefix(spf.ReceivedSPF(*st.spf, st.spfArgs), "Received-SPF: "))
+	}
+	if len(ar) > 0 {
+		trace.Add("Authentication-Results", p.host+"; "+strings.Join(ar, "; "))
+	}
+	for _, g := range st.greyHdrs {
+		trace.Add(greylist.HeaderName, g)
+	}
+	if junkHdr != "" {
+		trace.Add(spamHeader, junkHdr)
+	}
+	var hb bytes.Buffer
+	if _, err := trace.WriteTo(&hb); err != nil {
+		return body, deliverSpec{}, err
+	}
+	hb.Truncate(hb.Len() - 2) // the blank line that ends the new fields
+	hb.Write(raw.Bytes())
+	return io.MultiReader(&hb, body), spec, nil
+}
+
+// forgedAR reports whether f is an Authentication-Results field that
+// claims to come from this host.
+func (s *session) forgedAR(f message.Field) bool {
+	if !strings.EqualFold(f.Name(), "Authentication-Results") {
+		return false
+	}
+	id, _, _ := strings.Cut(f.Value(), ";")
+	id = strings.TrimSpace(id)
+	if i := strings.IndexAny(id, " \t("); i >= 0 { // authserv-id [version] [CFWS]
+		id = id[:i]
+	}
+	return strings.EqualFold(id, s.srv.policy.host)
+}
+
+func (d deliverSpec) folderName() string {
+	if d.folder == "" {
+		return "INBOX"
+	}
+	return d.folder
+}
