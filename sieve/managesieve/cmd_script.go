@@ -69,10 +69,12 @@ func (c *conn) cmdHaveSpace(cmd *Command) error {
 		return err
 	}
 	size, ok := parseNumber(cmd.Args[1].Value)
-	if !ok {
+	if !ok && !allDigits(cmd.Args[1].Value) {
 		return syntaxError("Invalid number")
 	}
-	if size > c.lim.script {
+	// A number beyond the range of RFC 5804 is a size beyond any limit,
+	// as Dovecot answers it too.
+	if !ok || size > c.lim.script {
 		return ErrQuotaMaxSize
 	}
 	if err := c.store.HaveSpace(c.ctx, name, size); err != nil {
@@ -232,4 +234,13 @@ func (c *conn) cmdRenameScript(cmd *Command) error {
 	}
 	c.ok("", "", "Script renamed")
 	return nil
+}
+
+func allDigits(b []byte) bool {
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return len(b) > 0
 }

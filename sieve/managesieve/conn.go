@@ -29,6 +29,12 @@ type conn struct {
 	store      Store // nil before login
 }
 
+// maxErrorsBeforeLogin caps MaxErrors before login: a peer that sends
+// three bad commands then is most likely not a ManageSieve client (an HTTP
+// request to port 4190), and Dovecot closes such a connection at the third
+// too.
+const maxErrorsBeforeLogin = 3
+
 // maxPendingResponses is how many bytes of responses may wait for the
 // input to drain before they are written anyway.
 const maxPendingResponses = 4096
@@ -145,7 +151,8 @@ func (c *conn) bye(code ResponseCode, text string) {
 	c.closing = true
 }
 
-// fail answers a failed command and counts it toward MaxErrors.
+// fail answers a failed command; syntax errors and unknown commands count
+// toward MaxErrors.
 func (c *conn) fail(err error) {
 	var fe fatalError
 	if errors.As(err, &fe) {
@@ -153,11 +160,21 @@ func (c *conn) fail(err error) {
 		return
 	}
 	code, text := c.errorResponse(err)
-	c.no(code, text)
-	c.errCount++
-	if lim := orInt(c.srv.MaxErrors, DefaultMaxErrors); lim > 0 && c.errCount >= lim && !c.closing {
-		c.bye("", "Too many errors")
+	if isSyntax(err) {
+		// Only bad commands count: the failure of a well-formed one (a
+		// missing script, a quota) is the client's business, not abuse.
+		c.errCount++
+		lim := orInt(c.srv.MaxErrors, DefaultMaxErrors)
+		if c.store == nil && lim > maxErrorsBeforeLogin {
+			lim = maxErrorsBeforeLogin
+		}
+		if lim > 0 && c.errCount >= lim {
+			// The BYE answers the last one, as Dovecot does.
+			c.bye("", "Too many errors")
+			return
+		}
 	}
+	c.no(code, text)
 }
 
 // errorResponse is the one place that maps an error to a NO response. An

@@ -34,8 +34,8 @@ const (
 	// DefaultMaxNameLength bounds a script name in octets, so that
 	// "NAME.sieve" and a temporary name fit in a file name of 255.
 	DefaultMaxNameLength = 200
-	// DefaultMaxErrors is how many failed commands a connection may make
-	// before the server closes it with BYE.
+	// DefaultMaxErrors is how many malformed or unknown commands a
+	// connection may send before the server closes it with BYE.
 	DefaultMaxErrors = 10
 	// DefaultMaxLoginFailures is how many failed logins a connection may
 	// make before the server closes it.
@@ -114,8 +114,8 @@ type Server struct {
 	// MaxNameLength bounds a script name in octets. Default
 	// DefaultMaxNameLength.
 	MaxNameLength int
-	// MaxErrors is the number of failed commands after which the
-	// connection is closed. Default DefaultMaxErrors; negative means no
+	// MaxErrors is the number of malformed or unknown commands after
+	// which the connection is closed. Default DefaultMaxErrors; negative means no
 	// limit.
 	MaxErrors int
 	// MaxLoginFailures is the number of failed logins after which the

@@ -154,6 +154,8 @@ S: NO (QUOTA/MAXSIZE) "Script too large"
 C: HAVESPACE "a" 101
 S: NO (QUOTA/MAXSIZE) "Script too large"
 C: HAVESPACE "a" 4294967296
+S: NO (QUOTA/MAXSIZE) "Script too large"
+C: HAVESPACE "a" 12x
 S: NO "Invalid number"
 C: HAVESPACE "a" "10"
 S: NO "Syntax error"
@@ -235,17 +237,28 @@ S: NO "Invalid base64 in SASL response"
 C: AUTHENTICATE "PLAIN" "` + plainIR("alice", "wrong") + `"
 S: BYE "Too many failed logins"
 closed`},
-		{"syntax errors and unknown commands", "maxerrors=5", `S: <greeting>
+		{"syntax errors before login", "", `S: <greeting>
 C: FROB
 S: NO "Unknown command"
 C: NOOP "unterminated
 S: NO "Unterminated quoted string"
 C: NOOP "bad\escape"
-S: NO "Invalid escape in quoted string"
+S: BYE "Too many errors"
+closed`},
+		{"syntax errors after login", "insecure maxerrors=6", login + `
 C: NOOP {x+}
 S: NO "Invalid literal"
 C: "CAPABILITY"
 S: NO "Command name expected"
+C: GETSCRIPT "missing"
+S: NO (NONEXISTENT) *
+C: LISTSCRIPTS "x"
+S: NO "Syntax error"
+C: FROB
+S: NO "Unknown command"
+C: NOOP "a" "b" "c" "d"
+S: NO "Syntax error"
+C: NOOP "a" "b" "c" "d" "e"
 S: BYE "Too many errors"
 closed`},
 		{"syntax error swallows the literal", "", `S: <greeting>
