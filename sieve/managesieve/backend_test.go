@@ -20,7 +20,7 @@ type brokenStore struct{ managesieve.Store }
 var errInternal = errors.New("disk on fire: secret internal detail")
 
 func (brokenStore) List(context.Context) ([]managesieve.Script, error) { return nil, errInternal }
-func (brokenStore) Get(context.Context, string) ([]byte, error)       { panic("store bug") }
+func (brokenStore) Get(context.Context, string) ([]byte, error)        { panic("store bug") }
 func (brokenStore) Put(context.Context, string, []byte) error {
 	return &managesieve.Error{Code: managesieve.CodeTryLater, Message: "Store is read-only for maintenance"}
 }
