@@ -45,6 +45,16 @@
 // answered BYE beyond), MaxNameLength for a script name, which must also
 // pass [ValidName] (RFC 5804 section 1.6).
 //
+// # Wiring into a mail server
+//
+// The mail server sets Check to the parser of package sieve, so that
+// ManageSieve refuses exactly the scripts delivery could not run, with the
+// parser's error text ("line 3: ...") in the NO response, and Extensions
+// to the extensions that parser supports. It keeps the scripts in a
+// managesievedir.Backend under its data directory (DATA/sieve/USER/...)
+// and, at delivery, runs the file that Backend.ActiveScript(user) names,
+// if any.
+//
 // # Stores
 //
 // Package managesievemem keeps scripts in memory for tests; package
