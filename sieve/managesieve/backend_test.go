@@ -112,3 +112,38 @@ func TestServerWithoutBackendPanics(t *testing.T) {
 	defer l.Close()
 	s.Serve(l)
 }
+
+func TestLostDuringAuthenticate(t *testing.T) {
+	t.Parallel()
+	logs := &testkit.LogBuffer{}
+	s := newServer(t, newBackend(), "insecure", logs)
+	cc, sc := net.Pipe()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		s.ServeConn(context.Background(), sc)
+	}()
+	cc.SetDeadline(time.Now().Add(10 * time.Second))
+	br := bufio.NewReader(cc)
+	readUntilOK(t, br)
+	go cc.Write([]byte("AUTHENTICATE \"PLAIN\"\r\n"))
+	if l, _ := br.ReadString('\n'); l != "\"\"\r\n" {
+		t.Fatalf("challenge: %q", l)
+	}
+	cc.Close()
+	<-done
+	if l := logs.String(); strings.Contains(l, "level=ERROR") {
+		t.Fatalf("a client gone during AUTHENTICATE logged an error:\n%s", l)
+	}
+}
+
+func TestOpenRefusesUnknownIdentity(t *testing.T) {
+	t.Parallel()
+	s := newServer(t, newBackend(), "insecure", nil)
+	// The password check accepts anyone; the backend knows only alice
+	// and bob.
+	s.Auth.Password = func(ctx context.Context, authzid, user, pass string) (string, error) { return user, nil }
+	runTranscript(t, pipeConn(t, s), `S: <greeting>
+C: AUTHENTICATE "PLAIN" "`+plainIR("mallory", "x")+`"
+S: NO "Authentication failed"`)
+}

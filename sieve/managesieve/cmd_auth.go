@@ -149,6 +149,9 @@ func (c *conn) cmdAuthenticate(cmd *Command) error {
 			return nil
 		}
 		if resp, err = c.readSASL(); err != nil {
+			if errors.Is(err, errAborted) {
+				return nil
+			}
 			return err
 		}
 	}

@@ -213,6 +213,8 @@ func (c *conn) errorResponse(err error) (ResponseCode, string) {
 		return CodeQuota, "Quota exceeded"
 	case errors.Is(err, ErrInvalidName):
 		return "", "Invalid script name"
+	case errors.Is(err, ErrAuthFailed):
+		return "", "Authentication failed"
 	case errors.Is(err, ErrTryLater):
 		return CodeTryLater, "Temporary failure, try again later"
 	}
