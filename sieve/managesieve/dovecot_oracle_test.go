@@ -96,7 +96,7 @@ var oracleDifferences = map[string]string{
 }
 
 func TestDovecotOracle(t *testing.T) {
-	dovecot := startDovecotSieve(t, map[string]string{"alice": "secret"})
+	dovecot, _ := startDovecotSieve(t, map[string]string{"alice": "secret"})
 	herald := listen(t, newServer(t, newBackend(), "insecure", nil))
 	var steps []oracleStep
 	for _, sess := range oracleSessions {

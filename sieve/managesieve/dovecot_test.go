@@ -21,8 +21,9 @@ import (
 // under t.TempDir(), the users in a passwd-file, and returns its address.
 // As root, the login and internal processes run as dovenull and dovecot
 // and the homes belong to nobody; otherwise everything runs as the current
-// user. /etc/dovecot is never read.
-func startDovecotSieve(t *testing.T, users map[string]string) string {
+// user. /etc/dovecot is never read. The homes are dir/home/USER, with the
+// scripts in the layout of "sieve = file:~/sieve;active=~/.dovecot.sieve".
+func startDovecotSieve(t *testing.T, users map[string]string) (addr, homes string) {
 	t.Helper()
 	bin := peertest.LookPath(t, "dovecot")
 	dir := t.TempDir()
@@ -130,7 +131,7 @@ plugin {
 			t.Logf("dovecot log:\n%s", b)
 		}
 	})
-	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+	addr = net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
 	deadline := time.Now().Add(20 * time.Second)
 	for {
 		c, err := net.DialTimeout("tcp", addr, time.Second)
@@ -143,7 +144,7 @@ plugin {
 			}
 			c.Close()
 			if err == nil {
-				return addr
+				return addr, filepath.Join(dir, "home")
 			}
 		}
 		if time.Now().After(deadline) {
