@@ -116,6 +116,13 @@ func (c *conn) cmdAuthenticate(cmd *Command) error {
 	if len(cmd.Args) < 1 || len(cmd.Args) > 2 {
 		return errSyntax
 	}
+	for _, arg := range cmd.Args {
+		if arg.Atom {
+			// auth-type and the initial response are strings (RFC
+			// 5804 section 4), and Dovecot refuses atoms too.
+			return errSyntax
+		}
+	}
 	a := c.authenticator()
 	mech := strings.ToUpper(cmd.Args[0].String())
 	server, err := a.NewServer(mech, c.info.TLS)
@@ -187,7 +194,7 @@ func (c *conn) readSASL() ([]byte, error) {
 	if err != nil {
 		return fail(err)
 	}
-	if !l.atEnd() || t.kind != tokString && t.kind != tokAtom {
+	if !l.atEnd() || t.kind != tokString {
 		return fail(errSyntax)
 	}
 	if string(t.val) == "*" {

@@ -31,6 +31,12 @@ var oracleSessions = [][]oracleStep{{
 	{"unsupported mechanism", "AUTHENTICATE \"X-NOPE\"\r\n", false},
 	{"starttls without TLS configured", "STARTTLS\r\n", false},
 }, {
+	{"mechanism as an atom", "AUTHENTICATE PLAIN \"" + plainIR("alice", "secret") + "\"\r\n", false},
+	{"initial response as a literal", "AUTHENTICATE \"PLAIN\" " + lit(plainIR("alice", "secret")) + "\r\n", false},
+}, {
+	{"initial response as a literal", "AUTHENTICATE \"PLAIN\" " + lit(plainIR("alice", "secret")) + "\r\n", false},
+	{"lower-case commands", "listscripts\r\n", false},
+}, {
 	{"bad command 1", "FROB\r\n", false},
 	{"bad command 2", "FROB\r\n", false},
 	{"bad command 3", "FROB\r\n", false},

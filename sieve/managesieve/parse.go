@@ -214,6 +214,9 @@ func literalSpec(line []byte) (n int64, plus, ok bool) {
 	return n, plus, true
 }
 
+// literalChunk is the buffer a literal starts with.
+const literalChunk = 32 << 10
+
 // literal reads a literal announced at the end of the line and the next
 // line after it.
 func (l *lexer) literal() (token, error) {
@@ -234,10 +237,17 @@ func (l *lexer) literal() (token, error) {
 		}
 		return token{}, tooLargeError{script: script}
 	}
-	val := make([]byte, n)
-	if _, err := io.ReadFull(l.r, val); err != nil {
+	// Memory follows the bytes that arrive, not the size announced: a
+	// client announcing a large literal and sending nothing holds little.
+	var buf bytes.Buffer
+	buf.Grow(int(min(n, literalChunk)))
+	if _, err := io.CopyN(&buf, l.r, n); err != nil {
+		if err == io.EOF {
+			err = io.ErrUnexpectedEOF
+		}
 		return token{}, err
 	}
+	val := buf.Bytes()
 	if err := l.readLine(); err != nil {
 		return token{}, err
 	}
