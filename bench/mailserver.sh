@@ -13,8 +13,10 @@
 #          smtp-sink as smarthost / relayhost; the time is until smtp-sink
 #          has counted every message.
 #
-# Both servers fsync before their 250 replies and at delivery, and keep
-# their default logging (Herald's text log, Postfix's maillog_file). Each
+# Herald's inbound policy (FCrDNS, SPF, greylisting, the junk filter) is
+# off, as Postfix here runs no such checks; bench/policy_test.go measures
+# what it costs. Both servers fsync before their 250 replies and at
+# delivery, and keep their default logging (Herald's text log, Postfix's maillog_file). Each
 # server runs in its own cpuacct cgroup, so "CPU per message" is the user
 # and system time of every server process (Postfix's master, smtpd,
 # cleanup, qmgr, trivial-rewrite, virtual, smtp; Herald's one process);
@@ -119,7 +121,8 @@ herald() {
 	new_cgroup "herald.$1.$2"
 	"${in_cgroup[@]}" "$CG" "$work/mailserver" -data "$dir" -domains bench.test -hostname herald.bench.test \
 		-smtp "127.0.0.1:$port" -submission "" -submissions "" -imap "" -imaps "" \
-		-pop3 "" -pop3s "" -http "" -max-connections 1000 "${extra[@]}" \
+		-pop3 "" -pop3s "" -http "" -max-connections 1000 \
+		-fcrdns off -spf=false -greylist=false -junk=false "${extra[@]}" \
 		>"$dir/stdout" 2>"$dir/log" &
 	SERVER_PID=$!
 	ADDR="127.0.0.1:$port"
