@@ -4,7 +4,11 @@ import (
 	"context"
 	"crypto"
 	"crypto/ed25519"
+	"crypto/rsa"
+	"crypto/sha256"
+	"crypto/x509"
 	"encoding/base64"
+	"io"
 	"net"
 	"net/netip"
 	"os"
@@ -13,6 +17,7 @@ import (
 	"time"
 
 	"github.com/heraldmail/herald/dnsmx"
+	"github.com/heraldmail/herald/message"
 )
 
 // memResolver serves TXT records from memory with the error contract of
@@ -103,3 +108,45 @@ func keyText(t testing.TB, k crypto.Signer) string {
 
 // fixedNow returns a clock stopped at t.
 func fixedNow(t time.Time) func() time.Time { return func() time.Time { return t } }
+
+// signManual signs msg with the given tags (everything but bh= and b=,
+// each ending in ";") using the package's canonicalization but none of
+// Signer's checks, so that tests can make signatures Sign refuses to:
+// short keys, l=, odd tag values. limit is the l= value or -1; c is used
+// for header and body.
+func signManual(t testing.TB, msg string, key crypto.Signer, c Canonicalization, tags string, limit int64) string {
+	t.Helper()
+	h, body, err := message.ReadHeader(strings.NewReader(msg), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bh := newBodyHasher(c, sha256.New(), limit)
+	if _, err := io.Copy(bh, body); err != nil {
+		t.Fatal(err)
+	}
+	field := "DKIM-Signature: " + tags + " bh=" + base64.StdEncoding.EncodeToString(bh.sum()) + "; b="
+	sig, err := ParseSignature(field[len("DKIM-Signature:"):] + "AAAA")
+	if err != nil {
+		t.Fatalf("signManual: tags do not parse: %v", err)
+	}
+	hh := sha256.New()
+	for _, i := range selectFields(h, sig.Headers, -1) {
+		hh.Write(appendHeader(nil, c, h.Field(i).Raw(), true))
+	}
+	hh.Write(appendHeader(nil, c, field, false))
+	var b []byte
+	switch k := key.(type) {
+	case *rsa.PrivateKey:
+		b, err = rsa.SignPKCS1v15(nil, k, crypto.SHA256, hh.Sum(nil))
+	case ed25519.PrivateKey:
+		b = ed25519.Sign(k, hh.Sum(nil))
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return field + base64.StdEncoding.EncodeToString(b) + "\r\n" + msg
+}
+
+func pkcs1Public(t testing.TB, k *rsa.PrivateKey) string {
+	return base64.StdEncoding.EncodeToString(x509.MarshalPKCS1PublicKey(&k.PublicKey))
+}

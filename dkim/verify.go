@@ -272,23 +272,24 @@ func (v *Verifier) prepare(st *sigState, n int, lim Limits, now time.Time, skew 
 // peekIDs reads d=, s= and i= from a field that may not parse, for the
 // result of a broken signature.
 func peekIDs(value string) (d, s, i string) {
-	tags, err := parseTagList(value)
-	if err != nil {
-		return "", "", ""
-	}
-	for _, t := range tags {
-		switch t.name {
+	for spec := range strings.SplitSeq(value, ";") {
+		name, v, ok := strings.Cut(spec, "=")
+		if !ok {
+			continue
+		}
+		v = trimFWS(v)
+		switch trimFWS(name) {
 		case "d":
-			if isDomain(t.value) {
-				d = t.value
+			if d == "" && isDomain(v) {
+				d = v
 			}
 		case "s":
-			if isSelector(t.value) {
-				s = t.value
+			if s == "" && isSelector(v) {
+				s = v
 			}
 		case "i":
-			if at := strings.LastIndexByte(t.value, '@'); at >= 0 && isDomain(t.value[at+1:]) && len(t.value) <= 256 {
-				i = t.value
+			if at := strings.LastIndexByte(v, '@'); i == "" && at >= 0 && isDomain(v[at+1:]) && len(v) <= 256 && isAUID(v) {
+				i = v
 			}
 		}
 	}
