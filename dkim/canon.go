@@ -75,7 +75,12 @@ type bodyHasher struct {
 	buf []byte
 }
 
-const bodyBufSize = 4096
+// bodyBufSize is the canonical output a bodyHasher gathers before hashing,
+// and copyBufSize the input read at a time.
+const (
+	bodyBufSize = 2048
+	copyBufSize = 8192
+)
 
 func newBodyHasher(c Canonicalization, h hash.Hash, limit int64) *bodyHasher {
 	return &bodyHasher{c: c, h: h, limit: limit, buf: make([]byte, 0, bodyBufSize)}

@@ -179,18 +179,8 @@ func Sign(r io.Reader, signers ...*Signer) (string, error) {
 			ws = append(ws, hashers[s.BodyCanon])
 		}
 	}
-	buf := make([]byte, 32<<10)
-	for {
-		n, err := body.Read(buf)
-		for _, w := range ws {
-			w.Write(buf[:n])
-		}
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return "", err
-		}
+	if _, err := io.Copy(&fanout{ws: ws}, body); err != nil {
+		return "", err
 	}
 	var sums [2][]byte
 	for i, bh := range hashers {

@@ -19,7 +19,7 @@ const maxTags = 64
 // ";". A final ";" and white space around everything are allowed; an
 // empty tag-spec between two semicolons is not.
 func parseTagList(s string) ([]tag, error) {
-	var tags []tag
+	tags := make([]tag, 0, 16)
 	for len(s) > 0 {
 		var spec string
 		i := strings.IndexByte(s, ';')

@@ -203,24 +203,47 @@ func (v *Verifier) Verify(ctx context.Context, r io.Reader) ([]Result, error) {
 // l=, but the unsigned octets after it are counted, so the body is read to
 // its end.
 func copyBody(ctx context.Context, ws []*bodyHasher, body io.Reader) error {
-	buf := make([]byte, 32<<10)
-	for n := 0; ; n++ {
-		if n%32 == 31 {
-			if err := ctx.Err(); err != nil {
-				return err
-			}
+	_, err := io.Copy(&fanout{ctx: ctx, ws: ws}, body)
+	return err
+}
+
+// fanout writes to every body hasher and checks ctx now and then. As an
+// io.ReaderFrom it reads with a buffer of copyBufSize; a reader that is an
+// io.WriterTo (the header reader's body is) writes to it without one.
+type fanout struct {
+	ctx    context.Context
+	ws     []*bodyHasher
+	writes int
+}
+
+func (f *fanout) Write(p []byte) (int, error) {
+	if f.writes++; f.writes%64 == 0 && f.ctx != nil {
+		if err := f.ctx.Err(); err != nil {
+			return 0, err
 		}
-		m, err := body.Read(buf)
-		if m > 0 {
-			for _, w := range ws {
-				w.Write(buf[:m])
+	}
+	for _, w := range f.ws {
+		w.Write(p)
+	}
+	return len(p), nil
+}
+
+func (f *fanout) ReadFrom(r io.Reader) (int64, error) {
+	buf := make([]byte, copyBufSize)
+	var total int64
+	for {
+		n, err := r.Read(buf)
+		if n > 0 {
+			total += int64(n)
+			if _, werr := f.Write(buf[:n]); werr != nil {
+				return total, werr
 			}
 		}
 		if err == io.EOF {
-			return nil
+			return total, nil
 		}
 		if err != nil {
-			return err
+			return total, err
 		}
 	}
 }
