@@ -8,7 +8,6 @@ import (
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/pem"
-	"io"
 	"strings"
 )
 
@@ -227,9 +226,4 @@ func ParsePrivateKey(data []byte) (crypto.Signer, error) {
 		return nil, errorf(ErrSigner, "", "PKCS #8 key is neither RSA nor Ed25519")
 	}
 	return nil, errorf(ErrSigner, "", "PEM block "+quote(b.Type)+" is not a private key")
-}
-
-// readAllLimited reads at most max octets of r.
-func readAllLimited(r io.Reader, max int64) ([]byte, error) {
-	return io.ReadAll(io.LimitReader(r, max))
 }
