@@ -2,10 +2,10 @@ package dkim
 
 import (
 	"context"
-	"errors"
 	"crypto/rsa"
 	"crypto/x509"
 	"encoding/base64"
+	"errors"
 	"math/big"
 	"strings"
 	"testing"
