@@ -15,10 +15,19 @@ import (
 	"github.com/heraldmail/herald/message"
 )
 
-// DefaultHeaders are the fields a [Signer] signs when its Headers is nil:
-// those of RFC 6376 section 5.4.1, in that order, followed by the MIME
-// fields and Message-ID. Each is signed as often as it is present.
-var DefaultHeaders = []string{
+// DefaultHeaders returns the fields a [Signer] signs when its Headers is
+// nil: those of RFC 6376 section 5.4.1, in that order, followed by Sender,
+// Message-ID and the MIME fields. Each is signed as often as it is
+// present. The slice is the caller's to change.
+func DefaultHeaders() []string { return append([]string(nil), defaultHeaders...) }
+
+// DefaultOverSign returns the fields a [Signer] over-signs when its
+// OverSign is nil: it lists each once more than it is present, so that a
+// field of that name added later, or the first one added where there was
+// none, breaks the signature. The slice is the caller's to change.
+func DefaultOverSign() []string { return append([]string(nil), defaultOverSign...) }
+
+var defaultHeaders = []string{
 	"From", "Reply-To", "Subject", "Date", "To", "Cc",
 	"Resent-Date", "Resent-From", "Resent-Sender", "Resent-To", "Resent-Cc",
 	"In-Reply-To", "References",
@@ -26,11 +35,7 @@ var DefaultHeaders = []string{
 	"Sender", "Message-ID", "MIME-Version", "Content-Type", "Content-Transfer-Encoding",
 }
 
-// DefaultOverSign are the fields a [Signer] over-signs when its OverSign
-// is nil: it lists each once more than it is present, so that a field of
-// that name added later, or the first one added where there was none,
-// breaks the signature.
-var DefaultOverSign = []string{
+var defaultOverSign = []string{
 	"From", "Reply-To", "Subject", "Date", "To", "Cc", "Sender", "Message-ID",
 	"In-Reply-To", "References", "MIME-Version", "Content-Type", "Content-Transfer-Encoding",
 	"List-Id", "List-Unsubscribe", "List-Post",
@@ -55,11 +60,12 @@ type Signer struct {
 	// Relaxed, so that the default is relaxed/relaxed.
 	HeaderCanon, BodyCanon Canonicalization
 	// Headers are the field names to sign, each as often as present in
-	// the message; nil means DefaultHeaders. From is always signed.
+	// the message; nil means those of [DefaultHeaders]. From is always
+	// signed.
 	Headers []string
 	// OverSign are the field names listed once more than present; nil
-	// means DefaultOverSign, an empty non-nil slice none. A name here is
-	// signed whether or not Headers lists it.
+	// means those of [DefaultOverSign], an empty non-nil slice none. A
+	// name here is signed whether or not Headers lists it.
 	OverSign []string
 	// Expiration, when positive, sets x= that long after t=.
 	Expiration time.Duration
@@ -103,11 +109,11 @@ func (s *Signer) alg() (Algorithm, *Error) {
 func (s *Signer) headerNames(h *message.Header) []string {
 	signed := s.Headers
 	if signed == nil {
-		signed = DefaultHeaders
+		signed = defaultHeaders
 	}
 	over := s.OverSign
 	if over == nil {
-		over = DefaultOverSign
+		over = defaultOverSign
 	}
 	var names []string
 	seen := make(map[string]bool)
