@@ -1,0 +1,166 @@
+package dkim
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+)
+
+// FuzzParseSignature checks that ParseSignature never panics, fails only
+// with an *Error, and that what it accepts obeys the rules it claims to
+// check.
+func FuzzParseSignature(f *testing.F) {
+	for _, s := range []string{
+		" v=1; a=rsa-sha256; c=relaxed/relaxed; d=example.com; s=sel; h=From:To; bh=2jUSOH9NhtVGCQWNr9BrIAPreKQjO6Sn7XIkfJVOzv8=; b=dGVzdA==",
+		"v=1; a=ed25519-sha256; d=example.com; i=joe@a.example.com; s=x.y; t=1; x=2; l=0; q=dns/txt; h=from : to :\r\n subject; bh=AA==; b=AA==;",
+		"v=1; a=rsa-sha1; d=e; s=s; h=from; bh=AA==; b=AA==",
+		"v=1;v=1",
+		";",
+		"a=;b=;",
+		"v=1; a=rsa-sha256; c=simple; d=example.com.; s=s; h=From; bh=AA==; b=A A = =; z=From:foo|To:bar",
+		"v=1; x=999999999999; t=999999999999; l=99999999999999999999999999; d=example.com; a=rsa-sha256; s=s; h=from; bh=AA==; b=AA==",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		sig, err := ParseSignature(s)
+		if err != nil {
+			var e *Error
+			if !errors.As(err, &e) || e.Err == nil || sig != nil {
+				t.Fatalf("ParseSignature(%q): %v, %v", s, sig, err)
+			}
+			_ = err.Error()
+			_ = e.Reason()
+			return
+		}
+		if sig.Algorithm != RSASHA256 && sig.Algorithm != Ed25519SHA256 {
+			t.Fatalf("accepted algorithm %v", sig.Algorithm)
+		}
+		if !isDomain(sig.Domain) || !isSelector(sig.Selector) || len(sig.Value) == 0 || len(sig.BodyHash) == 0 {
+			t.Fatalf("accepted %+v", sig)
+		}
+		if !isSubdomain(sig.IdentityDomain(), sig.Domain) {
+			t.Fatalf("i=%q not under d=%q", sig.Identity, sig.Domain)
+		}
+		from := false
+		for _, h := range sig.Headers {
+			from = from || equalFold(h, "from")
+		}
+		if !from {
+			t.Fatal("h= without From accepted")
+		}
+		// b= removal keeps every other byte of the field.
+		stripped := stripB("DKIM-Signature:" + s)
+		if len(stripped) > len(s)+len("DKIM-Signature:") {
+			t.Fatal("stripB grew the field")
+		}
+	})
+}
+
+// FuzzParseKeyRecord checks that ParseKeyRecord never panics, fails only
+// with an *Error, and returns a usable key for what it accepts.
+func FuzzParseKeyRecord(f *testing.F) {
+	for _, s := range []string{
+		"v=DKIM1; k=ed25519; p=11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=",
+		"v=DKIM1; p=MIGfMA0GCSqGSIb3DQEBAQUAA4GNADCBiQKBgQDwIRP/UC3SBsEmGqZ9ZJW3/DkMoGeLnQg1fWn7/zYtIxN2SnFCjxOCKG9v3b4jYfcTNh5ijSsq631uBItLa7od+v/RtdC2UzJ1lWT947qR+Rcac2gbto/NMqJ0fzfVjH4OuKhitdY9tf6mcwGjaNBcWToIMmPSPDdQPNUYckcQ2QIDAQAB",
+		"v=DKIM1; k=rsa; p=",
+		"p=; v=DKIM1",
+		"k=rsa; h=sha1:sha256; s=email:*; t=y:s; n=notes; p=AAAA",
+		"v=DKIM1; k=ed25519; p=AAAA",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		k, err := ParseKeyRecord(s)
+		if err != nil {
+			var e *Error
+			if !errors.As(err, &e) || k != nil {
+				t.Fatalf("ParseKeyRecord(%q): %v, %v", s, k, err)
+			}
+			_ = err.Error()
+			return
+		}
+		if k.Revoked != (k.PublicKey == nil) {
+			t.Fatalf("revoked %v with key %v", k.Revoked, k.PublicKey)
+		}
+		if !k.Revoked {
+			if _, err := KeyRecordText(k.PublicKey); err != nil {
+				t.Fatalf("accepted key cannot be written back: %v", err)
+			}
+		}
+	})
+}
+
+// FuzzBodyHash checks that the body hash does not depend on how the body
+// is cut into Writes, and that l= cuts the canonical body where it says.
+func FuzzBodyHash(f *testing.F) {
+	f.Add([]byte("a \t b  \r\n\r\n \r\nc\r"), uint8(3), int64(-1))
+	f.Add([]byte("line\n\n\nx"), uint8(1), int64(4))
+	f.Add([]byte(""), uint8(0), int64(0))
+	f.Fuzz(func(t *testing.T, body []byte, cut uint8, limit int64) {
+		if limit < -1 {
+			limit = -1
+		}
+		for _, c := range []Canonicalization{Simple, Relaxed} {
+			whole := newBodyHasher(c, sha256.New(), limit)
+			whole.Write(body)
+			want := whole.sum()
+			pieces := newBodyHasher(c, sha256.New(), limit)
+			step := int(cut)%7 + 1
+			for i := 0; i < len(body); i += step {
+				pieces.Write(body[i:min(i+step, len(body))])
+			}
+			if got := pieces.sum(); !bytes.Equal(got, want) {
+				t.Fatalf("%v: hash differs when written %d octets at a time", c, step)
+			}
+			if limit >= 0 && whole.n > limit {
+				t.Fatalf("%v: hashed %d octets past l=%d", c, whole.n, limit)
+			}
+		}
+	})
+}
+
+// FuzzVerify runs the whole verifier over arbitrary messages, with a key
+// in an in-memory resolver, and checks that it never panics, answers one
+// result per DKIM-Signature field, and only passes what it can explain.
+func FuzzVerify(f *testing.F) {
+	rk, _, ek := keys(f)
+	r := newMemResolver().
+		add("ed._domainkey.example.com", keyText(f, ek)).
+		add("rsa._domainkey.example.com", keyText(f, rk)).
+		add("bad._domainkey.example.com", "v=DKIM1; k=ed25519; p=AAAA").
+		add("many._domainkey.example.com", "v=DKIM1; p=", "v=DKIM1; p=")
+	for _, s := range []*Signer{
+		{Domain: "example.com", Selector: "ed", Key: ek},
+		{Domain: "example.com", Selector: "rsa", Key: rk, HeaderCanon: Simple, BodyCanon: Simple},
+	} {
+		sigs, err := Sign(strings.NewReader(testMsg), s)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add([]byte(sigs + testMsg))
+	}
+	f.Add([]byte("DKIM-Signature: v=1; a=ed25519-sha256; d=example.com; s=bad; h=from; bh=AA==; b=AA==\r\nFrom: x\r\n\r\n"))
+	f.Add([]byte("DKIM-Signature: v=1; a=ed25519-sha256; d=example.com; s=many; h=from; bh=AA==; b=AA==\nDKIM-Signature:;\n\nbody"))
+	f.Add([]byte("dkim-signature:\r\n\r\n"))
+	v := &Verifier{Resolver: r, Now: func() time.Time { return signTime }}
+	f.Fuzz(func(t *testing.T, msg []byte) {
+		res, err := v.Verify(context.Background(), bytes.NewReader(msg))
+		if err != nil {
+			return
+		}
+		for _, rs := range res {
+			if rs.Status == Pass && (rs.Err != nil || rs.Signature == nil || rs.Key == nil) {
+				t.Fatalf("pass without signature and key: %+v", rs)
+			}
+			if rs.Status != Pass && rs.Err == nil {
+				t.Fatalf("%v without a reason", rs.Status)
+			}
+		}
+		_ = AuthenticationResults(res...)
+	})
+}
