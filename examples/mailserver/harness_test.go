@@ -65,6 +65,7 @@ type instance struct {
 	cmd     *exec.Cmd
 	done    chan struct{}
 	log     *syncBuffer
+	out     *syncBuffer // the server's standard output: its banner
 	outPort int
 }
 
@@ -143,8 +144,9 @@ func (in *instance) tryStart() error {
 	t := in.t
 	t.Helper()
 	in.cmd = command(in.flags()...)
-	var stdout syncBuffer
-	in.cmd.Stdout = &stdout
+	stdout := &syncBuffer{}
+	in.out = stdout
+	in.cmd.Stdout = stdout
 	in.cmd.Stderr = in.log
 	require.NoError(t, in.cmd.Start())
 	in.done = make(chan struct{})

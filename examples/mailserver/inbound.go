@@ -6,6 +6,8 @@ import (
 	"io"
 	"strings"
 
+	"github.com/heraldmail/herald/dkim"
+	"github.com/heraldmail/herald/dmarc"
 	"github.com/heraldmail/herald/greylist"
 	"github.com/heraldmail/herald/maildir"
 	"github.com/heraldmail/herald/message"
@@ -84,11 +86,38 @@ func (s *session) inboundRcpt(ctx context.Context, to smtp.Path) error {
 // 9.1 asks for Received-SPF), runs the junk filter and says where the
 // message goes. It reads the header and at most junkScanBytes of the body
 // ahead; the returned reader gives the whole message.
-func (s *session) inboundData(r io.Reader) (io.Reader, deliverSpec, error) {
+//
+// With -dkim and -dmarc it verifies the message's DKIM signatures and
+// evaluates the DMARC policy of its From: domain first (see
+// verifyInbound); the returned func releases what that held and must be
+// called once the message is delivered.
+func (s *session) inboundData(ctx context.Context, r io.Reader) (io.Reader, deliverSpec, func(), error) {
 	p := s.srv.policy
+	release := func() {}
 	h, body, err := message.ReadHeader(r, nil)
 	if err != nil {
-		return body, deliverSpec{}, &smtp.Error{Code: 554, Enhanced: 5_006_000, Message: "Malformed message header"}
+		return body, deliverSpec{}, release, &smtp.Error{Code: 554, Enhanced: 5_006_000, Message: "Malformed message header"}
+	}
+	var received bytes.Buffer // the header as it came, for DKIM
+	for _, f := range h.All() {
+		received.WriteString(f.Raw())
+	}
+	received.WriteString("\r\n")
+	auth, body, release, err := s.verifyInbound(ctx, h, received.Bytes(), body)
+	if err != nil {
+		return body, deliverSpec{}, release, err
+	}
+	if auth.dmarc != nil {
+		refusal, quarantine := dmarcDecision(auth.dmarc)
+		result := auth.dmarc.Status.String()
+		action := map[bool]string{true: "junk-folder", false: "accept"}[quarantine]
+		if refusal != nil {
+			action = "refuse"
+		}
+		p.decide(s.log.With("id", s.id), "dmarc", result, action, dmarc.AuthenticationResults(*auth.dmarc))
+		if refusal != nil {
+			return body, deliverSpec{}, release, refusal
+		}
 	}
 	// A client must not be able to pass its own verdicts off as ours:
 	// X-Herald-Spam fields and Authentication-Results fields naming this
@@ -116,12 +145,23 @@ func (s *session) inboundData(r io.Reader) (io.Reader, deliverSpec, error) {
 		}
 		ar = append(ar, v)
 	}
+	if p.cfg.dkim && len(auth.dkim) > 0 {
+		ar = append(ar, dkim.AuthenticationResults(auth.dkim...))
+	}
+	if auth.dmarc != nil {
+		ar = append(ar, dmarc.AuthenticationResults(*auth.dmarc))
+	}
 	var spec deliverSpec
+	if auth.dmarc != nil {
+		if _, quarantine := dmarcDecision(auth.dmarc); quarantine {
+			spec = deliverSpec{folder: junkFolder, opts: &maildir.DeliverOptions{Keywords: []string{junkKeyword}}}
+		}
+	}
 	var junkHdr string
 	if p.junk != nil {
 		var prefix bytes.Buffer
 		if _, err := prefix.ReadFrom(io.LimitReader(body, junkScanBytes)); err != nil {
-			return body, deliverSpec{}, err
+			return body, deliverSpec{}, release, err
 		}
 		buf := prefix.Bytes()
 		in := junkInputs{fcrdns: st.client.fcrdns, helo: st.client.helo}
@@ -155,11 +195,11 @@ func (s *session) inboundData(r io.Reader) (io.Reader, deliverSpec, error) {
 	}
 	var hb bytes.Buffer
 	if _, err := trace.WriteTo(&hb); err != nil {
-		return body, deliverSpec{}, err
+		return body, deliverSpec{}, release, err
 	}
 	hb.Truncate(hb.Len() - 2) // the blank line that ends the new fields
 	hb.Write(raw.Bytes())
-	return io.MultiReader(&hb, body), spec, nil
+	return io.MultiReader(&hb, body), spec, release, nil
 }
 
 // forgedAR reports whether f is an Authentication-Results field that

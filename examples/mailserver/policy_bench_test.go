@@ -62,11 +62,12 @@ func BenchmarkPolicyConnection(b *testing.B) {
 		if err := s.inboundRcpt(ctx, to); err != nil && !strings.Contains(err.Error(), "Greylisted") {
 			b.Fatal(err)
 		}
-		r, _, err := s.inboundData(strings.NewReader(msg))
+		r, _, release, err := s.inboundData(ctx, strings.NewReader(msg))
 		if err != nil {
 			b.Fatal(err)
 		}
 		io.Copy(io.Discard, r)
+		release()
 	}
 	one()
 	time.Sleep(5 * time.Millisecond)

@@ -36,6 +36,7 @@ type server struct {
 	boxes *mailboxes
 	queue *delivery.Queue
 	conns *smtp.ClientCache // outbound connections kept between messages
+	dkim  *signing          // nil with -dkim=false
 	tls   *tls.Config
 	auth  *sasl.Authenticator
 
@@ -94,6 +95,12 @@ func newServer(cfg *config, log *slog.Logger) (*server, error) {
 	remote, err := newRemote(cfg, res, s.conns, log.With("proto", "delivery"))
 	if err != nil {
 		return nil, err
+	}
+	if cfg.policy.dkim {
+		if s.dkim, err = loadSigning(cfg); err != nil {
+			return nil, err
+		}
+		remote = &signingTransport{s: s.dkim, next: remote, log: log.With("proto", "delivery")}
 	}
 	s.queue, err = delivery.OpenQueue(filepath.Join(cfg.dataDir, "queue"), &delivery.QueueOptions{
 		Transport:       &router{srv: s, remote: remote},
@@ -318,6 +325,12 @@ func (s *server) banner(w io.Writer, certFile string) {
 	}
 	if s.cfg.tlsCert == "" {
 		fmt.Fprintf(w, "TLS certificate: self-signed, %s\n", certFile)
+	}
+	if s.dkim != nil {
+		fmt.Fprintf(w, "DKIM: publish, for outbound mail to pass DKIM and DMARC:\n")
+		for _, d := range s.cfg.domains {
+			fmt.Fprintf(w, "  %s._domainkey.%s. TXT \"%s\"\n", dkimSelector, d, s.dkim.records[d])
+		}
 	}
 	n := len(s.db.users)
 	fmt.Fprintf(w, "%d users. Add one with:\n  echo 'password' | %s -data %s adduser you@%s\n",

@@ -164,7 +164,9 @@ func (s *session) Data(ctx context.Context, r io.Reader) error {
 	var spec deliverSpec
 	if s.policyApplies() {
 		var err error
-		r, spec, err = s.inboundData(r)
+		var release func()
+		r, spec, release, err = s.inboundData(ctx, r)
+		defer release()
 		if err != nil {
 			io.Copy(io.Discard, r)
 			var se *smtp.Error
