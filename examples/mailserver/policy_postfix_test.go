@@ -1,167 +1,16 @@
 package main
 
 import (
-	"errors"
-	"fmt"
-	"net"
 	"os"
-	"os/exec"
-	osuser "os/user"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/heraldmail/herald/internal/peertest"
+	"github.com/heraldmail/herald/internal/postfixtest"
 )
-
-// postfix is a private Postfix instance: its own configuration, queue and
-// data directories under the test's temporary directory, no listening
-// socket (mail is injected with sendmail), relaying everything to Herald on
-// loopback with retry timers of one or two seconds.
-type postfix struct {
-	t         *testing.T
-	dir       string
-	postfix   string
-	sendmail  string
-	postqueue string
-}
-
-func startPostfix(t *testing.T, relay string) *postfix {
-	t.Helper()
-	host, port, err := net.SplitHostPort(relay)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &postfix{t: t, postfix: peertest.LookPath(t, "postfix"), sendmail: peertest.LookPath(t, "sendmail"), postqueue: peertest.LookPath(t, "postqueue")}
-	// Postfix's master must start as root to switch to mail_owner.
-	peertest.RequireRoot(t, "a private Postfix")
-	owner, err := osuser.Lookup("postfix")
-	if err != nil {
-		peertest.Unavailable(t, "no postfix user: %v", err)
-	}
-	uid, _ := strconv.Atoi(owner.Uid)
-	gid, _ := strconv.Atoi(owner.Gid)
-
-	p.dir = t.TempDir()
-	// The Postfix daemons run as mail_owner and must reach the queue.
-	for _, d := range []string{filepath.Dir(p.dir), p.dir} {
-		if err := os.Chmod(d, 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
-	for _, d := range []string{"etc", "spool", "data"} {
-		if err := os.Mkdir(filepath.Join(p.dir, d), 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := os.Chown(filepath.Join(p.dir, "data"), uid, gid); err != nil {
-		t.Fatal(err)
-	}
-	mainCF := fmt.Sprintf(`compatibility_level = 3.6
-queue_directory = %[1]s/spool
-data_directory = %[1]s/data
-mail_owner = postfix
-setgid_group = postdrop
-inet_interfaces = loopback-only
-inet_protocols = ipv4
-myhostname = postfix.test.invalid
-mydestination =
-alias_maps =
-alias_database =
-local_recipient_maps =
-relayhost = [%[2]s]:%[3]s
-smtp_dns_support_level = disabled
-smtp_tls_security_level = none
-minimal_backoff_time = 1s
-maximal_backoff_time = 2s
-queue_run_delay = 1s
-maillog_file = %[1]s/maillog
-maillog_file_prefixes = %[1]s
-`, p.dir, host, port)
-	// Only unix-domain services: the instance listens on no TCP port.
-	masterCF := `pickup    unix  n  -  n  60    1  pickup
-cleanup   unix  n  -  n  -     0  cleanup
-qmgr      unix  n  -  n  300   1  qmgr
-rewrite   unix  -  -  n  -     -  trivial-rewrite
-bounce    unix  -  -  n  -     0  bounce
-defer     unix  -  -  n  -     0  bounce
-trace     unix  -  -  n  -     0  bounce
-verify    unix  -  -  n  -     1  verify
-flush     unix  n  -  n  1000  0  flush
-showq     unix  n  -  n  -     -  showq
-error     unix  -  -  n  -     -  error
-retry     unix  -  -  n  -     -  error
-discard   unix  -  -  n  -     -  discard
-smtp      unix  -  -  n  -     -  smtp
-relay     unix  -  -  n  -     -  smtp
-postlog   unix-dgram n  -  n  -  1  postlogd
-`
-	for name, text := range map[string]string{"main.cf": mainCF, "master.cf": masterCF} {
-		if err := os.WriteFile(filepath.Join(p.dir, "etc", name), []byte(text), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	p.run(p.postfix, "-c", p.etc(), "check")
-	p.run(p.postfix, "-c", p.etc(), "start")
-	t.Cleanup(p.stop)
-	return p
-}
-
-func (p *postfix) etc() string { return filepath.Join(p.dir, "etc") }
-
-// run runs a Postfix command and fails the test, showing the mail log,
-// when it fails.
-func (p *postfix) run(name string, args ...string) string {
-	p.t.Helper()
-	out, err := exec.Command(name, args...).CombinedOutput()
-	if err != nil {
-		p.t.Fatalf("%s %s: %v\n%s\nmaillog:\n%s", name, strings.Join(args, " "), err, out, p.maillog())
-	}
-	return string(out)
-}
-
-func (p *postfix) maillog() string {
-	b, _ := os.ReadFile(filepath.Join(p.dir, "maillog"))
-	return string(b)
-}
-
-// stop stops the instance and waits for its master process to exit.
-func (p *postfix) stop() {
-	pidFile := filepath.Join(p.dir, "spool", "pid", "master.pid")
-	pidText, _ := os.ReadFile(pidFile)
-	exec.Command(p.postfix, "-c", p.etc(), "stop").Run()
-	pid, err := strconv.Atoi(strings.TrimSpace(string(pidText)))
-	if err != nil {
-		return
-	}
-	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
-		if _, err := os.Stat(fmt.Sprintf("/proc/%d", pid)); errors.Is(err, os.ErrNotExist) {
-			return
-		}
-	}
-	if proc, err := os.FindProcess(pid); err == nil {
-		proc.Kill()
-	}
-}
-
-// send injects a message with Postfix's sendmail.
-func (p *postfix) send(from, to string, msg string) {
-	p.t.Helper()
-	cmd := exec.Command(p.sendmail, "-C", p.etc(), "-f", from, "--", to)
-	cmd.Stdin = strings.NewReader(msg)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		p.t.Fatalf("sendmail: %v\n%s", err, out)
-	}
-}
-
-func (p *postfix) queueEmpty() bool {
-	out, err := exec.Command(p.postqueue, "-c", p.etc(), "-p").CombinedOutput()
-	return err == nil && strings.Contains(string(out), "Mail queue is empty")
-}
 
 // TestPolicyGreylistPostfix: a real Postfix (a private instance with its
 // own queue, relaying to the MX port) is deferred once with 451 4.7.1 by
@@ -172,19 +21,19 @@ func TestPolicyGreylistPostfix(t *testing.T) {
 	in := newInstance(t, nil, "-greylist", "-greylist-delay", "2s", "-relay-networks", "127.0.0.4")
 	in.start()
 	in.addUser("alice@example.test", alicePW)
-	pf := startPostfix(t, in.addr["smtp"])
-	pf.send("someone@remote.test", "alice@example.test",
+	pf := postfixtest.Start(t, in.addr["smtp"])
+	pf.Send("someone@remote.test", "alice@example.test",
 		"From: someone@remote.test\nTo: alice@example.test\nSubject: greylisted\nMessage-ID: <grey-1@remote.test>\n\nHello through the greylist.\n")
 	deadline := time.Now().Add(60 * time.Second)
-	for !pf.queueEmpty() {
-		require.True(t, time.Now().Before(deadline), "Postfix did not deliver within 60 s\nmaillog:\n%s\nserver log:\n%s", pf.maillog(), in.log.String())
+	for !pf.QueueEmpty() {
+		require.True(t, time.Now().Before(deadline), "Postfix did not deliver within 60 s\nmaillog:\n%s\nserver log:\n%s", pf.Maillog(), in.log.String())
 		time.Sleep(200 * time.Millisecond)
 	}
 	msgs := in.waitInbox("alice@example.test", 1, 10*time.Second)
 	require.Len(t, msgs, 1)
 	require.Contains(t, msgs[0], "Subject: greylisted")
 	require.Regexp(t, `X-Greylist: delayed [0-9]+ seconds by Herald greylist at\s+mx.example.test;`, msgs[0])
-	log := pf.maillog()
+	log := pf.Maillog()
 	require.Contains(t, log, "said: 451 4.7.1 Greylisted, please retry in 2 seconds", log)
 	require.Equal(t, 1, strings.Count(log, "status=sent"), log)
 	in.waitLog(`check=greylist result=defer action=defer reason="new: someone@remote.test from 127.0.0.0/24 to alice@example.test"`)

@@ -7,16 +7,9 @@ package interop_test
 import (
 	"bytes"
 	"context"
-	"errors"
-	"fmt"
 	"io"
 	"net"
 	"net/netip"
-	"os"
-	"os/exec"
-	"os/user"
-	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -24,7 +17,7 @@ import (
 
 	"github.com/heraldmail/herald/dnsmx"
 	"github.com/heraldmail/herald/greylist"
-	"github.com/heraldmail/herald/internal/peertest"
+	"github.com/heraldmail/herald/internal/postfixtest"
 	"github.com/heraldmail/herald/smtp"
 )
 
@@ -95,151 +88,6 @@ func (s *session) Data(ctx context.Context, r io.Reader) error {
 func (s *session) Reset(ctx context.Context) { s.from, s.header = smtp.Path{}, "" }
 func (s *session) Close() error              { return nil }
 
-// postfix is a private Postfix instance: its own configuration, queue and
-// data directories under the test's temporary directory, no listening
-// socket (mail is injected with sendmail), relaying everything to Herald on
-// loopback with retry timers of one or two seconds.
-type postfix struct {
-	t         *testing.T
-	dir       string
-	postfix   string
-	sendmail  string
-	postqueue string
-}
-
-func startPostfix(t *testing.T, relay string) *postfix {
-	t.Helper()
-	host, port, err := net.SplitHostPort(relay)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &postfix{t: t, postfix: peertest.LookPath(t, "postfix"), sendmail: peertest.LookPath(t, "sendmail"), postqueue: peertest.LookPath(t, "postqueue")}
-	// Postfix's master must start as root to switch to mail_owner.
-	peertest.RequireRoot(t, "a private Postfix")
-	owner, err := user.Lookup("postfix")
-	if err != nil {
-		peertest.Unavailable(t, "no postfix user: %v", err)
-	}
-	uid, _ := strconv.Atoi(owner.Uid)
-	gid, _ := strconv.Atoi(owner.Gid)
-
-	p.dir = t.TempDir()
-	// The Postfix daemons run as mail_owner and must reach the queue.
-	for _, d := range []string{filepath.Dir(p.dir), p.dir} {
-		if err := os.Chmod(d, 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
-	for _, d := range []string{"etc", "spool", "data"} {
-		if err := os.Mkdir(filepath.Join(p.dir, d), 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := os.Chown(filepath.Join(p.dir, "data"), uid, gid); err != nil {
-		t.Fatal(err)
-	}
-	mainCF := fmt.Sprintf(`compatibility_level = 3.6
-queue_directory = %[1]s/spool
-data_directory = %[1]s/data
-mail_owner = postfix
-setgid_group = postdrop
-inet_interfaces = loopback-only
-inet_protocols = ipv4
-myhostname = postfix.test.invalid
-mydestination =
-alias_maps =
-alias_database =
-local_recipient_maps =
-relayhost = [%[2]s]:%[3]s
-smtp_dns_support_level = disabled
-smtp_tls_security_level = none
-minimal_backoff_time = 1s
-maximal_backoff_time = 2s
-queue_run_delay = 1s
-maillog_file = %[1]s/maillog
-maillog_file_prefixes = %[1]s
-`, p.dir, host, port)
-	// Only unix-domain services: the instance listens on no TCP port.
-	masterCF := `pickup    unix  n  -  n  60    1  pickup
-cleanup   unix  n  -  n  -     0  cleanup
-qmgr      unix  n  -  n  300   1  qmgr
-rewrite   unix  -  -  n  -     -  trivial-rewrite
-bounce    unix  -  -  n  -     0  bounce
-defer     unix  -  -  n  -     0  bounce
-trace     unix  -  -  n  -     0  bounce
-verify    unix  -  -  n  -     1  verify
-flush     unix  n  -  n  1000  0  flush
-showq     unix  n  -  n  -     -  showq
-error     unix  -  -  n  -     -  error
-retry     unix  -  -  n  -     -  error
-discard   unix  -  -  n  -     -  discard
-smtp      unix  -  -  n  -     -  smtp
-relay     unix  -  -  n  -     -  smtp
-postlog   unix-dgram n  -  n  -  1  postlogd
-`
-	for name, text := range map[string]string{"main.cf": mainCF, "master.cf": masterCF} {
-		if err := os.WriteFile(filepath.Join(p.dir, "etc", name), []byte(text), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	p.run(p.postfix, "-c", p.etc(), "check")
-	p.run(p.postfix, "-c", p.etc(), "start")
-	t.Cleanup(p.stop)
-	return p
-}
-
-func (p *postfix) etc() string { return filepath.Join(p.dir, "etc") }
-
-// run runs a Postfix command and fails the test, showing the mail log,
-// when it fails.
-func (p *postfix) run(name string, args ...string) string {
-	p.t.Helper()
-	out, err := exec.Command(name, args...).CombinedOutput()
-	if err != nil {
-		p.t.Fatalf("%s %s: %v\n%s\nmaillog:\n%s", name, strings.Join(args, " "), err, out, p.maillog())
-	}
-	return string(out)
-}
-
-func (p *postfix) maillog() string {
-	b, _ := os.ReadFile(filepath.Join(p.dir, "maillog"))
-	return string(b)
-}
-
-// stop stops the instance and waits for its master process to exit.
-func (p *postfix) stop() {
-	pidFile := filepath.Join(p.dir, "spool", "pid", "master.pid")
-	pidText, _ := os.ReadFile(pidFile)
-	exec.Command(p.postfix, "-c", p.etc(), "stop").Run()
-	pid, err := strconv.Atoi(strings.TrimSpace(string(pidText)))
-	if err != nil {
-		return
-	}
-	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
-		if _, err := os.Stat(fmt.Sprintf("/proc/%d", pid)); errors.Is(err, os.ErrNotExist) {
-			return
-		}
-	}
-	if proc, err := os.FindProcess(pid); err == nil {
-		proc.Kill()
-	}
-}
-
-// send injects a message with Postfix's sendmail.
-func (p *postfix) send(from, to string, msg string) {
-	p.t.Helper()
-	cmd := exec.Command(p.sendmail, "-C", p.etc(), "-f", from, "--", to)
-	cmd.Stdin = strings.NewReader(msg)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		p.t.Fatalf("sendmail: %v\n%s", err, out)
-	}
-}
-
-func (p *postfix) queueEmpty() bool {
-	out, err := exec.Command(p.postqueue, "-c", p.etc(), "-p").CombinedOutput()
-	return err == nil && strings.Contains(string(out), "Mail queue is empty")
-}
-
 // TestPostfixRetriesGreylisted sends one message from Postfix to Herald's
 // SMTP server guarded by the greylist: the first attempt is deferred with
 // 451 4.7.1, Postfix retries on its own schedule, the retry after the delay
@@ -267,16 +115,16 @@ func TestPostfixRetriesGreylisted(t *testing.T) {
 		srv.Shutdown(ctx)
 	})
 
-	pf := startPostfix(t, l.Addr().String())
+	pf := postfixtest.Start(t, l.Addr().String())
 	const msgID = "<greylist-interop-1@postfix.test.invalid>"
 	start := time.Now()
-	pf.send("alice@example.org", "bob@example.net",
+	pf.Send("alice@example.org", "bob@example.net",
 		"From: alice@example.org\nTo: bob@example.net\nSubject: greylist interop\nMessage-ID: "+msgID+"\n\nHello through the greylist.\n")
 
 	deadline := time.Now().Add(60 * time.Second)
-	for !pf.queueEmpty() {
+	for !pf.QueueEmpty() {
 		if time.Now().After(deadline) {
-			t.Fatalf("Postfix did not deliver within 60 s\nmaillog:\n%s", pf.maillog())
+			t.Fatalf("Postfix did not deliver within 60 s\nmaillog:\n%s", pf.Maillog())
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
@@ -290,7 +138,7 @@ func TestPostfixRetriesGreylisted(t *testing.T) {
 	be.mu.Unlock()
 
 	if len(messages) != 1 {
-		t.Fatalf("received %d messages, want exactly 1\nmaillog:\n%s", len(messages), pf.maillog())
+		t.Fatalf("received %d messages, want exactly 1\nmaillog:\n%s", len(messages), pf.Maillog())
 	}
 	if len(decisions) < 2 {
 		t.Fatalf("%d RCPT decisions, want a deferral and a pass: %+v", len(decisions), decisions)
@@ -321,7 +169,7 @@ func TestPostfixRetriesGreylisted(t *testing.T) {
 	}
 
 	// Postfix saw the deferral as Herald sent it, then the acceptance.
-	log := pf.maillog()
+	log := pf.Maillog()
 	if !strings.Contains(log, "status=deferred") || !strings.Contains(log, "said: 451 4.7.1 Greylisted, please retry in 2 seconds") {
 		t.Errorf("maillog lacks the greylisting deferral:\n%s", log)
 	}
