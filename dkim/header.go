@@ -2,8 +2,8 @@ package dkim
 
 import (
 	"errors"
+	"github.com/heraldmail/herald/internal/authres"
 	"strings"
-	"unicode/utf8"
 )
 
 // minHeaderB is the length of the header.b prefix, as RFC 6008 section 4
@@ -37,7 +37,7 @@ func AuthenticationResults(results ...Result) string {
 		b.WriteString(r.Status.String())
 		if r.Err != nil {
 			b.WriteString(" reason=")
-			writeQuoted(&b, reason(r.Err))
+			authres.Quote(&b, reason(r.Err))
 		}
 		if r.Testing {
 			b.WriteString(" (test mode)")
@@ -100,7 +100,7 @@ func writeValue(b *strings.Builder, v string) {
 		b.WriteString(v)
 		return
 	}
-	writeQuoted(b, v)
+	authres.Quote(b, v)
 }
 
 func isToken(s string) bool {
@@ -136,22 +136,4 @@ func isAUID(s string) bool {
 		}
 	}
 	return true
-}
-
-func writeQuoted(b *strings.Builder, v string) {
-	b.WriteByte('"')
-	for len(v) > 0 {
-		r, n := utf8.DecodeRuneInString(v)
-		v = v[n:]
-		switch {
-		case r == '"' || r == '\\':
-			b.WriteByte('\\')
-			b.WriteRune(r)
-		case r == utf8.RuneError && n == 1, r < 0x20, r == 0x7f, r >= 0x80 && r < 0xa0:
-			b.WriteByte('?')
-		default:
-			b.WriteRune(r)
-		}
-	}
-	b.WriteByte('"')
 }

@@ -1,8 +1,8 @@
 package spf
 
 import (
+	"github.com/heraldmail/herald/internal/authres"
 	"strings"
-	"unicode/utf8"
 )
 
 // ReceivedSPF returns a Received-SPF header field recording res (RFC 7208
@@ -27,13 +27,13 @@ func ReceivedSPF(res Result, a Args) string {
 	if receiver == "" {
 		receiver = "unknown"
 	}
-	writeComment(&b, receiver+": "+resultComment(res, a))
+	authres.Comment(&b, receiver+": "+resultComment(res, a))
 	b.WriteString(")")
 	kv := func(k, v string) {
 		b.WriteByte(' ')
 		b.WriteString(k)
 		b.WriteByte('=')
-		writeValue(&b, v)
+		authres.Value(&b, v)
 		b.WriteByte(';')
 	}
 	if a.Receiver != "" {
@@ -116,7 +116,7 @@ func AuthenticationResults(res Result) string {
 	b.WriteString(res.Status.String())
 	if res.Identity == IdentityHELO {
 		b.WriteString(" smtp.helo=")
-		writeValue(&b, res.Domain)
+		authres.Value(&b, res.Domain)
 	} else {
 		b.WriteString(" smtp.mailfrom=")
 		writeAddrValue(&b, res.Sender)
@@ -128,71 +128,9 @@ func AuthenticationResults(res Result) string {
 // local-part is a dot-atom and its domain a dot-atom, quoted otherwise.
 func writeAddrValue(b *strings.Builder, addr string) {
 	i := strings.LastIndexByte(addr, '@')
-	if i > 0 && isDotAtom(addr[:i]) && isDotAtom(addr[i+1:]) {
+	if i > 0 && authres.IsDotAtom(addr[:i]) && authres.IsDotAtom(addr[i+1:]) {
 		b.WriteString(addr)
 		return
 	}
-	writeQuoted(b, addr)
-}
-
-// writeValue writes v as a dot-atom when it is one and as a quoted-string
-// otherwise (RFC 5322 section 3.2).
-func writeValue(b *strings.Builder, v string) {
-	if isDotAtom(v) {
-		b.WriteString(v)
-		return
-	}
-	writeQuoted(b, v)
-}
-
-func writeQuoted(b *strings.Builder, v string) {
-	b.WriteByte('"')
-	for len(v) > 0 {
-		r, n := utf8.DecodeRuneInString(v)
-		v = v[n:]
-		switch {
-		case r == '"' || r == '\\':
-			b.WriteByte('\\')
-			b.WriteRune(r)
-		case r == utf8.RuneError && n == 1, r < 0x20, r == 0x7f, r >= 0x80 && r < 0xa0:
-			b.WriteByte('?')
-		default:
-			b.WriteRune(r)
-		}
-	}
-	b.WriteByte('"')
-}
-
-// writeComment writes the text of a comment, escaping parentheses and
-// backslashes and replacing control characters.
-func writeComment(b *strings.Builder, v string) {
-	for len(v) > 0 {
-		r, n := utf8.DecodeRuneInString(v)
-		v = v[n:]
-		switch {
-		case r == '(' || r == ')' || r == '\\':
-			b.WriteByte('\\')
-			b.WriteRune(r)
-		case r == utf8.RuneError && n == 1, r < 0x20, r == 0x7f, r >= 0x80 && r < 0xa0:
-			b.WriteByte('?')
-		default:
-			b.WriteRune(r)
-		}
-	}
-}
-
-// isDotAtom reports whether s is a dot-atom of ASCII atext (RFC 5322
-// section 3.2.3).
-func isDotAtom(s string) bool {
-	if s == "" || s[0] == '.' || s[len(s)-1] == '.' || strings.Contains(s, "..") {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if isAlnum(c) || c == '.' || strings.IndexByte("!#$%&'*+-/=?^_`{|}~", c) >= 0 {
-			continue
-		}
-		return false
-	}
-	return true
+	authres.Quote(b, addr)
 }

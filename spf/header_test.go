@@ -73,21 +73,3 @@ func TestAuthenticationResults(t *testing.T) {
 		}
 	}
 }
-
-func TestIsDotAtom(t *testing.T) {
-	for in, want := range map[string]bool{
-		"a.b":     true,
-		"a+b=c":   true,
-		"":        false,
-		".a":      false,
-		"a.":      false,
-		"a..b":    false,
-		"a b":     false,
-		"a:b":     false,
-		"caf\xc3": false,
-	} {
-		if got := isDotAtom(in); got != want {
-			t.Errorf("isDotAtom(%q) = %v", in, got)
-		}
-	}
-}
