@@ -1,0 +1,2 @@
+if header :is ["X-Caffeine"] [""] { discard; }
+if header :contains ["X-Caffeine"] [""] { keep; }
