@@ -66,7 +66,7 @@ func mustParse(t testing.TB, src string) *Script {
 // summary writes a result as short lines that can be compared with what
 // Pigeonhole's sieve-test prints: "keep", "fileinto NAME", "redirect
 // ADDR", "reject", "vacation", "discard", each store with " flags=" and
-// its flags in lower case, sorted; "error" first after a run-time error.
+// its flags sorted (system flags in lower case); "error" first after a run-time error.
 // A store into INBOX is a keep, as both are for Pigeonhole.
 func summary(res *Result, err error) []string {
 	var out []string
@@ -79,7 +79,11 @@ func summary(res *Result, err error) []string {
 		}
 		l := make([]string, len(f))
 		for i, x := range f {
-			l[i] = strings.ToLower(x)
+			// System flags ignore case; keywords keep theirs.
+			if strings.HasPrefix(x, "\\") {
+				x = strings.ToLower(x)
+			}
+			l[i] = x
 		}
 		slices.Sort(l)
 		return " flags=" + strings.Join(l, " ")

@@ -209,7 +209,10 @@ func actionKey(a Action) string {
 		}
 		return "store\x00" + a.Mailbox
 	case Redirect:
-		return "redirect\x00" + strings.ToLower(a.Address)
+		// The local part is case-sensitive (RFC 5321 section 2.4), the
+		// domain is not.
+		local, domain, _ := strings.Cut(a.Address, "@")
+		return "redirect\x00" + local + "@" + strings.ToLower(domain)
 	case Discard:
 		return "discard"
 	}

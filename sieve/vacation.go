@@ -215,8 +215,15 @@ func (c *vacationCmd) exec(st *state) error {
 		handle = hex.EncodeToString(sum[:12])
 	}
 	var mine []string
-	if st.msg.Envelope.To != "" {
-		mine = append(mine, st.msg.Envelope.To)
+	if to := st.msg.Envelope.To; to != "" {
+		mine = append(mine, to)
+		// The recipient without its subaddress (RFC 5233) is the
+		// user's address too.
+		if user, ok := st.addressPart(to, partUser); ok {
+			if i := strings.LastIndexByte(to, '@'); i >= 0 && user != to[:i] {
+				mine = append(mine, user+to[i:])
+			}
+		}
 	}
 	mine = append(mine, st.env.Addresses...)
 	for _, a := range addrs {
