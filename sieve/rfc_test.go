@@ -134,10 +134,10 @@ func TestRFCExamples(t *testing.T) {
 		{script: "rfc5231", msg: corpus(t, "ruby-mail/rfc2822-example01.eml", "!To: ME@foo.example.com"), want: []string{"fileinto From A-M", "fileinto Only me"}},
 
 		{script: "rfc5232", msg: ex01, want: []string{"fileinto spam"}},
-		{script: "rfc5232", msg: corpus(t, "ruby-mail/rfc2822-example01.eml", "!From: grandma@example.net", "!To: me@company.example.com"), want: []string{"fileinto GrandMa flags=$mdnsent \\answered", "keep flags=$mdnsent \\answered"}},
-		{script: "rfc5232", msg: corpus(t, "ruby-mail/rfc2822-example01.eml", "!From: grandma@example.net", "!To: me@company.example.org"), want: []string{"fileinto GrandMa flags=$mdnsent \\answered", "fileinto spam flags=$mdnsent \\answered"}},
-		{script: "rfc5232", msg: corpus(t, "ruby-mail/rfc2822-example01.eml", "!From: grandma@example.net", "Cc: me@company.example.com"), want: []string{"fileinto GrandMa flags=$mdnsent \\answered", "fileinto personal flags=$mdnsent \\answered"}},
-		{script: "rfc5232", msg: corpus(t, "ruby-mail/rfc2822-example01.eml", "Sender: owner-ietf-mta-filters@example.org"), want: []string{"keep flags=$work \\flagged"}},
+		{script: "rfc5232", msg: corpus(t, "ruby-mail/rfc2822-example01.eml", "!From: grandma@example.net", "!To: me@company.example.com"), want: []string{"fileinto GrandMa flags=$MDNSent \\answered", "keep flags=$MDNSent \\answered"}},
+		{script: "rfc5232", msg: corpus(t, "ruby-mail/rfc2822-example01.eml", "!From: grandma@example.net", "!To: me@company.example.org"), want: []string{"fileinto GrandMa flags=$MDNSent \\answered", "fileinto spam flags=$MDNSent \\answered"}},
+		{script: "rfc5232", msg: corpus(t, "ruby-mail/rfc2822-example01.eml", "!From: grandma@example.net", "Cc: me@company.example.com"), want: []string{"fileinto GrandMa flags=$MDNSent \\answered", "fileinto personal flags=$MDNSent \\answered"}},
+		{script: "rfc5232", msg: corpus(t, "ruby-mail/rfc2822-example01.eml", "Sender: owner-ietf-mta-filters@example.org"), want: []string{"keep flags=$Work \\flagged"}},
 		{script: "rfc5232-hasflag", msg: ex01, want: []string{"fileinto INBOX.From Boss flags=\\deleted", "keep flags=hello"}},
 
 		{script: "rfc5233", msg: ex01, env: Envelope{To: "postmaster@example.com"}, want: []string{"fileinto inbox.postmaster"}},
