@@ -175,17 +175,17 @@ func TestVacationNeverAnswersAutomaticMail(t *testing.T) {
 		extra string
 		env   Envelope
 	}{
-		"List-Id":             {"List-Id: <go.example.org>\r\n", to},
-		"List-Unsubscribe":    {"List-Unsubscribe: <mailto:x@example.org>\r\n", to},
-		"Precedence list":     {"Precedence: list\r\n", to},
-		"Precedence junk":     {"Precedence: JUNK\r\n", to},
-		"Auto-Submitted":      {"Auto-Submitted: auto-replied\r\n", to},
-		"null sender":         {"", Envelope{To: "me@example.org"}},
-		"MAILER-DAEMON":       {"", Envelope{From: "MAILER-DAEMON@example.com", To: "me@example.org"}},
-		"owner-":              {"", Envelope{From: "owner-golang@example.com", To: "me@example.org"}},
-		"-request":            {"", Envelope{From: "golang-request@example.com", To: "me@example.org"}},
-		"not to me":           {"", Envelope{From: "jane@example.com", To: "other@example.org"}},
-		"from me":             {"", Envelope{From: "me@example.org", To: "me@example.org"}},
+		"List-Id":          {"List-Id: <go.example.org>\r\n", to},
+		"List-Unsubscribe": {"List-Unsubscribe: <mailto:x@example.org>\r\n", to},
+		"Precedence list":  {"Precedence: list\r\n", to},
+		"Precedence junk":  {"Precedence: JUNK\r\n", to},
+		"Auto-Submitted":   {"Auto-Submitted: auto-replied\r\n", to},
+		"null sender":      {"", Envelope{To: "me@example.org"}},
+		"MAILER-DAEMON":    {"", Envelope{From: "MAILER-DAEMON@example.com", To: "me@example.org"}},
+		"owner-":           {"", Envelope{From: "owner-golang@example.com", To: "me@example.org"}},
+		"-request":         {"", Envelope{From: "golang-request@example.com", To: "me@example.org"}},
+		"not to me":        {"", Envelope{From: "jane@example.com", To: "other@example.org"}},
+		"from me":          {"", Envelope{From: "me@example.org", To: "me@example.org"}},
 	} {
 		res := runOn(t, s, c.extra+plain, c.env, nil)
 		assert.Equal(t, []string{"keep"}, summary(res, nil), name)
