@@ -2,8 +2,7 @@ package sieve
 
 import (
 	"bytes"
-	"errors"
-	"io"
+		"io"
 	"strings"
 
 	hmime "github.com/heraldmail/herald/mime"
@@ -54,8 +53,9 @@ func (c *compiler) bodyTest(rt *rawTest) (test, *Error) {
 
 // bodyCache holds the part of the body a run has read.
 type bodyCache struct {
-	raw []byte
-	err error
+	raw   []byte
+	err   error
+	parts []bodyPart
 }
 
 func (st *state) rawBody() ([]byte, error) {
@@ -107,41 +107,51 @@ func (t *bodyTest) eval(st *state) (bool, error) {
 			return false, err
 		}
 	}
-	// The original header is what says how the body is structured;
-	// editheader does not change that.
-	var full bytes.Buffer
-	st.msg.Header.WriteTo(&full)
-	full.Write(raw)
-	values, err := bodyParts(full.Bytes(), types, t.tr == bodyText, st.lim.maxBodyBytes())
-	if err != nil {
-		return false, err
+	parts := st.bodyParts(raw)
+	var values []string
+	for _, p := range parts {
+		if !partMatches(p.mt, types) {
+			continue
+		}
+		if t.tr == bodyText && p.mt.Subtype == "html" {
+			values = append(values, htmlText(p.content))
+			continue
+		}
+		values = append(values, p.content)
 	}
 	return st.matchValues(t.m, values, keys), nil
 }
 
-// bodyParts returns the decoded content of each MIME part whose type is
-// one of types: text parts converted to UTF-8, other leaves decoded from
-// their transfer encoding, multiparts as their preamble (RFC 5173 section
-// 5.2). For :text (text true) HTML is reduced to its text.
-func bodyParts(msg []byte, types []string, text bool, max int) ([]string, error) {
-	r := hmime.NewReader(bytes.NewReader(msg), nil)
-	var out []string
+type bodyPart struct {
+	mt      hmime.MediaType
+	content string
+}
+
+// bodyParts returns every MIME part of the message with its content,
+// walked once a run: text parts converted to UTF-8, other leaves decoded
+// from their transfer encoding, multiparts as their preamble (RFC 5173
+// section 5.2). The original header is what says how the body is
+// structured; editheader does not change that.
+func (st *state) bodyParts(raw []byte) []bodyPart {
+	if st.body.parts != nil {
+		return st.body.parts
+	}
+	var full bytes.Buffer
+	st.msg.Header.WriteTo(&full)
+	full.Write(raw)
+	max := st.lim.maxBodyBytes()
+	r := hmime.NewReader(&full, nil)
+	out := []bodyPart{}
 	for {
 		p, err := r.Next()
-		if errors.Is(err, io.EOF) {
-			return out, nil
-		}
 		if err != nil {
-			// A broken MIME structure ends the walk with what was
-			// found, as a reader of real mail must.
-			return out, nil
-		}
-		if !partMatches(p.MediaType, types) {
-			continue
+			// io.EOF, or a broken MIME structure: the walk ends with
+			// what was found, as a reader of real mail must.
+			break
 		}
 		if p.IsContainer() {
-			if p.MediaType.IsMultipart() && len(p.Preamble) > 0 {
-				out = append(out, string(p.Preamble))
+			if p.MediaType.IsMultipart() {
+				out = append(out, bodyPart{p.MediaType, string(p.Preamble)})
 			}
 			continue
 		}
@@ -155,12 +165,10 @@ func bodyParts(msg []byte, types []string, text bool, max int) ([]string, error)
 			continue
 		}
 		b, _ := io.ReadAll(io.LimitReader(body, int64(max)))
-		s := string(b)
-		if text && p.MediaType.Subtype == "html" {
-			s = htmlText(s)
-		}
-		out = append(out, s)
+		out = append(out, bodyPart{p.MediaType, string(b)})
 	}
+	st.body.parts = out
+	return out
 }
 
 // htmlText drops the tags, comments, scripts and styles of HTML and

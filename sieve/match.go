@@ -130,7 +130,7 @@ func (st *state) matchValues(m matcher, values []string, keys []string) bool {
 				if st != nil && st.s.required["variables"] {
 					capsp = &caps
 				}
-				if glob(v, k, m.cmp == cmpCasemap, capsp) {
+				if globElems(v, st.pattern(k), m.cmp == cmpCasemap, capsp) {
 					if capsp != nil {
 						st.match = append([]string{v}, caps...)
 					}
@@ -304,7 +304,28 @@ func parseGlob(p string) []globElem {
 // worst and there is no backtracking: "*a*a*a*a*b" against a long run of
 // a's is as quick as any other pattern.
 func glob(s, pattern string, fold bool, caps *[]string) bool {
-	elems := parseGlob(pattern)
+	return globElems(s, parseGlob(pattern), fold, caps)
+}
+
+// pattern returns the parsed :matches pattern k, parsed once a run.
+func (st *state) pattern(k string) []globElem {
+	if st == nil {
+		return parseGlob(k)
+	}
+	if e, ok := st.globCache[k]; ok {
+		return e
+	}
+	e := parseGlob(k)
+	if st.globCache == nil {
+		st.globCache = map[string][]globElem{}
+	}
+	if len(st.globCache) < 1000 {
+		st.globCache[k] = e
+	}
+	return e
+}
+
+func globElems(s string, elems []globElem, fold bool, caps *[]string) bool {
 	nwild := 0
 	firstStar, lastStar := -1, -1
 	for i, e := range elems {

@@ -157,7 +157,9 @@ type state struct {
 	vars         map[string]string
 	match        []string
 
-	body *bodyCache
+	body      *bodyCache
+	addrCache map[string]addrList
+	globCache map[string][]globElem
 }
 
 func (st *state) run(cmds []command) error {

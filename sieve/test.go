@@ -344,10 +344,9 @@ func (t *addressTest) eval(st *state) (bool, error) {
 		return false, err
 	}
 	var values []string
-	var ap message.AddressParser
 	for _, name := range names {
 		for _, f := range t.index.pick(st.fields(name)) {
-			list, err := ap.ParseList(f.Value())
+			list, err := st.addresses(f.Value())
 			if err != nil || len(list) == 0 {
 				// RFC 5228 section 2.7.4: what does not parse is
 				// compared whole by :all and not at all otherwise.
@@ -356,7 +355,7 @@ func (t *addressTest) eval(st *state) (bool, error) {
 				}
 				continue
 			}
-			for _, a := range message.Mailboxes(list) {
+			for _, a := range list {
 				if v, ok := st.addressPart(a.Addr, t.part); ok {
 					values = append(values, v)
 				}
@@ -364,6 +363,27 @@ func (t *addressTest) eval(st *state) (bool, error) {
 		}
 	}
 	return st.matchValues(t.m, values, keys), nil
+}
+
+// addresses parses an address field's value into its mailboxes, once a
+// run for each value.
+func (st *state) addresses(v string) ([]message.Address, error) {
+	if c, ok := st.addrCache[v]; ok {
+		return c.list, c.err
+	}
+	var ap message.AddressParser
+	list, err := ap.ParseList(v)
+	list = message.Mailboxes(list)
+	if st.addrCache == nil {
+		st.addrCache = map[string]addrList{}
+	}
+	st.addrCache[v] = addrList{list, err}
+	return list, err
+}
+
+type addrList struct {
+	list []message.Address
+	err  error
 }
 
 // addressPart returns the part of an addr-spec a test compares.
