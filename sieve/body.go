@@ -2,7 +2,7 @@ package sieve
 
 import (
 	"bytes"
-		"io"
+	"io"
 	"strings"
 
 	hmime "github.com/heraldmail/herald/mime"
