@@ -99,7 +99,7 @@ func (t *bodyTest) eval(st *state) (bool, error) {
 		return false, err
 	}
 	if t.tr == bodyRaw {
-		return st.matchValues(t.m, []string{string(raw)}, keys), nil
+		return st.matchValues(t.m, []string{string(raw)}, keys)
 	}
 	types := []string{"text"}
 	if t.tr == bodyContent {
@@ -119,7 +119,7 @@ func (t *bodyTest) eval(st *state) (bool, error) {
 		}
 		values = append(values, p.content)
 	}
-	return st.matchValues(t.m, values, keys), nil
+	return st.matchValues(t.m, values, keys)
 }
 
 type bodyPart struct {

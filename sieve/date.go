@@ -137,7 +137,7 @@ func (t *dateTest) eval(st *state) (bool, error) {
 			values = append(values, v)
 		}
 	}
-	return st.matchValues(t.m, values, keys), nil
+	return st.matchValues(t.m, values, keys)
 }
 
 // datePart formats one date part (RFC 5260 section 4.2).

@@ -147,7 +147,11 @@ func (c *deleteheaderCmd) exec(st *state) error {
 	for _, i := range positions {
 		if c.patterns != nil {
 			v, _ := st.header.Field(i).Text()
-			if !st.matchValues(c.m, []string{v}, patterns) {
+			ok, err := st.matchValues(c.m, []string{v}, patterns)
+			if err != nil {
+				return err
+			}
+			if !ok {
 				continue
 			}
 		}

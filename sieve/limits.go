@@ -30,6 +30,10 @@ const (
 	// DefaultMaxBodyBytes bounds the part of the body the body test reads;
 	// the rest is not looked at.
 	DefaultMaxBodyBytes = 1 << 20
+	// DefaultMaxComparisons bounds the comparisons of values with keys in
+	// one run, so that long key lists against many header fields cannot
+	// hold a delivery up.
+	DefaultMaxComparisons = 1 << 20
 )
 
 // Limits bounds what a script may be and do. The zero value means the
@@ -44,6 +48,7 @@ type Limits struct {
 	MaxStringBytes   int // DefaultMaxStringBytes
 	MaxHeaderFields  int // DefaultMaxHeaderFields
 	MaxBodyBytes     int // DefaultMaxBodyBytes
+	MaxComparisons   int // DefaultMaxComparisons
 }
 
 func lim(v, def int) int {
@@ -65,3 +70,4 @@ func (l Limits) maxVariables() int     { return lim(l.MaxVariables, DefaultMaxVa
 func (l Limits) maxStringBytes() int   { return lim(l.MaxStringBytes, DefaultMaxStringBytes) }
 func (l Limits) maxHeaderFields() int  { return lim(l.MaxHeaderFields, DefaultMaxHeaderFields) }
 func (l Limits) maxBodyBytes() int     { return lim(l.MaxBodyBytes, DefaultMaxBodyBytes) }
+func (l Limits) maxComparisons() int   { return lim(l.MaxComparisons, DefaultMaxComparisons) }

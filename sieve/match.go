@@ -1,6 +1,7 @@
 package sieve
 
 import (
+	"fmt"
 	"strings"
 	"unicode/utf8"
 )
@@ -99,7 +100,18 @@ func (c *compiler) matcher(tags map[string]tagVal) (matcher, *Error) {
 
 // match reports whether any value matches any key. A successful :matches
 // sets the match variables (RFC 5229 section 3.2).
-func (st *state) matchValues(m matcher, values []string, keys []string) bool {
+func (st *state) matchValues(m matcher, values []string, keys []string) (bool, error) {
+	if st != nil {
+		st.comparisons += len(values) * len(keys)
+		if st.comparisons > st.lim.maxComparisons() {
+			return false, &Error{Msg: fmt.Sprintf("more than %d comparisons", st.lim.maxComparisons()), Err: ErrLimit}
+		}
+	}
+	ok := st.match1(m, values, keys)
+	return ok, nil
+}
+
+func (st *state) match1(m matcher, values []string, keys []string) bool {
 	if m.kind == mCount {
 		count := itoa(len(values))
 		for _, k := range keys {

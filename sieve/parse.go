@@ -148,6 +148,9 @@ func (c *compiler) split(what, name string, args []rawArg, spec map[string]tagSp
 			}
 			return nil, nil, errAt(a.pos, ErrSyntax, "unknown tag :%s for %s %q", a.tag, what, name)
 		}
+		if _, dup := tags[a.tag]; dup {
+			return nil, nil, errAt(a.pos, ErrSyntax, "tag :%s given twice", a.tag)
+		}
 		if ts.group != "" {
 			if prev, dup := groups[ts.group]; dup {
 				return nil, nil, errAt(a.pos, ErrSyntax, "%s %q: :%s after :%s, only one %s allowed", what, name, a.tag, prev, ts.group)

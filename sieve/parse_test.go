@@ -45,6 +45,7 @@ func TestParseErrors(t *testing.T) {
 		{"set bad name", "require \"variables\";\nset \"a-b\" \"c\";", `sieve: line 2, column 5: invalid variable name "a-b"`, ErrSyntax},
 		{"set two lower", "require \"variables\";\nset :lower :upper \"a\" \"c\";", `sieve: line 2, column 12: modifiers :lower and :upper have the same precedence`, ErrSyntax},
 		{"column counts characters", "# ééé\nif header :is \"subject\" \"é\" { kep; }", `sieve: line 2, column 31: unknown command "kep"`, ErrSyntax},
+		{"tag twice", "require \"copy\";\nredirect :copy :copy \"a@b.c\";", `sieve: line 2, column 16: tag :copy given twice`, ErrSyntax},
 		{"nesting", strings.Repeat("if true {", 40) + strings.Repeat("}", 40), `sieve: line 1, column 292: nesting deeper than 32`, ErrLimit},
 	}
 	for _, c := range cases {

@@ -157,6 +157,8 @@ type state struct {
 	vars         map[string]string
 	match        []string
 
+	comparisons int
+
 	body      *bodyCache
 	addrCache map[string]addrList
 	globCache map[string][]globElem

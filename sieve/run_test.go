@@ -242,3 +242,17 @@ func TestContextCancelled(t *testing.T) {
 	assert.ErrorIs(t, err, context.Canceled)
 	assert.Equal(t, []Action{Keep{Implicit: true}}, res.Actions)
 }
+
+func TestComparisonLimit(t *testing.T) {
+	t.Parallel()
+	keys := strings.Repeat(`"k", `, 999) + `"k"`
+	s, err := Parse([]byte(`if header :is ["x-a", "x-b"] [`+keys+`] { discard; }`), &Options{Limits: Limits{MaxComparisons: 1500}})
+	require.NoError(t, err)
+	msg := "X-A: 1\r\nX-B: 2\r\n" + plain
+	_, err = Run(context.Background(), s, newMessage(t, []byte(msg), Envelope{}), nil)
+	assert.ErrorIs(t, err, ErrLimit)
+	msg = "X-A: 1\r\n" + plain
+	res, err := Run(context.Background(), s, newMessage(t, []byte(msg), Envelope{}), nil)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"keep"}, summary(res, nil))
+}

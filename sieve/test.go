@@ -362,7 +362,7 @@ func (t *addressTest) eval(st *state) (bool, error) {
 			}
 		}
 	}
-	return st.matchValues(t.m, values, keys), nil
+	return st.matchValues(t.m, values, keys)
 }
 
 // addresses parses an address field's value into its mailboxes, once a
@@ -466,7 +466,7 @@ func (t *envelopeTest) eval(st *state) (bool, error) {
 			values = append(values, v)
 		}
 	}
-	return st.matchValues(t.m, values, keys), nil
+	return st.matchValues(t.m, values, keys)
 }
 
 type headerTest struct {
@@ -498,7 +498,7 @@ func (t *headerTest) eval(st *state) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	return st.matchValues(t.m, st.headerValues(names, t.index), keys), nil
+	return st.matchValues(t.m, st.headerValues(names, t.index), keys)
 }
 
 type existsTest struct{ names []str }
@@ -553,7 +553,7 @@ func (t *stringTest) eval(st *state) (bool, error) {
 		}
 		src = ne
 	}
-	return st.matchValues(t.m, src, keys), nil
+	return st.matchValues(t.m, src, keys)
 }
 
 type hasflagTest struct {
@@ -579,7 +579,7 @@ func (t *hasflagTest) eval(st *state) (bool, error) {
 		// RFC 5232 section 4: each key names one or more flags.
 		keys = splitFlags(strings.Join(keys, " "))
 	}
-	return st.matchValues(t.m, have, keys), nil
+	return st.matchValues(t.m, have, keys)
 }
 
 type mailboxExistsTest struct{ names []str }
@@ -623,5 +623,5 @@ func (t *spamTest) eval(st *state) (bool, error) {
 			v = itoa(min(max(s.Value, 1), 10))
 		}
 	}
-	return st.matchValues(t.m, []string{v}, keys), nil
+	return st.matchValues(t.m, []string{v}, keys)
 }
