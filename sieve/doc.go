@@ -87,13 +87,18 @@
 // Scripts come from users and messages from anyone. [Limits] bounds the
 // script size, the nesting of blocks and tests, the actions and redirects
 // of a run, the size and number of variables, the length of strings after
-// expansion, the header fields a test inspects and the body bytes the body
-// test reads, each with a named default. :matches runs in time linear in
-// the value for each segment of the pattern and never backtracks (see
-// glob in match.go), so no pattern makes a run slow. Mailbox names from
-// fileinto are checked by [ValidMailbox] (no "..", no absolute paths, no
-// control characters), so nothing a script does can write outside the
-// user's store.
+// expansion, the header fields a test inspects, the body bytes the body
+// test reads and the comparisons of one run, each with a named default.
+// :matches never backtracks: each segment of the pattern between two
+// stars is looked for once, leftmost, and the value is never read again
+// for it, so a match costs at most O(len(value) × len(pattern)) and a
+// pattern such as "*a*a*a*a*b" on a long run of a's is as quick as any
+// other (BenchmarkGlobPathological, FuzzGlob against an exhaustive
+// matcher). A run-time error or an exceeded limit ends the run with the
+// implicit keep. Mailbox names from fileinto are checked by
+// [ValidMailbox] (no "..", no absolute paths, no control characters),
+// when the script is parsed and again after variable expansion, so
+// nothing a script does can write outside the user's store.
 //
 // # Concurrency
 //

@@ -305,3 +305,60 @@ func TestPigeonhole(t *testing.T) {
 		}
 	}
 }
+
+// TestPigeonholeParse gives Pigeonhole and Parse the same invalid (and a
+// few valid) scripts: both must refuse or accept each, except where known
+// says why not.
+func TestPigeonholeParse(t *testing.T) {
+	p := newPigeonhole(t)
+	msg := corpus(t, "ruby-mail/rfc2822-example01.eml")
+	scripts := []string{
+		`if hedaer :is "a" "b" { keep; }`,
+		`frobnicate;`,
+		`fileinto "x";`,
+		`require "x-frob";`,
+		`keep; require "fileinto";`,
+		`keep`,
+		`if address :is "subject" "a" { keep; }`,
+		`redirect "not an address";`,
+		`require "copy"; redirect :copy :copy "a@b.c";`,
+		`require "variables"; set :lower :upper "a" "b";`,
+		`require ["index"]; if header :last :is "a" "b" { keep; }`,
+		`if size 100 { keep; }`,
+		`require "envelope"; if envelope :is "frm" "a" { keep; }`,
+		`if header :count "gt" "a" "b" { keep; }`,
+		`if header :comparator "i;frob" "a" "b" { keep; }`,
+		`require "comparator-i;ascii-numeric"; if header :contains :comparator "i;ascii-numeric" "a" "1" { keep; }`,
+		`elsif true { keep; }`,
+		`if true { require "fileinto"; }`,
+		`require "fileinto"; fileinto "../../etc";`,
+		`if header :is "é" "x" { keep; }`,
+		`require "date"; if currentdate :is "yeer" "1" { keep; }`,
+		`require ["fileinto", "imap4flags"]; fileinto :flags "\\Seen" "A";`,
+		`if header :is "a" "b" { keep; } else { discard; }`,
+		`require "reject"; reject text:
+line
+.
+;`,
+	}
+	known := map[int]string{
+		18: "ValidMailbox refuses a name with \"..\" when the script is uploaded; Pigeonhole leaves names to the storage",
+		19: "a header field name must be printable ASCII (RFC 5322 section 3.6.8); Pigeonhole accepts it and never matches",
+		20: "date parts are checked at parse time (RFC 5260 section 4.2 lists them); Pigeonhole checks them when the test runs",
+	}
+	for i, src := range scripts {
+		_, err := Parse([]byte(src), nil)
+		ours := err == nil
+		theirs := !slices.Equal(p.run(t, "parse"+strconv.Itoa(i), src, msg, Envelope{From: "a@b.c", To: "d@e.f"}), []string{"compile error"})
+		if why, ok := known[i]; ok {
+			if ours == theirs {
+				t.Errorf("%d %q: listed as a difference (%s) but both accept=%v", i, src, why, ours)
+			}
+			t.Logf("known difference: %q: accepted here %v, by Pigeonhole %v: %s", src, ours, theirs, why)
+			continue
+		}
+		if ours != theirs {
+			t.Errorf("%d %q: accepted here %v (%v), by Pigeonhole %v", i, src, ours, err, theirs)
+		}
+	}
+}
