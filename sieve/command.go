@@ -40,7 +40,7 @@ type stopCmd struct{}
 func (stopCmd) exec(*state) error { return errStop }
 
 type keepCmd struct {
-	pos      Pos
+	pos      position
 	flags    []str
 	hasFlags bool
 }
@@ -65,7 +65,7 @@ func (st *state) actionFlags(list []str, has bool) ([]string, error) {
 	return splitFlags(strings.Join(flags, " ")), nil
 }
 
-type discardCmd struct{ pos Pos }
+type discardCmd struct{ pos position }
 
 func (c discardCmd) exec(st *state) error {
 	st.implicitKeep = false
@@ -73,7 +73,7 @@ func (c discardCmd) exec(st *state) error {
 }
 
 type fileintoCmd struct {
-	pos      Pos
+	pos      position
 	mailbox  str
 	flags    []str
 	hasFlags bool
@@ -134,7 +134,7 @@ func ValidMailbox(name string) error {
 }
 
 type redirectCmd struct {
-	pos  Pos
+	pos  position
 	addr str
 	copy bool
 }
@@ -189,7 +189,7 @@ const (
 
 type flagCmd struct {
 	op    flagOp
-	pos   Pos
+	pos   position
 	name  string // a variable, "" for the internal one
 	flags []str
 }
@@ -251,7 +251,7 @@ func splitFlags(s string) []string {
 }
 
 type setCmd struct {
-	pos   Pos
+	pos   position
 	name  string
 	value str
 	mods  []string // in the order they apply
@@ -308,7 +308,7 @@ func applyModifier(m, v string) string {
 }
 
 type rejectCmd struct {
-	pos      Pos
+	pos      position
 	reason   str
 	extended bool
 }

@@ -12,14 +12,14 @@ import (
 var protectedFields = map[string]bool{"received": true, "auto-submitted": true}
 
 type addheaderCmd struct {
-	pos   Pos
+	pos   position
 	name  str
 	value str
 	last  bool
 }
 
 type deleteheaderCmd struct {
-	pos      Pos
+	pos      position
 	m        matcher
 	index    index
 	name     str

@@ -43,11 +43,11 @@ func (e *Error) Error() string {
 // Unwrap returns the category sentinel or the wrapped cause.
 func (e *Error) Unwrap() error { return e.Err }
 
-// Pos is a place in a script.
-type Pos struct {
+// position is a place in a script.
+type position struct {
 	Line, Column int
 }
 
-func errAt(p Pos, cat error, format string, args ...any) *Error {
+func errAt(p position, cat error, format string, args ...any) *Error {
 	return &Error{Line: p.Line, Column: p.Column, Msg: fmt.Sprintf(format, args...), Err: cat}
 }

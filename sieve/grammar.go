@@ -13,7 +13,7 @@ const (
 
 type rawArg struct {
 	kind argKind
-	pos  Pos
+	pos  position
 	tag  string   // argTag: the name without ':'
 	num  int64    // argNumber
 	strs []string // argStrings
@@ -22,7 +22,7 @@ type rawArg struct {
 
 type rawTest struct {
 	name  string
-	pos   Pos
+	pos   position
 	args  []rawArg
 	tests []*rawTest
 	list  bool // tests were written as a test-list in parentheses
@@ -30,13 +30,13 @@ type rawTest struct {
 
 type rawCmd struct {
 	name     string
-	pos      Pos
+	pos      position
 	args     []rawArg
 	tests    []*rawTest
 	list     bool
 	block    []*rawCmd // nil without a block
 	hasBlock bool
-	end      Pos // position of the closing brace or semicolon
+	end      position // position of the closing brace or semicolon
 }
 
 type parser struct {
@@ -83,7 +83,7 @@ func (p *parser) unexpected(want string) *Error {
 	return errAt(p.tok.pos, ErrSyntax, "expected %s, found %s", want, got)
 }
 
-func (p *parser) enter(pos Pos) *Error {
+func (p *parser) enter(pos position) *Error {
 	p.depth++
 	if p.depth > p.limit.maxNesting() {
 		return errAt(pos, ErrLimit, "nesting deeper than %d", p.limit.maxNesting())

@@ -19,7 +19,7 @@ const (
 
 type token struct {
 	kind tokKind
-	pos  Pos
+	pos  position
 	text string // identifier or tag name (without ':'), string value, punctuation
 	num  int64
 }
@@ -33,7 +33,7 @@ type lexer struct {
 
 func newLexer(src string) *lexer { return &lexer{src: src, line: 1, col: 1} }
 
-func (l *lexer) pos() Pos { return Pos{l.line, l.col} }
+func (l *lexer) pos() position { return position{l.line, l.col} }
 
 // advance moves past n bytes, counting lines and characters.
 func (l *lexer) advance(n int) {
@@ -131,7 +131,7 @@ func (l *lexer) next() (token, *Error) {
 // 2^31-1; quantifiers may not push a number past 2^63-1.
 const maxNumber = 1<<63 - 1
 
-func (l *lexer) number(p Pos) (token, *Error) {
+func (l *lexer) number(p position) (token, *Error) {
 	n := 0
 	var v int64
 	for l.off+n < len(l.src) && l.src[l.off+n] >= '0' && l.src[l.off+n] <= '9' {
@@ -169,7 +169,7 @@ func (l *lexer) number(p Pos) (token, *Error) {
 
 // quoted reads a quoted string: backslash quotes the next character
 // (RFC 5228 section 2.4.2).
-func (l *lexer) quoted(p Pos) (token, *Error) {
+func (l *lexer) quoted(p position) (token, *Error) {
 	var b strings.Builder
 	i := l.off + 1
 	start := i
@@ -201,7 +201,7 @@ func (l *lexer) quoted(p Pos) (token, *Error) {
 // multiline reads a "text:" string after its n-byte introducer: the rest
 // of the line (white space and an optional hash comment), then lines up
 // to one holding a single ".", with a leading ".." unstuffed.
-func (l *lexer) multiline(p Pos, n int) (token, *Error) {
+func (l *lexer) multiline(p position, n int) (token, *Error) {
 	i := l.off + n
 	for i < len(l.src) && (l.src[i] == ' ' || l.src[i] == '\t') {
 		i++

@@ -97,7 +97,7 @@ type tagSpec struct {
 
 type tagVal struct {
 	name string
-	pos  Pos
+	pos  position
 	arg  rawArg
 }
 
@@ -191,7 +191,7 @@ func (c *compiler) split(what, name string, args []rawArg, spec map[string]tagSp
 
 // positional checks n positional arguments: kinds lists argStrings (a
 // string list), argNumber, or argTag standing for a single string.
-func positional(what, name string, pos Pos, args []rawArg, kinds ...argKind) *Error {
+func positional(what, name string, pos position, args []rawArg, kinds ...argKind) *Error {
 	if len(args) != len(kinds) {
 		return errAt(pos, ErrSyntax, "%s %q takes %d positional argument%s, found %d", what, name, len(kinds), plural(len(kinds)), len(args))
 	}
@@ -399,7 +399,7 @@ func (c *compiler) require(rc *rawCmd) *Error {
 	return nil
 }
 
-func (c *compiler) need(ext string, pos Pos, what, name string) *Error {
+func (c *compiler) need(ext string, pos position, what, name string) *Error {
 	if c.required[ext] {
 		return nil
 	}

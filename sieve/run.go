@@ -176,14 +176,14 @@ func (st *state) run(cmds []command) error {
 	return nil
 }
 
-func runErr(p Pos, format string, args ...any) *Error {
+func runErr(p position, format string, args ...any) *Error {
 	return errAt(p, ErrRuntime, format, args...)
 }
 
 // add records an action, merging duplicates as RFC 5228 section 2.10.3
 // asks: a second store into the same mailbox or a second redirect to the
 // same address is the same action.
-func (st *state) add(p Pos, a Action) error {
+func (st *state) add(p position, a Action) error {
 	key := actionKey(a)
 	for i, prev := range st.actions {
 		if key != "" && actionKey(prev) == key {
@@ -425,7 +425,7 @@ func (st *state) variable(name string) string {
 	return st.vars[strings.ToLower(name)]
 }
 
-func (st *state) setVar(p Pos, name, value string) error {
+func (st *state) setVar(p position, name, value string) error {
 	name = strings.ToLower(name)
 	if _, ok := st.vars[name]; !ok {
 		if st.vars == nil {

@@ -65,7 +65,7 @@ const (
 )
 
 type vacationCmd struct {
-	pos       Pos
+	pos       position
 	days      int64
 	seconds   int64
 	useSecs   bool
