@@ -47,10 +47,13 @@ func TestGlob(t *testing.T) {
 	}
 }
 
-// pathological returns patterns that make a backtracking matcher take
-// exponential time on a run of a's.
+// pathological returns a value and a pattern that make a backtracking
+// matcher take time exponential in the number of stars: a run of a's
+// ending in "c", and a pattern that matches the start and the end but
+// needs a "b" that is not there, after twenty stars that a backtracking
+// matcher would each try at every position.
 func pathological(n int) (string, string) {
-	return strings.Repeat("a", n), strings.Repeat("*a", 20) + "*b"
+	return strings.Repeat("a", n) + "c", strings.Repeat("*a", 20) + "*?b*c"
 }
 
 // TestGlobLinear checks that the pathological pattern costs time
