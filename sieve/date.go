@@ -50,9 +50,6 @@ func (c *compiler) dateTest(rt *rawTest) (test, *Error) {
 	}
 	if !t.current {
 		t.header = c.str(args[0], 0)
-		if !t.header.v && !validFieldName(t.header.s) {
-			return nil, errAt(args[0].pos, ErrSyntax, "date: invalid header field name %q", t.header.s)
-		}
 		args = args[1:]
 	}
 	t.part = c.str(args[0], 0)

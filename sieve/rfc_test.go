@@ -74,8 +74,10 @@ func TestRFCExamples(t *testing.T) {
 		{script: "rfc5228-5.4", msg: ex01, env: Envelope{From: ""}, want: []string{"keep"}},
 		{script: "rfc5228-5.5", msg: ex01, want: []string{"keep"}},
 		{script: "rfc5228-5.5", msg: corpus(t, "ruby-mail/japanese_iso_2022.eml"), want: []string{"discard"}}, // no Date
-		{script: "rfc5228-5.7", msg: ex01, want: []string{"keep"}},
-		{script: "rfc5228-5.7", msg: corpus(t, "ruby-mail/rfc2822-example01.eml", "X-Caffeine:"), want: []string{"keep"}}, // an empty field: :is "" matches, discard then keep
+		{script: "rfc5228-5.7", msg: ex01, want: []string{"redirect nocc@example.com"}},
+		{script: "rfc5228-5.7", msg: corpus(t, "ruby-mail/rfc2822-example01.eml", "X-Caffeine: C8H10N4O2"), want: []string{"redirect contains@example.com", "redirect nocc@example.com"}},
+		{script: "rfc5228-5.7", msg: corpus(t, "ruby-mail/rfc2822-example01.eml", "X-Caffeine:", "Cc:  "), want: []string{"redirect is@example.com", "redirect contains@example.com", "redirect nocc@example.com"}},
+		{script: "rfc5228-5.7", msg: corpus(t, "ruby-mail/rfc2822-example03.eml"), want: []string{"keep"}},
 		{script: "rfc5228-9", msg: ex01, want: []string{"fileinto spam"}},
 		{script: "rfc5228-9", msg: corpus(t, "ruby-mail/rfc2822-example01.eml", "Cc: me@example.com"), want: []string{"fileinto personal"}},
 		{script: "rfc5228-9", msg: corpus(t, "ruby-mail/rfc2822-example01.eml", "Cc: me@example.com", "!Subject: Make Money Fast!"), want: []string{"fileinto spam"}},
@@ -87,6 +89,8 @@ func TestRFCExamples(t *testing.T) {
 		{script: "rfc5229-3", msg: corpus(t, "ruby-mail/rfc2822-example03.eml", "Subject: [acme-users] [fwd] version 1.0 is out"), want: []string{"fileinto INBOX.lists.acme-users"}},
 		{script: "rfc5229-3", msg: corpus(t, "ruby-mail/rfc2822-example01.eml", "Cc: coyote@ACME.Example.COM"), want: []string{"fileinto INBOX.business.ACME.Example"}},
 		{script: "rfc5229-3", msg: ex01, want: []string{"keep"}},
+		{script: "rfc5229-3-a", msg: corpus(t, "ruby-mail/rfc2822-example01.eml", "!Subject: Oh dear Ethelbert"), want: []string{"fileinto regarding ${beep}"}},
+		{script: "rfc5229-3-a", msg: ex01, want: []string{"keep"}},
 		{script: "rfc5229-4", msg: ex01, want: []string{"reject"}, check: reason("Dear Mr Coyote,\r\nI'm out, please leave a message after the meep.\r\n")},
 		{script: "rfc5229-5", msg: ex01, want: []string{"redirect pending@example.com"}},
 
