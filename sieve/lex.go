@@ -177,10 +177,9 @@ func (l *lexer) quoted(p position) (token, *Error) {
 		switch l.src[i] {
 		case '"':
 			b.WriteString(l.src[start:i])
+			// Strings may hold octets that are not UTF-8 (RFC 5228
+			// section 2.4.2).
 			l.advance(i + 1 - l.off)
-			if !utf8.ValidString(b.String()) {
-				return token{}, errAt(p, ErrSyntax, "string is not valid UTF-8")
-			}
 			return token{kind: tokString, pos: p, text: b.String()}, nil
 		case '\\':
 			b.WriteString(l.src[start:i])
@@ -228,9 +227,6 @@ func (l *lexer) multiline(p position, n int) (token, *Error) {
 		body := strings.TrimSuffix(strings.TrimSuffix(line, "\n"), "\r")
 		if body == "." {
 			l.advance(i + end + 1 - l.off)
-			if !utf8.ValidString(b.String()) {
-				return token{}, errAt(p, ErrSyntax, "string is not valid UTF-8")
-			}
 			return token{kind: tokString, pos: p, text: b.String()}, nil
 		}
 		if strings.HasPrefix(line, "..") {

@@ -3,7 +3,6 @@ package sieve
 import (
 	"fmt"
 	"strings"
-	"unicode/utf8"
 )
 
 type comparator uint8
@@ -302,9 +301,8 @@ func parseGlob(p string) []globElem {
 	return out
 }
 
-// glob reports whether s matches pattern. With fold, ASCII letters match
-// either case and '?' matches one UTF-8 character; without it (i;octet) '?'
-// matches one octet. If caps is not nil it receives the text each wildcard
+// glob reports whether s matches pattern. With fold (i;ascii-casemap),
+// ASCII letters match either case; '?' matches one octet either way. If caps is not nil it receives the text each wildcard
 // matched, in order.
 //
 // The pattern is split at its stars into segments. The first segment is
@@ -415,15 +413,10 @@ func fill(s string, spans [][2]int, caps *[]string) {
 	}
 }
 
-// step returns the length of the character at s[i:]: one octet without
-// fold, one UTF-8 sequence with it.
-func step(s string, i int, fold bool) int {
-	if !fold || s[i] < utf8.RuneSelf {
-		return 1
-	}
-	_, n := utf8.DecodeRuneInString(s[i:])
-	return n
-}
+// step returns the length of the character at s[i:]. For i;octet and
+// i;ascii-casemap a character is one octet (RFC 5228 section 2.7.1), so
+// '?' matches exactly one octet of a UTF-8 sequence, as Pigeonhole does.
+func step(s string, i int, fold bool) int { return 1 }
 
 func hasPrefixFold(s, prefix string, fold bool) bool {
 	if len(s) < len(prefix) {
@@ -476,9 +469,6 @@ func matchBack(s string, j int, seg []globElem, fold bool, spans *[][2]int, reco
 				return 0, false
 			}
 			n := 1
-			if fold && s[j-1] >= utf8.RuneSelf {
-				_, n = utf8.DecodeLastRuneInString(s[:j])
-			}
 			if record {
 				*spans = append(*spans, [2]int{j - n, j})
 			}

@@ -43,9 +43,6 @@ func Parse(script []byte, opts *Options) (*Script, error) {
 	if len(script) > opts.Limits.maxScriptBytes() {
 		return nil, &Error{Msg: "script larger than " + strconv.Itoa(opts.Limits.maxScriptBytes()) + " bytes", Err: ErrLimit}
 	}
-	if !utf8.Valid(script) {
-		return nil, &Error{Msg: "script is not valid UTF-8", Err: ErrSyntax}
-	}
 	p := &parser{lex: newLexer(string(script)), limit: opts.Limits}
 	if err := p.advance(); err != nil {
 		return nil, err
@@ -67,6 +64,9 @@ func Parse(script []byte, opts *Options) (*Script, error) {
 		}
 	}
 	cmds, cerr := c.block(raw, true)
+	if cerr == nil {
+		cerr = c.err
+	}
 	if cerr != nil {
 		return nil, cerr
 	}
@@ -77,6 +77,7 @@ type compiler struct {
 	enabled  map[string]bool
 	required map[string]bool
 	limits   Limits
+	err      *Error // the first error found in a string, reported after the rest
 }
 
 // tagArg says what follows a tag.
@@ -232,7 +233,11 @@ type str struct {
 func (c *compiler) str(a rawArg, i int) str {
 	s := a.strs[i]
 	if c.required["encoded-character"] {
-		s = decodeEncodedCharacters(s)
+		var bad string
+		s, bad = decodeEncodedCharacters(s)
+		if bad != "" && c.err == nil {
+			c.err = errAt(a.pos, ErrSyntax, "invalid unicode character %s in encoded character", bad)
+		}
 	}
 	return str{s: s, v: c.required["variables"] && strings.Contains(s, "${")}
 }
@@ -246,17 +251,19 @@ func (c *compiler) strs(a rawArg) []str {
 }
 
 // decodeEncodedCharacters replaces "${hex:...}" and "${unicode:...}"
-// (RFC 5228 section 2.4.2.4); malformed sequences stay as written.
-func decodeEncodedCharacters(s string) string {
+// (RFC 5228 section 2.4.2.4); malformed sequences stay as written. A
+// well-formed ${unicode:...} with a value outside the Unicode scalar
+// values is an error: bad returns the value.
+func decodeEncodedCharacters(s string) (out string, bad string) {
 	if !strings.Contains(s, "${") {
-		return s
+		return s, ""
 	}
 	var b strings.Builder
 	for {
 		i := strings.Index(s, "${")
 		if i < 0 {
 			b.WriteString(s)
-			return b.String()
+			return b.String(), bad
 		}
 		b.WriteString(s[:i])
 		rest := s[i+2:]
@@ -278,14 +285,21 @@ func decodeEncodedCharacters(s string) string {
 			switch kind {
 			case "hex":
 				v, err := strconv.ParseUint(f, 16, 8)
-				if err != nil {
+				if err != nil || len(f) > 2 {
 					ok = false
 					break
 				}
 				out.WriteByte(byte(v))
 			case "unicode":
-				v, err := strconv.ParseUint(f, 16, 32)
-				if err != nil || v > utf8.MaxRune || (v >= 0xD800 && v <= 0xDFFF) {
+				v, err := strconv.ParseUint(f, 16, 64)
+				if err != nil {
+					ok = false
+					break
+				}
+				if v > utf8.MaxRune || (v >= 0xD800 && v <= 0xDFFF) {
+					if bad == "" {
+						bad = "0x" + strings.ToUpper(strconv.FormatUint(v, 16))
+					}
 					ok = false
 					break
 				}
@@ -295,7 +309,7 @@ func decodeEncodedCharacters(s string) string {
 		if ok && strings.TrimSpace(rest[colon+1:end]) == "" && rest[colon+1:end] != "" {
 			ok = false
 		}
-		if !ok || (kind == "hex" && !utf8.ValidString(out.String())) {
+		if !ok {
 			b.WriteString("${")
 			s = rest
 			continue

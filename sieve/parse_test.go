@@ -46,6 +46,8 @@ func TestParseErrors(t *testing.T) {
 		{"set two lower", "require \"variables\";\nset :lower :upper \"a\" \"c\";", `sieve: line 2, column 12: modifiers :lower and :upper have the same precedence`, ErrSyntax},
 		{"column counts characters", "# ééé\nif header :is \"subject\" \"é\" { kep; }", `sieve: line 2, column 31: unknown command "kep"`, ErrSyntax},
 		{"tag twice", "require \"copy\";\nredirect :copy :copy \"a@b.c\";", `sieve: line 2, column 16: tag :copy given twice`, ErrSyntax},
+		{"unicode out of range", "require \"encoded-character\";\nif header :contains \"subject\" \"${unicode:200000}\" { keep; }", `sieve: line 2, column 31: invalid unicode character 0x200000 in encoded character`, ErrSyntax},
+		{"surrogate", "require \"encoded-character\";\nkeep;\nif header :is \"x\" \"${Unicode:DF01}\" { keep; }", `sieve: line 3, column 19: invalid unicode character 0xDF01 in encoded character`, ErrSyntax},
 		{"nesting", strings.Repeat("if true {", 40) + strings.Repeat("}", 40), `sieve: line 1, column 292: nesting deeper than 32`, ErrLimit},
 	}
 	for _, c := range cases {
@@ -110,5 +112,33 @@ func TestExtensions(t *testing.T) {
 		assert.Contains(t, ext, name)
 		_, err := Parse([]byte(`require "`+name+`";`), nil)
 		assert.NoError(t, err, name)
+	}
+}
+
+// TestEncodedCharacter checks the table of RFC 5228 section 2.4.2.4.
+func TestEncodedCharacter(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string]string{
+		"$${hex:40}":         "$@",
+		"${hex: 40 }":        "@",
+		"${HEX: 40}":         "@",
+		"${hex:40":           "${hex:40",
+		"${hex:400}":         "${hex:400}",
+		"${hex:4${hex:30}}":  "${hex:40}",
+		"${unicode:40}":      "@",
+		"${ unicode:40}":     "${ unicode:40}",
+		"${UNICODE:40}":      "@",
+		"${UnICoDE:0000040}": "@",
+		"${Unicode:40}":      "@",
+		"${Unicode:Cool}":    "${Unicode:Cool}",
+		"${hex:\r\n41\r\n}":  "A",
+	} {
+		got, bad := decodeEncodedCharacters(in)
+		assert.Equal(t, want, got, in)
+		assert.Empty(t, bad, in)
+	}
+	for _, in := range []string{"${unicode:200000}", "${Unicode:DF01}"} {
+		_, bad := decodeEncodedCharacters(in)
+		assert.NotEmpty(t, bad, in)
 	}
 }

@@ -214,6 +214,7 @@ func TestPigeonhole(t *testing.T) {
 		{"anyof-allof", `if anyof (header :contains "from" "zzz.org", allof (address :all :is "to" "mary@example.net", not header :contains "subject" "digest")) { redirect "any@example.org"; }`},
 		{"stop", `if true { keep; stop; } discard;`},
 		{"matches-wildcards", `if header :matches "subject" "Saying ?ello" { redirect "q@example.org"; } if header :matches "subject" "*\\**" { redirect "star@example.org"; } if header :matches "from" "*<*@*.*>" { redirect "angle@example.org"; }`},
+		{"matches-octets", `if header :matches "subject" "NOTE: ???국*" { redirect "three@example.org"; } if header :matches "subject" "NOTE: ?국*" { redirect "one@example.org"; } if header :matches "subject" "???????????????" { redirect "fifteen@example.org"; } if header :matches "subject" "?????" { redirect "five@example.org"; }`},
 		{"octet", `if header :comparator "i;octet" :contains "subject" "hello" { redirect "octet@example.org"; } if header :comparator "i;octet" :contains "subject" "Hello" { redirect "octet2@example.org"; }`},
 		{"encoded-words", `if header :contains "subject" "まみむめも" { redirect "ja@example.org"; } if header :contains "subject" "한국말" { redirect "ko@example.org"; } if address :all :is "to" "raasdnil@gmail.com" { redirect "jato@example.org"; }`},
 		{"envelope", `require "envelope"; if envelope :domain :is "from" "zzz.org" { redirect "list@example.org"; } if envelope :localpart :is "to" "mary" { redirect "mary@example.org"; }`},
@@ -262,6 +263,12 @@ func TestPigeonhole(t *testing.T) {
 		// answered, so that a vacation never answers itself.
 		"vacation/japanese":           "no reply to the user's own address",
 		"vacation-addresses/japanese": "no reply to the user's own address",
+		// RFC 5228 section 2.7.1: under i;ascii-casemap "?" matches one
+		// octet. Pigeonhole agrees on the Japanese subject (fifteen "?"
+		// for five three-octet characters) and on "NOTE: ???국*", but
+		// also matches "NOTE: ?국*", where "?" would have to be the three
+		// octets of 한.
+		"matches-octets/korean": "? is one octet (RFC 5228 section 2.7.1)",
 		// A mailbox name that climbs out of the store: this package
 		// refuses it (a run-time error, so implicit keep); Pigeonhole
 		// leaves it to the storage, which files it.

@@ -1,2 +1,1 @@
-require ["fileinto"];
-require "envelope";
+require ["fileinto", "reject"];
