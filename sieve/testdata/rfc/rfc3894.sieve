@@ -1,0 +1,5 @@
+require ["copy", "fileinto"];
+if header :contains "subject" "hello" {
+    fileinto :copy "Hellos";
+}
+redirect :copy "sent@example.com";

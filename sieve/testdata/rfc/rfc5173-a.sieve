@@ -1,0 +1,5 @@
+require "body";
+
+if body :raw :contains "MAKE MONEY FAST" {
+        discard;
+}

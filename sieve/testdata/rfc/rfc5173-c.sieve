@@ -1,0 +1,4 @@
+require ["body", "fileinto"];
+if body :text :contains "Base64 encoded" {
+        fileinto "project/schedule";
+}

@@ -1,0 +1,4 @@
+require "fileinto";
+if header :contains ["from"] "coyote" {
+    fileinto "INBOX.harassment";
+}

@@ -1,0 +1,3 @@
+if address :is :all "from" "tim@example.com" {
+    discard;
+}
