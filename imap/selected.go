@@ -221,7 +221,10 @@ func (c *conn) sync(expungeOK bool) error {
 		}
 		if j < len(cur) && cur[j].UID == m.UID {
 			if !sel.gone[i] && !sameFlags(cur[j].Flags, m.Flags) {
-				c.untagged(string(c.appendFlagsFetch(nil, uint32(len(nmsgs)+1), cur[j])))
+				// Numbered as the client knows the message now: the
+				// EXPUNGE responses come after (RFC 9051 section
+				// 7.5.1), as Dovecot sends them.
+				c.untagged(string(c.appendFlagsFetch(nil, uint32(i+1), cur[j])))
 			}
 			nmsgs = append(nmsgs, cur[j])
 			ngone = append(ngone, sel.gone[i])

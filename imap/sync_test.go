@@ -1,0 +1,43 @@
+package imap_test
+
+import (
+	"slices"
+	"testing"
+)
+
+// TestUpdatesNumberedAsTold checks RFC 9051 section 7.5.1: when another
+// session changed flags and expunged, the FETCH responses carry the
+// sequence numbers the client knows when it reads them, that is before
+// the EXPUNGE responses that follow, as Dovecot sends them. Both after a
+// command and during IDLE.
+func TestUpdatesNumberedAsTold(t *testing.T) {
+	be, _ := newFixture(t)
+	s := testServer(be)
+	a, b := newClient(t, s), newClient(t, s)
+	for _, cl := range []*client{a, b} {
+		cl.do("l", "LOGIN alice secret")
+		cl.do("s", "SELECT INBOX")
+	}
+	a.do("a1", `STORE 3 +FLAGS.SILENT (\Flagged)`)
+	a.do("a2", `STORE 1 +FLAGS.SILENT (\Deleted)`)
+	a.do("a3", "EXPUNGE")
+	got := b.do("b1", "NOOP")
+	want := []string{`* 3 FETCH (UID 3 FLAGS (\Flagged))`, "* 1 EXPUNGE", "b1 OK NOOP completed"}
+	if !slices.Equal(got, want) {
+		t.Fatalf("NOOP:\n got  %q\n want %q", got, want)
+	}
+
+	// During IDLE: the update comes in one go when the flags change and
+	// the expunge are seen together.
+	a.do("a4", `STORE 2 +FLAGS.SILENT (\Answered)`)
+	a.do("a5", `STORE 1 +FLAGS.SILENT (\Deleted)`)
+	a.do("a6", "EXPUNGE")
+	b.send("b2 IDLE\r\n")
+	expectPrefix(t, b.line(), "+ ")
+	b.send("DONE\r\n")
+	got = b.until("b2")
+	want = []string{`* 2 FETCH (UID 3 FLAGS (\Flagged \Answered))`, "* 1 EXPUNGE", "b2 OK IDLE completed"}
+	if !slices.Equal(got, want) {
+		t.Fatalf("IDLE:\n got  %q\n want %q", got, want)
+	}
+}
