@@ -59,7 +59,6 @@ func Example() {
 	// * 1 EXISTS
 	// * 0 RECENT
 	// * FLAGS (\Answered \Flagged \Deleted \Seen \Draft)
-	// * LIST () "/" "INBOX"
 	// b OK [READ-WRITE] SELECT completed
 	// * 1 FETCH (FLAGS (\Seen) BODY[HEADER.FIELDS (SUBJECT)] {19}
 	// Subject: Lunch?

@@ -162,7 +162,11 @@ func (c *conn) cmdSelect(cmd *command) error {
 		c.untagged(string(appendFlags([]byte("OK [PERMANENTFLAGS "), perm)) + "] Flags permitted")
 		c.okCode = string(CodeReadWrite)
 	}
-	c.untagged("LIST () \"/\" " + string(appendString(nil, c.mailboxOut(name), c.utf8)))
+	if c.rev2 {
+		// RFC 9051 section 6.3.2; an IMAP4rev1 client does not expect
+		// it (imaplib would list the mailbox twice).
+		c.untagged("LIST () \"/\" " + string(appendString(nil, c.mailboxOut(name), c.utf8)))
+	}
 	return nil
 }
 

@@ -2,6 +2,7 @@ package imap_test
 
 import (
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -39,5 +40,23 @@ func TestUpdatesNumberedAsTold(t *testing.T) {
 	want = []string{`* 2 FETCH (UID 3 FLAGS (\Flagged \Answered))`, "* 1 EXPUNGE", "b2 OK IDLE completed"}
 	if !slices.Equal(got, want) {
 		t.Fatalf("IDLE:\n got  %q\n want %q", got, want)
+	}
+}
+
+// TestSelectListOnlyForRev2 checks that the untagged LIST of RFC 9051
+// section 6.3.2 goes only to a client that enabled IMAP4rev2: imaplib, an
+// IMAP4rev1 client, took it for a LIST response of its own.
+func TestSelectListOnlyForRev2(t *testing.T) {
+	be, _ := newFixture(t)
+	cl := newClient(t, testServer(be))
+	cl.do("a", "LOGIN alice secret")
+	for _, l := range cl.do("b", "SELECT INBOX") {
+		if strings.HasPrefix(l, "* LIST") {
+			t.Fatalf("IMAP4rev1 SELECT sent %q", l)
+		}
+	}
+	cl.do("c", "ENABLE IMAP4rev2")
+	if lines := cl.do("d", "SELECT INBOX"); !slices.Contains(lines, `* LIST () "/" "INBOX"`) {
+		t.Fatalf("IMAP4rev2 SELECT: %q", lines)
 	}
 }
