@@ -60,3 +60,28 @@ func TestSelectListOnlyForRev2(t *testing.T) {
 		t.Fatalf("IMAP4rev2 SELECT: %q", lines)
 	}
 }
+
+// TestStoreOnExpungedMessage checks that STORE on a message another
+// session expunged, still in this session's view, is answered OK with the
+// FETCH of its flags, as Dovecot answers (RFC 9051 section 6.4.6 allows
+// OK or NO; clients take NO for a failure of the whole command).
+func TestStoreOnExpungedMessage(t *testing.T) {
+	be, _ := newFixture(t)
+	s := testServer(be)
+	a, b := newClient(t, s), newClient(t, s)
+	for _, cl := range []*client{a, b} {
+		cl.do("l", "LOGIN alice secret")
+		cl.do("s", "SELECT INBOX")
+	}
+	b.do("b1", `STORE 2 +FLAGS.SILENT (\Deleted)`)
+	b.do("b2", "EXPUNGE")
+	a.do("a1", "FETCH 1:3 UID") // sees the expunge, may not announce it
+	got := a.do("a2", `STORE 1:2 +FLAGS (\Answered)`)
+	want := []string{`* 1 FETCH (FLAGS (\Seen \Answered))`, `* 2 FETCH (FLAGS (\Answered))`, "a2 OK STORE completed"}
+	if !slices.Equal(got, want) {
+		t.Fatalf("STORE:\n got  %q\n want %q", got, want)
+	}
+	if got := a.do("a3", "NOOP"); got[0] != "* 2 EXPUNGE" {
+		t.Fatalf("NOOP: %q", got)
+	}
+}
