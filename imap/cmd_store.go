@@ -29,6 +29,9 @@ func (c *conn) cmdStore(cmd *command) error {
 			return err
 		}
 	}
+	if cmd.storeOp != StoreRemove {
+		c.announceFlags(cmd.flags)
+	}
 	for _, n := range seqs {
 		// A message another session expunged (gone) keeps the flags of
 		// the view: the STORE is answered OK with them, as Dovecot

@@ -19,6 +19,10 @@ type selected struct {
 	msgs     []MessageInfo
 	gone     []bool
 	validity uint32
+	// flags is the FLAGS list the client was given; newKeywords adds
+	// \* to PERMANENTFLAGS.
+	flags       []Flag
+	newKeywords bool
 }
 
 func (s *selected) max() uint32 { return uint32(len(s.msgs)) }
@@ -128,16 +132,24 @@ func (c *conn) cmdSelect(cmd *command) error {
 		mb.Close(c.ctx)
 		return err
 	}
-	sel := &selected{name: name, mb: mb, readOnly: readOnly, msgs: msgs, gone: make([]bool, len(msgs)), validity: st.UIDValidity}
-	c.sel = sel
-	c.state = stateSelected
-
 	flags := []Flag{FlagAnswered, FlagFlagged, FlagDeleted, FlagSeen, FlagDraft}
 	for _, k := range st.Keywords {
 		if !hasFlag(flags, k) {
 			flags = append(flags, k)
 		}
 	}
+	for _, m := range msgs {
+		for _, f := range m.Flags {
+			if !hasFlag(flags, f) && f != FlagRecent {
+				flags = append(flags, f)
+			}
+		}
+	}
+	sel := &selected{name: name, mb: mb, readOnly: readOnly, msgs: msgs, gone: make([]bool, len(msgs)), validity: st.UIDValidity,
+		flags: flags, newKeywords: st.NewKeywords}
+	c.sel = sel
+	c.state = stateSelected
+
 	c.untagged(strconv.Itoa(len(msgs)) + " EXISTS")
 	if !c.rev2 {
 		c.untagged("0 RECENT")
@@ -168,6 +180,33 @@ func (c *conn) cmdSelect(cmd *command) error {
 		c.untagged("LIST () \"/\" " + string(appendString(nil, c.mailboxOut(name), c.utf8)))
 	}
 	return nil
+}
+
+// announceFlags sends FLAGS, and PERMANENTFLAGS when the mailbox is
+// writable, when flags holds a keyword the client has not been told of
+// (RFC 9051 section 7.3.5), as Dovecot does, before the FETCH responses
+// that show it.
+func (c *conn) announceFlags(flags []Flag) {
+	sel := c.sel
+	added := false
+	for _, f := range flags {
+		if f == FlagRecent || f == `\*` || hasFlag(sel.flags, f) {
+			continue
+		}
+		sel.flags = append(sel.flags, f)
+		added = true
+	}
+	if !added {
+		return
+	}
+	c.untagged(string(appendFlags([]byte("FLAGS "), sel.flags)))
+	if !sel.readOnly {
+		perm := sel.flags
+		if sel.newKeywords {
+			perm = append(slices.Clone(perm), `\*`)
+		}
+		c.untagged(string(appendFlags([]byte("OK [PERMANENTFLAGS "), perm)) + "] Flags permitted")
+	}
 }
 
 func (c *conn) cmdClose(cmd *command) error {
@@ -225,6 +264,7 @@ func (c *conn) sync(expungeOK bool) error {
 		}
 		if j < len(cur) && cur[j].UID == m.UID {
 			if !sel.gone[i] && !sameFlags(cur[j].Flags, m.Flags) {
+				c.announceFlags(cur[j].Flags)
 				// Numbered as the client knows the message now: the
 				// EXPUNGE responses come after (RFC 9051 section
 				// 7.5.1), as Dovecot sends them.
@@ -252,6 +292,7 @@ func (c *conn) sync(expungeOK bool) error {
 	added := false
 	for ; j < len(cur); j++ {
 		if cur[j].UID > max {
+			c.announceFlags(cur[j].Flags)
 			nmsgs = append(nmsgs, cur[j])
 			ngone = append(ngone, false)
 			added = true

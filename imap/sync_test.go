@@ -85,3 +85,32 @@ func TestStoreOnExpungedMessage(t *testing.T) {
 		t.Fatalf("NOOP: %q", got)
 	}
 }
+
+// TestNewKeywordAnnounced checks RFC 9051 section 7.3.5: a keyword new to
+// the mailbox is announced with FLAGS and PERMANENTFLAGS before the FETCH
+// that shows it, to the session that stored it and to the others.
+func TestNewKeywordAnnounced(t *testing.T) {
+	be, _ := newFixture(t)
+	s := testServer(be)
+	a, b := newClient(t, s), newClient(t, s)
+	for _, cl := range []*client{a, b} {
+		cl.do("l", "LOGIN alice secret")
+		cl.do("s", "SELECT INBOX")
+	}
+	flags := `* FLAGS (\Answered \Flagged \Deleted \Seen \Draft Project)`
+	perm := `* OK [PERMANENTFLAGS (\Answered \Flagged \Deleted \Seen \Draft Project \*)] Flags permitted`
+	got := b.do("b1", "STORE 2 +FLAGS (Project)")
+	want := []string{flags, perm, "* 2 FETCH (FLAGS (Project))", "b1 OK STORE completed"}
+	if !slices.Equal(got, want) {
+		t.Fatalf("STORE:\n got  %q\n want %q", got, want)
+	}
+	got = a.do("a1", "NOOP")
+	want = []string{flags, perm, "* 2 FETCH (UID 2 FLAGS (Project))", "a1 OK NOOP completed"}
+	if !slices.Equal(got, want) {
+		t.Fatalf("NOOP:\n got  %q\n want %q", got, want)
+	}
+	// Known now: not announced again.
+	if got := b.do("b2", "STORE 3 +FLAGS (Project)"); len(got) != 2 {
+		t.Fatalf("second STORE: %q", got)
+	}
+}
