@@ -139,6 +139,9 @@ func TestDovecotOracle(t *testing.T) {
 	}
 	dv := imaptest.StartDovecot(t, map[string]string{"alice": "secret"})
 	names, msgs := oracleMessages(t)
+	// A part holding NUL bytes: BODY[1] sends them as 0x80 on both.
+	names = append(names, "synthetic/nul-part.eml")
+	msgs["synthetic/nul-part.eml"] = []byte(msgNul)
 
 	be := imapmem.New()
 	u := be.AddUser("alice")

@@ -2,8 +2,10 @@ package imap_test
 
 import (
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestUpdatesNumberedAsTold checks RFC 9051 section 7.5.1: when another
@@ -112,5 +114,52 @@ func TestNewKeywordAnnounced(t *testing.T) {
 	// Known now: not announced again.
 	if got := b.do("b2", "STORE 3 +FLAGS (Project)"); len(got) != 2 {
 		t.Fatalf("second STORE: %q", got)
+	}
+}
+
+const msgNul = "From: a@example.org\r\nSubject: nul\r\nMIME-Version: 1.0\r\n" +
+	"Content-Type: multipart/mixed; boundary=b\r\n\r\n" +
+	"--b\r\nContent-Type: application/octet-stream\r\nContent-Transfer-Encoding: binary\r\n\r\nab\x00cd\x00\r\n" +
+	"--b\r\nContent-Type: text/plain\r\n\r\nplain\r\n--b--\r\n"
+
+// TestFetchNulBytes checks RFC 9051 section 4.3: a literal holds no NUL.
+// BODY sections send NUL as 0x80, as Dovecot does (same length, so the
+// sizes of BODYSTRUCTURE and RFC822.SIZE stay right); only BINARY sends
+// the bytes as they are, in a literal8.
+func TestFetchNulBytes(t *testing.T) {
+	be, u := newFixture(t)
+	if _, err := u.Deliver("INBOX", []byte(msgNul), nil, testDate); err != nil {
+		t.Fatal(err)
+	}
+	cl := newClient(t, testServer(be))
+	cl.do("a", "LOGIN alice secret")
+	cl.do("b", "SELECT INBOX")
+	for _, tc := range []struct{ cmd, want string }{
+		{"FETCH 4 BODY.PEEK[1]", "* 4 FETCH (BODY[1] {6}\r\nab\x80cd\x80)"},
+		{"FETCH 4 BODY.PEEK[1]<1.3>", "* 4 FETCH (BODY[1]<1> {3}\r\nb\x80c)"},
+		{"FETCH 4 BINARY.PEEK[1]", "* 4 FETCH (BINARY[1] ~{6}\r\nab\x00cd\x00)"},
+		{"FETCH 4 BODY.PEEK[]", "* 4 FETCH (BODY[] {" + strconv.Itoa(len(msgNul)) + "}\r\n" + strings.ReplaceAll(msgNul, "\x00", "\x80") + ")"},
+		{"FETCH 4 RFC822.TEXT", ""},
+	} {
+		cl.send("t " + tc.cmd + "\r\n")
+		cl.c.SetReadDeadline(time.Now().Add(10 * time.Second))
+		var b strings.Builder
+		for {
+			l, err := cl.r.ReadString('\n')
+			if err != nil {
+				t.Fatal(err)
+			}
+			if strings.HasPrefix(l, "t ") {
+				break
+			}
+			b.WriteString(l)
+		}
+		got := strings.TrimSuffix(b.String(), "\r\n")
+		if strings.Contains(got, "\x00") && !strings.HasPrefix(tc.cmd, "FETCH 4 BINARY") {
+			t.Errorf("%s: NUL in %q", tc.cmd, got)
+		}
+		if tc.want != "" && got != tc.want {
+			t.Errorf("%s:\n got  %q\n want %q", tc.cmd, got, tc.want)
+		}
 	}
 }
