@@ -86,7 +86,6 @@ func Example() {
 	// * LIST (\Sent \HasNoChildren) "/" "Sent"
 	// * 1 EXISTS
 	// * 0 RECENT
-	// * LIST () "/" "INBOX"
 	// * 1 FETCH (UID 1 FLAGS () RFC822.SIZE 52 BODY[HEADER.FIELDS (SUBJECT)] {19}
 	// Subject: Lunch?
 }
