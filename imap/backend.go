@@ -47,7 +47,8 @@ type MailboxInfo struct {
 	Name string
 	// Attributes holds special-use attributes (RFC 6154) and \Noselect
 	// or \Noinferiors; the server adds \HasChildren, \HasNoChildren and
-	// \Subscribed itself.
+	// \Subscribed itself. \NonExistent marks a subscribed name that is
+	// not a mailbox (RFC 5258 section 3.1).
 	Attributes []MailboxAttr
 	// Subscribed reports whether the user subscribed to the mailbox.
 	Subscribed bool
@@ -101,7 +102,9 @@ type CopyResult struct {
 // on other connections at once. Mailbox names are UTF-8 with "/" as the
 // hierarchy delimiter.
 type User interface {
-	// List returns every mailbox of the user, INBOX included.
+	// List returns every mailbox of the user, INBOX included, and the
+	// subscribed names that are not mailboxes, with AttrNonExistent and
+	// Subscribed set, for LSUB and LIST (SUBSCRIBED).
 	List(ctx context.Context) ([]MailboxInfo, error)
 	// Status returns the counters of a mailbox.
 	Status(ctx context.Context, name string) (MailboxStatus, error)

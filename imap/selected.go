@@ -87,7 +87,8 @@ func (c *conn) mailboxIn(name string) (string, error) {
 	}
 	s, err := decodeUTF7(name)
 	if err != nil {
-		return "", &Error{Type: StatusBad, Text: "Invalid modified UTF-7 mailbox name"}
+		// A name, not a syntax error: NO, as Dovecot answers.
+		return "", &Error{Type: StatusNo, Text: "Mailbox name is not valid modified UTF-7"}
 	}
 	return s, nil
 }

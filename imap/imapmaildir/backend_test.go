@@ -318,3 +318,26 @@ func TestBareLF(t *testing.T) {
 	lines := c.ok("FETCH 1 (RFC822.SIZE BODY.PEEK[] BODY.PEEK[TEXT])")
 	mustHave(t, lines, "RFC822.SIZE 155 BODY[] {155}\r\n"+testMsg+" BODY[TEXT] {9}\r\nHi Bob.\r\n)")
 }
+
+// TestSubscribedNonExistent checks that a subscribed name without a
+// folder is listed by LIST (SUBSCRIBED) as \NonExistent (RFC 5258 section
+// 3.1) and not by LIST.
+func TestSubscribedNonExistent(t *testing.T) {
+	f := newFixture(t, nil)
+	c := f.dial(t, "alice")
+	c.ok(`CREATE Old`)
+	c.ok(`SUBSCRIBE Old`)
+	c.ok(`DELETE Old`)
+	lines := c.ok(`LIST (SUBSCRIBED) "" "*"`)
+	mustHave(t, lines, `* LIST (\NonExistent \Subscribed) "/" "Old"`)
+	for _, l := range lines {
+		if strings.Contains(l, `"INBOX"`) && strings.Contains(l, `\NonExistent`) {
+			t.Errorf("INBOX listed as not existing: %q", l)
+		}
+	}
+	for _, l := range c.ok(`LIST "" "*"`) {
+		if strings.Contains(l, `"Old"`) {
+			t.Errorf("LIST lists a deleted folder: %q", l)
+		}
+	}
+}

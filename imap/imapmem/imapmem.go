@@ -148,6 +148,11 @@ func (s *session) List(ctx context.Context) ([]imap.MailboxInfo, error) {
 	for name, m := range s.u.boxes {
 		out = append(out, imap.MailboxInfo{Name: name, Attributes: slices.Clone(m.special), Subscribed: s.u.subscribed[name]})
 	}
+	for name := range s.u.subscribed {
+		if _, ok := s.u.boxes[name]; !ok {
+			out = append(out, imap.MailboxInfo{Name: name, Attributes: []imap.MailboxAttr{imap.AttrNonExistent}, Subscribed: true})
+		}
+	}
 	slices.SortFunc(out, func(a, b imap.MailboxInfo) int { return strings.Compare(a.Name, b.Name) })
 	return out, nil
 }
