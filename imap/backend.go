@@ -174,6 +174,20 @@ type Mailbox interface {
 	Close(ctx context.Context) error
 }
 
+// MailboxRecent is implemented by a Mailbox that tracks the \Recent flag
+// of IMAP4rev1 (RFC 3501 section 2.3.2), which RFC 9051 removed: a
+// message is recent in the one session that first sees it. The server
+// asks it only for IMAP4rev1 sessions and shows \Recent, the RECENT
+// count and SEARCH RECENT and NEW from what it returns; without it no
+// message is recent.
+type MailboxRecent interface {
+	// ClaimRecent returns, of uids (ascending), those that no session has
+	// claimed yet, and claims them for this session when the mailbox is
+	// read-write; a read-only (EXAMINE) session sees them without
+	// claiming them.
+	ClaimRecent(ctx context.Context, uids []UID) []UID
+}
+
 // MailboxMove is implemented by a Mailbox that moves messages atomically
 // (RFC 6851). Without it, MOVE copies, flags the originals \Deleted and
 // expunges them.

@@ -312,7 +312,7 @@ func (c *conn) fetchOne(seq uint32, m *fetchMsg, items []fetchItem, addFlags boo
 			b = strconv.AppendUint(b, uint64(m.info.UID), 10)
 		case "FLAGS":
 			b = append(b, "FLAGS "...)
-			b = appendFlags(b, m.info.Flags)
+			b = appendFlags(b, c.sel.withRecent(m.info))
 		case "INTERNALDATE":
 			b = append(b, "INTERNALDATE \""...)
 			b = append(b, imapDate(m.info.InternalDate)...)
@@ -370,7 +370,7 @@ func (c *conn) fetchOne(seq uint32, m *fetchMsg, items []fetchItem, addFlags boo
 	if addFlags {
 		sep()
 		b = append(b, "FLAGS "...)
-		b = appendFlags(b, m.info.Flags)
+		b = appendFlags(b, c.sel.withRecent(m.info))
 	}
 	b = append(b, ")\r\n"...)
 	c.write(b)

@@ -112,10 +112,14 @@ func (c *conn) matchKey(k *searchKey, seq, maxUID uint32, m *fetchMsg) (bool, er
 		return k.set.Contains(seq, c.sel.max()), nil
 	case "UID":
 		return k.set.Contains(uint32(m.info.UID), maxUID), nil
-	case "ALL", "OLD":
+	case "ALL":
 		return true, nil
-	case "NEW", "RECENT":
-		return false, nil
+	case "OLD":
+		return !c.sel.recent[m.info.UID], nil
+	case "RECENT":
+		return c.sel.recent[m.info.UID], nil
+	case "NEW":
+		return c.sel.recent[m.info.UID] && !hasFlag(m.info.Flags, FlagSeen), nil
 	case "ANSWERED", "DELETED", "DRAFT", "FLAGGED", "SEEN":
 		return hasFlag(m.info.Flags, Flag(`\`+k.op)), nil
 	case "UNANSWERED", "UNDELETED", "UNDRAFT", "UNFLAGGED", "UNSEEN":

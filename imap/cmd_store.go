@@ -50,7 +50,7 @@ func (c *conn) cmdStore(cmd *command) error {
 			b = append(b, ' ')
 		}
 		b = append(b, "FLAGS "...)
-		b = appendFlags(b, m.Flags)
+		b = appendFlags(b, sel.withRecent(*m))
 		b = append(b, ')')
 		c.untagged(string(b))
 	}

@@ -96,8 +96,9 @@
 // # Not implemented
 //
 // CONDSTORE/QRESYNC, NOTIFY, SORT/THREAD, CATENATE,
-// MULTIAPPEND, QUOTA, ACL and COMPRESS are not implemented. \Recent is not
-// tracked: IMAP4rev1 clients see "* 0 RECENT", as RFC 9051 removed the flag.
+// MULTIAPPEND, QUOTA, ACL and COMPRESS are not implemented. \Recent (which
+// RFC 9051 removed) is shown to IMAP4rev1 clients only, from a Mailbox that
+// implements [MailboxRecent]; STATUS RECENT is always 0.
 //
 // # Standards
 //

@@ -23,6 +23,39 @@ type selected struct {
 	// \* to PERMANENTFLAGS.
 	flags       []Flag
 	newKeywords bool
+	// recent holds the messages recent in this session (IMAP4rev1
+	// only, see MailboxRecent).
+	recent map[UID]bool
+}
+
+// claimRecent asks the mailbox which of msgs are recent for this session.
+// It reports whether any is.
+func (c *conn) claimRecent(msgs []MessageInfo) bool {
+	mr, ok := c.sel.mb.(MailboxRecent)
+	if !ok || c.rev2 || len(msgs) == 0 {
+		return false
+	}
+	uids := make([]UID, len(msgs))
+	for i, m := range msgs {
+		uids[i] = m.UID
+	}
+	got := mr.ClaimRecent(c.ctx, uids)
+	for _, u := range got {
+		if c.sel.recent == nil {
+			c.sel.recent = map[UID]bool{}
+		}
+		c.sel.recent[u] = true
+	}
+	return len(got) > 0
+}
+
+// withRecent returns the flags of m as the session sees them: with
+// \Recent when m is recent in it.
+func (s *selected) withRecent(m MessageInfo) []Flag {
+	if len(s.recent) == 0 || !s.recent[m.UID] {
+		return m.Flags
+	}
+	return append(m.Flags[:len(m.Flags):len(m.Flags)], FlagRecent)
 }
 
 func (s *selected) max() uint32 { return uint32(len(s.msgs)) }
@@ -150,10 +183,11 @@ func (c *conn) cmdSelect(cmd *command) error {
 		flags: flags, newKeywords: st.NewKeywords}
 	c.sel = sel
 	c.state = stateSelected
+	c.claimRecent(msgs)
 
 	c.untagged(strconv.Itoa(len(msgs)) + " EXISTS")
 	if !c.rev2 {
-		c.untagged("0 RECENT")
+		c.untagged(strconv.Itoa(len(sel.recent)) + " RECENT")
 		for i, m := range msgs {
 			if !hasFlag(m.Flags, FlagSeen) {
 				c.untagged("OK [UNSEEN " + strconv.Itoa(i+1) + "] First unseen message")
@@ -254,6 +288,7 @@ func (c *conn) sync(expungeOK bool) error {
 	if err != nil {
 		return err
 	}
+	recentBefore := len(sel.recent)
 	// Walk both lists, ordered by UID.
 	var nmsgs []MessageInfo
 	var ngone []bool
@@ -278,6 +313,7 @@ func (c *conn) sync(expungeOK bool) error {
 		}
 		if expungeOK {
 			expunged = append(expunged, uint32(len(nmsgs)+1))
+			delete(sel.recent, m.UID)
 			continue
 		}
 		nmsgs = append(nmsgs, m)
@@ -290,17 +326,23 @@ func (c *conn) sync(expungeOK bool) error {
 		c.untagged(strconv.FormatUint(uint64(n), 10) + " EXPUNGE")
 	}
 	max := sel.maxUID()
-	added := false
+	added := 0
 	for ; j < len(cur); j++ {
 		if cur[j].UID > max {
 			c.announceFlags(cur[j].Flags)
 			nmsgs = append(nmsgs, cur[j])
 			ngone = append(ngone, false)
-			added = true
+			added++
 		}
 	}
-	if added {
+	if added > 0 {
+		c.claimRecent(nmsgs[len(nmsgs)-added:])
 		c.untagged(strconv.Itoa(len(nmsgs)) + " EXISTS")
+	}
+	if !c.rev2 && (added > 0 || len(sel.recent) != recentBefore) {
+		// RFC 3501 section 7.3.2: with EXISTS, and when the count
+		// changed.
+		c.untagged(strconv.Itoa(len(sel.recent)) + " RECENT")
 	}
 	sel.msgs, sel.gone = nmsgs, ngone
 	return nil
@@ -311,7 +353,7 @@ func (c *conn) appendFlagsFetch(b []byte, seq uint32, m MessageInfo) []byte {
 	b = append(b, " FETCH (UID "...)
 	b = strconv.AppendUint(b, uint64(m.UID), 10)
 	b = append(b, " FLAGS "...)
-	b = appendFlags(b, m.Flags)
+	b = appendFlags(b, c.sel.withRecent(m))
 	return append(b, ')')
 }
 

@@ -163,3 +163,56 @@ func TestFetchNulBytes(t *testing.T) {
 		}
 	}
 }
+
+// TestRecentRev1 checks \Recent for IMAP4rev1 clients (RFC 3501 section
+// 2.3.2): a new message is recent in the first session that sees it, with
+// RECENT counts, the flag in FETCH and SEARCH RECENT and NEW; a session
+// that enabled IMAP4rev2 neither sees nor claims it.
+func TestRecentRev1(t *testing.T) {
+	be, u := newFixture(t)
+	s := testServer(be)
+	a := newClient(t, s)
+	a.do("l", "LOGIN alice secret")
+	if got := a.do("s", "SELECT INBOX"); !slices.Contains(got, "* 0 RECENT") {
+		t.Fatalf("SELECT: %q", got)
+	}
+	if _, err := u.Deliver("INBOX", []byte(msgPlain), nil, testDate); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"* 4 EXISTS", "* 1 RECENT", "n OK NOOP completed"}
+	if got := a.do("n", "NOOP"); !slices.Equal(got, want) {
+		t.Fatalf("NOOP:\n got  %q\n want %q", got, want)
+	}
+	want = []string{`* 4 FETCH (FLAGS (\Recent))`, "f OK FETCH completed"}
+	if got := a.do("f", "FETCH 4 FLAGS"); !slices.Equal(got, want) {
+		t.Fatalf("FETCH:\n got  %q\n want %q", got, want)
+	}
+	for cmd, want := range map[string]string{"SEARCH RECENT": "* SEARCH 4", "SEARCH NEW": "* SEARCH 4", "SEARCH OLD": "* SEARCH 1 2 3"} {
+		if got := a.do("q", cmd); got[0] != want {
+			t.Errorf("%s: %q, want %q", cmd, got[0], want)
+		}
+	}
+	// Claimed by a: not recent for b.
+	b := newClient(t, s)
+	b.do("l", "LOGIN alice secret")
+	if got := b.do("s", "SELECT INBOX"); !slices.Contains(got, "* 0 RECENT") {
+		t.Fatalf("second SELECT: %q", got)
+	}
+	// An IMAP4rev2 session leaves the next one to an IMAP4rev1 one.
+	if _, err := u.Deliver("INBOX", []byte(msgPlain), nil, testDate); err != nil {
+		t.Fatal(err)
+	}
+	c := newClient(t, s)
+	c.do("l", "LOGIN alice secret")
+	c.do("e", "ENABLE IMAP4rev2")
+	for _, l := range append(c.do("s", "SELECT INBOX"), c.do("f", "FETCH 1:* FLAGS")...) {
+		if strings.Contains(l, "RECENT") || strings.Contains(l, `\Recent`) {
+			t.Fatalf("IMAP4rev2 session got %q", l)
+		}
+	}
+	d := newClient(t, s)
+	d.do("l", "LOGIN alice secret")
+	if got := d.do("s", "SELECT INBOX"); !slices.Contains(got, "* 1 RECENT") {
+		t.Fatalf("SELECT after the IMAP4rev2 one: %q", got)
+	}
+}

@@ -80,7 +80,7 @@ func TestStoreFlagsAndKeywords(t *testing.T) {
 	c.append("INBOX", "", "", testMsg)
 	c.ok("SELECT INBOX")
 	lines := c.ok(`STORE 1 +FLAGS (\Flagged $Junk Custom)`)
-	mustHave(t, lines, `FLAGS (\Flagged $Junk Custom)`)
+	mustHave(t, lines, `FLAGS (\Flagged $Junk Custom \Recent)`)
 	kw, err := os.ReadFile(filepath.Join(f.root, "alice", "dovecot-keywords"))
 	if err != nil || string(kw) != "0 $Junk\n1 Custom\n" {
 		t.Fatalf("dovecot-keywords %q, %v", kw, err)
@@ -115,7 +115,7 @@ func TestExpunge(t *testing.T) {
 	lines = c.ok("EXPUNGE")
 	mustHave(t, lines, "1 EXPUNGE")
 	mustHave(t, lines, "1 EXPUNGE")
-	mustHave(t, c.ok("UID FETCH 1:* FLAGS"), "1 FETCH (UID 4 FLAGS ())")
+	mustHave(t, c.ok("UID FETCH 1:* FLAGS"), "1 FETCH (UID 4 FLAGS (\\Recent))")
 	st := f.store(t, "alice")
 	md, _ := st.Folder("INBOX")
 	snap, _ := md.Sync(context.Background(), nil)
@@ -232,7 +232,7 @@ func testIdle(t *testing.T, noInotify bool) {
 	if _, err := md.SetFlags(context.Background(), []uint32{m.UID}, maildir.FlagsAdd, maildir.FlagFlagged, nil); err != nil {
 		t.Fatal(err)
 	}
-	c.waitFor(`FETCH (UID 1 FLAGS (\Flagged))`, 2*time.Second)
+	c.waitFor(`FETCH (UID 1 FLAGS (\Flagged \Recent))`, 2*time.Second)
 	if err := md.Remove(context.Background(), []uint32{m.UID}); err != nil {
 		t.Fatal(err)
 	}

@@ -91,6 +91,8 @@ type mailbox struct {
 	msgs     []*message
 	special  []imap.MailboxAttr
 	watchers map[chan struct{}]struct{}
+	// recentFrom is the lowest UID no session has claimed as recent.
+	recentFrom imap.UID
 }
 
 func (m *mailbox) notify() {
@@ -280,7 +282,7 @@ func (s *session) Select(ctx context.Context, name string, readOnly bool) (imap.
 	if !ok {
 		return nil, imap.ErrNoSuchMailbox
 	}
-	h := &handle{s: s, m: m, ch: make(chan struct{}, 1)}
+	h := &handle{s: s, m: m, ch: make(chan struct{}, 1), readOnly: readOnly}
 	m.watchers[h.ch] = struct{}{}
 	return h, nil
 }
@@ -289,9 +291,26 @@ func (s *session) Logout(ctx context.Context) error { return nil }
 
 // handle is a mailbox selected by one connection.
 type handle struct {
-	s  *session
-	m  *mailbox
-	ch chan struct{}
+	s        *session
+	m        *mailbox
+	ch       chan struct{}
+	readOnly bool
+}
+
+// ClaimRecent implements [imap.MailboxRecent]: the messages delivered
+// since a read-write session last claimed them are recent.
+func (h *handle) ClaimRecent(ctx context.Context, uids []imap.UID) []imap.UID {
+	defer h.s.lock()()
+	var out []imap.UID
+	for _, u := range uids {
+		if u >= h.m.recentFrom {
+			out = append(out, u)
+		}
+	}
+	if !h.readOnly && len(uids) > 0 && uids[len(uids)-1] >= h.m.recentFrom {
+		h.m.recentFrom = uids[len(uids)-1] + 1
+	}
+	return out
 }
 
 func (h *handle) Status(ctx context.Context) (imap.MailboxStatus, error) {
