@@ -83,7 +83,8 @@
 // Search and Fetch take their criteria and items in IMAP syntax. A NO or
 // BAD reply is an [*Error]; a response that does not parse is a
 // [*ProtocolError]. Literals in responses are bounded by
-// ClientOptions.MaxLiteral. Commands run one at a time (no pipelining).
+// ClientOptions.MaxLiteral. Concurrent calls are pipelined, their
+// responses matched by tag.
 //
 // # Mailbox names
 //
