@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"runtime/debug"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -346,7 +347,7 @@ const (
 )
 
 var commandStates = map[string]uint8{
-	"CAPABILITY": inAny, "NOOP": inAny, "LOGOUT": inAny,
+	"CAPABILITY": inAny, "NOOP": inAny, "LOGOUT": inAny, "ID": inAny,
 	"STARTTLS": inNotAuth, "AUTHENTICATE": inNotAuth, "LOGIN": inNotAuth,
 	"ENABLE": inLoggedIn, "SELECT": inLoggedIn, "EXAMINE": inLoggedIn, "CREATE": inLoggedIn,
 	"DELETE": inLoggedIn, "RENAME": inLoggedIn, "SUBSCRIBE": inLoggedIn, "UNSUBSCRIBE": inLoggedIn,
@@ -362,6 +363,9 @@ func (c *conn) dispatch(cmd *command) error {
 		c.untagged("CAPABILITY " + c.capabilities())
 		return nil
 	case "NOOP", "CHECK":
+		return nil
+	case "ID":
+		c.untagged(c.idResponse())
 		return nil
 	case "LOGOUT":
 		c.untagged("BYE Logging out")
@@ -431,11 +435,38 @@ func (c *conn) capabilities() string {
 		}
 		caps = append(caps, "SASL-IR")
 	}
-	caps = append(caps, "LITERAL+", "ENABLE", "IDLE", "NAMESPACE", "UNSELECT", "UIDPLUS", "MOVE",
+	caps = append(caps, "ID", "LITERAL+", "ENABLE", "IDLE", "NAMESPACE", "UNSELECT", "UIDPLUS", "MOVE",
 		"SPECIAL-USE", "CREATE-SPECIAL-USE", "LIST-EXTENDED", "LIST-STATUS", "ESEARCH",
 		"STATUS=SIZE", "BINARY", "UTF8=ACCEPT", "CHILDREN",
 		"APPENDLIMIT="+strconv.FormatInt(c.lim.literal, 10))
 	return strings.Join(caps, " ")
+}
+
+// idResponse is the answer to ID (RFC 2971): Server.ID in the order of
+// its fields' names, NIL for an empty map.
+func (c *conn) idResponse() string {
+	id := c.srv.ID
+	if id == nil {
+		id = map[string]string{"name": "Herald"}
+	}
+	if len(id) == 0 {
+		return "ID NIL"
+	}
+	keys := make([]string, 0, len(id))
+	for k := range id {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	b := []byte("ID (")
+	for i, k := range keys {
+		if i > 0 {
+			b = append(b, ' ')
+		}
+		b = appendString(b, k, false)
+		b = append(b, ' ')
+		b = appendNString(b, id[k], false)
+	}
+	return string(append(b, ')'))
 }
 
 // loginAllowed reports whether LOGIN and plain-text mechanisms may be used.

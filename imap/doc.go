@@ -106,6 +106,7 @@
 //   - RFC 9051, IMAP4rev2
 //   - RFC 3501, IMAP4rev1 (compatibility)
 //   - RFC 2177, IDLE
+//   - RFC 2971, ID (Server.ID)
 //   - RFC 6851, MOVE
 //   - RFC 4315, UIDPLUS (APPENDUID, COPYUID, UID EXPUNGE)
 //   - RFC 6154, SPECIAL-USE and CREATE-SPECIAL-USE

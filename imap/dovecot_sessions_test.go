@@ -277,3 +277,42 @@ func TestDovecotOracleSessions(t *testing.T) {
 		}
 	}
 }
+
+// TestDovecotOracleID sends the same ID commands (RFC 2971) to Dovecot and
+// to Herald: both answer with an untagged ID list, or refuse with BAD,
+// alike. The values differ by nature (each server's name).
+func TestDovecotOracleID(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts Dovecot")
+	}
+	dv := imaptest.StartDovecot(t, map[string]string{"alice": "secret"})
+	be, _ := newFixture(t)
+	srv := testServer(be)
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go srv.Serve(l)
+	defer srv.Shutdown(context.Background())
+	d, h := dialRaw(t, dv.Addr, "d"), dialRaw(t, l.Addr().String(), "h")
+	shape := func(lines []string) string {
+		var out []string
+		for _, l := range lines {
+			switch {
+			case strings.HasPrefix(l, "* ID ("):
+				out = append(out, "* ID (...)")
+			case strings.HasPrefix(l, "TAG "):
+				out = append(out, strings.Fields(l)[0]+" "+strings.Fields(l)[1])
+			default:
+				out = append(out, l)
+			}
+		}
+		return strings.Join(out, " | ")
+	}
+	for i, cmd := range []string{`ID ("name" "herald-test" "version" "1")`, `ID NIL`, `ID ("name" "x" "os" NIL)`, `ID ("name")`, `ID name`, "LOGIN alice secret", `ID ("name" "after login")`} {
+		want, got := shape(d.run(cmd)), shape(h.run(cmd))
+		if want != got {
+			t.Errorf("%d %s:\n dovecot %s\n herald  %s", i, cmd, want, got)
+		}
+	}
+}

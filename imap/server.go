@@ -72,6 +72,10 @@ type Server struct {
 	// then; otherwise the server announces LOGINDISABLED before TLS.
 	Auth *sasl.Authenticator
 
+	// ID is what the server says of itself in answer to ID (RFC 2971),
+	// field names to values; nil sends ("name" "Herald"), an empty map
+	// NIL. The client's own ID is read and not kept.
+	ID map[string]string
 	// Greeting is the text of the greeting. Default "Herald IMAP ready".
 	Greeting string
 	// TLSConfig enables STARTTLS, and implicit TLS with ImplicitTLS.
