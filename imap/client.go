@@ -258,12 +258,13 @@ func (c *Client) has(name string) bool {
 // tagged OK response. A command with a synchronizing literal runs alone.
 func (c *Client) do(ctx context.Context, name string, args []arg, fn func(*response) error) (*response, error) {
 	alone := false
-	utf8 := c.utf8On()
-	if !c.has("LITERAL+") {
-		for _, a := range args {
-			if a.reader != nil || a.isStr && (!quotable(a.str, utf8) || a.str == "") {
-				alone = true
-			}
+	utf8, lit := c.utf8On(), c.literalMode()
+	for _, a := range args {
+		switch {
+		case a.reader != nil:
+			alone = alone || !lit.nonSync(a.n)
+		case a.isStr && (!quotable(a.str, utf8) || a.str == ""):
+			alone = alone || !lit.nonSync(int64(len(a.str)))
 		}
 	}
 	if alone {
@@ -280,7 +281,7 @@ func (c *Client) do(ctx context.Context, name string, args []arg, fn func(*respo
 func (c *Client) send(ctx context.Context, name string, args []arg, fn func(*response) error) (*response, error) {
 	stop := c.watch(ctx)
 	defer stop()
-	utf8, litPlus := c.utf8On(), c.has("LITERAL+")
+	utf8, lit := c.utf8On(), c.literalMode()
 	c.wmu.Lock()
 	p := c.enqueue(name, fn)
 	w := bufio.NewWriter(c.conn)
@@ -290,13 +291,13 @@ func (c *Client) send(ctx context.Context, name string, args []arg, fn func(*res
 			w.WriteByte(' ')
 			switch {
 			case a.reader != nil:
-				if err := c.literal(w, a.n, a.reader, litPlus, p); err != nil {
+				if err := c.literal(w, a.n, a.reader, lit, p); err != nil {
 					return err
 				}
 			case a.isStr && quotable(a.str, utf8) && a.str != "":
 				w.Write(appendString(nil, a.str, utf8))
 			case a.isStr:
-				if err := c.literal(w, int64(len(a.str)), strings.NewReader(a.str), litPlus, p); err != nil {
+				if err := c.literal(w, int64(len(a.str)), strings.NewReader(a.str), lit, p); err != nil {
 					return err
 				}
 			default:
@@ -315,6 +316,31 @@ func (c *Client) send(ctx context.Context, name string, args []arg, fn func(*res
 		return nil, err
 	}
 	return c.wait(p)
+}
+
+// literalMode is what the server accepts of non-synchronizing literals
+// (RFC 7888): any (LITERAL+), up to 4096 bytes (LITERAL-, part of
+// IMAP4rev2), or none.
+type literalMode uint8
+
+const (
+	literalSync literalMode = iota
+	literalMinus
+	literalPlus
+)
+
+func (m literalMode) nonSync(n int64) bool {
+	return m == literalPlus || m == literalMinus && n <= literalMinusMax
+}
+
+func (c *Client) literalMode() literalMode {
+	switch {
+	case c.has("LITERAL+"):
+		return literalPlus
+	case c.has("LITERAL-") || c.has("IMAP4REV2"):
+		return literalMinus
+	}
+	return literalSync
 }
 
 // enqueue gives a command its tag and puts it in flight.
@@ -338,8 +364,8 @@ func (c *Client) dequeue(p *pending) {
 // literal writes a literal, waiting for the continuation request unless
 // the server offers LITERAL+ (the command then runs alone: nothing else is
 // in flight and this goroutine reads the responses).
-func (c *Client) literal(w *bufio.Writer, n int64, r io.Reader, litPlus bool, p *pending) error {
-	if litPlus {
+func (c *Client) literal(w *bufio.Writer, n int64, r io.Reader, lit literalMode, p *pending) error {
+	if lit.nonSync(n) {
 		w.WriteString("{" + strconv.FormatInt(n, 10) + "+}\r\n")
 	} else {
 		w.WriteString("{" + strconv.FormatInt(n, 10) + "}\r\n")

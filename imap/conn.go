@@ -435,7 +435,11 @@ func (c *conn) capabilities() string {
 		}
 		caps = append(caps, "SASL-IR")
 	}
-	caps = append(caps, "ID", "LITERAL+", "ENABLE", "IDLE", "NAMESPACE", "UNSELECT", "UIDPLUS", "MOVE",
+	lit := "LITERAL+"
+	if c.srv.LiteralMinus {
+		lit = "LITERAL-"
+	}
+	caps = append(caps, "ID", lit, "ENABLE", "IDLE", "NAMESPACE", "UNSELECT", "UIDPLUS", "MOVE",
 		"SPECIAL-USE", "CREATE-SPECIAL-USE", "LIST-EXTENDED", "LIST-STATUS", "ESEARCH",
 		"STATUS=SIZE", "BINARY", "UTF8=ACCEPT", "CHILDREN",
 		"APPENDLIMIT="+strconv.FormatInt(c.lim.literal, 10))

@@ -110,7 +110,7 @@
 //   - RFC 6851, MOVE
 //   - RFC 4315, UIDPLUS (APPENDUID, COPYUID, UID EXPUNGE)
 //   - RFC 6154, SPECIAL-USE and CREATE-SPECIAL-USE
-//   - RFC 7888, LITERAL+
+//   - RFC 7888, LITERAL+, or LITERAL- with Server.LiteralMinus
 //   - RFC 5161, ENABLE
 //   - RFC 4959, SASL-IR
 //   - RFC 5258, LIST-EXTENDED (selection and return options), RFC 5819
