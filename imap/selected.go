@@ -339,9 +339,9 @@ func (c *conn) sync(expungeOK bool) error {
 		c.claimRecent(nmsgs[len(nmsgs)-added:])
 		c.untagged(strconv.Itoa(len(nmsgs)) + " EXISTS")
 	}
-	if !c.rev2 && (added > 0 || len(sel.recent) != recentBefore) {
-		// RFC 3501 section 7.3.2: with EXISTS, and when the count
-		// changed.
+	if !c.rev2 && len(sel.recent) != recentBefore {
+		// RFC 3501 section 7.3.2: when the count changed, as Dovecot
+		// sends it (not with every EXISTS).
 		c.untagged(strconv.Itoa(len(sel.recent)) + " RECENT")
 	}
 	sel.msgs, sel.gone = nmsgs, ngone

@@ -215,4 +215,17 @@ func TestRecentRev1(t *testing.T) {
 	if got := d.do("s", "SELECT INBOX"); !slices.Contains(got, "* 1 RECENT") {
 		t.Fatalf("SELECT after the IMAP4rev2 one: %q", got)
 	}
+	// RECENT goes with EXISTS only when the count changed, as Dovecot
+	// sends it: d claims the next one, b is told of it without RECENT.
+	if _, err := u.Deliver("INBOX", []byte(msgPlain), nil, testDate); err != nil {
+		t.Fatal(err)
+	}
+	want = []string{"* 6 EXISTS", "* 2 RECENT", "n OK NOOP completed"}
+	if got := d.do("n", "NOOP"); !slices.Equal(got, want) {
+		t.Fatalf("NOOP of the claiming session:\n got  %q\n want %q", got, want)
+	}
+	want = []string{"* 6 EXISTS", "n OK NOOP completed"}
+	if got := b.do("n", "NOOP"); !slices.Equal(got, want) {
+		t.Fatalf("NOOP of another session:\n got  %q\n want %q", got, want)
+	}
 }
