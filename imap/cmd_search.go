@@ -15,6 +15,7 @@ import (
 
 func (c *conn) cmdSearch(cmd *command) error {
 	sel := c.sel
+	c.searchNow = time.Now()
 	var hits []uint32
 	maxUID := uint32(sel.maxUID())
 	var lost bool
@@ -128,6 +129,11 @@ func (c *conn) matchKey(k *searchKey, seq, maxUID uint32, m *fetchMsg) (bool, er
 		return hasFlag(m.info.Flags, Flag(k.str)), nil
 	case "UNKEYWORD":
 		return !hasFlag(m.info.Flags, Flag(k.str)), nil
+	case "OLDER", "YOUNGER":
+		// RFC 5032: the age of the INTERNALDATE against the interval,
+		// from the time the command started.
+		older := c.searchNow.Sub(m.info.InternalDate) > time.Duration(k.n)*time.Second
+		return older == (k.op == "OLDER"), nil
 	case "LARGER":
 		return m.info.Size > k.n, nil
 	case "SMALLER":

@@ -51,9 +51,10 @@ type conn struct {
 
 	authFails int
 	errCount  int
-	okCode    string // response code for the tagged OK of this command
-	bye       bool   // end the connection after this command
-	scratch   []byte // a FETCH response being built, reused
+	okCode    string    // response code for the tagged OK of this command
+	bye       bool      // end the connection after this command
+	scratch   []byte    // a FETCH response being built, reused
+	searchNow time.Time // when the SEARCH started, for OLDER and YOUNGER
 }
 
 func newConn(s *Server, lc *lifecycle.Conn) *conn {
@@ -439,7 +440,7 @@ func (c *conn) capabilities() string {
 	if c.srv.LiteralMinus {
 		lit = "LITERAL-"
 	}
-	caps = append(caps, "ID", lit, "ENABLE", "IDLE", "NAMESPACE", "UNSELECT", "UIDPLUS", "MOVE",
+	caps = append(caps, "ID", lit, "ENABLE", "WITHIN", "IDLE", "NAMESPACE", "UNSELECT", "UIDPLUS", "MOVE",
 		"SPECIAL-USE", "CREATE-SPECIAL-USE", "LIST-EXTENDED", "LIST-STATUS", "ESEARCH",
 		"STATUS=SIZE", "BINARY", "UTF8=ACCEPT", "CHILDREN",
 		"APPENDLIMIT="+strconv.FormatInt(c.lim.literal, 10))

@@ -116,6 +116,7 @@
 //   - RFC 5258, LIST-EXTENDED (selection and return options), RFC 5819
 //     LIST-STATUS
 //   - RFC 4731, ESEARCH
+//   - RFC 5032, WITHIN (SEARCH OLDER and YOUNGER)
 //   - RFC 3516, BINARY
 //   - RFC 8438, STATUS=SIZE
 //   - RFC 6855, UTF8=ACCEPT

@@ -237,6 +237,12 @@ func TestDovecotOracleSessions(t *testing.T) {
 		{who: 'B', cmd: "DONE"},
 		{who: 'B', cmd: "FETCH 1:* (UID FLAGS)"},
 		{who: 'A', cmd: "FETCH 1:* (UID FLAGS)"},
+		// WITHIN (RFC 5032), with a message dated long ago.
+		{who: 'A', cmd: fmt.Sprintf("APPEND INBOX \"01-Jan-2020 00:00:00 +0000\" {%d+}\r\n%s", len(msgPlain), msgPlain)},
+		{who: 'B', cmd: "NOOP"},
+		{who: 'B', cmd: "SEARCH OLDER 3600"},
+		{who: 'B', cmd: "SEARCH YOUNGER 3600"},
+		{who: 'B', cmd: "UID SEARCH NOT YOUNGER 86400"},
 	}
 	for i, st := range script {
 		var got [2][]string

@@ -1,7 +1,9 @@
 package imap_test
 
 import (
+	"strings"
 	"testing"
+	"time"
 )
 
 const msgReport = "From: mailer-daemon@example.org\r\nX-Mailer: Bouncer 1.0\r\n" +
@@ -42,6 +44,34 @@ func TestSearchTextHeadersAndParts(t *testing.T) {
 		lines := cl.do("s", "SEARCH "+tc.key)
 		if lines[0] != tc.want {
 			t.Errorf("SEARCH %s: %q, want %q", tc.key, lines[0], tc.want)
+		}
+	}
+}
+
+// TestSearchWithin checks WITHIN (RFC 5032): OLDER and YOUNGER compare the
+// age of the INTERNALDATE, in seconds, with the interval; 0 is BAD.
+func TestSearchWithin(t *testing.T) {
+	be, u := newFixture(t)
+	if _, err := u.Deliver("INBOX", []byte(msgPlain), nil, time.Now().Add(-30*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	cl := newClient(t, testServer(be))
+	if !strings.Contains(cl.do("c", "CAPABILITY")[0], " WITHIN ") {
+		t.Fatal("WITHIN not offered")
+	}
+	cl.do("a", "LOGIN alice secret")
+	cl.do("b", "SELECT INBOX")
+	for key, want := range map[string]string{
+		"YOUNGER 3600":        "* SEARCH 4",
+		"OLDER 3600":          "* SEARCH 1 2 3",
+		"YOUNGER 10":          "* SEARCH",
+		"OLDER 10":            "* SEARCH 1 2 3 4",
+		"NOT OLDER 3600 SEEN": "* SEARCH",
+		"OR YOUNGER 60 SEEN":  "* SEARCH 1 4",
+		"YOUNGER 0":           "s BAD",
+	} {
+		if got := cl.do("s", "SEARCH "+key); !strings.HasPrefix(got[0], want) || want == "* SEARCH" && got[0] != want {
+			t.Errorf("SEARCH %s: %q, want %q", key, got[0], want)
 		}
 	}
 }
