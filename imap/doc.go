@@ -38,8 +38,19 @@
 // [Mailbox.Updates] signals, and sends EXISTS, FETCH FLAGS and EXPUNGE
 // responses for what changed. EXPUNGE is never sent during FETCH, STORE or
 // SEARCH (RFC 9051 section 7.5.1): a message expunged by another session
-// stays in the view until the next command that may announce it, and
-// fetching its content meanwhile answers NO [EXPUNGEISSUED].
+// stays in the view until the next command that may announce it:
+// fetching its content meanwhile answers NO [EXPUNGEISSUED], a STORE on
+// it OK with the flags of the view, as Dovecot answers. FETCH responses
+// for flags changed elsewhere come before the EXPUNGE responses, numbered
+// as the client knows the messages; a keyword new to the mailbox is first
+// announced with FLAGS.
+//
+// ENVELOPE is built from the raw header, as Dovecot sends it: names and
+// encoded words as written, a comment as the display name of an address
+// without one, source routes kept. NUL bytes of BODY sections are sent as
+// 0x80 (a literal holds no NUL); BINARY sends them in a literal8. SEARCH
+// TEXT looks at every header field, names included, and both TEXT and
+// BODY at text and message/* parts.
 //
 // Message content is read through [Content], an io.ReaderAt: FETCH
 // BODY[...] streams byte ranges of the message to the client, and the
