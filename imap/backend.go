@@ -47,7 +47,8 @@ type MailboxInfo struct {
 	Name string
 	// Attributes holds special-use attributes (RFC 6154) and \Noselect
 	// or \Noinferiors; the server adds \HasChildren, \HasNoChildren and
-	// \Subscribed itself.
+	// \Subscribed itself. \NonExistent marks a subscribed name that is
+	// not a mailbox (RFC 5258 section 3.1).
 	Attributes []MailboxAttr
 	// Subscribed reports whether the user subscribed to the mailbox.
 	Subscribed bool
@@ -101,7 +102,9 @@ type CopyResult struct {
 // on other connections at once. Mailbox names are UTF-8 with "/" as the
 // hierarchy delimiter.
 type User interface {
-	// List returns every mailbox of the user, INBOX included.
+	// List returns every mailbox of the user, INBOX included, and the
+	// subscribed names that are not mailboxes, with AttrNonExistent and
+	// Subscribed set, for LSUB and LIST (SUBSCRIBED).
 	List(ctx context.Context) ([]MailboxInfo, error)
 	// Status returns the counters of a mailbox.
 	Status(ctx context.Context, name string) (MailboxStatus, error)
@@ -169,6 +172,20 @@ type Mailbox interface {
 	Updates() <-chan struct{}
 	// Close releases the mailbox.
 	Close(ctx context.Context) error
+}
+
+// MailboxRecent is implemented by a Mailbox that tracks the \Recent flag
+// of IMAP4rev1 (RFC 3501 section 2.3.2), which RFC 9051 removed: a
+// message is recent in the one session that first sees it. The server
+// asks it only for IMAP4rev1 sessions and shows \Recent, the RECENT
+// count and SEARCH RECENT and NEW from what it returns; without it no
+// message is recent.
+type MailboxRecent interface {
+	// ClaimRecent returns, of uids (ascending), those that no session has
+	// claimed yet, and claims them for this session when the mailbox is
+	// read-write; a read-only (EXAMINE) session sees them without
+	// claiming them.
+	ClaimRecent(ctx context.Context, uids []UID) []UID
 }
 
 // MailboxMove is implemented by a Mailbox that moves messages atomically

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -40,20 +41,43 @@ type ClientOptions struct {
 }
 
 // Client is an IMAP client for one connection. Its methods send one
-// command each and wait for its completion; they are safe for concurrent
-// use, one command at a time. A NO or BAD reply is returned as an *Error.
-// Mailbox names are UTF-8; the client encodes them as modified UTF-7
-// unless UTF-8 is enabled.
+// command each and wait for its completion. They are safe for concurrent
+// use, and concurrent calls are pipelined (RFC 9051 section 5.5): each
+// command is sent at once, without waiting for those in flight, and the
+// tagged responses are matched by tag. An untagged response goes to the
+// oldest command in flight that it answers (FETCH data to a FETCH or
+// STORE, SEARCH data to a SEARCH, and so on), else to the oldest command.
+// The caller must not pipeline commands whose results depend on each
+// other's order (section 5.5 lists them). STARTTLS, AUTHENTICATE, IDLE
+// and a command with a literal the server must accept first wait for the
+// commands in flight and run alone. A NO or BAD reply is returned as an
+// *Error. Mailbox names are UTF-8; the client encodes them as modified
+// UTF-7 unless UTF-8 is enabled.
 type Client struct {
-	mu    sync.Mutex
-	conn  net.Conn
-	br    *bufio.Reader
-	p     *respParser
-	opts  ClientOptions
+	excl sync.RWMutex // held for reading by a pipelined command, for writing by one that runs alone
+	wmu  sync.Mutex   // one command written at a time
+	rmu  sync.Mutex   // one goroutine reads responses at a time
+
+	mu    sync.Mutex // guards what follows
+	pend  []*pending // commands in flight, in the order sent
 	tag   int
 	caps  map[string]bool
 	utf8  bool
 	state connState
+
+	conn net.Conn
+	br   *bufio.Reader
+	p    *respParser
+	opts ClientOptions
+}
+
+// pending is a command in flight.
+type pending struct {
+	tag, name string
+	fn        func(*response) error
+	done      chan struct{}
+	resp      *response
+	err       error
 }
 
 // Dial connects to addr without TLS and reads the greeting.
@@ -168,10 +192,20 @@ func (c *Client) noteCode(code string) {
 }
 
 func (c *Client) setCaps(list []string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	c.caps = map[string]bool{}
 	for _, s := range list {
 		c.caps[strings.ToUpper(s)] = true
 	}
+}
+
+// nextTag returns the tag of a command that runs alone.
+func (c *Client) nextTag() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.tag++
+	return "h" + strconv.Itoa(c.tag)
 }
 
 // Close closes the connection without LOGOUT.
@@ -197,7 +231,7 @@ type arg struct {
 func rawArg(s string) arg { return arg{raw: s} }
 func strArg(s string) arg { return arg{str: s, isStr: true} }
 func (c *Client) mbox(name string) arg {
-	if name == "INBOX" || c.utf8 {
+	if name == "INBOX" || c.utf8On() {
 		return strArg(name)
 	}
 	enc, err := encodeUTF7(name)
@@ -207,48 +241,131 @@ func (c *Client) mbox(name string) arg {
 	return strArg(enc)
 }
 
-// do sends a command and reads its responses, calling each untagged one
-// on fn (which may be nil). It returns the tagged OK response.
-func (c *Client) do(ctx context.Context, name string, args []arg, fn func(*response) error) (*response, error) {
+func (c *Client) utf8On() bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	stop := c.watch(ctx)
-	defer stop()
-	c.tag++
-	tag := "h" + strconv.Itoa(c.tag)
-	w := bufio.NewWriter(c.conn)
-	w.WriteString(tag + " " + name)
+	return c.utf8
+}
+
+func (c *Client) has(name string) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.caps[name]
+}
+
+// do sends a command and waits for its tagged response, calling fn (which
+// may be nil) for each untagged response routed to it. It returns the
+// tagged OK response. A command with a synchronizing literal runs alone.
+func (c *Client) do(ctx context.Context, name string, args []arg, fn func(*response) error) (*response, error) {
+	alone := false
+	utf8, lit := c.utf8On(), c.literalMode()
 	for _, a := range args {
-		w.WriteByte(' ')
 		switch {
 		case a.reader != nil:
-			if err := c.literal(w, a.n, a.reader, fn); err != nil {
-				return nil, err
-			}
-		case a.isStr && quotable(a.str, c.utf8) && a.str != "":
-			w.Write(appendString(nil, a.str, c.utf8))
-		case a.isStr:
-			if err := c.literal(w, int64(len(a.str)), strings.NewReader(a.str), fn); err != nil {
-				return nil, err
-			}
-		default:
-			if strings.ContainsAny(a.raw, "\r\n") {
-				return nil, errors.New("imap: line ending in a command argument")
-			}
-			w.WriteString(a.raw)
+			alone = alone || !lit.nonSync(a.n)
+		case a.isStr && (!quotable(a.str, utf8) || a.str == ""):
+			alone = alone || !lit.nonSync(int64(len(a.str)))
 		}
 	}
-	w.WriteString("\r\n")
-	if err := w.Flush(); err != nil {
+	if alone {
+		c.excl.Lock()
+		defer c.excl.Unlock()
+	} else {
+		c.excl.RLock()
+		defer c.excl.RUnlock()
+	}
+	return c.send(ctx, name, args, fn)
+}
+
+// send writes a command and waits for it; the caller holds excl.
+func (c *Client) send(ctx context.Context, name string, args []arg, fn func(*response) error) (*response, error) {
+	stop := c.watch(ctx)
+	defer stop()
+	utf8, lit := c.utf8On(), c.literalMode()
+	c.wmu.Lock()
+	p := c.enqueue(name, fn)
+	w := bufio.NewWriter(c.conn)
+	err := func() error {
+		w.WriteString(p.tag + " " + name)
+		for _, a := range args {
+			w.WriteByte(' ')
+			switch {
+			case a.reader != nil:
+				if err := c.literal(w, a.n, a.reader, lit, p); err != nil {
+					return err
+				}
+			case a.isStr && quotable(a.str, utf8) && a.str != "":
+				w.Write(appendString(nil, a.str, utf8))
+			case a.isStr:
+				if err := c.literal(w, int64(len(a.str)), strings.NewReader(a.str), lit, p); err != nil {
+					return err
+				}
+			default:
+				if strings.ContainsAny(a.raw, "\r\n") {
+					return errors.New("imap: line ending in a command argument")
+				}
+				w.WriteString(a.raw)
+			}
+		}
+		w.WriteString("\r\n")
+		return w.Flush()
+	}()
+	c.wmu.Unlock()
+	if err != nil {
+		c.dequeue(p)
 		return nil, err
 	}
-	return c.wait(tag, fn)
+	return c.wait(p)
+}
+
+// literalMode is what the server accepts of non-synchronizing literals
+// (RFC 7888): any (LITERAL+), up to 4096 bytes (LITERAL-, part of
+// IMAP4rev2), or none.
+type literalMode uint8
+
+const (
+	literalSync literalMode = iota
+	literalMinus
+	literalPlus
+)
+
+func (m literalMode) nonSync(n int64) bool {
+	return m == literalPlus || m == literalMinus && n <= literalMinusMax
+}
+
+func (c *Client) literalMode() literalMode {
+	switch {
+	case c.has("LITERAL+"):
+		return literalPlus
+	case c.has("LITERAL-") || c.has("IMAP4REV2"):
+		return literalMinus
+	}
+	return literalSync
+}
+
+// enqueue gives a command its tag and puts it in flight.
+func (c *Client) enqueue(name string, fn func(*response) error) *pending {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.tag++
+	p := &pending{tag: "h" + strconv.Itoa(c.tag), name: name, fn: fn, done: make(chan struct{})}
+	c.pend = append(c.pend, p)
+	return p
+}
+
+func (c *Client) dequeue(p *pending) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if i := slices.Index(c.pend, p); i >= 0 {
+		c.pend = slices.Delete(c.pend, i, i+1)
+	}
 }
 
 // literal writes a literal, waiting for the continuation request unless
-// the server offers LITERAL+.
-func (c *Client) literal(w *bufio.Writer, n int64, r io.Reader, fn func(*response) error) error {
-	if c.caps["LITERAL+"] {
+// the server offers LITERAL+ (the command then runs alone: nothing else is
+// in flight and this goroutine reads the responses).
+func (c *Client) literal(w *bufio.Writer, n int64, r io.Reader, lit literalMode, p *pending) error {
+	if lit.nonSync(n) {
 		w.WriteString("{" + strconv.FormatInt(n, 10) + "+}\r\n")
 	} else {
 		w.WriteString("{" + strconv.FormatInt(n, 10) + "}\r\n")
@@ -266,7 +383,7 @@ func (c *Client) literal(w *bufio.Writer, n int64, r io.Reader, fn func(*respons
 			if resp.tag != "*" {
 				return statusError(resp)
 			}
-			if err := c.untagged(resp, fn); err != nil {
+			if err := c.untagged(resp, p.fn); err != nil {
 				return err
 			}
 		}
@@ -277,29 +394,117 @@ func (c *Client) literal(w *bufio.Writer, n int64, r io.Reader, fn func(*respons
 	return nil
 }
 
-func (c *Client) wait(tag string, fn func(*response) error) (*response, error) {
+// wait reads responses, for p and for the other commands in flight, until
+// p's tagged response has come.
+func (c *Client) wait(p *pending) (*response, error) {
 	for {
+		select {
+		case <-p.done:
+			return p.resp, p.err
+		default:
+		}
+		c.rmu.Lock()
+		select {
+		case <-p.done:
+			c.rmu.Unlock()
+			return p.resp, p.err
+		default:
+		}
 		resp, err := c.p.readResponse()
 		if err != nil {
-			return nil, err
+			c.failAll(err)
+		} else {
+			c.dispatch(resp)
 		}
-		switch resp.tag {
-		case tag:
-			c.noteCode(resp.code)
-			if resp.name != "OK" {
-				return resp, statusError(resp)
-			}
-			return resp, nil
-		case "*":
-			if err := c.untagged(resp, fn); err != nil {
-				return nil, err
-			}
-		case "+":
-			return nil, &ProtocolError{Msg: "unexpected continuation request"}
-		default:
-			return nil, &ProtocolError{Msg: "response with unknown tag " + resp.tag}
+		c.rmu.Unlock()
+	}
+}
+
+// failAll ends every command in flight with err: the connection cannot
+// go on.
+func (c *Client) failAll(err error) {
+	c.mu.Lock()
+	pend := c.pend
+	c.pend = nil
+	c.mu.Unlock()
+	for _, p := range pend {
+		if p.err == nil {
+			p.err = err
+		}
+		close(p.done)
+	}
+}
+
+// dispatch hands a response to the command in flight it belongs to.
+func (c *Client) dispatch(resp *response) {
+	switch resp.tag {
+	case "*":
+		c.mu.Lock()
+		p := route(c.pend, resp.name)
+		c.mu.Unlock()
+		var fn func(*response) error
+		if p != nil {
+			fn = p.fn
+		}
+		if err := c.untagged(resp, fn); err != nil && p != nil && p.err == nil {
+			p.err = err
+		}
+	case "+":
+		c.failAll(&ProtocolError{Msg: "unexpected continuation request"})
+	default:
+		c.mu.Lock()
+		i := slices.IndexFunc(c.pend, func(p *pending) bool { return p.tag == resp.tag })
+		var p *pending
+		if i >= 0 {
+			p = c.pend[i]
+			c.pend = slices.Delete(c.pend, i, i+1)
+		}
+		c.mu.Unlock()
+		if p == nil {
+			c.failAll(&ProtocolError{Msg: "response with unknown tag " + resp.tag})
+			return
+		}
+		c.noteCode(resp.code)
+		if resp.name != "OK" && p.err == nil {
+			p.err = statusError(resp)
+		}
+		p.resp = resp
+		close(p.done)
+	}
+}
+
+// route picks the command in flight an untagged response answers: the
+// oldest one of a kind that expects it, else the oldest. c.mu is held.
+func route(pend []*pending, name string) *pending {
+	if len(pend) == 0 {
+		return nil
+	}
+	var kinds []string
+	switch name {
+	case "FETCH":
+		kinds = []string{"FETCH", "STORE"}
+	case "SEARCH", "ESEARCH":
+		kinds = []string{"SEARCH"}
+	case "LIST", "LSUB":
+		kinds = []string{"LIST", "LSUB"}
+	case "STATUS":
+		kinds = []string{"STATUS", "LIST"}
+	case "ENABLED":
+		kinds = []string{"ENABLE"}
+	case "EXPUNGE":
+		kinds = []string{"EXPUNGE", "MOVE"}
+	case "EXISTS", "RECENT", "FLAGS":
+		kinds = []string{"SELECT", "EXAMINE"}
+	case "CAPABILITY":
+		kinds = []string{"CAPABILITY"}
+	}
+	for _, p := range pend {
+		verb := strings.TrimPrefix(p.name, "UID ")
+		if slices.Contains(kinds, verb) {
+			return p
 		}
 	}
+	return pend[0]
 }
 
 func (c *Client) untagged(resp *response, fn func(*response) error) error {
@@ -341,37 +546,40 @@ func (c *Client) Capability(ctx context.Context) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
+	return c.capList(), nil
+}
+
+func (c *Client) capList() []string {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	var out []string
 	for k := range c.caps {
 		out = append(out, k)
 	}
-	return out, nil
+	return out
 }
 
 // StartTLS upgrades the connection with TLS (RFC 9051 section 6.2.1) and
 // asks for the capabilities again.
 func (c *Client) StartTLS(ctx context.Context, cfg *tls.Config) error {
-	if _, err := c.do(ctx, "STARTTLS", nil, nil); err != nil {
+	c.excl.Lock()
+	defer c.excl.Unlock()
+	if _, err := c.send(ctx, "STARTTLS", nil, nil); err != nil {
 		return err
 	}
 	if cfg == nil {
 		cfg = c.opts.TLSConfig
 	}
 	cfg = tlsConfigFor(cfg, c.conn.RemoteAddr().String())
-	c.mu.Lock()
 	tc := tls.Client(c.conn, cfg)
-	err := tc.HandshakeContext(ctx)
-	if err == nil {
-		c.setConn(tc)
-		c.caps = nil
-	}
-	c.mu.Unlock()
-	if err != nil {
+	if err := tc.HandshakeContext(ctx); err != nil {
 		return err
 	}
-	_, err = c.Capability(ctx)
+	c.setConn(tc)
+	c.mu.Lock()
+	c.caps = nil
+	c.mu.Unlock()
+	_, err := c.send(ctx, "CAPABILITY", nil, nil)
 	return err
 }
 
@@ -388,14 +596,13 @@ func (c *Client) Authenticate(ctx context.Context, mech sasl.Client) error {
 	if err != nil {
 		return err
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
+	c.excl.Lock()
+	defer c.excl.Unlock()
 	stop := c.watch(ctx)
 	defer stop()
-	c.tag++
-	tag := "h" + strconv.Itoa(c.tag)
+	tag := c.nextTag()
 	line := tag + " AUTHENTICATE " + name
-	if ir != nil && c.caps["SASL-IR"] {
+	if ir != nil && c.has("SASL-IR") {
 		if len(ir) == 0 {
 			line += " ="
 		} else {
@@ -459,7 +666,9 @@ func (c *Client) Enable(ctx context.Context, caps ...string) ([]string, error) {
 			for _, f := range r.fields {
 				on = append(on, f.String())
 				if s := strings.ToUpper(f.String()); s == "IMAP4REV2" || s == "UTF8=ACCEPT" {
+					c.mu.Lock()
 					c.utf8 = true
+					c.mu.Unlock()
 				}
 			}
 		}

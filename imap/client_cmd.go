@@ -113,7 +113,7 @@ func (c *Client) Subscribe(ctx context.Context, name string, on bool) error {
 
 func (c *Client) mailboxName(v Value) string {
 	s := v.String()
-	if c.utf8 {
+	if c.utf8On() {
 		return s
 	}
 	if d, err := decodeUTF7(s); err == nil {
@@ -430,10 +430,9 @@ func (c *Client) copyMove(ctx context.Context, cmd string, set SeqSet, dest stri
 // "* n EXISTS", "* n EXPUNGE" or "* n FETCH" the server sends; then it
 // sends DONE and waits for the end of the command.
 func (c *Client) Idle(ctx context.Context, update func(name string, num uint32)) error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.tag++
-	tag := "h" + strconv.Itoa(c.tag)
+	c.excl.Lock()
+	defer c.excl.Unlock()
+	tag := c.nextTag()
 	if _, err := io.WriteString(c.conn, tag+" IDLE\r\n"); err != nil {
 		return err
 	}

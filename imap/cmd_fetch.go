@@ -312,7 +312,7 @@ func (c *conn) fetchOne(seq uint32, m *fetchMsg, items []fetchItem, addFlags boo
 			b = strconv.AppendUint(b, uint64(m.info.UID), 10)
 		case "FLAGS":
 			b = append(b, "FLAGS "...)
-			b = appendFlags(b, m.info.Flags)
+			b = appendFlags(b, c.sel.withRecent(m.info))
 		case "INTERNALDATE":
 			b = append(b, "INTERNALDATE \""...)
 			b = append(b, imapDate(m.info.InternalDate)...)
@@ -370,7 +370,7 @@ func (c *conn) fetchOne(seq uint32, m *fetchMsg, items []fetchItem, addFlags boo
 	if addFlags {
 		sep()
 		b = append(b, "FLAGS "...)
-		b = appendFlags(b, m.info.Flags)
+		b = appendFlags(b, c.sel.withRecent(m.info))
 	}
 	b = append(b, ")\r\n"...)
 	c.write(b)
@@ -402,15 +402,43 @@ func (c *conn) fetchSectionAs(b []byte, m *fetchMsg, it fetchItem, name string) 
 	b = strconv.AppendInt(b, n, 10)
 	b = append(b, "}\r\n"...)
 	if data != nil || n == 0 {
-		return append(b, data...), nil
+		start := len(b)
+		b = append(b, data...)
+		replaceNul(b[start:])
+		return b, nil
 	}
 	// Stream the range: write what is built so far first.
 	c.write(b)
 	m.streamed = true
-	if _, err := io.Copy(c.bw, io.NewSectionReader(m.content, off, n)); err != nil {
+	if _, err := io.Copy(c.bw, nulReader{io.NewSectionReader(m.content, off, n)}); err != nil {
 		return nil, errStreamFailed
 	}
 	return b[:0], nil
+}
+
+// nulReader replaces NUL bytes by 0x80 in what it reads: a literal must
+// not hold NUL (RFC 9051 section 4.3) and the length must stay that of
+// the section, so BODY sections send 0x80 for NUL, as Dovecot does; only
+// BINARY sends the bytes as they are, in a literal8. It changes the
+// caller's buffer in place, so io.Copy into a bufio.Writer copies nothing
+// more.
+type nulReader struct{ r io.Reader }
+
+func (r nulReader) Read(p []byte) (int, error) {
+	n, err := r.r.Read(p)
+	replaceNul(p[:n])
+	return n, err
+}
+
+func replaceNul(p []byte) {
+	for {
+		i := bytes.IndexByte(p, 0)
+		if i < 0 {
+			return
+		}
+		p[i] = 0x80
+		p = p[i+1:]
+	}
 }
 
 // errStreamFailed ends the connection: a response was cut short.

@@ -104,12 +104,6 @@ func match(pattern, name string) bool {
 	return prev[len(name)]
 }
 
-type listEntry struct {
-	name  string
-	attrs []MailboxAttr
-	info  *MailboxInfo
-}
-
 func (c *conn) cmdList(cmd *command) error {
 	ref, err := c.mailboxIn(cmd.mailbox)
 	if err != nil {
@@ -122,11 +116,16 @@ func (c *conn) cmdList(cmd *command) error {
 		c.untagged(`LIST (\Noselect) "/" ""`)
 		return nil
 	}
+	recursive := slices.Contains(cmd.listSelect, "RECURSIVEMATCH")
+	if recursive && !slices.ContainsFunc(cmd.listSelect, func(o string) bool { return o != "RECURSIVEMATCH" && o != "REMOTE" }) {
+		// RFC 5258 section 3.
+		return &Error{Type: StatusBad, Text: "RECURSIVEMATCH needs another selection option"}
+	}
 	var patterns []string
 	for _, p := range cmd.listPattern {
 		p, err := c.mailboxIn(p)
 		if err != nil {
-			return err
+			continue // matches no name, as Dovecot answers
 		}
 		if p == "" {
 			continue
@@ -140,22 +139,44 @@ func (c *conn) cmdList(cmd *command) error {
 		}
 		patterns = append(patterns, full)
 	}
+	matches := func(n string) bool {
+		for _, p := range patterns {
+			if match(p, n) {
+				return true
+			}
+		}
+		return false
+	}
 	subscribedOnly := lsub || slices.Contains(cmd.listSelect, "SUBSCRIBED")
 	specialOnly := slices.Contains(cmd.listSelect, "SPECIAL-USE")
+	extended := subscribedOnly || specialOnly // a selection applies
 	showSub := subscribedOnly || slices.Contains(cmd.listReturn, "SUBSCRIBED")
 	all, err := c.user.List(c.ctx)
 	if err != nil {
 		return err
 	}
+	// byName holds the mailboxes and, with AttrNonExistent, the
+	// subscribed names that do not exist.
 	byName := map[string]*MailboxInfo{}
 	for i := range all {
 		byName[all[i].Name] = &all[i]
 	}
-	// Every name, with parents implied by deeper names.
-	names := make([]string, 0, len(all))
+	exists := func(info *MailboxInfo) bool { return info != nil && !slices.Contains(info.Attributes, AttrNonExistent) }
+	// Every existing name, with parents implied by deeper names; with a
+	// selection, the subscribed names that do not exist and their
+	// parents too.
+	var names []string
 	seen := map[string]bool{}
+	real := map[string]bool{} // a mailbox or the parent of one
 	for _, m := range all {
+		ok := exists(&m)
+		if !ok && !extended {
+			continue
+		}
 		for n := m.Name; n != ""; {
+			if ok {
+				real[n] = true
+			}
 			if !seen[n] {
 				seen[n] = true
 				names = append(names, n)
@@ -178,52 +199,79 @@ func (c *conn) cmdList(cmd *command) error {
 	})
 	hasChildren := func(n string) bool {
 		for _, o := range names {
-			if len(o) > len(n) && strings.HasPrefix(o, n) && o[len(n)] == Delimiter {
+			if real[o] && len(o) > len(n) && strings.HasPrefix(o, n) && o[len(n)] == Delimiter {
+				return true
+			}
+		}
+		return false
+	}
+	// selected reports whether a name meets the selection options.
+	selected := func(n string) bool {
+		info := byName[n]
+		if info == nil {
+			return false
+		}
+		if subscribedOnly && !info.Subscribed {
+			return false
+		}
+		if specialOnly && (!exists(info) || !slices.ContainsFunc(info.Attributes, isSpecialUse)) {
+			return false
+		}
+		return true
+	}
+	// hiddenMatch reports whether a descendant of n meets the selection
+	// but is not listed itself, as the pattern does not match it: the
+	// parent is then listed with CHILDINFO (RFC 5258 section 3.5), or
+	// for LSUB with \Noselect (RFC 3501 section 6.3.9).
+	hiddenMatch := func(n string) bool {
+		for _, o := range names {
+			if len(o) > len(n) && strings.HasPrefix(o, n) && o[len(n)] == Delimiter && selected(o) && !matches(o) {
 				return true
 			}
 		}
 		return false
 	}
 	for _, n := range names {
-		matched := false
-		for _, p := range patterns {
-			if match(p, n) {
-				matched = true
-				break
-			}
-		}
-		if !matched {
+		if !matches(n) {
 			continue
 		}
 		info := byName[n]
 		var attrs []MailboxAttr
-		if info == nil {
-			if subscribedOnly || specialOnly {
-				continue
+		childInfo := false
+		switch {
+		case !extended:
+			if info == nil {
+				attrs = append(attrs, AttrNoSelect)
+			} else {
+				attrs = append(attrs, info.Attributes...)
 			}
+		case selected(n):
+			attrs = append(attrs, info.Attributes...)
+			if !exists(info) && !lsub {
+				attrs = append(attrs[:0], AttrNonExistent)
+			} else if !exists(info) {
+				attrs = append(attrs[:0], AttrNoSelect)
+			}
+			childInfo = recursive && hiddenMatch(n)
+		case lsub && hiddenMatch(n):
 			attrs = append(attrs, AttrNoSelect)
-		} else {
-			if subscribedOnly && !info.Subscribed {
-				continue
+		case recursive && hiddenMatch(n):
+			childInfo = true
+			if exists(info) {
+				attrs = append(attrs, info.Attributes...)
+			} else {
+				attrs = append(attrs, AttrNonExistent)
 			}
-			special := false
-			for _, a := range info.Attributes {
-				if isSpecialUse(a) {
-					special = true
-				}
-				attrs = append(attrs, a)
-			}
-			if specialOnly && !special {
-				continue
-			}
-			if showSub && info.Subscribed {
-				attrs = append(attrs, AttrSubscribed)
-			}
+		default:
+			continue
+		}
+		if showSub && info != nil && info.Subscribed {
+			attrs = append(attrs, AttrSubscribed)
 		}
 		if !slices.Contains(attrs, AttrNoInferiors) {
 			if hasChildren(n) {
 				attrs = append(attrs, AttrHasChildren)
-			} else {
+			} else if real[n] {
 				attrs = append(attrs, AttrHasNoChildren)
 			}
 		}
@@ -237,8 +285,24 @@ func (c *conn) cmdList(cmd *command) error {
 		}
 		b = append(b, `) "/" `...)
 		b = appendString(b, c.mailboxOut(n), c.utf8)
+		if childInfo {
+			b = append(b, ` ("CHILDINFO" (`...)
+			first := true
+			for _, o := range cmd.listSelect {
+				if o == "SUBSCRIBED" || o == "SPECIAL-USE" {
+					if !first {
+						b = append(b, ' ')
+					}
+					first = false
+					b = append(b, '"')
+					b = append(b, o...)
+					b = append(b, '"')
+				}
+			}
+			b = append(b, "))"...)
+		}
 		c.untagged(string(b))
-		if info != nil && slices.Contains(cmd.listReturn, "STATUS") && !slices.Contains(attrs, AttrNoSelect) {
+		if exists(info) && slices.Contains(cmd.listReturn, "STATUS") && !slices.Contains(attrs, AttrNoSelect) {
 			if err := c.writeStatus(n, cmd.statusItems); err != nil {
 				c.srv.logger().Warn("imap: LIST STATUS failed", "mailbox", n, "err", err)
 			}

@@ -15,6 +15,7 @@ import (
 
 func (c *conn) cmdSearch(cmd *command) error {
 	sel := c.sel
+	c.searchNow = time.Now()
 	var hits []uint32
 	maxUID := uint32(sel.maxUID())
 	var lost bool
@@ -112,10 +113,14 @@ func (c *conn) matchKey(k *searchKey, seq, maxUID uint32, m *fetchMsg) (bool, er
 		return k.set.Contains(seq, c.sel.max()), nil
 	case "UID":
 		return k.set.Contains(uint32(m.info.UID), maxUID), nil
-	case "ALL", "OLD":
+	case "ALL":
 		return true, nil
-	case "NEW", "RECENT":
-		return false, nil
+	case "OLD":
+		return !c.sel.recent[m.info.UID], nil
+	case "RECENT":
+		return c.sel.recent[m.info.UID], nil
+	case "NEW":
+		return c.sel.recent[m.info.UID] && !hasFlag(m.info.Flags, FlagSeen), nil
 	case "ANSWERED", "DELETED", "DRAFT", "FLAGGED", "SEEN":
 		return hasFlag(m.info.Flags, Flag(`\`+k.op)), nil
 	case "UNANSWERED", "UNDELETED", "UNDRAFT", "UNFLAGGED", "UNSEEN":
@@ -124,6 +129,11 @@ func (c *conn) matchKey(k *searchKey, seq, maxUID uint32, m *fetchMsg) (bool, er
 		return hasFlag(m.info.Flags, Flag(k.str)), nil
 	case "UNKEYWORD":
 		return !hasFlag(m.info.Flags, Flag(k.str)), nil
+	case "OLDER", "YOUNGER":
+		// RFC 5032: the age of the INTERNALDATE against the interval,
+		// from the time the command started.
+		older := c.searchNow.Sub(m.info.InternalDate) > time.Duration(k.n)*time.Second
+		return older == (k.op == "OLDER"), nil
 	case "LARGER":
 		return m.info.Size > k.n, nil
 	case "SMALLER":
@@ -156,24 +166,10 @@ func (c *conn) matchKey(k *searchKey, seq, maxUID uint32, m *fetchMsg) (bool, er
 		}
 		return headerContains(h.header, k.field, k.str), nil
 	case "BODY", "TEXT":
-		if k.op == "TEXT" {
-			h, err := m.header()
-			if err != nil {
-				return false, err
-			}
-			for _, f := range h.header.All() {
-				if containsFold(f.Value(), k.str) {
-					return true, nil
-				}
-				if t, _ := f.Text(); containsFold(t, k.str) {
-					return true, nil
-				}
-			}
-		}
 		if err := m.open(); err != nil {
 			return false, err
 		}
-		return bodyContains(m.content, m.info.Size, k.str), nil
+		return bodyContains(m.content, m.info.Size, k.str, k.op == "TEXT"), nil
 	}
 	return false, nil
 }
@@ -222,10 +218,14 @@ func headerContains(h *message.Header, name, s string) bool {
 	return false
 }
 
-// bodyContains searches the text of each body part, decoded from its
-// transfer encoding and charset, streaming with an overlap so that a match
-// across buffer boundaries is found.
-func bodyContains(r io.ReaderAt, size int64, s string) bool {
+// bodyContains searches the body of each part, decoded from its transfer
+// encoding, and from its charset for text; with headers (SEARCH TEXT) the
+// header fields of every entity too, names included, with encoded words
+// decoded ("Subject: Hello"). As Dovecot does, it searches text parts and
+// the message parts that are not containers (message/delivery-status),
+// not binary ones or parts in an unknown transfer encoding. It streams
+// with an overlap so that a match across buffer boundaries is found.
+func bodyContains(r io.ReaderAt, size int64, s string, headers bool) bool {
 	if s == "" {
 		return true
 	}
@@ -236,12 +236,33 @@ func bodyContains(r io.ReaderAt, size int64, s string) bool {
 		if err != nil {
 			return false
 		}
+		if headers {
+			for _, f := range p.Header().All() {
+				v, _ := f.Text()
+				if containsFold(f.Name()+": "+v, s) {
+					return true
+				}
+			}
+		}
 		if p.IsContainer() {
 			continue
 		}
+		if !p.Encoding.Known() {
+			// Unknown transfer encoding: opaque data (RFC 2045
+			// section 6.4), not searched, as in Dovecot.
+			continue
+		}
 		var body io.Reader
-		if p.MediaType.Type == "text" {
+		switch p.MediaType.Type {
+		case "text":
 			body, _ = p.Text()
+		case "message":
+			// message/delivery-status, message/external-body and
+			// the like: text that is not typed text. A message/rfc822
+			// in base64 is opaque, as for Dovecot.
+			if !p.MediaType.IsMessage() {
+				body, _ = p.Body()
+			}
 		}
 		if body == nil {
 			continue

@@ -29,14 +29,15 @@ func (c *conn) cmdStore(cmd *command) error {
 			return err
 		}
 	}
-	lost := false
+	if cmd.storeOp != StoreRemove {
+		c.announceFlags(cmd.flags)
+	}
 	for _, n := range seqs {
-		i := n - 1
-		if sel.gone[i] {
-			lost = true
-			continue
-		}
-		m := &sel.msgs[i]
+		// A message another session expunged (gone) keeps the flags of
+		// the view: the STORE is answered OK with them, as Dovecot
+		// does and as RFC 9051 section 6.4.6 allows, since clients
+		// take NO for a failure of the whole command.
+		m := &sel.msgs[n-1]
 		m.Flags = applyStore(m.Flags, cmd.storeOp, cmd.flags)
 		if cmd.silent {
 			continue
@@ -49,12 +50,9 @@ func (c *conn) cmdStore(cmd *command) error {
 			b = append(b, ' ')
 		}
 		b = append(b, "FLAGS "...)
-		b = appendFlags(b, m.Flags)
+		b = appendFlags(b, sel.withRecent(*m))
 		b = append(b, ')')
 		c.untagged(string(b))
-	}
-	if lost {
-		return &Error{Type: StatusNo, Code: CodeExpungeIssued, Text: "Some messages have been expunged"}
 	}
 	return nil
 }

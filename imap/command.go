@@ -21,6 +21,9 @@ type command struct {
 	// ENABLE
 	caps []string
 
+	// ID: field and value pairs, nil for ID NIL
+	id []string
+
 	// mailbox commands
 	mailbox, mailbox2 string
 	specialUse        []MailboxAttr // CREATE (USE (...))
@@ -145,6 +148,8 @@ func (d *decoder) args(cmd *command) error {
 			cmd.initial = &s
 		}
 		return nil
+	case "ID":
+		return d.idArgs(cmd)
 	case "ENABLE":
 		for {
 			if err = d.sp(); err != nil {
@@ -287,6 +292,65 @@ func canonicalAttr(s string) MailboxAttr {
 		}
 	}
 	return MailboxAttr(s)
+}
+
+// ID limits of RFC 2971 section 3.3.
+const (
+	maxIDPairs = 30
+	maxIDField = 30
+	maxIDValue = 1024
+)
+
+// idArgs reads the parameter list of ID (RFC 2971): NIL or a list of
+// field strings and nstring values.
+func (d *decoder) idArgs(cmd *command) error {
+	if err := d.sp(); err != nil {
+		return err
+	}
+	if c, _ := d.peek(); c != '(' {
+		a, err := d.atom()
+		if err != nil {
+			return err
+		}
+		if !strings.EqualFold(a, "NIL") {
+			return syntaxErr("Expected NIL or a list")
+		}
+		return nil
+	}
+	cmd.id = []string{}
+	field := true
+	err := d.list(func() error {
+		if !field {
+			if c, _ := d.peek(); c == 'N' || c == 'n' {
+				a, err := d.atom()
+				if err == nil && !strings.EqualFold(a, "NIL") {
+					err = syntaxErr("Expected a string or NIL")
+				}
+				cmd.id = append(cmd.id, "")
+				field = true
+				return err
+			}
+		}
+		s, err := d.string()
+		if err != nil {
+			return err
+		}
+		if field && len(s) > maxIDField || !field && len(s) > maxIDValue {
+			return syntaxErr("ID field or value too long")
+		}
+		cmd.id = append(cmd.id, s)
+		field = !field
+		if len(cmd.id) > 2*maxIDPairs {
+			return syntaxErr("Too many ID fields")
+		}
+		return nil
+	})
+	if err == nil && !field {
+		// A field without value: dropped, as Dovecot does, rather
+		// than failing a client's login sequence over its ID.
+		cmd.id = cmd.id[:len(cmd.id)-1]
+	}
+	return err
 }
 
 func (d *decoder) listArgs(cmd *command) error {

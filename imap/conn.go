@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"runtime/debug"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -50,9 +51,10 @@ type conn struct {
 
 	authFails int
 	errCount  int
-	okCode    string // response code for the tagged OK of this command
-	bye       bool   // end the connection after this command
-	scratch   []byte // a FETCH response being built, reused
+	okCode    string    // response code for the tagged OK of this command
+	bye       bool      // end the connection after this command
+	scratch   []byte    // a FETCH response being built, reused
+	searchNow time.Time // when the SEARCH started, for OLDER and YOUNGER
 }
 
 func newConn(s *Server, lc *lifecycle.Conn) *conn {
@@ -346,7 +348,7 @@ const (
 )
 
 var commandStates = map[string]uint8{
-	"CAPABILITY": inAny, "NOOP": inAny, "LOGOUT": inAny,
+	"CAPABILITY": inAny, "NOOP": inAny, "LOGOUT": inAny, "ID": inAny,
 	"STARTTLS": inNotAuth, "AUTHENTICATE": inNotAuth, "LOGIN": inNotAuth,
 	"ENABLE": inLoggedIn, "SELECT": inLoggedIn, "EXAMINE": inLoggedIn, "CREATE": inLoggedIn,
 	"DELETE": inLoggedIn, "RENAME": inLoggedIn, "SUBSCRIBE": inLoggedIn, "UNSUBSCRIBE": inLoggedIn,
@@ -362,6 +364,9 @@ func (c *conn) dispatch(cmd *command) error {
 		c.untagged("CAPABILITY " + c.capabilities())
 		return nil
 	case "NOOP", "CHECK":
+		return nil
+	case "ID":
+		c.untagged(c.idResponse())
 		return nil
 	case "LOGOUT":
 		c.untagged("BYE Logging out")
@@ -431,11 +436,42 @@ func (c *conn) capabilities() string {
 		}
 		caps = append(caps, "SASL-IR")
 	}
-	caps = append(caps, "LITERAL+", "ENABLE", "IDLE", "NAMESPACE", "UNSELECT", "UIDPLUS", "MOVE",
+	lit := "LITERAL+"
+	if c.srv.LiteralMinus {
+		lit = "LITERAL-"
+	}
+	caps = append(caps, "ID", lit, "ENABLE", "WITHIN", "IDLE", "NAMESPACE", "UNSELECT", "UIDPLUS", "MOVE",
 		"SPECIAL-USE", "CREATE-SPECIAL-USE", "LIST-EXTENDED", "LIST-STATUS", "ESEARCH",
 		"STATUS=SIZE", "BINARY", "UTF8=ACCEPT", "CHILDREN",
 		"APPENDLIMIT="+strconv.FormatInt(c.lim.literal, 10))
 	return strings.Join(caps, " ")
+}
+
+// idResponse is the answer to ID (RFC 2971): Server.ID in the order of
+// its fields' names, NIL for an empty map.
+func (c *conn) idResponse() string {
+	id := c.srv.ID
+	if id == nil {
+		id = map[string]string{"name": "Herald"}
+	}
+	if len(id) == 0 {
+		return "ID NIL"
+	}
+	keys := make([]string, 0, len(id))
+	for k := range id {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	b := []byte("ID (")
+	for i, k := range keys {
+		if i > 0 {
+			b = append(b, ' ')
+		}
+		b = appendString(b, k, false)
+		b = append(b, ' ')
+		b = appendNString(b, id[k], false)
+	}
+	return string(append(b, ')'))
 }
 
 // loginAllowed reports whether LOGIN and plain-text mechanisms may be used.

@@ -38,8 +38,19 @@
 // [Mailbox.Updates] signals, and sends EXISTS, FETCH FLAGS and EXPUNGE
 // responses for what changed. EXPUNGE is never sent during FETCH, STORE or
 // SEARCH (RFC 9051 section 7.5.1): a message expunged by another session
-// stays in the view until the next command that may announce it, and
-// fetching its content meanwhile answers NO [EXPUNGEISSUED].
+// stays in the view until the next command that may announce it:
+// fetching its content meanwhile answers NO [EXPUNGEISSUED], a STORE on
+// it OK with the flags of the view, as Dovecot answers. FETCH responses
+// for flags changed elsewhere come before the EXPUNGE responses, numbered
+// as the client knows the messages; a keyword new to the mailbox is first
+// announced with FLAGS.
+//
+// ENVELOPE is built from the raw header, as Dovecot sends it: names and
+// encoded words as written, a comment as the display name of an address
+// without one, source routes kept. NUL bytes of BODY sections are sent as
+// 0x80 (a literal holds no NUL); BINARY sends them in a literal8. SEARCH
+// TEXT looks at every header field, names included, and both TEXT and
+// BODY at text and message/* parts.
 //
 // Message content is read through [Content], an io.ReaderAt: FETCH
 // BODY[...] streams byte ranges of the message to the client, and the
@@ -83,7 +94,8 @@
 // Search and Fetch take their criteria and items in IMAP syntax. A NO or
 // BAD reply is an [*Error]; a response that does not parse is a
 // [*ProtocolError]. Literals in responses are bounded by
-// ClientOptions.MaxLiteral. Commands run one at a time (no pipelining).
+// ClientOptions.MaxLiteral. Concurrent calls are pipelined, their
+// responses matched by tag.
 //
 // # Mailbox names
 //
@@ -96,23 +108,26 @@
 // # Not implemented
 //
 // CONDSTORE/QRESYNC, NOTIFY, SORT/THREAD, CATENATE,
-// MULTIAPPEND, QUOTA, ACL and COMPRESS are not implemented. \Recent is not
-// tracked: IMAP4rev1 clients see "* 0 RECENT", as RFC 9051 removed the flag.
+// MULTIAPPEND, QUOTA, ACL and COMPRESS are not implemented. \Recent (which
+// RFC 9051 removed) is shown to IMAP4rev1 clients only, from a Mailbox that
+// implements [MailboxRecent]; STATUS RECENT is always 0.
 //
 // # Standards
 //
 //   - RFC 9051, IMAP4rev2
 //   - RFC 3501, IMAP4rev1 (compatibility)
 //   - RFC 2177, IDLE
+//   - RFC 2971, ID (Server.ID)
 //   - RFC 6851, MOVE
 //   - RFC 4315, UIDPLUS (APPENDUID, COPYUID, UID EXPUNGE)
 //   - RFC 6154, SPECIAL-USE and CREATE-SPECIAL-USE
-//   - RFC 7888, LITERAL+
+//   - RFC 7888, LITERAL+, or LITERAL- with Server.LiteralMinus
 //   - RFC 5161, ENABLE
 //   - RFC 4959, SASL-IR
 //   - RFC 5258, LIST-EXTENDED (selection and return options), RFC 5819
 //     LIST-STATUS
 //   - RFC 4731, ESEARCH
+//   - RFC 5032, WITHIN (SEARCH OLDER and YOUNGER)
 //   - RFC 3516, BINARY
 //   - RFC 8438, STATUS=SIZE
 //   - RFC 6855, UTF8=ACCEPT

@@ -57,11 +57,10 @@ func Example() {
 	}
 	// Output:
 	// * 1 EXISTS
-	// * 0 RECENT
+	// * 1 RECENT
 	// * FLAGS (\Answered \Flagged \Deleted \Seen \Draft)
-	// * LIST () "/" "INBOX"
 	// b OK [READ-WRITE] SELECT completed
-	// * 1 FETCH (FLAGS (\Seen) BODY[HEADER.FIELDS (SUBJECT)] {19}
+	// * 1 FETCH (FLAGS (\Seen \Recent) BODY[HEADER.FIELDS (SUBJECT)] {19}
 	// Subject: Lunch?
 	//
 	// )

@@ -18,6 +18,9 @@ func FuzzServer(f *testing.F) {
 		"a LIST \"\" *\r\nb CREATE x/y\r\nc RENAME x z\r\nd STATUS z/y (MESSAGES SIZE)\r\n",
 		"a APPEND INBOX {4+}\r\nabcd\r\nb SELECT INBOX\r\nc MOVE 1 Trash\r\n",
 		"a IDLE\r\nDONE\r\n",
+		"a ID (\"name\" \"x\" \"os\" NIL)\r\nb ID NIL\r\n",
+		"a SUBSCRIBE Gone\r\nb LIST (SUBSCRIBED RECURSIVEMATCH) \"\" %\r\nc LSUB \"\" %\r\nd LIST (RECURSIVEMATCH) \"\" *\r\n",
+		"a SELECT INBOX\r\nb SEARCH TEXT \"content-type\" NEW\r\nc STORE 1 +FLAGS (Kw)\r\nd FETCH 1:* (FLAGS ENVELOPE)\r\n",
 	} {
 		f.Add([]byte(s))
 	}

@@ -100,6 +100,8 @@ func newFixture(t testing.TB) (*imapmem.Backend, *imapmem.User) {
 			t.Fatal(err)
 		}
 	}
+	// An earlier session has seen them: they are not \Recent.
+	claimRecent(t, be, "INBOX")
 	for _, mb := range []struct {
 		name string
 		attr []imap.MailboxAttr
@@ -110,6 +112,32 @@ func newFixture(t testing.TB) (*imapmem.Backend, *imapmem.User) {
 		}
 	}
 	return be, u
+}
+
+// claimRecent selects a mailbox of alice and claims its messages as
+// recent, as a session that saw them earlier did.
+func claimRecent(t testing.TB, be imap.Backend, name string) {
+	t.Helper()
+	ctx := context.Background()
+	u, err := be.Open(ctx, &imap.ConnInfo{}, "alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer u.Logout(ctx)
+	mb, err := u.Select(ctx, name, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer mb.Close(ctx)
+	msgs, err := mb.Messages(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	uids := make([]imap.UID, len(msgs))
+	for i, m := range msgs {
+		uids[i] = m.UID
+	}
+	mb.(imap.MailboxRecent).ClaimRecent(ctx, uids)
 }
 
 func testAuth() *sasl.Authenticator {

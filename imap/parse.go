@@ -16,7 +16,14 @@ type limits struct {
 	depth     int   // nesting of parenthesised lists and search keys
 	items     int   // items of one list, search keys of one command
 	setRanges int   // ranges of one sequence set
+	// nonSync bounds a non-synchronizing literal (LITERAL-, RFC 7888
+	// section 5); 0 means only the other limits apply (LITERAL+).
+	nonSync int64
 }
+
+// literalMinusMax is the largest non-synchronizing literal LITERAL-
+// allows (RFC 7888 section 5).
+const literalMinusMax = 4096
 
 // decoder reads one command from the connection, token by token, with the
 // grammar of RFC 9051 section 9. Its methods are named after the ABNF rules
@@ -310,6 +317,18 @@ func (d *decoder) literalHeader(max int64, binary bool) (int64, error) {
 		return 0, err
 	}
 	d.sawLiteral = true
+	if !sync && d.lim.nonSync > 0 && n > d.lim.nonSync && n <= max {
+		// LITERAL-: BAD [TOOBIG] (RFC 7888 section 5); the bytes
+		// follow anyway and are skipped.
+		if n > d.lim.literal {
+			d.fatal = true
+		} else if _, err := io.CopyN(io.Discard, d.r, n); err != nil {
+			return 0, err
+		} else {
+			d.last = 0
+		}
+		return 0, limitErr("Non-synchronizing literal over 4096 bytes (LITERAL-)")
+	}
 	if n > max {
 		if !sync {
 			// The client sends it anyway: skip it when that is

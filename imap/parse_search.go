@@ -185,6 +185,14 @@ func (d *decoder) searchKey(depth int, pre string) (*searchKey, error) {
 		}
 		k.n, err = d.number64()
 		return k, err
+	case "OLDER", "YOUNGER":
+		// WITHIN (RFC 5032): an interval in seconds.
+		if err := d.sp(); err != nil {
+			return nil, err
+		}
+		n, err := d.nzNumber()
+		k.n = int64(n)
+		return k, err
 	case "UID":
 		if err := d.sp(); err != nil {
 			return nil, err

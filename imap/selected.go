@@ -19,6 +19,43 @@ type selected struct {
 	msgs     []MessageInfo
 	gone     []bool
 	validity uint32
+	// flags is the FLAGS list the client was given; newKeywords adds
+	// \* to PERMANENTFLAGS.
+	flags       []Flag
+	newKeywords bool
+	// recent holds the messages recent in this session (IMAP4rev1
+	// only, see MailboxRecent).
+	recent map[UID]bool
+}
+
+// claimRecent asks the mailbox which of msgs are recent for this session.
+// It reports whether any is.
+func (c *conn) claimRecent(msgs []MessageInfo) bool {
+	mr, ok := c.sel.mb.(MailboxRecent)
+	if !ok || c.rev2 || len(msgs) == 0 {
+		return false
+	}
+	uids := make([]UID, len(msgs))
+	for i, m := range msgs {
+		uids[i] = m.UID
+	}
+	got := mr.ClaimRecent(c.ctx, uids)
+	for _, u := range got {
+		if c.sel.recent == nil {
+			c.sel.recent = map[UID]bool{}
+		}
+		c.sel.recent[u] = true
+	}
+	return len(got) > 0
+}
+
+// withRecent returns the flags of m as the session sees them: with
+// \Recent when m is recent in it.
+func (s *selected) withRecent(m MessageInfo) []Flag {
+	if len(s.recent) == 0 || !s.recent[m.UID] {
+		return m.Flags
+	}
+	return append(m.Flags[:len(m.Flags):len(m.Flags)], FlagRecent)
 }
 
 func (s *selected) max() uint32 { return uint32(len(s.msgs)) }
@@ -83,7 +120,8 @@ func (c *conn) mailboxIn(name string) (string, error) {
 	}
 	s, err := decodeUTF7(name)
 	if err != nil {
-		return "", &Error{Type: StatusBad, Text: "Invalid modified UTF-7 mailbox name"}
+		// A name, not a syntax error: NO, as Dovecot answers.
+		return "", &Error{Type: StatusNo, Text: "Mailbox name is not valid modified UTF-7"}
 	}
 	return s, nil
 }
@@ -128,19 +166,28 @@ func (c *conn) cmdSelect(cmd *command) error {
 		mb.Close(c.ctx)
 		return err
 	}
-	sel := &selected{name: name, mb: mb, readOnly: readOnly, msgs: msgs, gone: make([]bool, len(msgs)), validity: st.UIDValidity}
-	c.sel = sel
-	c.state = stateSelected
-
 	flags := []Flag{FlagAnswered, FlagFlagged, FlagDeleted, FlagSeen, FlagDraft}
 	for _, k := range st.Keywords {
 		if !hasFlag(flags, k) {
 			flags = append(flags, k)
 		}
 	}
+	for _, m := range msgs {
+		for _, f := range m.Flags {
+			if !hasFlag(flags, f) && f != FlagRecent {
+				flags = append(flags, f)
+			}
+		}
+	}
+	sel := &selected{name: name, mb: mb, readOnly: readOnly, msgs: msgs, gone: make([]bool, len(msgs)), validity: st.UIDValidity,
+		flags: flags, newKeywords: st.NewKeywords}
+	c.sel = sel
+	c.state = stateSelected
+	c.claimRecent(msgs)
+
 	c.untagged(strconv.Itoa(len(msgs)) + " EXISTS")
 	if !c.rev2 {
-		c.untagged("0 RECENT")
+		c.untagged(strconv.Itoa(len(sel.recent)) + " RECENT")
 		for i, m := range msgs {
 			if !hasFlag(m.Flags, FlagSeen) {
 				c.untagged("OK [UNSEEN " + strconv.Itoa(i+1) + "] First unseen message")
@@ -162,8 +209,39 @@ func (c *conn) cmdSelect(cmd *command) error {
 		c.untagged(string(appendFlags([]byte("OK [PERMANENTFLAGS "), perm)) + "] Flags permitted")
 		c.okCode = string(CodeReadWrite)
 	}
-	c.untagged("LIST () \"/\" " + string(appendString(nil, c.mailboxOut(name), c.utf8)))
+	if c.rev2 {
+		// RFC 9051 section 6.3.2; an IMAP4rev1 client does not expect
+		// it (imaplib would list the mailbox twice).
+		c.untagged("LIST () \"/\" " + string(appendString(nil, c.mailboxOut(name), c.utf8)))
+	}
 	return nil
+}
+
+// announceFlags sends FLAGS, and PERMANENTFLAGS when the mailbox is
+// writable, when flags holds a keyword the client has not been told of
+// (RFC 9051 section 7.3.5), as Dovecot does, before the FETCH responses
+// that show it.
+func (c *conn) announceFlags(flags []Flag) {
+	sel := c.sel
+	added := false
+	for _, f := range flags {
+		if f == FlagRecent || f == `\*` || hasFlag(sel.flags, f) {
+			continue
+		}
+		sel.flags = append(sel.flags, f)
+		added = true
+	}
+	if !added {
+		return
+	}
+	c.untagged(string(appendFlags([]byte("FLAGS "), sel.flags)))
+	if !sel.readOnly {
+		perm := sel.flags
+		if sel.newKeywords {
+			perm = append(slices.Clone(perm), `\*`)
+		}
+		c.untagged(string(appendFlags([]byte("OK [PERMANENTFLAGS "), perm)) + "] Flags permitted")
+	}
 }
 
 func (c *conn) cmdClose(cmd *command) error {
@@ -210,6 +288,7 @@ func (c *conn) sync(expungeOK bool) error {
 	if err != nil {
 		return err
 	}
+	recentBefore := len(sel.recent)
 	// Walk both lists, ordered by UID.
 	var nmsgs []MessageInfo
 	var ngone []bool
@@ -221,7 +300,11 @@ func (c *conn) sync(expungeOK bool) error {
 		}
 		if j < len(cur) && cur[j].UID == m.UID {
 			if !sel.gone[i] && !sameFlags(cur[j].Flags, m.Flags) {
-				c.untagged(string(c.appendFlagsFetch(nil, uint32(len(nmsgs)+1), cur[j])))
+				c.announceFlags(cur[j].Flags)
+				// Numbered as the client knows the message now: the
+				// EXPUNGE responses come after (RFC 9051 section
+				// 7.5.1), as Dovecot sends them.
+				c.untagged(string(c.appendFlagsFetch(nil, uint32(i+1), cur[j])))
 			}
 			nmsgs = append(nmsgs, cur[j])
 			ngone = append(ngone, sel.gone[i])
@@ -230,6 +313,7 @@ func (c *conn) sync(expungeOK bool) error {
 		}
 		if expungeOK {
 			expunged = append(expunged, uint32(len(nmsgs)+1))
+			delete(sel.recent, m.UID)
 			continue
 		}
 		nmsgs = append(nmsgs, m)
@@ -242,16 +326,23 @@ func (c *conn) sync(expungeOK bool) error {
 		c.untagged(strconv.FormatUint(uint64(n), 10) + " EXPUNGE")
 	}
 	max := sel.maxUID()
-	added := false
+	added := 0
 	for ; j < len(cur); j++ {
 		if cur[j].UID > max {
+			c.announceFlags(cur[j].Flags)
 			nmsgs = append(nmsgs, cur[j])
 			ngone = append(ngone, false)
-			added = true
+			added++
 		}
 	}
-	if added {
+	if added > 0 {
+		c.claimRecent(nmsgs[len(nmsgs)-added:])
 		c.untagged(strconv.Itoa(len(nmsgs)) + " EXISTS")
+	}
+	if !c.rev2 && len(sel.recent) != recentBefore {
+		// RFC 3501 section 7.3.2: when the count changed, as Dovecot
+		// sends it (not with every EXISTS).
+		c.untagged(strconv.Itoa(len(sel.recent)) + " RECENT")
 	}
 	sel.msgs, sel.gone = nmsgs, ngone
 	return nil
@@ -262,7 +353,7 @@ func (c *conn) appendFlagsFetch(b []byte, seq uint32, m MessageInfo) []byte {
 	b = append(b, " FETCH (UID "...)
 	b = strconv.AppendUint(b, uint64(m.UID), 10)
 	b = append(b, " FLAGS "...)
-	b = appendFlags(b, m.Flags)
+	b = appendFlags(b, c.sel.withRecent(m))
 	return append(b, ')')
 }
 

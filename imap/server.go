@@ -72,6 +72,16 @@ type Server struct {
 	// then; otherwise the server announces LOGINDISABLED before TLS.
 	Auth *sasl.Authenticator
 
+	// LiteralMinus makes the server offer LITERAL- instead of LITERAL+
+	// (RFC 7888): non-synchronizing literals of at most 4096 bytes, a
+	// longer one answered BAD [TOOBIG] (or ending the connection when it
+	// is beyond MaxLiteralSize), so that a client cannot make the server
+	// read a large literal it would refuse.
+	LiteralMinus bool
+	// ID is what the server says of itself in answer to ID (RFC 2971),
+	// field names to values; nil sends ("name" "Herald"), an empty map
+	// NIL. The client's own ID is read and not kept.
+	ID map[string]string
 	// Greeting is the text of the greeting. Default "Herald IMAP ready".
 	Greeting string
 	// TLSConfig enables STARTTLS, and implicit TLS with ImplicitTLS.
@@ -157,7 +167,17 @@ func (s *Server) limits() limits {
 		depth:     orInt(s.MaxDepth, DefaultMaxDepth),
 		items:     orInt(s.MaxItems, DefaultMaxItems),
 		setRanges: orInt(s.MaxSetRanges, DefaultMaxSetRanges),
+		nonSync:   s.nonSyncLimit(),
 	}
+}
+
+// nonSyncLimit is the bound of non-synchronizing literals: literalMinusMax
+// with LiteralMinus, else none beyond the others.
+func (s *Server) nonSyncLimit() int64 {
+	if s.LiteralMinus {
+		return literalMinusMax
+	}
+	return 0
 }
 
 func (s *Server) logger() *slog.Logger {

@@ -80,7 +80,9 @@ func (s *Summary) EncodedLen() int64 {
 }
 
 // summaryVersion is the first byte of a marshalled Summary.
-const summaryVersion = 1
+// Version 2: ENVELOPE as written (Dovecot's form); a cache of version 1
+// is read again from the messages.
+const summaryVersion = 2
 
 // maxSummaryBytes bounds a Summary read by UnmarshalBinary.
 const maxSummaryBytes = 64 << 20

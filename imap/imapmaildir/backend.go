@@ -168,6 +168,12 @@ func (u *user) List(ctx context.Context) ([]imap.MailboxInfo, error) {
 		mi.Attributes = append(mi.Attributes, special.of(f.Name)...)
 		out = append(out, mi)
 	}
+	// Subscribed names that are not folders (RFC 5258 \NonExistent).
+	for _, sn := range subs {
+		if !slices.ContainsFunc(folders, func(f maildir.FolderInfo) bool { return f.Name == sn }) {
+			out = append(out, imap.MailboxInfo{Name: wireName(sn), Attributes: []imap.MailboxAttr{imap.AttrNonExistent}, Subscribed: true})
+		}
+	}
 	return out, nil
 }
 

@@ -80,7 +80,7 @@ func TestStoreFlagsAndKeywords(t *testing.T) {
 	c.append("INBOX", "", "", testMsg)
 	c.ok("SELECT INBOX")
 	lines := c.ok(`STORE 1 +FLAGS (\Flagged $Junk Custom)`)
-	mustHave(t, lines, `FLAGS (\Flagged $Junk Custom)`)
+	mustHave(t, lines, `FLAGS (\Flagged $Junk Custom \Recent)`)
 	kw, err := os.ReadFile(filepath.Join(f.root, "alice", "dovecot-keywords"))
 	if err != nil || string(kw) != "0 $Junk\n1 Custom\n" {
 		t.Fatalf("dovecot-keywords %q, %v", kw, err)
@@ -115,7 +115,7 @@ func TestExpunge(t *testing.T) {
 	lines = c.ok("EXPUNGE")
 	mustHave(t, lines, "1 EXPUNGE")
 	mustHave(t, lines, "1 EXPUNGE")
-	mustHave(t, c.ok("UID FETCH 1:* FLAGS"), "1 FETCH (UID 4 FLAGS ())")
+	mustHave(t, c.ok("UID FETCH 1:* FLAGS"), "1 FETCH (UID 4 FLAGS (\\Recent))")
 	st := f.store(t, "alice")
 	md, _ := st.Folder("INBOX")
 	snap, _ := md.Sync(context.Background(), nil)
@@ -232,7 +232,7 @@ func testIdle(t *testing.T, noInotify bool) {
 	if _, err := md.SetFlags(context.Background(), []uint32{m.UID}, maildir.FlagsAdd, maildir.FlagFlagged, nil); err != nil {
 		t.Fatal(err)
 	}
-	c.waitFor(`FETCH (UID 1 FLAGS (\Flagged))`, 2*time.Second)
+	c.waitFor(`FETCH (UID 1 FLAGS (\Flagged \Recent))`, 2*time.Second)
 	if err := md.Remove(context.Background(), []uint32{m.UID}); err != nil {
 		t.Fatal(err)
 	}
@@ -317,4 +317,27 @@ func TestBareLF(t *testing.T) {
 	c.ok("SELECT INBOX")
 	lines := c.ok("FETCH 1 (RFC822.SIZE BODY.PEEK[] BODY.PEEK[TEXT])")
 	mustHave(t, lines, "RFC822.SIZE 155 BODY[] {155}\r\n"+testMsg+" BODY[TEXT] {9}\r\nHi Bob.\r\n)")
+}
+
+// TestSubscribedNonExistent checks that a subscribed name without a
+// folder is listed by LIST (SUBSCRIBED) as \NonExistent (RFC 5258 section
+// 3.1) and not by LIST.
+func TestSubscribedNonExistent(t *testing.T) {
+	f := newFixture(t, nil)
+	c := f.dial(t, "alice")
+	c.ok(`CREATE Old`)
+	c.ok(`SUBSCRIBE Old`)
+	c.ok(`DELETE Old`)
+	lines := c.ok(`LIST (SUBSCRIBED) "" "*"`)
+	mustHave(t, lines, `* LIST (\NonExistent \Subscribed) "/" "Old"`)
+	for _, l := range lines {
+		if strings.Contains(l, `"INBOX"`) && strings.Contains(l, `\NonExistent`) {
+			t.Errorf("INBOX listed as not existing: %q", l)
+		}
+	}
+	for _, l := range c.ok(`LIST "" "*"`) {
+		if strings.Contains(l, `"Old"`) {
+			t.Errorf("LIST lists a deleted folder: %q", l)
+		}
+	}
 }

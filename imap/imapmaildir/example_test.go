@@ -74,7 +74,7 @@ func Example() {
 				log.Fatal(err)
 			}
 			line = strings.TrimRight(line, "\r\n")
-			if strings.HasPrefix(line, "* ") && !strings.Contains(line, " OK ") && !strings.Contains(line, "FLAGS (\\") || strings.HasPrefix(line, "Subject") {
+			if strings.HasPrefix(line, "* ") && !strings.Contains(line, " OK ") && !strings.HasPrefix(line, "* FLAGS") || strings.HasPrefix(line, "Subject") {
 				fmt.Println(line)
 			}
 			if strings.HasPrefix(line, tag) {
@@ -85,8 +85,7 @@ func Example() {
 	// Output:
 	// * LIST (\Sent \HasNoChildren) "/" "Sent"
 	// * 1 EXISTS
-	// * 0 RECENT
-	// * LIST () "/" "INBOX"
-	// * 1 FETCH (UID 1 FLAGS () RFC822.SIZE 52 BODY[HEADER.FIELDS (SUBJECT)] {19}
+	// * 1 RECENT
+	// * 1 FETCH (UID 1 FLAGS (\Recent) RFC822.SIZE 52 BODY[HEADER.FIELDS (SUBJECT)] {19}
 	// Subject: Lunch?
 }

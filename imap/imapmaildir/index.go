@@ -72,6 +72,12 @@ type index struct {
 	stop     func() // ends the watcher
 	reads    int    // full reads of the folder, for tests
 
+	// recentFrom is the lowest UID that no session has claimed as
+	// \Recent; when recentSet is false it is not known yet, and the
+	// messages in new/ are the recent ones, as for Dovecot.
+	recentFrom uint32
+	recentSet  bool
+
 	// sig is the state of the folder's files when it was last read
 	// completely (see dirSig), for SELECT without a watcher running.
 	sig dirSig

@@ -28,6 +28,34 @@ func (h *handle) Status(ctx context.Context) (imap.MailboxStatus, error) {
 	return h.idx.status(), nil
 }
 
+// ClaimRecent implements [imap.MailboxRecent]: the messages that were in
+// new/ when the folder was first read, and those delivered since, are
+// recent until a read-write session claims them. The claims are kept in
+// memory, shared by the Backend's sessions.
+func (h *handle) ClaimRecent(ctx context.Context, uids []imap.UID) []imap.UID {
+	x := h.idx
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if !x.recentSet {
+		x.recentFrom, x.recentSet = x.next, true
+		for _, e := range x.msgs {
+			if e.new && e.uid < x.recentFrom {
+				x.recentFrom = e.uid
+			}
+		}
+	}
+	var out []imap.UID
+	for _, u := range uids {
+		if uint32(u) >= x.recentFrom {
+			out = append(out, u)
+		}
+	}
+	if !h.readOnly && len(uids) > 0 && uint32(uids[len(uids)-1]) >= x.recentFrom {
+		x.recentFrom = uint32(uids[len(uids)-1]) + 1
+	}
+	return out
+}
+
 func (h *handle) Messages(ctx context.Context) ([]imap.MessageInfo, error) {
 	return h.idx.messages(), nil
 }

@@ -91,6 +91,8 @@ type mailbox struct {
 	msgs     []*message
 	special  []imap.MailboxAttr
 	watchers map[chan struct{}]struct{}
+	// recentFrom is the lowest UID no session has claimed as recent.
+	recentFrom imap.UID
 }
 
 func (m *mailbox) notify() {
@@ -147,6 +149,11 @@ func (s *session) List(ctx context.Context) ([]imap.MailboxInfo, error) {
 	out := make([]imap.MailboxInfo, 0, len(s.u.boxes))
 	for name, m := range s.u.boxes {
 		out = append(out, imap.MailboxInfo{Name: name, Attributes: slices.Clone(m.special), Subscribed: s.u.subscribed[name]})
+	}
+	for name := range s.u.subscribed {
+		if _, ok := s.u.boxes[name]; !ok {
+			out = append(out, imap.MailboxInfo{Name: name, Attributes: []imap.MailboxAttr{imap.AttrNonExistent}, Subscribed: true})
+		}
 	}
 	slices.SortFunc(out, func(a, b imap.MailboxInfo) int { return strings.Compare(a.Name, b.Name) })
 	return out, nil
@@ -275,7 +282,7 @@ func (s *session) Select(ctx context.Context, name string, readOnly bool) (imap.
 	if !ok {
 		return nil, imap.ErrNoSuchMailbox
 	}
-	h := &handle{s: s, m: m, ch: make(chan struct{}, 1)}
+	h := &handle{s: s, m: m, ch: make(chan struct{}, 1), readOnly: readOnly}
 	m.watchers[h.ch] = struct{}{}
 	return h, nil
 }
@@ -284,9 +291,26 @@ func (s *session) Logout(ctx context.Context) error { return nil }
 
 // handle is a mailbox selected by one connection.
 type handle struct {
-	s  *session
-	m  *mailbox
-	ch chan struct{}
+	s        *session
+	m        *mailbox
+	ch       chan struct{}
+	readOnly bool
+}
+
+// ClaimRecent implements [imap.MailboxRecent]: the messages delivered
+// since a read-write session last claimed them are recent.
+func (h *handle) ClaimRecent(ctx context.Context, uids []imap.UID) []imap.UID {
+	defer h.s.lock()()
+	var out []imap.UID
+	for _, u := range uids {
+		if u >= h.m.recentFrom {
+			out = append(out, u)
+		}
+	}
+	if !h.readOnly && len(uids) > 0 && uids[len(uids)-1] >= h.m.recentFrom {
+		h.m.recentFrom = uids[len(uids)-1] + 1
+	}
+	return out
 }
 
 func (h *handle) Status(ctx context.Context) (imap.MailboxStatus, error) {

@@ -33,7 +33,7 @@ assert typ == "OK", data
 data = ok(m.select("INBOX"), "select")
 assert data == [b"3"], data
 data = ok(m.fetch("1:*", "(UID FLAGS INTERNALDATE RFC822.SIZE)"), "fetch")
-assert b"UID 1 " in data[0] and b"FLAGS ()" in data[0], data
+assert b"UID 1 " in data[0] and b"FLAGS (\\Recent)" in data[0], data  # recent: the first session to see it
 assert b"\\Seen $Label1" in data[1] and b'INTERNALDATE "14-Mar-2024 15:09:26 +0000"' in data[1], data
 assert b"RFC822.SIZE %d" % len(msg) in data[1], data
 data = ok(m.fetch("2", "(BODY.PEEK[])"), "fetch body")
