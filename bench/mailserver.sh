@@ -121,7 +121,7 @@ herald() {
 	new_cgroup "herald.$1.$2"
 	"${in_cgroup[@]}" "$CG" "$work/mailserver" -data "$dir" -domains bench.test -hostname herald.bench.test \
 		-smtp "127.0.0.1:$port" -submission "" -submissions "" -imap "" -imaps "" \
-		-pop3 "" -pop3s "" -http "" -max-connections 1000 \
+		-pop3 "" -pop3s "" -http "" -managesieve "" -max-connections 1000 \
 		-fcrdns off -spf=false -greylist=false -junk=false "${extra[@]}" \
 		>"$dir/stdout" 2>"$dir/log" &
 	SERVER_PID=$!

@@ -58,7 +58,7 @@ func startMailserver(b *testing.B, bin, dns string, policy []string) *mxServer {
 		return l.Addr().String()
 	}
 	args := []string{"-data", dir, "-domains", "example.test", "-hostname", "mx.example.test", "-dns", dns, "-log-format", "json"}
-	for _, l := range []string{"submission", "submissions", "imap", "imaps", "pop3", "pop3s", "http"} {
+	for _, l := range []string{"submission", "submissions", "imap", "imaps", "pop3", "pop3s", "http", "managesieve"} {
 		args = append(args, "-"+l, "")
 	}
 	addr := free()

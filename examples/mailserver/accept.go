@@ -64,7 +64,7 @@ func (s *server) accept(ctx context.Context, log *slog.Logger, env *smtp.Envelop
 		return nil
 	}
 
-	msgs, errs := s.boxes.deliverUsers(ctx, r, users, spec)
+	msgs, errs := s.boxes.deliverUsers(ctx, env, r, users, spec)
 	ok := -1
 	failed := map[string]error{}
 	for i, u := range users {

@@ -25,6 +25,7 @@ type config struct {
 	imapAddr, imapsAddr                       string
 	pop3Addr, pop3sAddr                       string
 	httpAddr                                  string
+	managesieveAddr                           string
 
 	tlsCert, tlsKey string
 	dns             string
@@ -66,6 +67,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, []string, error) {
 	fs.StringVar(&c.pop3Addr, "pop3", "127.0.0.1:2110", "POP3 listener with STLS (port 110)")
 	fs.StringVar(&c.pop3sAddr, "pop3s", "127.0.0.1:2995", "POP3 listener with implicit TLS (port 995)")
 	fs.StringVar(&c.httpAddr, "http", "127.0.0.1:2080", "HTTP listener for autoconfig and MTA-STS")
+	fs.StringVar(&c.managesieveAddr, "managesieve", "127.0.0.1:2419", "ManageSieve listener with STARTTLS (port 4190), where users upload the Sieve scripts that file their mail")
 	fs.StringVar(&c.tlsCert, "tls-cert", "", "certificate chain `file` (PEM); default a self-signed one in the data directory")
 	fs.StringVar(&c.tlsKey, "tls-key", "", "private key `file` (PEM) of -tls-cert")
 	fs.StringVar(&c.dns, "dns", "", "DNS server `host:port` to ask; default those of /etc/resolv.conf")

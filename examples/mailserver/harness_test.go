@@ -107,7 +107,7 @@ func newInstance(t *testing.T, zone *dnstest.Zone, extra ...string) *instance {
 	return in
 }
 
-var listenerFlags = []string{"smtp", "submission", "submissions", "imap", "imaps", "pop3", "pop3s", "http"}
+var listenerFlags = []string{"smtp", "submission", "submissions", "imap", "imaps", "pop3", "pop3s", "http", "managesieve"}
 
 // pickPorts chooses free ports for every listener.
 func (in *instance) pickPorts() {

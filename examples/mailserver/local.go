@@ -22,6 +22,8 @@ type mailboxes struct {
 	db  *userDB
 	log *slog.Logger
 
+	filter *filter // users' Sieve scripts; nil runs none
+
 	mu     sync.Mutex
 	stores map[string]*maildir.Store
 }
@@ -56,7 +58,16 @@ func (m *mailboxes) store(addr string) (*maildir.Store, error) {
 // deliverUsers stores the message read from r in the INBOX of each user
 // (in spec's folder, created when missing, with spec's flags and keywords),
 // each copy durable when its error is nil. It reads r once.
-func (m *mailboxes) deliverUsers(ctx context.Context, r io.Reader, users []string, spec deliverSpec) ([]maildir.Message, []error) {
+func (m *mailboxes) deliverUsers(ctx context.Context, env *smtp.Envelope, r io.Reader, users []string, spec deliverSpec) ([]maildir.Message, []error) {
+	// A user's script files the message, unless a verdict (Junk) already
+	// has: then it goes where the verdict says.
+	if m.filter != nil && spec.folder == "" {
+		for _, u := range users {
+			if sc, err := m.filter.script(u); sc != nil || err != nil {
+				return m.deliverFiltered(ctx, env, r, users)
+			}
+		}
+	}
 	msgs := make([]maildir.Message, len(users))
 	errs := make([]error, len(users))
 	targets := make([]*maildir.Maildir, 0, len(users))

@@ -65,7 +65,7 @@ func (rt *router) Deliver(ctx context.Context, env *smtp.Envelope, body delivery
 				errs[i] = err
 			}
 		} else {
-			_, errs = srv.boxes.deliverUsers(ctx, r, users, deliverSpec{})
+			_, errs = srv.boxes.deliverUsers(ctx, env, r, users, deliverSpec{})
 		}
 		byUser := map[string]error{}
 		for i, u := range users {

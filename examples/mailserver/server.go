@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -24,6 +25,7 @@ import (
 	"github.com/heraldmail/herald/pop3/pop3maildir"
 	"github.com/heraldmail/herald/sasl"
 	"github.com/heraldmail/herald/serving"
+	"github.com/heraldmail/herald/sieve/managesieve"
 	"github.com/heraldmail/herald/smtp"
 )
 
@@ -45,6 +47,7 @@ type server struct {
 	mx, submission, submissions *smtp.Server
 	imap, imaps                 *imap.Server
 	pop3, pop3s                 *pop3.Server
+	managesieve                 *managesieve.Server
 	http                        *http.Server
 	control                     *controlServer
 
@@ -189,6 +192,18 @@ func newServer(cfg *config, log *slog.Logger) (*server, error) {
 		ErrorLog:          slog.NewLogLogger(log.With("proto", "http").Handler(), slog.LevelWarn),
 	}
 	s.control = &controlServer{srv: s}
+	f := newFilter(cfg, log.With("proto", "sieve"))
+	f.send = func(ctx context.Context, from smtp.Path, to string, msg io.Reader) error {
+		local, domain, ok := strings.Cut(to, "@")
+		if !ok {
+			return fmt.Errorf("bad address %q", to)
+		}
+		env := &smtp.Envelope{From: from, To: []smtp.Recipient{{Path: smtp.Path{Local: local, Domain: domain}}}}
+		_, err := s.queue.Enqueue(ctx, env, msg)
+		return err
+	}
+	s.boxes.filter = f
+	s.managesieve = f.managesieveServer(s)
 	return s, nil
 }
 
@@ -225,6 +240,7 @@ func (s *server) listen() error {
 		{"pop3 (STLS)", s.cfg.pop3Addr, plain, s.pop3.Serve},
 		{"pop3s (TLS)", s.cfg.pop3sAddr, plain, s.pop3s.Serve},
 		{"http (autoconfig, MTA-STS)", s.cfg.httpAddr, plain, s.http.Serve},
+		{"managesieve (STARTTLS)", s.cfg.managesieveAddr, plain, s.managesieve.Serve},
 	}
 	for _, sp := range specs {
 		if sp.addr == "" {
@@ -287,7 +303,7 @@ func (s *server) run(ctx context.Context, grace time.Duration) error {
 	var sw sync.WaitGroup
 	for _, sh := range []func(context.Context) error{
 		s.mx.Shutdown, s.submission.Shutdown, s.submissions.Shutdown,
-		s.imap.Shutdown, s.imaps.Shutdown, s.pop3.Shutdown, s.pop3s.Shutdown, s.http.Shutdown, s.control.shutdown,
+		s.imap.Shutdown, s.imaps.Shutdown, s.pop3.Shutdown, s.pop3s.Shutdown, s.managesieve.Shutdown, s.http.Shutdown, s.control.shutdown,
 	} {
 		sw.Add(1)
 		go func() {
