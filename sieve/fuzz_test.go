@@ -108,32 +108,37 @@ func FuzzRun(f *testing.F) {
 	})
 }
 
-// globRef is an obviously correct, exponential matcher for small inputs.
+// globRef is an obviously correct matcher: it tries every way of matching
+// each element, remembering the (position, element) pairs already tried so
+// that runs of stars do not make it exponential (the fuzzer's third
+// finding was this reference taking 50 s on fifteen stars, the matcher
+// under test a microsecond).
 func globRef(s string, p []globElem, fold bool) bool {
-	if len(p) == 0 {
-		return s == ""
-	}
-	e := p[0]
-	switch {
-	case e.star:
-		for i := 0; ; i++ {
-			if globRef(s[i:], p[1:], fold) {
-				return true
-			}
-			if i >= len(s) {
-				return false
-			}
+	seen := map[[2]int]bool{}
+	var try func(i, k int) bool
+	try = func(i, k int) bool {
+		if k == len(p) {
+			return i == len(s)
 		}
-	case e.one:
-		if s == "" {
+		if seen[[2]int{i, k}] {
 			return false
 		}
-		return globRef(s[1:], p[1:], fold)
+		seen[[2]int{i, k}] = true
+		e := p[k]
+		switch {
+		case e.star:
+			for j := i; j <= len(s); j++ {
+				if try(j, k+1) {
+					return true
+				}
+			}
+			return false
+		case e.one:
+			return i < len(s) && try(i+1, k+1)
+		}
+		return hasPrefixFold(s[i:], e.lit, fold) && try(i+len(e.lit), k+1)
 	}
-	if !hasPrefixFold(s, e.lit, fold) {
-		return false
-	}
-	return globRef(s[len(e.lit):], p[1:], fold)
+	return try(0, 0)
 }
 
 // FuzzGlob checks the linear matcher against globRef, and that the match
