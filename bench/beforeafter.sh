@@ -13,6 +13,10 @@
 #    renamed from .../herald to .../before, so ratios.py prints
 #    "herald ÷ before" (now ÷ then) next to the peers.
 #
+# AFTER_SINK_FLAGS are passed to the working tree's sink only, for what the
+# earlier revision did not do (-received=false: it wrote no Received:
+# field). GO_BENCH=0 skips part 2.
+#
 # Usage: bench/beforeafter.sh REV [PATTERN]
 #   bench/beforeafter.sh a930309^1          (the tree before the shared lifecycle)
 # Environment: RUNS=5 MESSAGES=20000 SESSIONS=20 SIZE=4096 IDLE_CONNS=10000
@@ -58,7 +62,9 @@ rss_kib() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
 start_sink() {
 	starts=$((${starts:-0} + 1))
 	out="$work/$1.$starts.out"
-	"$work/$1-sink" -addr 127.0.0.1:0 >"$out" 2>"$work/$1.err" &
+	local flags=()
+	if [ "$1" = after ]; then read -r -a flags <<<"${AFTER_SINK_FLAGS:-}"; fi
+	"$work/$1-sink" -addr 127.0.0.1:0 "${flags[@]}" >"$out" 2>"$work/$1.err" &
 	PID=$!
 	for _ in $(seq 200); do
 		if grep -q listening "$out" 2>/dev/null; then break; fi
@@ -119,6 +125,7 @@ print("  after/before: throughput x%.2f, CPU per message x%.2f (per-run x%.2f-x%
 print("  idle: before %.2f KiB, after %.2f KiB per connection (%d connections)" % (idle["before"], idle["after"], n))
 EOF
 
+if [ "${GO_BENCH:-1}" = 0 ]; then exit 0; fi
 out="$work/go.bench"
 : >"$out"
 for run in $(seq "$RUNS"); do

@@ -13,7 +13,8 @@
 #          smtp-sink as smarthost / relayhost; the time is until smtp-sink
 #          has counted every message.
 #
-# Herald's inbound policy (FCrDNS, SPF, greylisting, the junk filter) is
+# Herald's inbound policy (FCrDNS, SPF, greylisting, the junk filter,
+# DKIM and DMARC) is
 # off, as Postfix here runs no such checks; bench/policy_test.go measures
 # what it costs. Both servers fsync before their 250 replies and at
 # delivery, and keep their default logging (Herald's text log, Postfix's maillog_file). Each
@@ -122,7 +123,7 @@ herald() {
 	"${in_cgroup[@]}" "$CG" "$work/mailserver" -data "$dir" -domains bench.test -hostname herald.bench.test \
 		-smtp "127.0.0.1:$port" -submission "" -submissions "" -imap "" -imaps "" \
 		-pop3 "" -pop3s "" -http "" -managesieve "" -max-connections 1000 \
-		-fcrdns off -spf=false -greylist=false -junk=false "${extra[@]}" \
+		-fcrdns off -spf=false -greylist=false -junk=false -dkim=false -dmarc=false "${extra[@]}" \
 		>"$dir/stdout" 2>"$dir/log" &
 	SERVER_PID=$!
 	ADDR="127.0.0.1:$port"

@@ -33,6 +33,7 @@ func (session) Close() error          { return nil }
 func main() {
 	addr := flag.String("addr", "127.0.0.1:0", "listen address")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile here until SIGTERM")
+	received := flag.Bool("received", true, "prepend the Received: field (false for comparisons with servers that write none)")
 	flag.Parse()
 	if *cpuprofile != "" {
 		f, err := os.Create(*cpuprofile)
@@ -57,8 +58,9 @@ func main() {
 		Backend: smtp.BackendFunc(func(context.Context, *smtp.ConnInfo) (smtp.Session, error) {
 			return session{}, nil
 		}),
-		Hostname:  "sink.test",
-		Lifecycle: serving.Lifecycle{MaxConnections: -1},
+		Hostname:        "sink.test",
+		DisableReceived: !*received,
+		Lifecycle:       serving.Lifecycle{MaxConnections: -1},
 	}
 	fmt.Fprintln(os.Stdout, "listening", l.Addr())
 	log.Fatal(s.Serve(l))
