@@ -36,6 +36,10 @@ func echoServer(t *testing.T, st *serving.Lifecycle, release <-chan struct{}) *S
 	s.Handle = func(ctx context.Context, c *Conn) {
 		c.ReadTimeout = time.Minute
 		br := bufio.NewReader(c)
+		// Idle before the greeting goes out, so that a client that has
+		// read it knows the connection counts as busy only once it
+		// reads a command (the zero value, false, would look busy).
+		c.Idle.Store(true)
 		io.WriteString(c, "hi "+c.RemoteAddrPort().String()+"\r\n")
 		for {
 			c.Idle.Store(true)
