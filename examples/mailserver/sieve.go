@@ -6,8 +6,10 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"math"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -244,6 +246,7 @@ func (m *mailboxes) runFilter(ctx context.Context, env *smtp.Envelope, user stri
 		Addresses: []string{user},
 		Hostname:  m.cfg.hostname,
 		Vacation:  f.vacationStore(user),
+		Spam:      spamScore(h),
 	})
 	if err != nil {
 		log.Warn("sieve script failed, message kept in INBOX", "err", err)
@@ -336,4 +339,34 @@ func sieveFlags(flags []string) maildir.DeliverOptions {
 		}
 	}
 	return o
+}
+
+// spamScore reads the junk filter's verdict, the X-Herald-Spam field the
+// MX port writes (after removing any the client sent), as the spamtest
+// score of RFC 5235: 1 for a score of 0 or less up to 10 at the threshold
+// and beyond, and the share of the threshold as :percent. A message that
+// did not pass the filter (no field, or more than one) was not tested.
+func spamScore(h *message.Header) *sieve.SpamScore {
+	vals := h.Values(spamHeader)
+	if len(vals) != 1 {
+		return nil
+	}
+	var score, threshold float64
+	var haveScore, haveThreshold bool
+	for _, w := range strings.Fields(vals[0]) {
+		k, v, _ := strings.Cut(w, "=")
+		n, err := strconv.ParseFloat(v, 64)
+		switch {
+		case err != nil:
+		case k == "score":
+			score, haveScore = n, true
+		case k == "threshold":
+			threshold, haveThreshold = n, true
+		}
+	}
+	if !haveScore || !haveThreshold || threshold <= 0 {
+		return nil
+	}
+	share := min(max(score/threshold, 0), 1)
+	return &sieve.SpamScore{Value: 1 + int(math.Round(9*share)), Percent: int(math.Round(100 * share))}
 }
