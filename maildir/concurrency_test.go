@@ -15,16 +15,13 @@ import (
 )
 
 // helperEnv makes the test binary act as a second process delivering into
-// a Maildir (see TestHelperProcess).
+// a Maildir (see helperProcess).
 const helperEnv = "HERALD_MAILDIR_HELPER"
 
-// TestHelperProcess is not a test: run by the tests below as a separate
-// process, it delivers messages into the Maildir named in its environment.
-func TestHelperProcess(t *testing.T) {
-	mode := os.Getenv(helperEnv)
-	if mode == "" {
-		t.Skip("helper process only")
-	}
+// helperProcess is the second process of the tests below: TestMain runs
+// it instead of the tests when helperEnv is set, and it delivers messages
+// into the Maildir named in its environment, then exits.
+func helperProcess(mode string) {
 	dir := os.Getenv("HERALD_MAILDIR_DIR")
 	m, err := Open(dir, nil)
 	if err != nil {
@@ -61,7 +58,7 @@ func helper(t *testing.T, mode, dir string, n int) *exec.Cmd {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(exe, "-test.run=^TestHelperProcess$")
+	cmd := exec.Command(exe)
 	cmd.Env = append(os.Environ(), helperEnv+"="+mode, "HERALD_MAILDIR_DIR="+dir, "HERALD_MAILDIR_N="+strconv.Itoa(n))
 	cmd.Stderr = os.Stderr
 	return cmd
