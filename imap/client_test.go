@@ -187,9 +187,6 @@ func TestClientIdle(t *testing.T) {
 
 // TestClientDovecot runs the client against a private Dovecot.
 func TestClientDovecot(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts Dovecot")
-	}
 	dv := imaptest.StartDovecot(t, map[string]string{"alice": "secret"})
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()

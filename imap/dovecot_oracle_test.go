@@ -134,9 +134,6 @@ func (s *imapSession) appendMsg(mailbox string, msg []byte) {
 // examples do). Every disagreement is listed in dovecotDisagreements with
 // the reason; ORACLE_ALL=1 prints the listed ones too.
 func TestDovecotOracle(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts Dovecot")
-	}
 	dv := imaptest.StartDovecot(t, map[string]string{"alice": "secret"})
 	names, msgs := oracleMessages(t)
 	// A part holding NUL bytes: BODY[1] sends them as 0x80 on both.

@@ -163,9 +163,6 @@ const dvUnsolicitedUID = "Herald includes the UID in unsolicited FETCH responses
 // compared line by line, except for the text after status codes. B is an
 // IMAP4rev1 client, as imaplib is.
 func TestDovecotOracleSessions(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts Dovecot")
-	}
 	dv := imaptest.StartDovecot(t, map[string]string{"alice": "secret"})
 	root := t.TempDir()
 	be := &imapmaildir.Backend{
@@ -288,9 +285,6 @@ func TestDovecotOracleSessions(t *testing.T) {
 // to Herald: both answer with an untagged ID list, or refuse with BAD,
 // alike. The values differ by nature (each server's name).
 func TestDovecotOracleID(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts Dovecot")
-	}
 	dv := imaptest.StartDovecot(t, map[string]string{"alice": "secret"})
 	be, _ := newFixture(t)
 	srv := testServer(be)

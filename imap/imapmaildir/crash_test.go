@@ -108,9 +108,6 @@ func folderState(t *testing.T, st *maildir.Store, name string) (map[string]int, 
 // with SIGKILL many times, and checks after each kill that no acknowledged
 // message is lost, none is in two places, and UIDs never go backwards.
 func TestCrash(t *testing.T) {
-	if testing.Short() {
-		t.Skip("kills a child process many times")
-	}
 	exe, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)

@@ -174,9 +174,6 @@ func crashID(msg []byte) (string, bool) {
 // committed (+OK) is left; and a QUIT whose outcome is unknown was all or
 // nothing.
 func TestCrash(t *testing.T) {
-	if testing.Short() {
-		t.Skip("kills processes for several seconds")
-	}
 	dir := t.TempDir()
 	const kills = 30
 	for i := range kills {
