@@ -148,13 +148,13 @@ type inboundAuth struct {
 	dmarc *dmarc.Result
 }
 
-// verifyInbound checks the DKIM signatures of a message (header h, raw
-// header bytes raw, then body) and evaluates DMARC with the SPF result of
-// the transaction. A message with signatures is spooled, to memory up to
+// verifyInbound checks the DKIM signatures of a message (header h, as
+// received, then body) and evaluates DMARC with the SPF result of the
+// transaction. A message with signatures is spooled, to memory up to
 // spoolMemory bytes and to a file in DIR/tmp beyond, since the verdict
 // must be known before the reply to DATA; one without is judged from its
 // header alone and not held. It returns the body to deliver from.
-func (s *session) verifyInbound(ctx context.Context, h *message.Header, raw []byte, body io.Reader) (inboundAuth, io.Reader, func(), error) {
+func (s *session) verifyInbound(ctx context.Context, h *message.Header, body io.Reader) (inboundAuth, io.Reader, func(), error) {
 	p := s.srv.policy
 	var auth inboundAuth
 	done := func() {}
@@ -171,8 +171,13 @@ func (s *session) verifyInbound(ctx context.Context, h *message.Header, raw []by
 		if err != nil {
 			return auth, body, done, err
 		}
+		var raw bytes.Buffer // the header as it came: its fields byte for byte
+		for _, f := range h.All() {
+			raw.WriteString(f.Raw())
+		}
+		raw.WriteString("\r\n")
 		v := &dkim.Verifier{Resolver: p.res}
-		if auth.dkim, err = v.Verify(ctx, io.MultiReader(bytes.NewReader(raw), rd)); err != nil {
+		if auth.dkim, err = v.Verify(ctx, io.MultiReader(&raw, rd)); err != nil {
 			s.log.Info("DKIM verification failed", "id", s.id, "err", err)
 		}
 		if body, err = sp.reader(); err != nil {
@@ -225,56 +230,4 @@ func dmarcDecision(res *dmarc.Result) (*smtp.Error, bool) {
 		return nil, true
 	}
 	return nil, false
-}
-
-// spoolMemory is how much of a message verifyInbound holds in memory.
-const spoolMemory = 1 << 20
-
-// spool holds a message: the first spoolMemory bytes in memory, the rest
-// in an unlinked temporary file.
-type spool struct {
-	dir  string
-	mem  bytes.Buffer
-	file *os.File
-}
-
-func newSpool(dir string) (*spool, error) {
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, err
-	}
-	return &spool{dir: dir}, nil
-}
-
-func (sp *spool) Write(p []byte) (int, error) {
-	if sp.file == nil && sp.mem.Len()+len(p) <= spoolMemory {
-		return sp.mem.Write(p)
-	}
-	if sp.file == nil {
-		f, err := os.CreateTemp(sp.dir, "spool-*")
-		if err != nil {
-			return 0, err
-		}
-		os.Remove(f.Name()) // gone when closed, even after a crash
-		sp.file = f
-	}
-	return sp.file.Write(p)
-}
-
-// reader returns a reader of everything written, from the start.
-func (sp *spool) reader() (io.Reader, error) {
-	mem := bytes.NewReader(sp.mem.Bytes())
-	if sp.file == nil {
-		return mem, nil
-	}
-	fi, err := sp.file.Stat()
-	if err != nil {
-		return nil, err
-	}
-	return io.MultiReader(mem, io.NewSectionReader(sp.file, 0, fi.Size())), nil
-}
-
-func (sp *spool) close() {
-	if sp.file != nil {
-		sp.file.Close()
-	}
 }

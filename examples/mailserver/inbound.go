@@ -98,12 +98,7 @@ func (s *session) inboundData(ctx context.Context, r io.Reader) (io.Reader, deli
 	if err != nil {
 		return body, deliverSpec{}, release, &smtp.Error{Code: 554, Enhanced: 5_006_000, Message: "Malformed message header"}
 	}
-	var received bytes.Buffer // the header as it came, for DKIM
-	for _, f := range h.All() {
-		received.WriteString(f.Raw())
-	}
-	received.WriteString("\r\n")
-	auth, body, release, err := s.verifyInbound(ctx, h, received.Bytes(), body)
+	auth, body, release, err := s.verifyInbound(ctx, h, body)
 	if err != nil {
 		return body, deliverSpec{}, release, err
 	}
