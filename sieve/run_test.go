@@ -3,6 +3,7 @@ package sieve
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -255,4 +256,31 @@ func TestComparisonLimit(t *testing.T) {
 	res, err := Run(context.Background(), s, newMessage(t, []byte(msg), Envelope{}), nil)
 	require.NoError(t, err)
 	assert.Equal(t, []string{"keep"}, summary(res, nil))
+}
+
+func TestMemoryVacationStoreBounded(t *testing.T) {
+	ctx := context.Background()
+	s := &MemoryVacationStore{Max: 100}
+	base := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
+	for i := range 1000 {
+		s.Record(ctx, VacationKey{Sender: fmt.Sprintf("s%d@example.com", i)}, base.Add(time.Duration(i)*time.Minute))
+	}
+	if n := len(s.m); n > 100 {
+		t.Fatalf("%d entries held, want at most 100", n)
+	}
+	// The newest are remembered, the oldest forgotten.
+	if _, ok, _ := s.LastReply(ctx, VacationKey{Sender: "s999@example.com"}); !ok {
+		t.Error("the newest reply was forgotten")
+	}
+	if _, ok, _ := s.LastReply(ctx, VacationKey{Sender: "s0@example.com"}); ok {
+		t.Error("the oldest reply is still held")
+	}
+	// Equal times still shrink.
+	s = &MemoryVacationStore{Max: 10}
+	for i := range 50 {
+		s.Record(ctx, VacationKey{Sender: fmt.Sprint(i)}, base)
+	}
+	if n := len(s.m); n > 10 {
+		t.Fatalf("%d entries with equal times, want at most 10", n)
+	}
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -32,9 +33,17 @@ type VacationStore interface {
 	Record(ctx context.Context, key VacationKey, t time.Time) error
 }
 
+// DefaultMaxVacationEntries bounds a MemoryVacationStore whose Max is 0.
+const DefaultMaxVacationEntries = 100_000
+
 // MemoryVacationStore is a VacationStore in memory, for tests and single
-// processes. The zero value is ready to use.
+// processes. The zero value is ready to use. It holds at most Max replies
+// (DefaultMaxVacationEntries when 0): when full, it forgets the older half,
+// so a flood of mail from new senders cannot grow it without bound, at the
+// cost of a second reply, early, to a sender it forgot.
 type MemoryVacationStore struct {
+	Max int
+
 	mu sync.Mutex
 	m  map[VacationKey]time.Time
 }
@@ -54,8 +63,41 @@ func (s *MemoryVacationStore) Record(ctx context.Context, key VacationKey, t tim
 	if s.m == nil {
 		s.m = map[VacationKey]time.Time{}
 	}
+	max := s.Max
+	if max <= 0 {
+		max = DefaultMaxVacationEntries
+	}
+	if _, ok := s.m[key]; !ok && len(s.m) >= max {
+		s.forgetOlderHalf()
+	}
 	s.m[key] = t
 	return nil
+}
+
+// forgetOlderHalf drops the replies recorded before the median time; done
+// once per Max/2 new entries, its cost is O(log Max) per Record.
+func (s *MemoryVacationStore) forgetOlderHalf() {
+	times := make([]time.Time, 0, len(s.m))
+	for _, t := range s.m {
+		times = append(times, t)
+	}
+	slices.SortFunc(times, time.Time.Compare)
+	median := times[len(times)/2]
+	for k, t := range s.m {
+		if t.Before(median) {
+			delete(s.m, k)
+		}
+	}
+	if len(s.m) >= len(times) { // every time equal: drop any half
+		n := len(s.m) / 2
+		for k := range s.m {
+			if n == 0 {
+				break
+			}
+			delete(s.m, k)
+			n--
+		}
+	}
 }
 
 // Vacation periods (RFC 5230 section 4.1, RFC 6131).
