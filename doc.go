@@ -24,6 +24,10 @@
 //     explanations, Received-SPF and Authentication-Results text.
 //   - [github.com/heraldmail/herald/greylist]: triplet greylisting with an
 //     in-memory store and a Redis store for a fleet.
+//   - [github.com/heraldmail/herald/dkim]: DKIM signing and verification
+//     (RFC 6376, RFC 8463), streamed, with Authentication-Results text.
+//   - [github.com/heraldmail/herald/dmarc]: DMARC (RFC 7489) policy
+//     discovery, alignment, the disposition and aggregate reports.
 //
 // Protocols, each a server and a client, none of which knows how mail is
 // stored:
@@ -51,6 +55,11 @@
 //   - [github.com/heraldmail/herald/maildir]: Maildir++ storage that Dovecot
 //     and mutt share: durable delivery, folders, flags and keywords, UIDs and
 //     UIDVALIDITY in dovecot-uidlist, quota.
+//   - [github.com/heraldmail/herald/sieve]: the Sieve filter language (RFC
+//     5228 and its extensions), a parser and an interpreter that returns
+//     actions for the caller to perform; sieve/managesieve is the RFC 5804
+//     server and client, sieve/managesieve/managesievedir its script store in
+//     Pigeonhole's layout.
 //
 // # How they compose
 //
@@ -73,6 +82,10 @@
 //	imapmaildir  imap, maildir
 //	delivery     smtp, dnsmx, dsn, message, mime
 //	maildir      message
+//	dkim         dnsmx, message
+//	dmarc        dnsmx, message, spf
+//	sieve        message, mime
+//	managesieve  sasl, serving (managesievedir: managesieve)
 //
 // A mail server is made of them like this:
 //
