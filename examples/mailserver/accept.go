@@ -33,6 +33,9 @@ func (s *server) localTargets(addr string) ([]string, error) {
 // logged as an error and answered with a temporary failure, since a
 // duplicate is better than a loss (RFC 5321 section 6.1).
 func (s *server) accept(ctx context.Context, log *slog.Logger, env *smtp.Envelope, r io.Reader, spec deliverSpec) error {
+	if s.mailboxRelay != nil {
+		return s.handOver(ctx, log, env, r, spec)
+	}
 	var users []string
 	var remote []smtp.Recipient
 	rcptUsers := make([][]string, len(env.To))

@@ -27,6 +27,11 @@ type config struct {
 	httpAddr                                  string
 	managesieveAddr                           string
 
+	role        string         // roleAll, roleMX or roleMailbox
+	lmtpAddr    string         // -lmtp: the LMTP listener of a mailbox instance
+	lmtpFrom    []netip.Prefix // clients allowed on it
+	mailboxLMTP string         // -mailbox-lmtp: where an MX instance hands local mail over
+
 	tlsCert, tlsKey string
 	dns             string
 	relayNetworks   []netip.Prefix
@@ -55,7 +60,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, []string, error) {
 	if host == "" {
 		host = "localhost"
 	}
-	var domains, relay, proxy string
+	var domains, relay, proxy, lmtpFrom string
 	fs.StringVar(&c.dataDir, "data", "herald-data", "data `directory`: users, mail, queue, TLS certificate")
 	fs.StringVar(&domains, "domains", "localhost", "comma-separated local `domains`; the first is the primary one")
 	fs.StringVar(&c.hostname, "hostname", host, "this host's `name` in greetings, Received: and bounces")
@@ -68,6 +73,10 @@ func parseFlags(args []string, stderr io.Writer) (*config, []string, error) {
 	fs.StringVar(&c.pop3sAddr, "pop3s", "127.0.0.1:2995", "POP3 listener with implicit TLS (port 995)")
 	fs.StringVar(&c.httpAddr, "http", "127.0.0.1:2080", "HTTP listener for autoconfig and MTA-STS")
 	fs.StringVar(&c.managesieveAddr, "managesieve", "127.0.0.1:2419", "ManageSieve listener with STARTTLS (port 4190), where users upload the Sieve scripts that file their mail")
+	fs.StringVar(&c.role, "role", roleAll, "what this instance does: all (one server for everything), mx (takes mail on the SMTP and submission ports and hands local users' mail to a mailbox instance over LMTP) or mailbox (stores mail taken over -lmtp, serves IMAP, POP3 and ManageSieve)")
+	fs.StringVar(&c.lmtpAddr, "lmtp", "", "LMTP listener `address` where MX instances hand over mail for local users (default 127.0.0.1:2424 with -role mailbox, none otherwise)")
+	fs.StringVar(&lmtpFrom, "lmtp-from", "127.0.0.0/8,::1", "comma-separated `CIDRs` of the MX instances allowed on the LMTP listener")
+	fs.StringVar(&c.mailboxLMTP, "mailbox-lmtp", "", "with -role mx, the LMTP `host:port` of the mailbox instance")
 	fs.StringVar(&c.tlsCert, "tls-cert", "", "certificate chain `file` (PEM); default a self-signed one in the data directory")
 	fs.StringVar(&c.tlsKey, "tls-key", "", "private key `file` (PEM) of -tls-cert")
 	fs.StringVar(&c.dns, "dns", "", "DNS server `host:port` to ask; default those of /etc/resolv.conf")
@@ -103,6 +112,14 @@ func parseFlags(args []string, stderr io.Writer) (*config, []string, error) {
 	}
 	if c.proxyFrom, err = parsePrefixes(proxy); err != nil {
 		return nil, nil, fmt.Errorf("-proxy-from: %v", err)
+	}
+	if c.lmtpFrom, err = parsePrefixes(lmtpFrom); err != nil {
+		return nil, nil, fmt.Errorf("-lmtp-from: %v", err)
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	if err := c.applyRole(set); err != nil {
+		return nil, nil, err
 	}
 	if (c.tlsCert == "") != (c.tlsKey == "") {
 		return nil, nil, errors.New("-tls-cert and -tls-key go together")

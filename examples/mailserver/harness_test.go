@@ -67,6 +67,9 @@ type instance struct {
 	log     *syncBuffer
 	out     *syncBuffer // the server's standard output: its banner
 	outPort int
+	// listeners names the listener flags the instance gets addresses
+	// for; nil means listenerFlags, every listener of -role all.
+	listeners []string
 }
 
 type syncBuffer struct {
@@ -109,9 +112,17 @@ func newInstance(t *testing.T, zone *dnstest.Zone, extra ...string) *instance {
 
 var listenerFlags = []string{"smtp", "submission", "submissions", "imap", "imaps", "pop3", "pop3s", "http", "managesieve"}
 
+// listenerNames returns the listener flags of the instance.
+func (in *instance) listenerNames() []string {
+	if in.listeners != nil {
+		return in.listeners
+	}
+	return listenerFlags
+}
+
 // pickPorts chooses free ports for every listener.
 func (in *instance) pickPorts() {
-	for _, l := range listenerFlags {
+	for _, l := range in.listenerNames() {
 		in.addr[l] = freeAddr(in.t, "127.0.0.1")
 	}
 }
@@ -119,7 +130,7 @@ func (in *instance) pickPorts() {
 // flags are the global flags of the server and its subcommands.
 func (in *instance) flags() []string {
 	args := append([]string{}, in.args...)
-	for _, l := range listenerFlags {
+	for _, l := range in.listenerNames() {
 		args = append(args, "-"+l, in.addr[l])
 	}
 	return append(args, in.extra...)

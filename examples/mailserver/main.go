@@ -43,10 +43,23 @@
 // 50/h, counted per accepted message, 451 4.7.1 beyond). With -redis URL the
 // greylist and the rate limit live in Redis, shared by several servers;
 // otherwise in memory, the greylist saved to DIR/greylist.snapshot at
-// shutdown. Each decision is logged with its reason and counted; the
+// shutdown. When Redis does not answer, greylisting lets mail through and
+// the rate limit defers submission (451 4.3.0), both logged. Each decision is logged with its reason and counted; the
 // counters are served in the Prometheus text format at /metrics on the HTTP
 // listener (to loopback and -relay-networks clients) and printed by
 // "mailserver -data DIR stats".
+//
+// # A fleet
+//
+// With -role mx and -role mailbox the work is split over several
+// instances: MX instances (behind HAProxy, -proxy-from) take and judge
+// mail and hand local users' mail over LMTP (-mailbox-lmtp) to a mailbox
+// instance (-lmtp), which keeps the Maildirs and serves IMAP, POP3 and
+// ManageSieve. The MX answers the client only once the mailbox instance
+// has stored the message or it is in the MX's own queue. Every instance
+// reads the user database of its data directory: copy DIR/users,
+// DIR/aliases and DIR/dkim/ from the mailbox instance to the MX instances
+// (role.go says why).
 package main
 
 import (

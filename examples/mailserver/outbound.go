@@ -7,7 +7,6 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"slices"
 	"strings"
 
 	"github.com/heraldmail/herald/delivery"
@@ -27,69 +26,55 @@ type router struct {
 func (rt *router) Deliver(ctx context.Context, env *smtp.Envelope, body delivery.Body) (*delivery.Result, error) {
 	srv := rt.srv
 	res := &delivery.Result{Recipients: make([]delivery.RecipientResult, len(env.To))}
-	var remote smtp.Envelope
-	var remoteIdx []int
-	type localRcpt struct {
-		i     int
-		users []string
-	}
-	var locals []localRcpt
+	var remote, mailbox smtp.Envelope
+	var remoteIdx, mailboxIdx, localIdx []int
+	var local []smtp.Path
 	for i, r := range env.To {
 		res.Recipients[i].To = r.Path
-		if !srv.cfg.isLocalDomain(r.Path.Domain) {
+		switch {
+		case !srv.cfg.isLocalDomain(r.Path.Domain):
 			remote.To = append(remote.To, r)
 			remoteIdx = append(remoteIdx, i)
-			continue
+		case srv.mailboxRelay != nil:
+			// An MX instance: the mailbox instance decides.
+			mailbox.To = append(mailbox.To, r)
+			mailboxIdx = append(mailboxIdx, i)
+		default:
+			local = append(local, r.Path)
+			localIdx = append(localIdx, i)
 		}
-		users, err := srv.localTargets(pathAddr(r.Path))
-		if err != nil {
-			setLocalResult(&res.Recipients[i], err)
-			continue
-		}
-		locals = append(locals, localRcpt{i, users})
 	}
-	if len(locals) > 0 {
-		var users []string
-		for _, l := range locals {
-			for _, u := range l.users {
-				if !slices.Contains(users, u) {
-					users = append(users, u)
-				}
-			}
-		}
-		r, err := body.Reader()
+	if len(local) > 0 {
 		var errs []error
+		r, err := body.Reader()
 		if err != nil {
-			errs = make([]error, len(users))
+			errs = make([]error, len(local))
 			for i := range errs {
 				errs[i] = err
 			}
 		} else {
-			_, errs = srv.boxes.deliverUsers(ctx, env, r, users, deliverSpec{})
+			errs = srv.deliverLocal(ctx, srv.log.With("proto", "queue"), env, r, local, deliverSpec{})
 		}
-		byUser := map[string]error{}
-		for i, u := range users {
-			byUser[u] = errs[i]
-		}
-		for _, l := range locals {
-			var first error
-			for _, u := range l.users {
-				if e := byUser[u]; e != nil && first == nil {
-					first = e
-				}
-			}
-			setLocalResult(&res.Recipients[l.i], first)
-			srv.log.Info("local delivery", "from", env.From.String(), "to", env.To[l.i].Path.String(),
-				"status", res.Recipients[l.i].Status.String(), "err", first)
+		for j, i := range localIdx {
+			setLocalResult(&res.Recipients[i], errs[j])
+			srv.log.Info("local delivery", "from", env.From.String(), "to", env.To[i].Path.String(),
+				"status", res.Recipients[i].Status.String(), "err", errs[j])
 		}
 	}
-	if len(remote.To) > 0 {
-		remote.From, remote.Options = env.From, env.Options
-		rr, err := rt.remote.Deliver(ctx, &remote, body)
+	for _, g := range []struct {
+		env *smtp.Envelope
+		idx []int
+		tr  delivery.Transport
+	}{{&mailbox, mailboxIdx, srv.mailboxRelay}, {&remote, remoteIdx, rt.remote}} {
+		if len(g.env.To) == 0 {
+			continue
+		}
+		g.env.From, g.env.Options = env.From, env.Options
+		rr, err := g.tr.Deliver(ctx, g.env, body)
 		if err != nil {
 			return nil, err
 		}
-		for j, i := range remoteIdx {
+		for j, i := range g.idx {
 			res.Recipients[i] = rr.Recipients[j]
 		}
 	}
@@ -106,16 +91,27 @@ func setLocalResult(rr *delivery.RecipientResult, err error) {
 }
 
 // smarthost sends every message through one relay, authenticated when
-// -smarthost-auth is set, over STARTTLS (or implicit TLS on port 465).
+// -smarthost-auth is set, over STARTTLS (or implicit TLS on port 465). An
+// MX instance (-role mx) uses one in LMTP mode to hand local users' mail to
+// its mailbox instance.
 type smarthost struct {
+	name     string // in texts: "smarthost" or "mailbox instance"
 	addr     string
 	opts     smtp.SendMailOptions
 	hostname string
 	cache    *smtp.ClientCache
 }
 
+// cacheKey keeps LMTP and SMTP connections apart in the shared cache.
+func (s *smarthost) cacheKey() string {
+	if s.opts.LMTP {
+		return "lmtp " + s.addr
+	}
+	return s.addr
+}
+
 func newSmarthost(cfg *config, cache *smtp.ClientCache) (*smarthost, error) {
-	s := &smarthost{addr: cfg.smarthost, hostname: cfg.hostname, cache: cache}
+	s := &smarthost{name: "smarthost", addr: cfg.smarthost, hostname: cfg.hostname, cache: cache}
 	s.opts.LocalName = cfg.hostname
 	if cfg.smarthostAuth != "" {
 		user, file, ok := strings.Cut(cfg.smarthostAuth, ":")
@@ -140,7 +136,7 @@ func (s *smarthost) Deliver(ctx context.Context, env *smtp.Envelope, body delive
 	sr, err := s.send(ctx, env, body)
 	if sr == nil {
 		st, code, enh := delivery.StatusTemporary, smtp.ReplyCode(451), smtp.EnhancedCode(4_004_001)
-		text := "smarthost " + s.addr + " unreachable: " + err.Error()
+		text := s.name + " " + s.addr + " unreachable: " + err.Error()
 		var se *smtp.Error
 		if errors.As(err, &se) {
 			code, enh, text = se.Code, se.Enhanced, se.Message
@@ -184,7 +180,7 @@ func (s *smarthost) Deliver(ctx context.Context, env *smtp.Envelope, body delive
 // relay on the local network that may lack TLS, with STARTTLS whenever it
 // is offered.
 func (s *smarthost) send(ctx context.Context, env *smtp.Envelope, body delivery.Body) (*smtp.SendResult, error) {
-	c := s.cache.Get(s.addr)
+	c := s.cache.Get(s.cacheKey())
 	reused := c != nil
 	for {
 		if c == nil {
@@ -218,7 +214,7 @@ func (s *smarthost) send(ctx context.Context, env *smtp.Envelope, body delivery.
 			c.Quit(ctx)
 			return res, err
 		}
-		s.cache.Put(s.addr, c)
+		s.cache.Put(s.cacheKey(), c)
 		return res, nil
 	}
 }

@@ -397,15 +397,18 @@ func (p *policy) checkGreylist(ctx context.Context, log *slog.Logger, ip netip.A
 }
 
 // checkRate is the submission rate limit of user at MAIL FROM. A Redis
-// failure lets the message through (fails open) and is logged.
+// failure defers the message (fails closed) and is logged: the limit is
+// what stops a stolen password from sending a spam run, and a real user's
+// client tries again, while greylisting, which only delays strangers,
+// fails open.
 func (p *policy) checkRate(ctx context.Context, log *slog.Logger, user string) *smtp.Error {
 	if p.cfg.rate.Max == 0 {
 		return nil
 	}
 	ok, sent, wait, err := p.rate.allow(ctx, user, time.Now())
 	if err != nil {
-		p.decide(log, "ratelimit", "error", "accept", err.Error()+" (failing open)")
-		return nil
+		p.decide(log, "ratelimit", "error", "defer", err.Error()+" (failing closed)")
+		return errRateUnknown
 	}
 	if ok {
 		p.metrics.inc("ratelimit", "allowed")
@@ -420,6 +423,9 @@ func (p *policy) checkRate(ctx context.Context, log *slog.Logger, user string) *
 		"Rate limit reached: %s has sent %d messages in the last %s (limit %s); please try again in %s",
 		user, sent, periodText(p.cfg.rate.Window), p.cfg.rate, waitText(wait))}
 }
+
+// errRateUnknown answers a submission whose rate cannot be checked.
+var errRateUnknown = &smtp.Error{Code: 451, Enhanced: 4_003_000, Message: "Cannot check the sending rate limit now; please try again later"}
 
 // countRate counts an accepted message of user.
 func (p *policy) countRate(ctx context.Context, log *slog.Logger, user string) {

@@ -17,6 +17,14 @@ import (
 // persistence, and returns its redis:// URL.
 func startRedis(t *testing.T) string {
 	t.Helper()
+	url, _ := startRedisStoppable(t)
+	return url
+}
+
+// startRedisStoppable is startRedis that also returns a function that
+// kills the server before the test ends.
+func startRedisStoppable(t *testing.T) (string, func()) {
+	t.Helper()
 	bin := peertest.LookPath(t, "redis-server")
 	addr := freeAddr(t, "127.0.0.1")
 	host, port := hostPort(addr)
@@ -26,11 +34,12 @@ func startRedis(t *testing.T) string {
 	require.NoError(t, cmd.Start())
 	done := make(chan struct{})
 	go func() { cmd.Wait(); close(done) }()
-	t.Cleanup(func() { cmd.Process.Kill(); <-done })
+	stop := func() { cmd.Process.Kill(); <-done }
+	t.Cleanup(stop)
 	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
 		if c, err := net.Dial("tcp", addr); err == nil {
 			c.Close()
-			return "redis://" + addr + "/0"
+			return "redis://" + addr + "/0", stop
 		}
 		select {
 		case <-done:
@@ -66,9 +75,20 @@ func TestPolicyRedisFleet(t *testing.T) {
 	require.True(t, strings.HasPrefix(data, "250"), data)
 	require.Contains(t, b.waitInbox("alice@example.test", 1, 10*time.Second)[0], "X-Greylist: delayed ")
 
-	submit := func(in *instance, n int) string {
-		host, sub := hostPort(in.addr["submission"])
-		return python(t, `
+	require.Equal(t, "accepted\naccepted\n", submitN(t, a.addr["submission"], 2))
+	out := submitN(t, b.addr["submission"], 2)
+	require.Equal(t, "accepted\n451 4.7.1 Rate limit reached: alice@example.test has sent 3 messages in the last hour (limit 3/h); please try again in 60 minutes\n", out)
+	a.stop()
+	b.stop()
+}
+
+// submitN sends n messages as alice@example.test over the submission port
+// addr with Python's smtplib (STARTTLS, AUTH) and returns a line per
+// message: "accepted" or the reply to MAIL.
+func submitN(t *testing.T, addr string, n int) string {
+	t.Helper()
+	host, port := hostPort(addr)
+	return python(t, `
 import smtplib, ssl, sys
 host, port, user, pw, n = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4], int(sys.argv[5])
 ctx = ssl.create_default_context(); ctx.check_hostname = False; ctx.verify_mode = ssl.CERT_NONE
@@ -80,11 +100,5 @@ for i in range(n):
     except smtplib.SMTPSenderRefused as e:
         print(e.smtp_code, e.smtp_error.decode())
 s.quit()
-`, host, sub, "alice@example.test", alicePW, strconv.Itoa(n))
-	}
-	require.Equal(t, "accepted\naccepted\n", submit(a, 2))
-	out := submit(b, 2)
-	require.Equal(t, "accepted\n451 4.7.1 Rate limit reached: alice@example.test has sent 3 messages in the last hour (limit 3/h); please try again in 60 minutes\n", out)
-	a.stop()
-	b.stop()
+`, host, port, "alice@example.test", alicePW, strconv.Itoa(n))
 }

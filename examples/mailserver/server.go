@@ -43,8 +43,12 @@ type server struct {
 	auth  *sasl.Authenticator
 
 	policy *policy
+	// mailboxRelay, with -role mx, hands local users' mail to the
+	// mailbox instance over LMTP; nil stores it here.
+	mailboxRelay *smarthost
 
 	mx, submission, submissions *smtp.Server
+	lmtp                        *smtp.Server // -lmtp, from the MX instances
 	imap, imaps                 *imap.Server
 	pop3, pop3s                 *pop3.Server
 	managesieve                 *managesieve.Server
@@ -95,6 +99,9 @@ func newServer(cfg *config, log *slog.Logger) (*server, error) {
 		return nil, err
 	}
 	s.conns = &smtp.ClientCache{}
+	if cfg.role == roleMX {
+		s.mailboxRelay = newMailboxRelay(cfg, s.conns)
+	}
 	remote, err := newRemote(cfg, res, s.conns, log.With("proto", "delivery"))
 	if err != nil {
 		return nil, err
@@ -140,14 +147,27 @@ func newServer(cfg *config, log *slog.Logger) (*server, error) {
 		return srv
 	}
 	s.mx = smtpServer(false, false)
+	s.lmtp = &smtp.Server{
+		Backend:  &lmtpBackend{srv: s},
+		Hostname: cfg.hostname,
+		LMTP:     true,
+		// Room for the trace fields the MX instance added.
+		MaxMessageBytes: cfg.maxSize + 1<<20,
+		Logger:          log.With("proto", "lmtp"),
+	}
+	s.lmtp.MaxConnections = cfg.maxConns
 	s.submission = smtpServer(true, false)
 	s.submissions = smtpServer(true, true)
 	// The implicit-TLS ports have servers of their own that do the TLS
 	// handshake (after a PROXY header, when there is one); each pair
 	// shares one backend, so its sessions share the folders' state.
 	imapBackend := &imapmaildir.Backend{
-		Store: func(ctx context.Context, _ *imap.ConnInfo, identity string) (*maildir.Store, error) {
-			return s.boxes.store(identity)
+		Store: func(ctx context.Context, info *imap.ConnInfo, identity string) (*maildir.Store, error) {
+			st, err := s.boxes.store(identity)
+			if err == nil {
+				log.Info("login", "proto", "imap", "user", identity, "client", info.RemoteAddr.String(), "tls", info.TLS != nil)
+			}
+			return st, err
 		},
 		Logger: log.With("proto", "imap"),
 	}
@@ -235,6 +255,7 @@ func (s *server) listen() error {
 		{"smtp (MX)", s.cfg.smtpAddr, plain, s.mx.Serve},
 		{"submission (STARTTLS)", s.cfg.submissionAddr, plain, s.submission.Serve},
 		{"submissions (TLS)", s.cfg.submissionsAddr, plain, s.submissions.Serve},
+		{"lmtp (from MX instances)", s.cfg.lmtpAddr, plain, s.lmtp.Serve},
 		{"imap (STARTTLS)", s.cfg.imapAddr, plain, s.imap.Serve},
 		{"imaps (TLS)", s.cfg.imapsAddr, plain, s.imaps.Serve},
 		{"pop3 (STLS)", s.cfg.pop3Addr, plain, s.pop3.Serve},
@@ -302,7 +323,7 @@ func (s *server) run(ctx context.Context, grace time.Duration) error {
 	defer cancel()
 	var sw sync.WaitGroup
 	for _, sh := range []func(context.Context) error{
-		s.mx.Shutdown, s.submission.Shutdown, s.submissions.Shutdown,
+		s.mx.Shutdown, s.submission.Shutdown, s.submissions.Shutdown, s.lmtp.Shutdown,
 		s.imap.Shutdown, s.imaps.Shutdown, s.pop3.Shutdown, s.pop3s.Shutdown, s.managesieve.Shutdown, s.http.Shutdown, s.control.shutdown,
 	} {
 		sw.Add(1)
@@ -333,6 +354,12 @@ func isClosed(err error) bool {
 // banner tells the operator what runs where.
 func (s *server) banner(w io.Writer, certFile string) {
 	fmt.Fprintf(w, "Herald mail server for %v as %s, data in %s\n", s.cfg.domains, s.cfg.hostname, s.cfg.dataDir)
+	switch s.cfg.role {
+	case roleMX:
+		fmt.Fprintf(w, "Role mx: local users' mail goes over LMTP to the mailbox instance at %s\n", s.cfg.mailboxLMTP)
+	case roleMailbox:
+		fmt.Fprintf(w, "Role mailbox: mail for local users comes over LMTP from %v\n", s.cfg.lmtpFrom)
+	}
 	for _, l := range s.listeners {
 		if l.name == "control" {
 			continue

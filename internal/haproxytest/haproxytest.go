@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -22,33 +23,54 @@ import (
 // process is stopped when the test ends.
 func Start(t *testing.T, backend string) string {
 	t.Helper()
+	return StartFrontends(t, []string{backend})[0]
+}
+
+// StartFrontends runs one HAProxy with a frontend on a free loopback port
+// for each list of backends, and returns the frontends' addresses in the
+// same order. A frontend with several backends spreads connections over
+// them round robin, checks each every 200 ms (with a PROXY header, as the
+// servers expect from it) and takes a backend out after one failed check;
+// a connection to a backend that refuses it is redispatched to another,
+// so a killed server costs only the sessions it had.
+func StartFrontends(t *testing.T, fronts ...[]string) []string {
+	t.Helper()
 	bin := peertest.LookPath(t, "haproxy")
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	front := l.Addr().String()
-	l.Close()
-	dir := t.TempDir()
-	cfg := filepath.Join(dir, "haproxy.cfg")
-	conf := fmt.Sprintf(`global
-	maxconn 100
+	var conf strings.Builder
+	conf.WriteString(`global
+	maxconn 1000
 defaults
 	mode tcp
-	timeout connect 5s
+	timeout connect 2s
 	timeout client 30s
 	timeout server 30s
-frontend front
-	bind %s
-	default_backend herald
-backend herald
-	server s1 %s send-proxy-v2
-`, front, backend)
-	if err := os.WriteFile(cfg, []byte(conf), 0o600); err != nil {
+	retries 3
+	option redispatch 1
+`)
+	addrs := make([]string, len(fronts))
+	for i, backends := range fronts {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		addrs[i] = l.Addr().String()
+		l.Close()
+		fmt.Fprintf(&conf, "frontend f%d\n\tbind %s\n\tdefault_backend b%d\nbackend b%d\n\tbalance roundrobin\n", i, addrs[i], i, i)
+		for j, b := range backends {
+			check := ""
+			if len(backends) > 1 {
+				check = " check check-send-proxy inter 200ms fall 1 rise 2"
+			}
+			fmt.Fprintf(&conf, "\tserver s%d %s send-proxy-v2%s\n", j, b, check)
+		}
+	}
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "haproxy.cfg")
+	if err := os.WriteFile(cfg, []byte(conf.String()), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	cmd := exec.Command(bin, "-db", "-f", cfg)
-	var out strings.Builder
+	var out syncBuilder
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -59,21 +81,43 @@ backend herald
 		cmd.Process.Kill()
 		<-exited
 	})
-	for deadline := time.Now().Add(10 * time.Second); ; {
-		select {
-		case <-exited:
-			t.Fatalf("haproxy exited: %s", out.String())
-		default:
+	for _, front := range addrs {
+		for deadline := time.Now().Add(10 * time.Second); ; {
+			select {
+			case <-exited:
+				t.Fatalf("haproxy exited: %s", out.String())
+			default:
+			}
+			if c, err := net.Dial("tcp", front); err == nil {
+				c.Close()
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("haproxy did not listen on %s: %s", front, out.String())
+			}
+			time.Sleep(20 * time.Millisecond)
 		}
-		if c, err := net.Dial("tcp", front); err == nil {
-			c.Close()
-			return front
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("haproxy did not listen on %s: %s", front, out.String())
-		}
-		time.Sleep(20 * time.Millisecond)
 	}
+	return addrs
+}
+
+// syncBuilder collects HAProxy's output, written by the process's copying
+// goroutines while a failing test may read it.
+type syncBuilder struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuilder) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuilder) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
 
 // Dial connects to addr and returns the connection with a reader.
