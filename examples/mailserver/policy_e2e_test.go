@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -299,11 +300,11 @@ m.logout()
 	in.stop()
 }
 
-// TestPolicyRateLimit: with -rate-limit 3/h the fourth message of a user
-// within the hour gets 451 4.7.1, another user is not held back, and the
-// log names the user and the count.
+// TestPolicyRateLimit: with the default limit (50/h) the 51st message of a
+// user within the hour gets 451 4.7.1, another user is not held back, and
+// the log names the user and the count.
 func TestPolicyRateLimit(t *testing.T) {
-	in := newInstance(t, nil, "-rate-limit", "3/h")
+	in := newInstance(t, nil)
 	in.start()
 	in.addUser("alice@example.test", alicePW)
 	in.addUser("bob@example.test", bobPW)
@@ -312,7 +313,7 @@ func TestPolicyRateLimit(t *testing.T) {
 import smtplib, ssl, sys
 host, port = sys.argv[1], int(sys.argv[2])
 ctx = ssl.create_default_context(); ctx.check_hostname = False; ctx.verify_mode = ssl.CERT_NONE
-for user, pw, n in ((sys.argv[3], sys.argv[4], 4), (sys.argv[5], sys.argv[6], 1)):
+for user, pw, n in ((sys.argv[3], sys.argv[4], 51), (sys.argv[5], sys.argv[6], 1)):
     s = smtplib.SMTP(host, port); s.starttls(context=ctx); s.login(user, pw)
     for i in range(n):
         try:
@@ -322,16 +323,20 @@ for user, pw, n in ((sys.argv[3], sys.argv[4], 4), (sys.argv[5], sys.argv[6], 1)
             print(user, i + 1, e.smtp_code, e.smtp_error.decode())
     s.quit()
 `, host, sub, "alice@example.test", alicePW, "bob@example.test", bobPW)
-	require.Equal(t, "alice@example.test 1 accepted\nalice@example.test 2 accepted\nalice@example.test 3 accepted\n"+
-		"alice@example.test 4 451 4.7.1 Rate limit reached: alice@example.test has sent 3 messages in the last hour (limit 3/h); please try again in 60 minutes\n"+
-		"bob@example.test 1 accepted\n", out)
-	in.waitLog(`check=ratelimit result=limited action=defer user=alice@example.test sent=3 limit=3/h`)
-	in.waitInbox("alice@example.test", 4, 10*time.Second)
+	var want strings.Builder
+	for i := 1; i <= 50; i++ {
+		fmt.Fprintf(&want, "alice@example.test %d accepted\n", i)
+	}
+	want.WriteString("alice@example.test 51 451 4.7.1 Rate limit reached: alice@example.test has sent 50 messages in the last hour (limit 50/h); please try again in 60 minutes\n" +
+		"bob@example.test 1 accepted\n")
+	require.Equal(t, want.String(), out)
+	in.waitLog(`check=ratelimit result=limited action=defer user=alice@example.test sent=50 limit=50/h`)
+	in.waitInbox("alice@example.test", 51, 20*time.Second)
 	// Submission is not greylisted or SPF-checked.
 	require.NotContains(t, in.log.String(), "check=spf")
 	m := scrape(t, in)
 	require.Equal(t, 1.0, m[policyMetric("ratelimit", "limited")])
-	require.Equal(t, 4.0, m[policyMetric("ratelimit", "allowed")])
+	require.Equal(t, 51.0, m[policyMetric("ratelimit", "allowed")])
 	in.stop()
 }
 
