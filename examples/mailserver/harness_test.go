@@ -13,7 +13,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -22,6 +21,7 @@ import (
 
 	"github.com/heraldmail/herald/dnsmx/dnstest"
 	"github.com/heraldmail/herald/internal/peertest"
+	"github.com/heraldmail/herald/internal/testkit"
 )
 
 // The end-to-end tests build the binary once and run it as an operator
@@ -72,22 +72,9 @@ type instance struct {
 	listeners []string
 }
 
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
+// syncBuffer collects a process's output, written by the goroutines that
+// copy it while a test reads it.
+type syncBuffer = testkit.LogBuffer
 
 // newInstance prepares a server for example.test and other.test whose
 // remote MX hosts listen on outPort; extra flags are appended.

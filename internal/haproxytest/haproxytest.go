@@ -10,11 +10,11 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/heraldmail/herald/internal/peertest"
+	"github.com/heraldmail/herald/internal/testkit"
 )
 
 // Start runs HAProxy in TCP mode on a free loopback port, forwarding to
@@ -70,7 +70,7 @@ defaults
 		t.Fatal(err)
 	}
 	cmd := exec.Command(bin, "-db", "-f", cfg)
-	var out syncBuilder
+	var out testkit.LogBuffer // written by the process's copying goroutines
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -99,25 +99,6 @@ defaults
 		}
 	}
 	return addrs
-}
-
-// syncBuilder collects HAProxy's output, written by the process's copying
-// goroutines while a failing test may read it.
-type syncBuilder struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (s *syncBuilder) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuilder) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // Dial connects to addr and returns the connection with a reader.
