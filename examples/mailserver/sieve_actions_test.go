@@ -215,7 +215,10 @@ func TestSieveEditheaderStored(t *testing.T) {
 		"addheader :last \"X-Sieve-Last\" \"Grüße\";\r\n"+
 		"deleteheader \"X-Tracking\";\r\n"+
 		"deleteheader \"Received\";\r\n"+
-		"fileinto :copy :create \"Filtered\";\r\n")
+		"deleteheader \"Auto-Submitted\";\r\n"+
+		"fileinto :copy :create \"Filtered\";\r\n"+
+		"redirect :copy \"carol@example.test\";\r\n")
+	in.addUser("carol@example.test", carolPW)
 	var body bytes.Buffer
 	for i := 0; body.Len() < 3<<20; i++ {
 		body.WriteString(strings.Repeat("0123456789abcdef", 4) + "\r\n")
@@ -223,11 +226,16 @@ func TestSieveEditheaderStored(t *testing.T) {
 			body.WriteString(".a line that starts with a dot\r\n\r\n")
 		}
 	}
-	msg := append([]byte("From: someone@remote.test\r\nTo: bob@example.test\r\nSubject: edited\r\nX-Tracking: id=12345\r\nX-Keep: yes\r\n\r\n"), body.Bytes()...)
+	msg := append([]byte("From: someone@remote.test\r\nTo: bob@example.test\r\nSubject: edited\r\nAuto-Submitted: no\r\nX-Tracking: id=12345\r\nX-Keep: yes\r\n\r\n"), body.Bytes()...)
 	require.Equal(t, "ok", in.sendMX("someone@remote.test", "bob@example.test", "", msg))
 	sum := sha256.Sum256(body.Bytes())
-	for _, box := range []string{"INBOX", "Filtered"} {
-		got := in.waitFetch("bob@example.test", bobPW, box, 1)
+	// The stored copies, and the redirected one (RFC 5293 section 7:
+	// what is sent on goes with the current header too).
+	for _, c := range []struct{ user, pw, box string }{
+		{"bob@example.test", bobPW, "INBOX"}, {"bob@example.test", bobPW, "Filtered"}, {"carol@example.test", carolPW, "INBOX"},
+	} {
+		box := c.user + " " + c.box
+		got := in.waitFetch(c.user, c.pw, c.box, 1)
 		require.Len(t, got, 1, box)
 		h := got[0].header
 		require.True(t, strings.HasPrefix(h, "X-Sieve-Note: seen by the filter\r\n"), "%s: %q", box, h)
@@ -235,6 +243,7 @@ func TestSieveEditheaderStored(t *testing.T) {
 		require.NotContains(t, h, "X-Tracking")
 		require.Contains(t, h, "X-Keep: yes")
 		require.Contains(t, h, "Received: from ", "Received must not be deleted")
+		require.Contains(t, h, "Auto-Submitted: no", "Auto-Submitted must not be deleted")
 		require.Equal(t, hex.EncodeToString(sum[:]), hex.EncodeToString(sha256Sum(got[0].body)), box)
 	}
 	in.stop()
@@ -272,5 +281,47 @@ func TestSieveVacationRestart(t *testing.T) {
 	in.waitFetch("alice@example.test", alicePW, "INBOX", 3)
 	time.Sleep(500 * time.Millisecond)
 	require.Len(t, in.fetch("carol@example.test", carolPW, "INBOX"), 1, "a second vacation reply within the period")
+	in.stop()
+}
+
+// TestSieveRejectRemoteSender: the rejection message to a remote sender
+// goes out over SMTP to the sender's MX; none goes to a sender whose
+// message failed DMARC (a forged sender would get backscatter), the log
+// says why instead.
+func TestSieveRejectRemoteSender(t *testing.T) {
+	zone := remoteZone().
+		AddMX("strict.test", 10, "mx.remote.test").
+		AddTXT("_dmarc.strict.test", "v=DMARC1; p=none")
+	in := newInstance(t, zone)
+	remote := sink(t, "127.0.0.1", in.outPort)
+	in.start()
+	in.addUser("alice@example.test", alicePW)
+	in.addUser("bob@example.test", bobPW)
+	in.setScript("alice@example.test", "require \"reject\";\r\nreject \"Alice is gone.\";\r\n")
+	mail := func(from, id string) []byte {
+		return []byte("From: " + from + "\r\nTo: alice@example.test\r\nSubject: hello\r\nMessage-ID: <" + id + ">\r\n\r\nHi.\r\n")
+	}
+	// DMARC fails for strict.test (no SPF, no DKIM), p=none: taken, no
+	// rejection message.
+	require.Equal(t, "ok", in.sendMX("someone@strict.test", "alice@example.test,bob@example.test", "", mail("someone@strict.test", "m1@strict.test")))
+	in.waitLog(`no rejection message sent.*why="DMARC failed for the From domain"`)
+	// remote.test has no DMARC record: the rejection goes to its MX.
+	require.Equal(t, "ok", in.sendMX("someone@remote.test", "alice@example.test,bob@example.test", "", mail("someone@remote.test", "m2@remote.test")))
+	deadline := time.Now().Add(30 * time.Second)
+	var got []string
+	for len(got) == 0 {
+		require.True(t, time.Now().Before(deadline), "no rejection message reached the sender's MX\n%s", in.log.String())
+		time.Sleep(100 * time.Millisecond)
+		got = dumps(t, remote)
+	}
+	time.Sleep(300 * time.Millisecond)
+	got = dumps(t, remote)
+	require.Len(t, got, 1)
+	require.Contains(t, got[0], "In-Reply-To: <m2@remote.test>")
+	require.Contains(t, got[0], "Alice is gone.")
+	require.Contains(t, got[0], "X-Mail-Args: <>\n") // sent from the null reverse path
+	require.NotContains(t, got[0], "m1@strict.test")
+	in.waitFetch("bob@example.test", bobPW, "INBOX", 2)
+	require.Empty(t, in.inbox("alice@example.test"))
 	in.stop()
 }
