@@ -35,6 +35,8 @@ type filter struct {
 	// original sender) or a vacation reply (from <>).
 	send func(ctx context.Context, from smtp.Path, to string, msg io.Reader) error
 
+	vacationMu sync.Mutex // serializes the check, send and record of vacation replies
+
 	mu       sync.Mutex
 	parsed   map[string]parsedScript             // by path
 	vacation map[string]*sieve.FileVacationStore // by user
@@ -500,15 +502,30 @@ func (m *mailboxes) sendVerdict(ctx context.Context, env *smtp.Envelope, msg *he
 		log.Info("sieve redirect", "to", to)
 	}
 	for _, a := range v.vacations {
-		if err := f.send(ctx, smtp.Path{}, a.To, bytes.NewReader(a.Message)); err != nil {
-			log.Warn("sieve vacation reply not sent", "to", a.To, "err", err)
-			continue
-		}
-		if err := f.vacationStore(v.user).RecordPeriod(ctx, a.Key, time.Now(), a.Period); err != nil {
-			log.Warn("sieve vacation reply not recorded", "to", a.To, "err", err)
-		}
-		log.Info("sieve vacation reply", "to", a.To)
+		f.sendVacation(ctx, log, v.user, a)
 	}
+}
+
+// sendVacation queues a vacation reply and records it. Two messages from
+// one sender delivered at once both ran the script before either reply
+// was recorded: the memory is checked again here, under a lock, so that
+// only one of them answers.
+func (f *filter) sendVacation(ctx context.Context, log *slog.Logger, user string, a sieve.Vacation) {
+	f.vacationMu.Lock()
+	defer f.vacationMu.Unlock()
+	store := f.vacationStore(user)
+	if last, ok, err := store.LastReply(ctx, a.Key); err == nil && ok && time.Since(last) < a.Period {
+		log.Info("sieve vacation reply already sent", "to", a.To, "at", last)
+		return
+	}
+	if err := f.send(ctx, smtp.Path{}, a.To, bytes.NewReader(a.Message)); err != nil {
+		log.Warn("sieve vacation reply not sent", "to", a.To, "err", err)
+		return
+	}
+	if err := store.RecordPeriod(ctx, a.Key, time.Now(), a.Period); err != nil {
+		log.Warn("sieve vacation reply not recorded", "to", a.To, "err", err)
+	}
+	log.Info("sieve vacation reply", "to", a.To)
 }
 
 // storeKeep stores msg in v.user's INBOX.

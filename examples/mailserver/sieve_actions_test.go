@@ -266,7 +266,25 @@ func TestSieveVacationRestart(t *testing.T) {
 	mail := func(from, subject string) []byte {
 		return []byte("From: " + from + "\r\nTo: alice@example.test\r\nSubject: " + subject + "\r\n\r\nHi Alice.\r\n")
 	}
-	require.Equal(t, "ok", in.sendMX("carol@example.test", "alice@example.test", "", mail("carol@example.test", "one")))
+	// Two messages from Carol at once: both scripts run before either
+	// reply is recorded, and still only one reply goes.
+	file := filepath.Join(t.TempDir(), "msg.eml")
+	require.NoError(t, os.WriteFile(file, mail("carol@example.test", "one"), 0o600))
+	host, port := hostPort(in.addr["smtp"])
+	require.Equal(t, "ok\nok\n", python(t, `
+import smtplib, sys, threading
+host, port, path = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+msg = open(path, 'rb').read()
+res = []
+def send():
+    s = smtplib.SMTP(host, port)
+    s.sendmail('carol@example.test', ['alice@example.test'], msg)
+    s.quit()
+    res.append('ok')
+ts = [threading.Thread(target=send) for _ in range(2)]
+[t.start() for t in ts]; [t.join() for t in ts]
+print('\n'.join(res))
+`, host, port, file))
 	replies := in.waitFetch("carol@example.test", carolPW, "INBOX", 1)
 	require.Contains(t, replies[0].header, "Subject: Away")
 	require.Contains(t, replies[0].body, "I am away until Monday.")
@@ -278,7 +296,7 @@ func TestSieveVacationRestart(t *testing.T) {
 	// and the queue has run.
 	require.Equal(t, "ok", in.sendMX("bob@example.test", "alice@example.test", "", mail("bob@example.test", "three")))
 	in.waitFetch("bob@example.test", bobPW, "INBOX", 1)
-	in.waitFetch("alice@example.test", alicePW, "INBOX", 3)
+	in.waitFetch("alice@example.test", alicePW, "INBOX", 4)
 	time.Sleep(500 * time.Millisecond)
 	require.Len(t, in.fetch("carol@example.test", carolPW, "INBOX"), 1, "a second vacation reply within the period")
 	in.stop()
