@@ -668,3 +668,21 @@ func (m *mailboxes) scripted(users []string) bool {
 	}
 	return false
 }
+
+// deliverRecipient is the per-recipient step of a protocol that answers
+// DATA per recipient (LMTP, RFC 2033): it runs user's script on msg once
+// and performs its verdict. A reject (reject or ereject) is refused in the
+// dialogue: the error is the 550 5.7.1 reply for this recipient
+// (sieveRejectReply; utf8 when the client said SMTPUTF8) and no rejection
+// message is sent. Otherwise the copies are stored and the redirects and
+// vacation replies queued as deliverVerdicts does; the error is then a
+// storage error, nil when the copies are durable.
+func (m *mailboxes) deliverRecipient(ctx context.Context, env *smtp.Envelope, user string, msg *heldMessage, noMDN string) (maildir.Message, error) {
+	v := m.evaluate(ctx, env, user, msg)
+	if v.rejects() {
+		m.log.Info("sieve reject in the dialogue", "user", user, "extended", v.reject.Extended, "reason", sanitizeReason(v.reject.Reason, true))
+		return maildir.Message{}, sieveRejectReply(v.reject.Reason, env != nil && env.Options.UTF8)
+	}
+	msgs, errs := m.deliverVerdicts(ctx, env, msg, []*sieveVerdict{v}, noMDN)
+	return msgs[0], errs[0]
+}
