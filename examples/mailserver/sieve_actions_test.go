@@ -343,3 +343,26 @@ func TestSieveRejectRemoteSender(t *testing.T) {
 	require.Empty(t, in.inbox("alice@example.test"))
 	in.stop()
 }
+
+// TestSieveRejectSPFFail: a client on a DNS allowlist passes with an SPF
+// fail; a rejection for its message would go to a forged sender, so none
+// goes, and the log says why.
+func TestSieveRejectSPFFail(t *testing.T) {
+	zone := remoteZone().
+		AddA("1.0.0.127.wl.example", "127.0.10.1").
+		AddMX("spffail.test", 10, "mx.remote.test").
+		AddTXT("spffail.test", "v=spf1 -all")
+	in := newInstance(t, zone, "-dnswl", "wl.example")
+	in.start()
+	in.addUser("alice@example.test", alicePW)
+	in.addUser("bob@example.test", bobPW)
+	in.setScript("alice@example.test", "require \"reject\";\r\nreject \"Alice is gone.\";\r\n")
+	msg := []byte("From: someone@spffail.test\r\nTo: alice@example.test\r\nSubject: hello\r\n\r\nHi.\r\n")
+	require.Equal(t, "ok", in.sendMX("someone@spffail.test", "alice@example.test,bob@example.test", "", msg))
+	in.waitLog(`no rejection message sent.*why="SPF failed for the sender"`)
+	got := in.waitFetch("bob@example.test", bobPW, "INBOX", 1)
+	require.Contains(t, got[0].header, "Received-SPF: fail")
+	require.NotContains(t, in.log.String(), `msg="sieve reject: rejection message sent"`)
+	require.Empty(t, in.inbox("alice@example.test"))
+	in.stop()
+}
