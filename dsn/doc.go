@@ -31,6 +31,11 @@
 //		To: env.From, Original: spoolFile, Return: env.Return}
 //	m.WriteTo(w)
 //
+// [MDN] writes a message disposition notification (RFC 8098), the
+// rejection message of a Sieve reject after acceptance (RFC 5429 section
+// 2.1.1): disposition "deleted", the reason as its text and the header of
+// the original, never its body.
+//
 // # Reading
 //
 // [Parse] reads a notification into a [Notice]: the typed [Report] with both
@@ -91,6 +96,8 @@
 //   - RFC 6533, Internationalized Delivery Status and Disposition
 //     Notifications (message/global-delivery-status, message/global-headers,
 //     the utf-8 address type)
+//   - RFC 8098, Message Disposition Notification, and RFC 5429 section
+//     2.1.1 (the MDN of a Sieve reject)
 //   - RFC 3834, Recommendations for Automatic Responses to Electronic Mail
 //     (Auto-Submitted)
 package dsn

@@ -66,7 +66,9 @@
 //   - reject and ereject (RFC 5429)
 //   - vacation (RFC 5230) and vacation-seconds (RFC 6131): :days,
 //     :seconds, :subject, :from, :addresses, :mime, :handle; the memory
-//     of replies is a [VacationStore]; no reply to a null sender, to
+//     of replies is a [VacationStore] ([MemoryVacationStore] in memory,
+//     [FileVacationStore] in a crash-safe file per user that survives a
+//     restart); no reply to a null sender, to
 //     MAILER-DAEMON, owner-*, *-request and similar senders, to a message
 //     with List-* fields, Precedence bulk, list or junk, or Auto-Submitted
 //     other than "no" (RFC 3834), nor to one that does not name the user

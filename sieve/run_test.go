@@ -234,6 +234,25 @@ func TestEditheaderKeepsRawBytes(t *testing.T) {
 	assert.False(t, m.Header.Has("X-New"))
 }
 
+// TestEditheaderProtected: Received and Auto-Submitted cannot be deleted
+// (RFC 5293 section 6, as Pigeonhole always forbids it), whatever the
+// case of the name, also through a variable, with :index or a pattern;
+// adding them is allowed (as in Pigeonhole by default) and other fields
+// can be deleted.
+func TestEditheaderProtected(t *testing.T) {
+	t.Parallel()
+	s := mustParse(t, `require ["editheader", "variables"]; set "n" "RECEIVED";
+deleteheader "received"; deleteheader "Auto-Submitted"; deleteheader "${n}";
+deleteheader :index 1 "Received"; deleteheader :contains "received" "from";
+deleteheader "X-Drop"; addheader :last "Auto-Submitted" "auto-generated";`)
+	msg := "Received: from a by b; Tue, 27 Feb 2007 09:00:00 -0500\r\nAuto-Submitted: no\r\nX-Drop: 1\r\n" + plain
+	res := runOn(t, s, msg, Envelope{}, nil)
+	require.NotNil(t, res.Header)
+	assert.Equal(t, []string{"from a by b; Tue, 27 Feb 2007 09:00:00 -0500"}, res.Header.Values("Received"))
+	assert.Equal(t, []string{"no", "auto-generated"}, res.Header.Values("Auto-Submitted"))
+	assert.False(t, res.Header.Has("X-Drop"))
+}
+
 func TestContextCancelled(t *testing.T) {
 	t.Parallel()
 	s := mustParse(t, `keep;`)

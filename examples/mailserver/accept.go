@@ -5,6 +5,8 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 
@@ -67,13 +69,36 @@ func (s *server) accept(ctx context.Context, log *slog.Logger, env *smtp.Envelop
 		return nil
 	}
 
+	if spec.held == nil && spec.folder == "" && s.boxes.scripted(users) {
+		// The scripts run at delivery (submission, a trusted relay
+		// client): the message is held once for them, for the copies
+		// they ask for and for the queue.
+		held, err := holdMessage(filepath.Join(s.cfg.dataDir, "tmp"), r)
+		if err != nil {
+			log.Error("message not held for the Sieve scripts", "err", err)
+			return &smtp.Error{Code: 451, Enhanced: 4_003_000, Message: "Temporary failure, please try again"}
+		}
+		defer held.close()
+		spec.held = held
+		if r, err = held.reader(); err != nil {
+			return &smtp.Error{Code: 451, Enhanced: 4_003_000, Message: "Temporary failure, please try again"}
+		}
+	}
 	msgs, errs := s.boxes.deliverUsers(ctx, env, r, users, spec)
-	ok := -1
+	ok, stored := -1, -1 // the first user without an error, and with a stored copy
 	failed := map[string]error{}
 	for i, u := range users {
 		if errs[i] == nil {
 			if ok < 0 {
 				ok = i
+			}
+			if msgs[i].Key == "" {
+				// A script rejected or discarded it, or filed no copy here.
+				log.Info("delivered", "user", u, "stored", false)
+				continue
+			}
+			if stored < 0 {
+				stored = i
 			}
 			log.Info("delivered", "user", u, "folder", spec.folderName(), "uid", msgs[i].UID, "size", msgs[i].Size)
 		} else {
@@ -96,11 +121,23 @@ func (s *server) accept(ctx context.Context, log *slog.Logger, env *smtp.Envelop
 	if len(left) == 0 {
 		return nil
 	}
-	f, err := s.boxes.reopen(ctx, users[ok], spec.folderName(), msgs[ok])
+	var src io.Reader
+	var err error
+	switch {
+	case spec.held != nil:
+		src, err = spec.held.reader()
+	case stored >= 0:
+		var f *os.File
+		if f, err = s.boxes.reopen(ctx, users[stored], spec.folderName(), msgs[stored]); err == nil {
+			defer f.Close()
+			src = f
+		}
+	default:
+		err = errors.New("no stored copy of the message")
+	}
 	if err == nil {
-		defer f.Close()
 		var qid string
-		qid, err = s.queue.Enqueue(ctx, &smtp.Envelope{From: env.From, Options: env.Options, To: left}, f)
+		qid, err = s.queue.Enqueue(ctx, &smtp.Envelope{From: env.From, Options: env.Options, To: left}, src)
 		if err == nil {
 			log.Info("queued", "queue_id", qid, "rcpts", len(left))
 			return nil

@@ -164,6 +164,7 @@ func (s *session) verifyInbound(ctx context.Context, h *message.Header, body io.
 			return auth, body, done, err
 		}
 		done = sp.close
+		s.inbound.spool = sp // the body, for the Sieve scripts too
 		if _, err := io.Copy(sp, body); err != nil {
 			return auth, body, done, err
 		}

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/heraldmail/herald/dkim"
@@ -23,12 +25,28 @@ type inboundState struct {
 	spf      *spf.Result
 	spfArgs  spf.Args
 	greyHdrs []string // X-Greylist values of recipients that passed after a delay
+
+	// The message of the current DATA as inboundData passes it on: the
+	// header (trace fields added) and the body, with the spool that
+	// holds the body when DKIM needed one; and DMARC's result.
+	head  []byte
+	body  io.Reader
+	spool *spool
+	dmarc *dmarc.Result
 }
 
 // deliverSpec says where local copies go.
 type deliverSpec struct {
 	folder string // "" means INBOX
 	opts   *maildir.DeliverOptions
+
+	// held is the message when the MX port ran the scripts before the
+	// reply to DATA, verdicts what each user's script decided (by user),
+	// so that no script runs twice; noMDN, when set, says why no
+	// rejection message may go to the sender.
+	held     *heldMessage
+	verdicts map[string]*sieveVerdict
+	noMDN    string
 }
 
 // policyApplies reports whether the inbound policy judges this session:
@@ -94,6 +112,8 @@ func (s *session) inboundRcpt(ctx context.Context, to smtp.Path) error {
 func (s *session) inboundData(ctx context.Context, r io.Reader) (io.Reader, deliverSpec, func(), error) {
 	p := s.srv.policy
 	release := func() {}
+	st := &s.inbound
+	st.head, st.body, st.spool, st.dmarc = nil, nil, nil, nil
 	h, body, err := message.ReadHeader(r, nil)
 	if err != nil {
 		return body, deliverSpec{}, release, &smtp.Error{Code: 554, Enhanced: 5_006_000, Message: "Malformed message header"}
@@ -102,6 +122,7 @@ func (s *session) inboundData(ctx context.Context, r io.Reader) (io.Reader, deli
 	if err != nil {
 		return body, deliverSpec{}, release, err
 	}
+	st.dmarc = auth.dmarc
 	if auth.dmarc != nil {
 		refusal, quarantine := dmarcDecision(auth.dmarc)
 		result := auth.dmarc.Status.String()
@@ -126,7 +147,6 @@ func (s *session) inboundData(ctx context.Context, r io.Reader) (io.Reader, deli
 	}
 	raw.WriteString("\r\n")
 
-	st := &s.inbound
 	var ar []string
 	if st.spf != nil {
 		ar = append(ar, spf.AuthenticationResults(*st.spf))
@@ -194,6 +214,7 @@ func (s *session) inboundData(ctx context.Context, r io.Reader) (io.Reader, deli
 	}
 	hb.Truncate(hb.Len() - 2) // the blank line that ends the new fields
 	hb.Write(raw.Bytes())
+	st.head, st.body = bytes.Clone(hb.Bytes()), body
 	return io.MultiReader(&hb, body), spec, release, nil
 }
 
@@ -216,4 +237,94 @@ func (d deliverSpec) folderName() string {
 		return "INBOX"
 	}
 	return d.folder
+}
+
+// inboundSieve runs the Sieve scripts of the message's local users before
+// the reply to DATA, once per user, so that a reject can be a refusal in
+// the dialogue (RFC 5429 section 2.1): when every user rejects, the
+// reply is 550 5.7.1 with the first script's reason (see
+// sieveRejectReply) and nobody gets the message; when only some do, the
+// message is taken for the others and the rejecting ones' verdicts send a
+// rejection message at delivery. The verdicts and the held message go to
+// delivery in spec. The body is the one DKIM spooled when it did, else it
+// is spooled here: one copy either way. The returned reader is the
+// message to deliver and release frees what was held; both are r and a
+// no-op when no user has a script or a verdict (Junk) already filed the
+// message.
+func (s *session) inboundSieve(ctx context.Context, env *smtp.Envelope, r io.Reader, spec *deliverSpec) (io.Reader, func(), error) {
+	release := func() {}
+	boxes := s.srv.boxes
+	st := &s.inbound
+	if boxes.filter == nil || spec.folder != "" || st.head == nil {
+		return r, release, nil
+	}
+	var users []string
+	for _, rc := range env.To {
+		if !s.srv.cfg.isLocalDomain(rc.Path.Domain) {
+			return r, release, nil // not for the scripts alone to decide
+		}
+		us, err := s.srv.localTargets(pathAddr(rc.Path))
+		if err != nil {
+			return r, release, nil // accept decides
+		}
+		for _, u := range us {
+			if !slices.Contains(users, u) {
+				users = append(users, u)
+			}
+		}
+	}
+	scripted := false
+	for _, u := range users {
+		if sc, err := boxes.filter.script(u); sc != nil || err != nil {
+			scripted = true
+			break
+		}
+	}
+	if !scripted {
+		return r, release, nil
+	}
+	var msg *heldMessage
+	if st.spool != nil {
+		msg = newHeld(st.head, st.spool, false) // closed by inboundData's release
+	} else {
+		var err error
+		if msg, err = holdBody(filepath.Join(s.srv.cfg.dataDir, "tmp"), st.head, st.body); err != nil {
+			return r, release, err
+		}
+		release = msg.close
+	}
+	verdicts := map[string]*sieveVerdict{}
+	var first *sieveVerdict
+	all := true
+	for _, u := range users {
+		v := boxes.evaluate(ctx, env, u, msg)
+		verdicts[u] = v
+		if !v.rejects() {
+			all = false
+		} else if first == nil {
+			first = v
+		}
+	}
+	log := s.log.With("id", s.id)
+	if all {
+		err := sieveRejectReply(first.reject.Reason, env.Options.UTF8)
+		for _, v := range verdicts {
+			log.Info("sieve reject in the dialogue", "user", v.user, "extended", v.reject.Extended, "reason", sanitizeReason(v.reject.Reason, true))
+		}
+		return r, release, err
+	}
+	spec.held, spec.verdicts = msg, verdicts
+	switch {
+	case env.From.IsNull():
+		spec.noMDN = "null sender"
+	case st.spf != nil && st.spf.Status == spf.Fail:
+		spec.noMDN = "SPF failed for the sender"
+	case st.dmarc != nil && st.dmarc.Status == dmarc.Fail:
+		spec.noMDN = "DMARC failed for the From domain"
+	}
+	rd, err := msg.reader()
+	if err != nil {
+		return r, release, err
+	}
+	return rd, release, nil
 }

@@ -61,10 +61,13 @@ func (m *mailboxes) store(addr string) (*maildir.Store, error) {
 func (m *mailboxes) deliverUsers(ctx context.Context, env *smtp.Envelope, r io.Reader, users []string, spec deliverSpec) ([]maildir.Message, []error) {
 	// A user's script files the message, unless a verdict (Junk) already
 	// has: then it goes where the verdict says.
+	if spec.held != nil { // the scripts ran at DATA
+		return m.deliverFiltered(ctx, env, r, users, spec)
+	}
 	if m.filter != nil && spec.folder == "" {
 		for _, u := range users {
 			if sc, err := m.filter.script(u); sc != nil || err != nil {
-				return m.deliverFiltered(ctx, env, r, users)
+				return m.deliverFiltered(ctx, env, r, users, spec)
 			}
 		}
 	}

@@ -167,6 +167,10 @@ func (s *session) Data(ctx context.Context, r io.Reader) error {
 		var release func()
 		r, spec, release, err = s.inboundData(ctx, r)
 		defer release()
+		if err == nil {
+			r, release, err = s.inboundSieve(ctx, env, r, &spec)
+			defer release()
+		}
 		if err != nil {
 			io.Copy(io.Discard, r)
 			var se *smtp.Error

@@ -52,6 +52,19 @@ func (sp *spool) reader() (io.Reader, error) {
 	return io.MultiReader(mem, io.NewSectionReader(sp.file, 0, fi.Size())), nil
 }
 
+// size is the number of bytes written.
+func (sp *spool) size() (int64, error) {
+	n := int64(sp.mem.Len())
+	if sp.file != nil {
+		fi, err := sp.file.Stat()
+		if err != nil {
+			return 0, err
+		}
+		n += fi.Size()
+	}
+	return n, nil
+}
+
 func (sp *spool) close() {
 	if sp.file != nil {
 		sp.file.Close()
