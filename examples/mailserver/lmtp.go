@@ -129,7 +129,13 @@ func (s *lmtpSession) LMTPData(ctx context.Context, r io.Reader, rcpts []smtp.Pa
 	for _, p := range rcpts {
 		env.To = append(env.To, smtp.Recipient{Path: p})
 	}
-	errs := s.srv.deliverLocal(ctx, s.log.With("id", id), env, io.MultiReader(&raw, body), rcpts, spec)
+	log := s.log.With("id", id)
+	var errs []error
+	if users := s.srv.usersOf(rcpts); spec.folder == "" && s.srv.boxes.scripted(users) {
+		errs = s.srv.deliverScripted(ctx, log, env, raw.Bytes(), body, rcpts)
+	} else {
+		errs = s.srv.deliverLocal(ctx, log, env, io.MultiReader(&raw, body), rcpts, spec)
+	}
 	out := make([]error, len(errs))
 	for i, e := range errs {
 		if e != nil {
@@ -191,6 +197,68 @@ func (s *server) deliverLocal(ctx context.Context, log *slog.Logger, env *smtp.E
 			if e := byUser[u]; e != nil {
 				errs[i] = e
 				break
+			}
+		}
+	}
+	return errs
+}
+
+// usersOf returns the users the local addresses to stand for, each once.
+func (s *server) usersOf(to []smtp.Path) []string {
+	var users []string
+	for _, p := range to {
+		us, _ := s.localTargets(pathAddr(p))
+		for _, u := range us {
+			if !slices.Contains(users, u) {
+				users = append(users, u)
+			}
+		}
+	}
+	return users
+}
+
+// deliverScripted is deliverLocal for LMTP when some of the users have a
+// Sieve script: the message (head, then body) is held once, and each
+// user's script runs once and files it, so that a reject is this
+// recipient's refusal in the dialogue (RFC 5429 section 2.1: the MX then
+// refuses the message, or bounces it for this recipient when others took
+// it). An address that stands for several users fails when one of them
+// fails.
+func (s *server) deliverScripted(ctx context.Context, log *slog.Logger, env *smtp.Envelope, head []byte, body io.Reader, to []smtp.Path) []error {
+	errs := make([]error, len(to))
+	held, err := holdBody(filepath.Join(s.cfg.dataDir, "tmp"), head, body)
+	if err != nil {
+		log.Error("message not held for the Sieve scripts", "err", err)
+		for i := range errs {
+			errs[i] = err
+		}
+		return errs
+	}
+	defer held.close()
+	done := map[string]error{}
+	for i, p := range to {
+		us, err := s.localTargets(pathAddr(p))
+		if err != nil {
+			errs[i] = err
+			continue
+		}
+		for _, u := range us {
+			e, ok := done[u]
+			if !ok {
+				var m maildir.Message
+				m, e = s.boxes.deliverRecipient(ctx, env, u, held, "")
+				done[u] = e
+				switch {
+				case e != nil:
+					log.Warn("local delivery failed", "user", u, "err", e)
+				case m.Key == "":
+					log.Info("delivered", "user", u, "stored", false)
+				default:
+					log.Info("delivered", "user", u, "uid", m.UID, "size", m.Size)
+				}
+			}
+			if e != nil && errs[i] == nil {
+				errs[i] = e
 			}
 		}
 	}

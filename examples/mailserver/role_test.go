@@ -44,7 +44,8 @@ func TestRoleFlags(t *testing.T) {
 // TestRoleSplitEdges: what the split does when its parts disagree or fail.
 // A client outside -lmtp-from gets no LMTP service; a user the MX's copy
 // of the database still has but the mailbox instance no longer does is
-// refused at the end of the data (no bounce later); while the mailbox
+// refused at the end of the data (no bounce later), and so is a message
+// the user's Sieve script erejects on the mailbox instance; while the mailbox
 // instance is down the MX queues the mail and answers 250, and the queue
 // hands it over once the mailbox instance is back.
 func TestRoleSplitEdges(t *testing.T) {
@@ -63,6 +64,15 @@ func TestRoleSplitEdges(t *testing.T) {
 	_, rcpt, data := dialFrom(t, "127.0.0.1", mx.addr["smtp"]).sendMX("client.test", "someone@remote.test", "bob@example.test", "Subject: to bob\n\nHello.")
 	require.True(t, strings.HasPrefix(rcpt, "250"), "the MX's copy knows bob: %s", rcpt)
 	require.Equal(t, "550 5.1.1 No such user here\r\n", data)
+
+	// The mailbox instance runs the Sieve scripts: an ereject there is
+	// the MX's refusal in the dialogue, and the script ran once.
+	mailbox.setScript("alice@example.test", "require \"ereject\";\r\nereject \"Alice takes no mail today.\";\r\n")
+	require.Equal(t, "data 550 5.7.1 Alice takes no mail today.",
+		mx.sendMX("someone@remote.test", "alice@example.test", "", []byte("From: someone@remote.test\r\nSubject: hi\r\n\r\nHello.\r\n")))
+	require.Equal(t, 1, sieveRuns(mailbox, "alice@example.test"), mailbox.log.String())
+	require.Empty(t, mailbox.inbox("alice@example.test"))
+	mailbox.setScript("alice@example.test", "keep;\r\n")
 
 	mailbox.stop()
 	_, _, data = dialFrom(t, "127.0.0.1", mx.addr["smtp"]).sendMX("client.test", "someone@remote.test", "alice@example.test", "Subject: while down\n\nHello.")

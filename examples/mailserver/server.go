@@ -222,7 +222,11 @@ func newServer(cfg *config, log *slog.Logger) (*server, error) {
 		_, err := s.queue.Enqueue(ctx, env, msg)
 		return err
 	}
-	s.boxes.filter = f
+	if cfg.role != roleMX {
+		// An MX instance runs no scripts: they live with the
+		// mailboxes, and the mailbox instance runs them at LMTP.
+		s.boxes.filter = f
+	}
 	s.managesieve = f.managesieveServer(s)
 	return s, nil
 }
