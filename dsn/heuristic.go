@@ -35,8 +35,11 @@ import (
 // from the first SMTP reply code of class 4 or 5 or from words that say
 // whether the failure is temporary; a success code (2.1.5 for an accepted
 // RCPT) counts only where no failure code is found. Before these generic
-// rules, the readers of families.go try the documented formats of qmail,
-// Exim and Amazon SES.
+// rules, the readers of families.go and plaintext.go try the documented
+// formats of qmail, Exim, Amazon SES, Postfix, Sendmail, Exchange, the
+// DragonFly Mail Agent and au one net. A reply or forward (its subject)
+// and a mailing-list message (List-Id) from a sender that is not a mailer
+// daemon never look like a bounce.
 
 // maxHeuristicLines bounds the lines examined.
 const maxHeuristicLines = 5000
@@ -320,6 +323,11 @@ func looksLikeBounce(h *message.Header) bool {
 		if strings.Contains(from, s) {
 			return true
 		}
+	}
+	if replySubject(h) || h.Has("List-Id") {
+		// A person's reply to a bounce or forward of one, or a
+		// message to a mailing list, whatever its subject says.
+		return false
 	}
 	subj, _ := h.Text("Subject")
 	subj = strings.ToLower(subj)
