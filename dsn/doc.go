@@ -106,11 +106,32 @@
 // recipient a line "Could not be delivered to: <address>" and the reason
 // on the lines below it; the recipients are failed.
 //
+// OpenSMTPD, its notices of the versions without a delivery-status part
+// (bounce.c): "This is the MAILER-DAEMON, please DO NOT REPLY to this
+// e-mail", then "An error has occurred while attempting to deliver"
+// (failed), "A message is delayed for more than" (delayed), "Your message
+// was successfully delivered to these recipients" (delivered) or "...
+// relayed to these recipients" (relayed), and one line per recipient at
+// the start of the line, "user@host: what the MTA said".
+//
+// Google Mail's notices of before its RFC 3464 reports: "Delivery to the
+// following recipient(s) failed permanently:" (failed) or "... has been
+// delayed:" (delayed), the recipients indented below, then "Technical
+// details of permanent (temporary) failure:", the remote server's reply
+// after "The error that the other server returned was:" and its name in
+// "... by HOST. [address]".
+//
+// Lotus Domino: the recipients between "was not delivered to:" and
+// "because:", the reason after it. The Lotus SMTP MTA of Notes: between
+// "------- Failure Reasons --------" and "------- Returned Message
+// --------", each address on a line of its own after the reason lines
+// that are about it. The recipients are failed.
+//
 // In these readers a recipient's status is the first RFC 3463 code of
 // class 4 or 5 in its text, else class.0.0 of its first SMTP reply code
 // of class 4 or 5 (the mapping of [RecipientFromError]), else what the
 // report says (5.0.0 for a failure, 4.0.0 for a warning, 2.0.0 for a
-// success notice). Other formats (OpenSMTPD, Domino, Courier, vendor
+// success notice). Other formats (Courier, MDaemon, GroupWise, vendor
 // texts) go through generic rules that find the failed recipients and
 // status codes in the text. Messages that are not bounces (replies,
 // forwards, mailing-list messages, feedback reports, SES complaints,

@@ -42,8 +42,8 @@ import (
 //     are not bounces. SES bounces in mail form are RFC 3464 reports and
 //     need no rule.
 //   - The plain-text reports of Postfix, Sendmail, Microsoft Exchange and
-//     Exchange Online, the DragonFly Mail Agent and au one net, read from
-//     an MTA's notice only (plaintext.go; the package doc gives each
+//     Exchange Online, the DragonFly Mail Agent, au one net, OpenSMTPD,
+//     Google Mail, Lotus Domino and Notes, read from an MTA's notice only (plaintext.go; the package doc gives each
 //     format and its signs).
 //
 // Within a recipient's text, the status is the first RFC 3463 code of

@@ -37,7 +37,8 @@ import (
 // RCPT) counts only where no failure code is found. Before these generic
 // rules, the readers of families.go and plaintext.go try the documented
 // formats of qmail, Exim, Amazon SES, Postfix, Sendmail, Exchange, the
-// DragonFly Mail Agent and au one net. A reply or forward (its subject)
+// DragonFly Mail Agent, au one net, OpenSMTPD, Google Mail, Domino and
+// Notes. A reply or forward (its subject)
 // and a mailing-list message (List-Id) from a sender that is not a mailer
 // daemon never look like a bounce.
 

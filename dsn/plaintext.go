@@ -183,6 +183,7 @@ func readPlainFamilies(h *message.Header, text string, o ParseOptions) []Recipie
 	b := newBounceText(h, text)
 	for _, read := range []func(*bounceText, ParseOptions) []Recipient{
 		readPostfixText, readSendmailText, readExchange, readDMA, readAuOne,
+		readOpenSMTPD, readGmail, readDomino, readNotes,
 	} {
 		if rcpts := read(b, o); len(rcpts) > 0 {
 			return rcpts
@@ -693,6 +694,197 @@ func readAuOne(b *bounceText, o ParseOptions) []Recipient {
 			code = smtp.NewEnhancedCode(5, 0, 0)
 		}
 		out = append(out, Recipient{FinalRecipient: addressValue(a), Action: ActionFailed, Status: code, DiagnosticCode: diagnostic(text)})
+	}
+	return out
+}
+
+// OpenSMTPD.
+
+// readOpenSMTPD reads OpenSMTPD's notice (bounce.c): after "This is the
+// MAILER-DAEMON, please DO NOT REPLY", a sentence that says what
+// happened, then one line per recipient, "user@host: what the MTA
+// said", not indented.
+func readOpenSMTPD(b *bounceText, o ParseOptions) []Recipient {
+	intro := b.find(0, "this is the mailer-daemon, please do not reply to this e")
+	if intro < 0 {
+		return nil
+	}
+	act, def := ActionFailed, smtp.NewEnhancedCode(5, 0, 0)
+	kind := b.find(intro, "an error has occurred while attempting to deliver")
+	if k := b.find(intro, "a message is delayed for more than"); k >= 0 && (kind < 0 || k < kind) {
+		act, def, kind = ActionDelayed, smtp.NewEnhancedCode(4, 0, 0), k
+	}
+	if k := b.find(intro, "your message was successfully delivered to these recipients"); k >= 0 && (kind < 0 || k < kind) {
+		act, def, kind = ActionDelivered, smtp.NewEnhancedCode(2, 0, 0), k
+	}
+	if k := b.find(intro, "your message was relayed to these recipients"); k >= 0 && (kind < 0 || k < kind) {
+		act, def, kind = ActionRelayed, smtp.NewEnhancedCode(2, 0, 0), k
+	}
+	if kind < 0 {
+		return nil
+	}
+	var out []Recipient
+	for i := kind + 1; i < len(b.raw) && len(out) < o.MaxRecipients; i++ {
+		l := b.raw[i]
+		if l == "" || l[0] == ' ' || l[0] == '\t' {
+			continue
+		}
+		a, reason, ok := strings.Cut(l, ": ")
+		if !ok || !validAddr(a) {
+			continue
+		}
+		rc := Recipient{FinalRecipient: addressValue(a), Action: act, Status: codeOf(reason, def), DiagnosticCode: diagnostic(reason)}
+		if (act == ActionFailed || act == ActionDelayed) && rc.Status.Class() == 2 {
+			rc.Status = def
+		}
+		if replyClass(reason[:min(len(reason), 4)]) != 0 {
+			rc.DiagnosticCode.Type = TypeSMTP
+		}
+		out = append(out, rc)
+	}
+	return out
+}
+
+// Gmail.
+
+// readGmail reads Google Mail's own notices of before 2014: "Delivery to
+// the following recipient(s) failed permanently:" (failed) or "... has
+// been delayed:" (delayed), the recipients indented below, then
+// "Technical details of permanent (temporary) failure:" with the remote
+// server's reply after "The error that the other server returned was:".
+func readGmail(b *bounceText, o ParseOptions) []Recipient {
+	head := b.find(0, "delivery to the following recipient")
+	if head < 0 {
+		return nil
+	}
+	act, def := ActionFailed, smtp.NewEnhancedCode(5, 0, 0)
+	switch h := b.low[head]; {
+	case strings.HasSuffix(h, "failed permanently:"):
+	case strings.HasSuffix(h, "has been delayed:") || strings.HasSuffix(h, "failed temporarily:"):
+		act, def = ActionDelayed, smtp.NewEnhancedCode(4, 0, 0)
+	default:
+		return nil
+	}
+	tech := b.find(head, "technical details of ")
+	end := tech
+	if end < 0 {
+		end = len(b.raw)
+	}
+	var out []Recipient
+	for i := head + 1; i < end && len(out) < o.MaxRecipients; i++ {
+		if l := b.raw[i]; l != "" && (l[0] == ' ' || l[0] == '\t') && validAddr(b.low[i]) {
+			out = append(out, Recipient{FinalRecipient: addressValue(strings.TrimSpace(l)), Action: act})
+		}
+	}
+	var why []string
+	if tech >= 0 {
+		for i := tech + 1; i < len(b.raw) && len(why) < 40; i++ {
+			if b.low[i] != "" {
+				why = append(why, strings.TrimSpace(b.raw[i]))
+			}
+		}
+	}
+	text := strings.Join(why, " ")
+	code := codeOf(text, def)
+	if code.Class() == 2 {
+		code = def
+	}
+	diag := diagnostic(text)
+	low := strings.ToLower(text)
+	if i := strings.Index(low, "the error that the other server returned was:"); i >= 0 {
+		diag = TypedValue{Type: TypeSMTP, Value: diagnostic(text[i+len("the error that the other server returned was:"):]).Value}
+	}
+	// "... rejected by the server for the recipient domain D by HOST. [address]."
+	var remote string
+	for off := 0; off < len(low); {
+		j := strings.Index(low[off:], " by ")
+		if j < 0 {
+			break
+		}
+		rest := text[off+j+4:]
+		if k := strings.Index(rest, " ["); k > 0 && isHostName(strings.TrimSuffix(rest[:k], ".")) && strings.Contains(rest[:k], ".") {
+			remote = strings.TrimSuffix(rest[:k], ".")
+			break
+		}
+		off += j + 4
+	}
+	for k := range out {
+		out[k].Status, out[k].DiagnosticCode, out[k].RemoteMTA = code, diag, dnsValue(remote)
+	}
+	return out
+}
+
+// Lotus Domino and Notes.
+
+// readDomino reads the notice of Domino: "Your message ... was not
+// delivered to:", the recipients, then "because:" and the reason.
+func readDomino(b *bounceText, o ParseOptions) []Recipient {
+	head := b.find(0, "was not delivered to:")
+	if head < 0 {
+		return nil
+	}
+	because := b.find(head, "because:")
+	if because < 0 {
+		return nil
+	}
+	var out []Recipient
+	for i := head + 1; i < because && len(out) < o.MaxRecipients; i++ {
+		if a := exchangeAddr(b.raw[i]); a != "" {
+			out = append(out, Recipient{FinalRecipient: addressValue(a), Action: ActionFailed})
+		}
+	}
+	var why []string
+	for i := because + 1; i < len(b.raw) && len(why) < 20; i++ {
+		if b.low[i] == "" {
+			if len(why) > 0 {
+				break
+			}
+			continue
+		}
+		why = append(why, strings.TrimSpace(b.raw[i]))
+	}
+	text := strings.Join(why, " ")
+	code := codeOf(text, smtp.NewEnhancedCode(5, 0, 0))
+	if code.Class() == 2 {
+		code = smtp.NewEnhancedCode(5, 0, 0)
+	}
+	for k := range out {
+		out[k].Status, out[k].DiagnosticCode = code, diagnostic(text)
+	}
+	return out
+}
+
+// readNotes reads the notice of the Lotus SMTP MTA of Notes: between
+// "------- Failure Reasons --------" and "------- Returned Message
+// --------", reasons and the addresses they are about, each address on a
+// line of its own after its reason.
+func readNotes(b *bounceText, o ParseOptions) []Recipient {
+	head := b.dashed("failure reasons")
+	if head < 0 {
+		return nil
+	}
+	var out []Recipient
+	var why []string
+	for i := head + 1; i < len(b.raw) && len(out) < o.MaxRecipients; i++ {
+		if strings.HasPrefix(b.low[i], "--") {
+			break // "------- Returned Message --------"
+		}
+		if b.low[i] == "" {
+			continue
+		}
+		if a := strings.Trim(strings.TrimSpace(b.raw[i]), "<>"); validAddr(a) {
+			text := strings.Join(why, " ")
+			code := codeOf(text, smtp.NewEnhancedCode(5, 0, 0))
+			if code.Class() == 2 {
+				code = smtp.NewEnhancedCode(5, 0, 0)
+			}
+			out = append(out, Recipient{FinalRecipient: addressValue(a), Action: ActionFailed, Status: code, DiagnosticCode: diagnostic(text)})
+			why = nil
+			continue
+		}
+		if len(why) < 20 {
+			why = append(why, strings.TrimSpace(b.raw[i]))
+		}
 	}
 	return out
 }

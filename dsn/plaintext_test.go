@@ -167,6 +167,86 @@ func TestAuOne(t *testing.T) {
 	})
 }
 
+const smtpdHeader = "From: Mailer Daemon <MAILER-DAEMON@mx.example.net>\nTo: sender@example.org\nSubject: Delivery status notification: error\n\n"
+
+// TestOpenSMTPD reads OpenSMTPD's notices of the versions that sent no
+// delivery-status part.
+func TestOpenSMTPD(t *testing.T) {
+	t.Parallel()
+	runFamilyCases(t, []familyCase{
+		{name: "real: remote rejection", file: "dsn/sisimai/bsd/lhost-opensmtpd-01.eml",
+			want: []string{"apdugoaidugoaidugoaeiudggadi@gmail.com failed 5.1.1"}, heuristic: true, diag: []string{"smtp; 550 5.1.1"}},
+		{name: "real: no such domain", file: "dsn/sisimai/bsd/lhost-opensmtpd-03.eml",
+			want: []string{"kijitora@neko.example.jp failed 5.0.0"}, heuristic: true, diag: []string{"Domain does not exist"}},
+		{name: "written: two recipients", text: smtpdHeader +
+			"    Hi!\n\n    This is the MAILER-DAEMON, please DO NOT REPLY to this email.\n\n" +
+			"    An error has occurred while attempting to deliver a message for\n    the following list of recipients:\n\n" +
+			"user@example.com: 550 5.1.1 <user@example.com>: Recipient address rejected\nother@example.com: 552 Mailbox full\n\n" +
+			"    Below is a copy of the original message:\n\nFrom: sender@example.org\nTo: user@example.com, other@example.com\n\nhi\n",
+			want: []string{"user@example.com failed 5.1.1", "other@example.com failed 5.0.0"}, heuristic: true,
+			diag: []string{"smtp; 550 5.1.1", "smtp; 552 Mailbox full"}},
+		{name: "written: delay warning", text: "From: Mailer Daemon <MAILER-DAEMON@mx.example.net>\nTo: sender@example.org\nSubject: Delivery status notification: delayed\n\n" +
+			"    Hi!\n\n    This is the MAILER-DAEMON, please DO NOT REPLY to this email.\n\n" +
+			"    A message is delayed for more than 4 hours for the following\n    list of recipients:\n\n" +
+			"user@example.com: 421 4.7.0 Try again later\n\n" +
+			"    Please note that this is only a temporary failure report.\n    The message is kept in the queue for up to 4 days.\n    You DO NOT NEED to re-send the message to these recipients.\n\n" +
+			"    Below is a copy of the original message:\n",
+			want: []string{"user@example.com delayed 4.7.0"}, heuristic: true},
+		{name: "written: success notice", text: "From: Mailer Daemon <MAILER-DAEMON@mx.example.net>\nTo: sender@example.org\nSubject: Delivery status notification: delivered\n\n" +
+			"    Hi!\n\n    This is the MAILER-DAEMON, please DO NOT REPLY to this email.\n\n" +
+			"    Your message was successfully delivered to these recipients.\n\nuser@example.com: Delivery OK\n\n    Below is a copy of the original message:\n",
+			want: []string{"user@example.com delivered 2.0.0"}, heuristic: true},
+	})
+}
+
+const gmailHeader = "From: Mail Delivery Subsystem <mailer-daemon@googlemail.com>\nTo: sender@gmail.example\nSubject: Delivery Status Notification (Failure)\n\n"
+
+// TestGmail reads Google Mail's notices of before its DSNs.
+func TestGmail(t *testing.T) {
+	t.Parallel()
+	runFamilyCases(t, []familyCase{
+		{name: "real: rejected by the recipient's server", file: "dsn/sisimai/bsd/lhost-gmail-01.eml",
+			want: []string{"userunknown@example.jp failed 5.1.1"}, heuristic: true,
+			remote: []string{"mx.example.jp"}, diag: []string{"smtp; 550 5.1.1 <userunknown@example.jp>... User Unknown"}},
+		{name: "real: delayed, mailbox full", file: "dsn/sisimai/bsd/lhost-gmail-06.eml",
+			want: []string{"kijitora@example.jp delayed 4.2.2"}, heuristic: true},
+		{name: "real: delayed without technical details", file: "dsn/sisimai/bsd/lhost-gmail-08.eml",
+			want: []string{"kijitora@example.com delayed 4.0.0"}, heuristic: true},
+		{name: "written: two recipients failed permanently", text: gmailHeader +
+			"Delivery to the following recipients failed permanently:\n\n     user@example.com\n     other@example.com\n\n" +
+			"Technical details of permanent failure:\nGoogle tried to deliver your message, but it was rejected by the server for the recipient domain example.com by mx.example.com. [192.0.2.1].\n\n" +
+			"The error that the other server returned was:\n550 5.1.1 No such user\n\n----- Original message -----\n\nTo: user@example.com, other@example.com\n",
+			want: []string{"user@example.com failed 5.1.1", "other@example.com failed 5.1.1"}, heuristic: true,
+			remote: []string{"mx.example.com", "mx.example.com"}, diag: []string{"smtp; 550 5.1.1 No such user"}},
+		{name: "written: delayed, connection refused", text: "From: Mail Delivery Subsystem <mailer-daemon@googlemail.com>\nTo: sender@gmail.example\nSubject: Delivery Status Notification (Delay)\n\n" +
+			"This is an automatically generated Delivery Status Notification\n\nTHIS IS A WARNING MESSAGE ONLY.\n\nYOU DO NOT NEED TO RESEND YOUR MESSAGE.\n\n" +
+			"Delivery to the following recipient has been delayed:\n\n     user@example.com\n\nMessage will be retried for 2 more day(s)\n\n" +
+			"Technical details of temporary failure:\nThe recipient server did not accept our requests to connect.\n",
+			want: []string{"user@example.com delayed 4.0.0"}, heuristic: true, remote: []string{""}, diag: []string{"did not accept our requests"}},
+	})
+}
+
+// TestDomino reads the reports of Lotus Domino and of the Lotus SMTP MTA
+// of Notes.
+func TestDomino(t *testing.T) {
+	t.Parallel()
+	runFamilyCases(t, []familyCase{
+		{name: "real: Domino, not listed in the directory", file: "dsn/sisimai/bsd/lhost-domino-01.eml",
+			want: []string{"kijitora@example.jp failed 5.0.0"}, heuristic: true, diag: []string{"not listed in Domino Directory"}},
+		{name: "real: Notes, Japanese reason", file: "dsn/sisimai/bsd/lhost-notes-01.eml",
+			want: []string{"kijitora@u1.example.co.jp failed 5.0.0"}, heuristic: true},
+		{name: "real: Notes, not in the address book", file: "dsn/sisimai/bsd/lhost-notes-03.eml",
+			want: []string{"kijitora@example.com failed 5.0.0"}, heuristic: true, diag: []string{"not listed in public Name & Address Book"}},
+		{name: "written: Domino, two recipients", text: "From: Postmaster@corp.example.net\nTo: sender@example.org\nSubject: DELIVERY FAILURE: Recipient unknown\n\n" +
+			"Your message\n\n  Subject: lunch\n\nwas not delivered to:\n\n  user@example.com\n  Other Person <other@example.com>\n\nbecause:\n\n  554 5.1.1 Recipient unknown\n",
+			want: []string{"user@example.com failed 5.1.1", "other@example.com failed 5.1.1"}, heuristic: true},
+		{name: "written: Notes, two reasons", text: "From: postmaster@corp.example.net\nTo: sender@example.org\nSubject: Undeliverable message\n\n" +
+			"------- Failure Reasons  --------\n\nUser not listed in public Name & Address Book\nuser@example.com\nMailbox full 552 5.2.2\nother@example.com\n\n------- Returned Message --------\nTo: user@example.com\n",
+			want: []string{"user@example.com failed 5.0.0", "other@example.com failed 5.2.2"}, heuristic: true,
+			diag: []string{"not listed in public", "Mailbox full"}},
+	})
+}
+
 // TestPlainTextNotBounces: ordinary mail that quotes or forwards the text
 // of a bounce, or uses its phrases, is no report.
 func TestPlainTextNotBounces(t *testing.T) {
@@ -185,6 +265,11 @@ func TestPlainTextNotBounces(t *testing.T) {
 			"This is the DragonFly Mail Agent v0.13 at host.example.org.\n\nThere was an error delivering your mail to <frank@example.com>.\n\nshould we reword this?\n"},
 		{name: "a no-reply notice that is not a bounce", notReport: true, text: "From: Shop <no-reply@shop.example>\nTo: buyer@example.org\nSubject: Your order\n\n" +
 			"Your mail sent on: Monday was received.\n     Could not be delivered to: your door; we will try again tomorrow.\n"},
+		{name: "a person forwards a Gmail notice", notReport: true, text: "From: Grace <grace@gmail.example>\nTo: it@example.org\nSubject: Fwd: Delivery Status Notification (Failure)\n\n" +
+			"---------- Forwarded message ----------\nFrom: Mail Delivery Subsystem <mailer-daemon@googlemail.com>\n\n" +
+			"Delivery to the following recipient failed permanently:\n\n     henry@example.com\n\nTechnical details of permanent failure:\n550 5.1.1 No such user\n"},
+		{name: "ordinary mail that says what was not delivered and because", notReport: true, text: "From: Ivan <ivan@example.org>\nTo: judy@example.org\nSubject: parcel\n\n" +
+			"Your parcel was not delivered to:\n\n  judy@example.org's office\n\nbecause:\n\n  nobody was there.\n"},
 		{name: "a mailer-daemon's notice without the family's markers", notReport: true, text: "From: MAILER-DAEMON@mx.example.net\nTo: sender@example.org\nSubject: Mail system notice\n\n" +
 			"The mail system at host mx.example.net will be down for maintenance on Sunday.\n"},
 	})

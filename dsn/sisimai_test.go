@@ -27,6 +27,7 @@ var sisimaiFullFamilies = map[string]bool{
 	"rfc3464": true, "lhost-qmail": true, "lhost-exim": true, "lhost-amazonses": true,
 	"lhost-postfix": true, "lhost-v5sendmail": true, "lhost-exchange2003": true, "lhost-exchange2007": true,
 	"lhost-office365": true, "lhost-dragonfly": true, "lhost-kddi": true,
+	"lhost-opensmtpd": true, "lhost-gmail": true, "lhost-domino": true, "lhost-notes": true,
 }
 
 // sisimaiFamilyFloors are the least agreements of families with a reader
