@@ -94,7 +94,7 @@ func failedRecipients(h *message.Header) []string {
 // Reporting-MTA or first Final-Recipient line on. It needs a Final-Recipient
 // and an Action or Status field at the start of lines.
 func embeddedStatus(text string, o ParseOptions) *Report {
-	low := strings.ToLower(text)
+	low := lowerASCII(text)
 	fr := lineIndex(low, "final-recipient:")
 	if fr < 0 || lineIndex(low, "action:") < 0 && lineIndex(low, "status:") < 0 {
 		return nil
@@ -399,7 +399,7 @@ func quotedRecipients(text string) []string {
 }
 
 func cutOriginal(text string) string {
-	low := strings.ToLower(text)
+	low := lowerASCII(text)
 	cut := len(text)
 	for _, m := range originalMarkers {
 		if i := strings.Index(low, m); i >= 0 && i < cut {
@@ -420,7 +420,7 @@ type foundAddr struct {
 func findAddrs(l string) []foundAddr {
 	var out []foundAddr
 	trimmed := strings.TrimSpace(l)
-	low := strings.ToLower(l)
+	low := lowerASCII(l)
 	for i := 0; i < len(l) && len(out) < 16; i++ {
 		if l[i] != '@' {
 			continue
@@ -468,6 +468,25 @@ func findAddrs(l string) []foundAddr {
 		i = e
 	}
 	return out
+}
+
+// lowerASCII maps the ASCII letters of s to lower case and leaves every
+// other byte as it is, so that an offset in the result is the same offset
+// in s. (strings.ToLower may change the length: "\u212a" (Kelvin) becomes
+// "k", "\u023a" grows a byte, invalid UTF-8 becomes U+FFFD.)
+func lowerASCII(s string) string {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c >= 'A' && c <= 'Z' {
+			b := []byte(s)
+			for j := i; j < len(b); j++ {
+				if c := b[j]; c >= 'A' && c <= 'Z' {
+					b[j] = c + 'a' - 'A'
+				}
+			}
+			return string(b)
+		}
+	}
+	return s
 }
 
 func isLocalChar(c byte) bool {

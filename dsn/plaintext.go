@@ -37,7 +37,7 @@ func newBounceText(h *message.Header, text string) *bounceText {
 	b := &bounceText{h: h, raw: lines, low: make([]string, len(lines)), automated: automatedNotice(h)}
 	for i, l := range lines {
 		lines[i] = strings.TrimRight(l, "\r")
-		b.low[i] = strings.ToLower(strings.TrimSpace(lines[i]))
+		b.low[i] = lowerASCII(strings.TrimSpace(lines[i]))
 	}
 	return b
 }
@@ -141,7 +141,7 @@ func codeOf(text string, def smtp.EnhancedCode) smtp.EnhancedCode {
 // hostBefore returns the host name that follows the first of markers
 // found in s ("host mx.example.com[192.0.2.1] said:"), or "".
 func hostBefore(s string, markers ...string) string {
-	low := strings.ToLower(s)
+	low := lowerASCII(s)
 	for _, m := range markers {
 		i := strings.Index(low, m)
 		if i < 0 {
@@ -247,7 +247,7 @@ func readPostfixText(b *bounceText, o ParseOptions) []Recipient {
 			}
 			rc.DiagnosticCode = TypedValue{Type: TypeSMTP, Value: diagnostic(said).Value}
 		}
-		if act == ActionFailed && rc.Status.Class() == 2 {
+		if (act == ActionDelivered) != (rc.Status.Class() == 2) {
 			rc.Status = def
 		}
 		out = append(out, rc)
@@ -532,7 +532,7 @@ func readExchangeModern(b *bounceText, start int, o ParseOptions) []Recipient {
 			rc.Status = def
 		}
 		for _, l := range why[k] {
-			low := strings.ToLower(l)
+			low := lowerASCII(l)
 			switch r := strings.Index(low, "remote server"); {
 			case r >= 0:
 				// "Remote Server returned '550 5.1.1 ...'", or
@@ -657,7 +657,7 @@ func readDMA(b *bounceText, o ParseOptions) []Recipient {
 	for k, w := range why {
 		// "host [address] did not like our COMMAND:", the reply on the
 		// next line.
-		if i := strings.Index(strings.ToLower(w), " did not like our "); i > 0 {
+		if i := strings.Index(lowerASCII(w), " did not like our "); i > 0 {
 			rc.RemoteMTA = dnsValue(hostBefore(" "+w[:i], " "))
 			if k+1 < len(why) && replyClass(why[k+1][:min(len(why[k+1]), 4)]) != 0 {
 				rc.DiagnosticCode = TypedValue{Type: TypeSMTP, Value: diagnostic(why[k+1]).Value}
@@ -734,7 +734,7 @@ func readOpenSMTPD(b *bounceText, o ParseOptions) []Recipient {
 			continue
 		}
 		rc := Recipient{FinalRecipient: addressValue(a), Action: act, Status: codeOf(reason, def), DiagnosticCode: diagnostic(reason)}
-		if (act == ActionFailed || act == ActionDelayed) && rc.Status.Class() == 2 {
+		if (act == ActionDelivered || act == ActionRelayed) != (rc.Status.Class() == 2) {
 			rc.Status = def
 		}
 		if replyClass(reason[:min(len(reason), 4)]) != 0 {
@@ -790,7 +790,7 @@ func readGmail(b *bounceText, o ParseOptions) []Recipient {
 		code = def
 	}
 	diag := diagnostic(text)
-	low := strings.ToLower(text)
+	low := lowerASCII(text)
 	if i := strings.Index(low, "the error that the other server returned was:"); i >= 0 {
 		diag = TypedValue{Type: TypeSMTP, Value: diagnostic(text[i+len("the error that the other server returned was:"):]).Value}
 	}
@@ -802,6 +802,7 @@ func readGmail(b *bounceText, o ParseOptions) []Recipient {
 			break
 		}
 		rest := text[off+j+4:]
+		rest = rest[:min(len(rest), 256)] // a host name, not the rest of the text
 		if k := strings.Index(rest, " ["); k > 0 && isHostName(strings.TrimSuffix(rest[:k], ".")) && strings.Contains(rest[:k], ".") {
 			remote = strings.TrimSuffix(rest[:k], ".")
 			break

@@ -1,6 +1,9 @@
 package dsn
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 // The written bounces of these tests follow each MTA's documented format:
 // Postfix's bounce(5) manual and the default templates it prints with
@@ -272,5 +275,31 @@ func TestPlainTextNotBounces(t *testing.T) {
 			"Your parcel was not delivered to:\n\n  judy@example.org's office\n\nbecause:\n\n  nobody was there.\n"},
 		{name: "a mailer-daemon's notice without the family's markers", notReport: true, text: "From: MAILER-DAEMON@mx.example.net\nTo: sender@example.org\nSubject: Mail system notice\n\n" +
 			"The mail system at host mx.example.net will be down for maintenance on Sunday.\n"},
+	})
+}
+
+// TestCaseFoldLength: texts whose Unicode lower case is shorter or longer
+// than they are (the Kelvin sign folds to "k", "Ⱥ" grows a byte, invalid
+// UTF-8 becomes U+FFFD) once made the readers cut the text at offsets
+// found in its lower-case copy, past its end. Each must parse without a
+// panic, and the markers around them must still be found.
+func TestCaseFoldLength(t *testing.T) {
+	t.Parallel()
+	kelvin, grows := strings.Repeat("\u212a", 40), strings.Repeat("\u023a", 40)
+	runFamilyCases(t, []familyCase{
+		{name: "generic: Kelvin signs before the address", text: "From: MAILER-DAEMON@mx.example.net\nSubject: failure notice\n\n" +
+			kelvin + " user@example.com: 550 5.1.1 unknown\n", want: []string{"user@example.com failed 5.1.1"}, heuristic: true},
+		{name: "generic: growing letters before the original", text: "From: MAILER-DAEMON@mx.example.net\nSubject: failure notice\n\n" +
+			"user@example.com: 550 5.1.1 unknown\n" + grows + "original message follows\nTo: other@example.com\n", want: []string{"user@example.com failed 5.1.1"}, heuristic: true},
+		{name: "Postfix: invalid UTF-8 in the reason", text: postfixHeader + postfixIntro +
+			"<user@example.com>:\xebhost mx.example.com[192.0.2.1] said: 550 5.1.1 x\n", want: []string{"user@example.com failed 5.1.1"}, heuristic: true},
+		{name: "Gmail: growing letters before the remote host", text: gmailHeader +
+			"Delivery to the following recipient failed permanently:\n\n     user@example.com\n\nTechnical details of permanent failure:\n" + grows +
+			" rejected by mx.example.com. [192.0.2.1].\nThe error that the other server returned was:\n550 5.1.1 x\n",
+			want: []string{"user@example.com failed 5.1.1"}, remote: []string{"mx.example.com"}, diag: []string{"smtp; 550 5.1.1 x"}, heuristic: true},
+		{name: "Exchange: Kelvin signs before Remote Server", text: exchangeHeader +
+			"Delivery has failed to these recipients or groups:\n\nuser@example.com\n\nDiagnostic information for administrators:\n\nuser@example.com\n" + kelvin +
+			" Remote Server at mx.example.com (192.0.2.1) returned '550 5.1.1 x'\n",
+			want: []string{"user@example.com failed 5.1.1"}, remote: []string{"mx.example.com"}, diag: []string{"smtp; 550 5.1.1 x"}, heuristic: true},
 	})
 }
