@@ -124,6 +124,17 @@ func TestExchange(t *testing.T) {
 			"other@example.com\n11/23/2026 9:00:00 AM - Remote Server at mx2.example.com (192.0.2.2) returned '452 4.2.2 Mailbox full'\n",
 			want: []string{"user@example.com failed 5.7.1", "other@example.com failed 4.2.2"}, heuristic: true,
 			remote: []string{"", "mx2.example.com"}, diag: []string{"smtp; 554 5.7.1 Message rejected as spam", "smtp; 452 4.2.2 Mailbox full"}},
+		{name: "written: Exchange 2010, HTML only, from the Exchange system mailbox", text: "From: Microsoft Outlook <MicrosoftExchange329e71ec88ae4615bbc36ab6ce41109e@corp.example.net>\nTo: sender@example.org\n" +
+			"Subject: Undeliverable: lunch\nMIME-Version: 1.0\nContent-Type: text/html; charset=us-ascii\n\n" +
+			"<html><body><p><b><font color=\"#000066\">Delivery has failed to these recipients or groups:</font></b></p>" +
+			"<p><a href=\"mailto:user@example.com\">user@example.com</a><br>The e-mail address you entered couldn&#39;t be found.</p>" +
+			"<p><b>Diagnostic information for administrators:</b></p><p>Generating server: mbx01.corp.example.net</p>" +
+			"<p>user@example.com<br>mx.example.com #550 5.1.1 User unknown ##</p>" +
+			"<p>Original message headers:</p><pre>To: user@example.com</pre></body></html>\n",
+			want: []string{"user@example.com failed 5.1.1"}, heuristic: true, remote: []string{"mx.example.com"}, diag: []string{"smtp; 550 5.1.1 User unknown"}},
+		{name: "written: known by X-MS-Exchange-Message-Is-Ndr alone", text: "From: Corp Mail <mail@corp.example.net>\nTo: sender@example.org\nSubject: Undeliverable: lunch\nX-MS-Exchange-Message-Is-Ndr: \n\n" +
+			"Delivery has failed to these recipients or groups:\n\nuser@example.com\nYour message couldn't be delivered.\n\nDiagnostic information for administrators:\n\nuser@example.com\nRemote Server returned '550 5.7.1 Rejected'\n",
+			want: []string{"user@example.com failed 5.7.1"}, heuristic: true},
 		{name: "written: Exchange 2003, code in the <host #x.y.z> tag", text: "From: System Administrator <postmaster@corp.example.net>\nTo: sender@example.org\nSubject: Undeliverable: lunch\n\n" +
 			"Your message did not reach some or all of the intended recipients.\n\n      Subject:\tlunch\n      Sent:\t11/23/2026 9:00 AM\n\n" +
 			"The following recipient(s) could not be reached:\n\n      user@example.com on 11/23/2026 9:00 AM\n" +
