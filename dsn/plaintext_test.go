@@ -134,7 +134,7 @@ func TestExchange(t *testing.T) {
 			want: []string{"user@example.com failed 5.1.1"}, heuristic: true, remote: []string{"mx.example.com"}, diag: []string{"smtp; 550 5.1.1 User unknown"}},
 		{name: "written: known by X-MS-Exchange-Message-Is-Ndr alone", text: "From: Corp Mail <mail@corp.example.net>\nTo: sender@example.org\nSubject: Undeliverable: lunch\nX-MS-Exchange-Message-Is-Ndr: \n\n" +
 			"Delivery has failed to these recipients or groups:\n\nuser@example.com\nYour message couldn't be delivered.\n\nDiagnostic information for administrators:\n\nuser@example.com\nRemote Server returned '550 5.7.1 Rejected'\n",
-			want: []string{"user@example.com failed 5.7.1"}, heuristic: true},
+			want: []string{"user@example.com failed 5.7.1"}, heuristic: true, diag: []string{"smtp; 550 5.7.1 Rejected"}},
 		{name: "written: Exchange 2003, code in the <host #x.y.z> tag", text: "From: System Administrator <postmaster@corp.example.net>\nTo: sender@example.org\nSubject: Undeliverable: lunch\n\n" +
 			"Your message did not reach some or all of the intended recipients.\n\n      Subject:\tlunch\n      Sent:\t11/23/2026 9:00 AM\n\n" +
 			"The following recipient(s) could not be reached:\n\n      user@example.com on 11/23/2026 9:00 AM\n" +
