@@ -50,3 +50,10 @@ func BenchmarkWrite(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkParsePlainText parses a plain-text bounce that the readers of
+// plaintext.go read (Sendmail's V5 transcript with four recipients),
+// after the family readers before them have declined it.
+func BenchmarkParsePlainText(b *testing.B) {
+	benchFile(b, "../testdata/dsn/sisimai/bsd/lhost-v5sendmail-05.eml")
+}

@@ -41,6 +41,10 @@ import (
 //     (delivered, the code of "smtpResponse"). Complaints and other events
 //     are not bounces. SES bounces in mail form are RFC 3464 reports and
 //     need no rule.
+//   - The plain-text reports of Postfix, Sendmail, Microsoft Exchange and
+//     Exchange Online, the DragonFly Mail Agent, au one net, OpenSMTPD,
+//     Google Mail, Lotus Domino and Notes, read from an MTA's notice only (plaintext.go; the package doc gives each
+//     format and its signs).
 //
 // Within a recipient's text, the status is the first RFC 3463 code of
 // class 4 or 5; a success code (such as the 2.1.5 of an accepted RCPT in a
@@ -59,7 +63,7 @@ func readFamilies(h *message.Header, text string, o ParseOptions) []Recipient {
 			return rcpts
 		}
 	}
-	return nil
+	return readPlainFamilies(h, text, o)
 }
 
 // failureCode returns the first RFC 3463 code of class 4 or 5 in s, else

@@ -20,6 +20,10 @@ type familyCase struct {
 	heuristic bool
 	forwarded bool
 	notReport bool
+	// remote and diag, when set, are each recipient's Remote-MTA host
+	// ("" for none) and a part of its diagnostic.
+	remote []string
+	diag   []string
 }
 
 func runFamilyCases(t *testing.T, tests []familyCase) {
@@ -51,6 +55,16 @@ func runFamilyCases(t *testing.T, tests []familyCase) {
 			}
 			if strings.Join(got, "; ") != strings.Join(tt.want, "; ") {
 				t.Errorf("recipients\n got %q\nwant %q", got, tt.want)
+			}
+			for i, want := range tt.remote {
+				if i < len(n.Report.Recipients) && n.Report.Recipients[i].RemoteMTA.Value != want {
+					t.Errorf("recipient %d: Remote-MTA %q, want %q", i, n.Report.Recipients[i].RemoteMTA.Value, want)
+				}
+			}
+			for i, want := range tt.diag {
+				if i < len(n.Report.Recipients) && !strings.Contains(n.Report.Recipients[i].DiagnosticCode.String(), want) {
+					t.Errorf("recipient %d: Diagnostic-Code %q, want it to hold %q", i, n.Report.Recipients[i].DiagnosticCode.String(), want)
+				}
 			}
 			if n.Heuristic != tt.heuristic {
 				t.Errorf("Heuristic = %v, want %v", n.Heuristic, tt.heuristic)

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/heraldmail/herald/message"
 	"github.com/heraldmail/herald/smtp"
 )
 
@@ -32,7 +33,15 @@ func addCorpusSeeds(f *testing.F, patterns ...string) {
 func FuzzParse(f *testing.F) {
 	addCorpusSeeds(f, "../testdata/dsn/postfix-generated/*.eml", "../testdata/dsn/mimekit/*.txt",
 		"../testdata/dsn/ruby-mail/*.eml", "../testdata/dsn/sisimai/bsd/lhost-qmail-*.eml",
-		"../testdata/dsn/sisimai/bsd/lhost-exim-*.eml", "../testdata/dsn/sisimai/bsd/lhost-amazonses-1*.eml")
+		"../testdata/dsn/sisimai/bsd/lhost-exim-*.eml", "../testdata/dsn/sisimai/bsd/lhost-amazonses-1*.eml",
+		"../testdata/dsn/sisimai/bsd/lhost-v5sendmail-*.eml", "../testdata/dsn/sisimai/bsd/lhost-postfix-[03]*.eml",
+		"../testdata/dsn/sisimai/bsd/lhost-exchange2003-*.eml", "../testdata/dsn/sisimai/bsd/lhost-office365-0*.eml",
+		"../testdata/dsn/sisimai/bsd/lhost-dragonfly-[023]*.eml", "../testdata/dsn/sisimai/bsd/lhost-kddi-*.eml",
+		"../testdata/dsn/sisimai/bsd/lhost-opensmtpd-*.eml", "../testdata/dsn/sisimai/bsd/lhost-gmail-*.eml",
+		"../testdata/dsn/sisimai/bsd/lhost-domino-*.eml", "../testdata/dsn/sisimai/bsd/lhost-notes-*.eml")
+	for _, body := range plainTextSeeds {
+		f.Add([]byte("From: MAILER-DAEMON@mx.example.net\nSubject: Undelivered Mail\n\n" + body))
+	}
 	f.Add([]byte("Subject: x\n\n{\"Type\":\"Notification\",\"Message\":\"{\\\"notificationType\\\":\\\"Bounce\\\",\\\"bounce\\\":{\\\"bounceType\\\":\\\"Transient\\\",\\\"bouncedRecipients\\\":[{\\\"emailAddress\\\":\\\"a@b.c\\\"}]}}\"}"))
 	f.Add([]byte("Content-Type: multipart/mixed; boundary=o\n\n--o\nContent-Type: message/rfc822\n\nContent-Type: multipart/report; report-type=delivery-status; boundary=b\n\n--b\nContent-Type: message/delivery-status\n\nFinal-Recipient: rfc822; a@b.c\nAction: failed\nStatus: 4.4.1\nDiagnostic-Code: smtp; 250 2.1.5 ok 550 5.1.1 x\n--b--\n--o--\n"))
 	f.Add([]byte("Subject: failure notice\n\nHi. This is the qmail-send program.\n\n<a@b.c>:\n250 2.1.5 then 451 4.3.0\n\n--- Below this line is a copy of the message.\n"))
@@ -150,6 +159,52 @@ func FuzzMessage(f *testing.F) {
 		got := n.Report.Recipients[0]
 		if got.Action != action || got.Status != status {
 			t.Fatalf("reparsed %s %s, wrote %s %s", got.Action, got.Status, action, status)
+		}
+	})
+}
+
+// plainTextSeeds are bodies in the formats of the plain-text readers
+// (plaintext.go).
+var plainTextSeeds = []string{
+	"This is the mail system at host a.example.\n\n<u@b.example> (expanded from <v@b.example>): host m.example[192.0.2.1] said: 550 5.1.1 x\n    (in reply to RCPT TO command)\n",
+	"   ----- The following addresses had permanent fatal errors -----\n<u@b.example>\n    (reason: 550 5.1.1 x)\n\n   ----- Transcript of session follows -----\n... while talking to m.example.:\n>>> RCPT To:<u@b.example>\n<<< 550 5.1.1 x\n550 5.1.1 <u@b.example>... User unknown\n",
+	"Delivery has failed to these recipients or groups:\n\nName (u@b.example)\nx\n\nDiagnostic information for administrators:\n\nu@b.example\nRemote Server at m.example (192.0.2.1) returned '550 5.1.1 x'\nm.example #550 5.1.1 x ##\n",
+	"Your message did not reach some or all of the intended recipients.\n\nThe following recipient(s) could not be reached:\n\n  u@b.example on 1/1/01\n    x <m.example #5.1.1>\n",
+	"This is the DragonFly Mail Agent v0.13 at a.example.\n\nThere was an error delivering your mail to <u@b.example>.\n\nm.example [192.0.2.1] did not like our RCPT TO:\n550 5.1.1 x\n",
+	"Your mail sent on: x\n     Could not be delivered to: <u@b.example>\n     As their mailbox is full.\n",
+	"    This is the MAILER-DAEMON, please DO NOT REPLY to this email.\n\n    A message is delayed for more than 4 hours for the following\n\nu@b.example: 421 4.7.0 x\n",
+	"Delivery to the following recipient failed permanently:\n\n     u@b.example\n\nTechnical details of permanent failure:\nrejected by m.example. [192.0.2.1].\nThe error that the other server returned was:\n550 5.1.1 x\n",
+	"was not delivered to:\n\n  N <u@b.example>\n\nbecause:\n\n  x\n",
+	"------- Failure Reasons  --------\nx\nu@b.example\n------- Returned Message --------\n",
+}
+
+// FuzzPlainText feeds bounce texts to the plain-text readers under an
+// MTA's header: they must never panic, name at most MaxRecipients
+// recipients, each with an address, a valid action and a status of
+// class 2 for a success, of class 4 or 5 for a failure or a delay.
+func FuzzPlainText(f *testing.F) {
+	for _, s := range plainTextSeeds {
+		f.Add(s)
+	}
+	h, _, err := message.ReadHeader(strings.NewReader("From: MAILER-DAEMON@mx.example.net\r\nSubject: Undelivered Mail\r\n\r\n"), nil)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, text string) {
+		if len(text) > 64<<10 {
+			return
+		}
+		rcpts := readPlainFamilies(h, text, ParseOptions{MaxRecipients: 20})
+		if len(rcpts) > 20 {
+			t.Fatalf("%d recipients", len(rcpts))
+		}
+		for _, rc := range rcpts {
+			if rc.Addr() == "" || !rc.Action.Valid() || !rc.Status.Valid() {
+				t.Fatalf("recipient %+v", rc)
+			}
+			if success := rc.Action == ActionDelivered || rc.Action == ActionRelayed; success != (rc.Status.Class() == 2) {
+				t.Fatalf("%s with status %s", rc.Action, rc.Status)
+			}
 		}
 	})
 }

@@ -35,8 +35,12 @@ import (
 // from the first SMTP reply code of class 4 or 5 or from words that say
 // whether the failure is temporary; a success code (2.1.5 for an accepted
 // RCPT) counts only where no failure code is found. Before these generic
-// rules, the readers of families.go try the documented formats of qmail,
-// Exim and Amazon SES.
+// rules, the readers of families.go and plaintext.go try the documented
+// formats of qmail, Exim, Amazon SES, Postfix, Sendmail, Exchange, the
+// DragonFly Mail Agent, au one net, OpenSMTPD, Google Mail, Domino and
+// Notes. A reply or forward (its subject)
+// and a mailing-list message (List-Id) from a sender that is not a mailer
+// daemon never look like a bounce.
 
 // maxHeuristicLines bounds the lines examined.
 const maxHeuristicLines = 5000
@@ -90,7 +94,7 @@ func failedRecipients(h *message.Header) []string {
 // Reporting-MTA or first Final-Recipient line on. It needs a Final-Recipient
 // and an Action or Status field at the start of lines.
 func embeddedStatus(text string, o ParseOptions) *Report {
-	low := strings.ToLower(text)
+	low := lowerASCII(text)
 	fr := lineIndex(low, "final-recipient:")
 	if fr < 0 || lineIndex(low, "action:") < 0 && lineIndex(low, "status:") < 0 {
 		return nil
@@ -321,6 +325,11 @@ func looksLikeBounce(h *message.Header) bool {
 			return true
 		}
 	}
+	if replySubject(h) || h.Has("List-Id") {
+		// A person's reply to a bounce or forward of one, or a
+		// message to a mailing list, whatever its subject says.
+		return false
+	}
 	subj, _ := h.Text("Subject")
 	subj = strings.ToLower(subj)
 	for _, s := range bounceSubjects {
@@ -390,7 +399,7 @@ func quotedRecipients(text string) []string {
 }
 
 func cutOriginal(text string) string {
-	low := strings.ToLower(text)
+	low := lowerASCII(text)
 	cut := len(text)
 	for _, m := range originalMarkers {
 		if i := strings.Index(low, m); i >= 0 && i < cut {
@@ -411,7 +420,7 @@ type foundAddr struct {
 func findAddrs(l string) []foundAddr {
 	var out []foundAddr
 	trimmed := strings.TrimSpace(l)
-	low := strings.ToLower(l)
+	low := lowerASCII(l)
 	for i := 0; i < len(l) && len(out) < 16; i++ {
 		if l[i] != '@' {
 			continue
@@ -459,6 +468,25 @@ func findAddrs(l string) []foundAddr {
 		i = e
 	}
 	return out
+}
+
+// lowerASCII maps the ASCII letters of s to lower case and leaves every
+// other byte as it is, so that an offset in the result is the same offset
+// in s. (strings.ToLower may change the length: "\u212a" (Kelvin) becomes
+// "k", "\u023a" grows a byte, invalid UTF-8 becomes U+FFFD.)
+func lowerASCII(s string) string {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c >= 'A' && c <= 'Z' {
+			b := []byte(s)
+			for j := i; j < len(b); j++ {
+				if c := b[j]; c >= 'A' && c <= 'Z' {
+					b[j] = c + 'a' - 'A'
+				}
+			}
+			return string(b)
+		}
+	}
+	return s
 }
 
 func isLocalChar(c byte) bool {

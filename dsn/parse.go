@@ -316,12 +316,12 @@ func (n *Notice) RecipientStatus(i int) smtp.EnhancedCode {
 	if best.Valid() && (best.Subject() != 0 || best.Detail() != 0) {
 		return best
 	}
-	addr := strings.ToLower(rc.Addr())
+	addr := lowerASCII(rc.Addr())
 	if addr == "" {
 		return best
 	}
 	text := cutOriginal(n.Text)
-	low := strings.ToLower(text)
+	low := lowerASCII(text)
 	for off := 0; off < len(low); {
 		j := strings.Index(low[off:], addr)
 		if j < 0 {

@@ -16,13 +16,25 @@ import (
 // Floors of the sisimai agreement, set to what the parser reaches so that
 // a regression fails. The standard (RFC 3464) share must stay at 100%.
 const (
-	sisimaiMinOverall = 0.975 // 278 of 285 on 2026-12-07
+	// 278 of 285 before the plain-text readers (dragonfly 14/15, kddi
+	// 0/2), 281 after, on 2026-12-07.
+	sisimaiMinOverall = 0.985
 )
 
 // sisimaiFullFamilies must agree on every bounce: RFC 3464 reports, and
-// the families with a reader of their own (families.go).
+// the families with a reader of their own (families.go, plaintext.go).
 var sisimaiFullFamilies = map[string]bool{
 	"rfc3464": true, "lhost-qmail": true, "lhost-exim": true, "lhost-amazonses": true,
+	"lhost-postfix": true, "lhost-v5sendmail": true, "lhost-exchange2003": true, "lhost-exchange2007": true,
+	"lhost-office365": true, "lhost-dragonfly": true, "lhost-kddi": true,
+	"lhost-opensmtpd": true, "lhost-gmail": true, "lhost-domino": true, "lhost-notes": true,
+}
+
+// sisimaiFamilyFloors are the least agreements of families with a reader
+// that cannot reach all their bounces, with the reason in
+// sisimaiStandardDisagreements.
+var sisimaiFamilyFloors = map[string]int{
+	"lhost-sendmail": 29, // of 30: lhost-sendmail-56
 }
 
 type sisimaiEntry struct {
@@ -137,6 +149,9 @@ func TestSisimai(t *testing.T) {
 		fmt.Fprintf(&perFamily, " %s %d/%d", f, c.agree, c.total)
 		if sisimaiFullFamilies[f] && c.agree != c.total {
 			t.Errorf("family %s at %d/%d, must be 100%%", f, c.agree, c.total)
+		}
+		if min, ok := sisimaiFamilyFloors[f]; ok && c.agree < min {
+			t.Errorf("family %s at %d/%d, below its floor %d", f, c.agree, c.total, min)
 		}
 	}
 	t.Logf("per MTA family (agree/total):%s", perFamily.String())
