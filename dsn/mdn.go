@@ -159,26 +159,7 @@ func (m *MDN) WriteTo(w io.Writer) (int64, error) {
 	if !strings.HasSuffix(text, "\r\n") {
 		text += "\r\n"
 	}
-	enc := hmime.ChooseEncoding([]byte(text), true)
-	var th message.Header
-	charset := "us-ascii"
-	if !isASCII(text) {
-		charset = "utf-8"
-	}
-	th.Add("Content-Type", "text/plain; charset="+charset)
-	th.Add("Content-Transfer-Encoding", string(enc))
-	pw, err := mw.CreatePart(&th)
-	if err != nil {
-		return cw.n, err
-	}
-	ew, err := hmime.NewEncoder(enc, pw)
-	if err != nil {
-		return cw.n, err
-	}
-	if _, err := io.WriteString(ew, text); err != nil {
-		return cw.n, err
-	}
-	if err := ew.Close(); err != nil {
+	if err := writeTextPart(mw, text, ""); err != nil {
 		return cw.n, err
 	}
 
@@ -190,7 +171,8 @@ func (m *MDN) WriteTo(w io.Writer) (int64, error) {
 	} else {
 		sh.Add("Content-Type", "message/disposition-notification")
 	}
-	if pw, err = mw.CreatePart(&sh); err != nil {
+	pw, err := mw.CreatePart(&sh)
+	if err != nil {
 		return cw.n, err
 	}
 	addrType := func(a string) string {

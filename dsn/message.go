@@ -168,27 +168,7 @@ func (m *Message) WriteTo(w io.Writer) (int64, error) {
 		text = HumanText(rep, origHeader != nil, full)
 	}
 	text = strings.ReplaceAll(strings.ReplaceAll(text, "\r\n", "\n"), "\n", "\r\n")
-	enc := hmime.ChooseEncoding([]byte(text), true)
-	var th message.Header
-	charset := "us-ascii"
-	if !isASCII(text) {
-		charset = "utf-8"
-	}
-	th.Add("Content-Type", "text/plain; charset="+charset)
-	th.Add("Content-Description", "Notification")
-	th.Add("Content-Transfer-Encoding", string(enc))
-	pw, err := mw.CreatePart(&th)
-	if err != nil {
-		return cw.n, err
-	}
-	ew, err := hmime.NewEncoder(enc, pw)
-	if err != nil {
-		return cw.n, err
-	}
-	if _, err := io.WriteString(ew, text); err != nil {
-		return cw.n, err
-	}
-	if err := ew.Close(); err != nil {
+	if err := writeTextPart(mw, text, "Notification"); err != nil {
 		return cw.n, err
 	}
 
@@ -201,7 +181,7 @@ func (m *Message) WriteTo(w io.Writer) (int64, error) {
 		sh.Add("Content-Type", "message/delivery-status")
 	}
 	sh.Add("Content-Description", "Delivery report")
-	pw, err = mw.CreatePart(&sh)
+	pw, err := mw.CreatePart(&sh)
 	if err != nil {
 		return cw.n, err
 	}
@@ -263,6 +243,35 @@ func (m *Message) WriteTo(w io.Writer) (int64, error) {
 		return cw.n, err
 	}
 	return cw.n, nil
+}
+
+// writeTextPart writes the human-readable part of a report: text (with
+// CRLF line ends) as text/plain, us-ascii or utf-8, in the encoding that
+// suits it; description, when not empty, as its Content-Description.
+func writeTextPart(mw *hmime.MultipartWriter, text, description string) error {
+	enc := hmime.ChooseEncoding([]byte(text), true)
+	var th message.Header
+	charset := "us-ascii"
+	if !isASCII(text) {
+		charset = "utf-8"
+	}
+	th.Add("Content-Type", "text/plain; charset="+charset)
+	if description != "" {
+		th.Add("Content-Description", description)
+	}
+	th.Add("Content-Transfer-Encoding", string(enc))
+	pw, err := mw.CreatePart(&th)
+	if err != nil {
+		return err
+	}
+	ew, err := hmime.NewEncoder(enc, pw)
+	if err != nil {
+		return err
+	}
+	if _, err := io.WriteString(ew, text); err != nil {
+		return err
+	}
+	return ew.Close()
 }
 
 func firstAction(r *Report) Action {
