@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 
 	"github.com/heraldmail/herald/smtp"
@@ -38,27 +37,26 @@ func (s *server) accept(ctx context.Context, log *slog.Logger, env *smtp.Envelop
 	if s.mailboxRelay != nil {
 		return s.handOver(ctx, log, env, r, spec)
 	}
-	var users []string
 	var remote []smtp.Recipient
-	rcptUsers := make([][]string, len(env.To))
+	var local []smtp.Path
+	var localIdx []int
 	for i, rc := range env.To {
-		if !s.cfg.isLocalDomain(rc.Path.Domain) {
+		if s.cfg.isLocalDomain(rc.Path.Domain) {
+			local, localIdx = append(local, rc.Path), append(localIdx, i)
+		} else {
 			remote = append(remote, rc)
-			continue
 		}
-		us, err := s.localTargets(pathAddr(rc.Path))
-		if err != nil {
+	}
+	targets, users, terrs := s.resolveLocal(local)
+	rcptUsers := make([][]string, len(env.To))
+	for j, i := range localIdx {
+		if terrs[j] != nil {
 			// Removed between RCPT and the end of the data: the
 			// queue decides (and bounces it).
-			remote = append(remote, rc)
+			remote = append(remote, env.To[i])
 			continue
 		}
-		rcptUsers[i] = us
-		for _, u := range us {
-			if !slices.Contains(users, u) {
-				users = append(users, u)
-			}
-		}
+		rcptUsers[i] = targets[j]
 	}
 	if len(users) == 0 {
 		qid, err := s.queue.Enqueue(ctx, env, r)

@@ -131,7 +131,7 @@ func (s *lmtpSession) LMTPData(ctx context.Context, r io.Reader, rcpts []smtp.Pa
 	}
 	log := s.log.With("id", id)
 	var errs []error
-	if users := s.srv.usersOf(rcpts); spec.folder == "" && s.srv.boxes.scripted(users) {
+	if _, users, _ := s.srv.resolveLocal(rcpts); spec.folder == "" && s.srv.boxes.scripted(users) {
 		errs = s.srv.deliverScripted(ctx, log, env, raw.Bytes(), body, rcpts)
 	} else {
 		errs = s.srv.deliverLocal(ctx, log, env, io.MultiReader(&raw, body), rcpts, spec)
@@ -162,22 +162,7 @@ func junkSpec() deliverSpec {
 // per address: nil when every user it stands for has the message durably,
 // errNoUser when it is no longer a local user. It reads r once.
 func (s *server) deliverLocal(ctx context.Context, log *slog.Logger, env *smtp.Envelope, r io.Reader, to []smtp.Path, spec deliverSpec) []error {
-	errs := make([]error, len(to))
-	targets := make([][]string, len(to))
-	var users []string
-	for i, p := range to {
-		us, err := s.localTargets(pathAddr(p))
-		if err != nil {
-			errs[i] = err
-			continue
-		}
-		targets[i] = us
-		for _, u := range us {
-			if !slices.Contains(users, u) {
-				users = append(users, u)
-			}
-		}
-	}
+	targets, users, errs := s.resolveLocal(to)
 	if len(users) == 0 {
 		io.Copy(io.Discard, r)
 		return errs
@@ -203,18 +188,25 @@ func (s *server) deliverLocal(ctx context.Context, log *slog.Logger, env *smtp.E
 	return errs
 }
 
-// usersOf returns the users the local addresses to stand for, each once.
-func (s *server) usersOf(to []smtp.Path) []string {
-	var users []string
-	for _, p := range to {
-		us, _ := s.localTargets(pathAddr(p))
+// resolveLocal returns the users each of the local addresses to stands
+// for (nil, with errNoUser or another error in errs, when it stands for
+// none), and every user once.
+func (s *server) resolveLocal(to []smtp.Path) (targets [][]string, users []string, errs []error) {
+	targets, errs = make([][]string, len(to)), make([]error, len(to))
+	for i, p := range to {
+		us, err := s.localTargets(pathAddr(p))
+		if err != nil {
+			errs[i] = err
+			continue
+		}
+		targets[i] = us
 		for _, u := range us {
 			if !slices.Contains(users, u) {
 				users = append(users, u)
 			}
 		}
 	}
-	return users
+	return targets, users, errs
 }
 
 // deliverScripted is deliverLocal for LMTP when some of the users have a
@@ -225,7 +217,7 @@ func (s *server) usersOf(to []smtp.Path) []string {
 // it). An address that stands for several users fails when one of them
 // fails.
 func (s *server) deliverScripted(ctx context.Context, log *slog.Logger, env *smtp.Envelope, head []byte, body io.Reader, to []smtp.Path) []error {
-	errs := make([]error, len(to))
+	targets, _, errs := s.resolveLocal(to)
 	held, err := holdBody(filepath.Join(s.cfg.dataDir, "tmp"), head, body)
 	if err != nil {
 		log.Error("message not held for the Sieve scripts", "err", err)
@@ -236,12 +228,7 @@ func (s *server) deliverScripted(ctx context.Context, log *slog.Logger, env *smt
 	}
 	defer held.close()
 	done := map[string]error{}
-	for i, p := range to {
-		us, err := s.localTargets(pathAddr(p))
-		if err != nil {
-			errs[i] = err
-			continue
-		}
+	for i, us := range targets {
 		for _, u := range us {
 			e, ok := done[u]
 			if !ok {
