@@ -102,13 +102,6 @@ func (m *MDN) WriteTo(w io.Writer) (int64, error) {
 	cw := &countWriter{w: w}
 	bw := bufio.NewWriter(cw)
 	mw := hmime.NewMultipartWriter(bw, m.Boundary)
-	var h message.Header
-	from := m.From
-	if from.Addr == "" {
-		from = message.Address{Name: "Mail Delivery System", Addr: "MAILER-DAEMON@" + host}
-	}
-	h.Add("From", from.String())
-	h.Add("To", m.To.Mailbox())
 	subject := m.Subject
 	if subject == "" {
 		subject = "Rejected"
@@ -118,20 +111,11 @@ func (m *MDN) WriteTo(w io.Writer) (int64, error) {
 			}
 		}
 	}
-	h.Add("Subject", message.EncodeWord(subject))
 	date := m.Date
 	if date.IsZero() {
 		date = time.Now()
 	}
-	h.Add("Date", message.FormatDate(date))
-	id := m.MessageID
-	if id == "" {
-		var err error
-		if id, err = message.GenerateMessageID(host); err != nil {
-			id, _ = message.GenerateMessageID("localhost")
-		}
-	}
-	h.Add("Message-ID", message.FormatMessageID(id))
+	h := notificationHeader(host, m.From, m.To.Mailbox(), subject, date, m.MessageID)
 	var origID string
 	if origHeader != nil {
 		if oid, err := origHeader.MessageID(); err == nil && oid != "" {

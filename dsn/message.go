@@ -114,32 +114,15 @@ func (m *Message) WriteTo(w io.Writer) (int64, error) {
 	bw := bufio.NewWriter(cw)
 	mw := hmime.NewMultipartWriter(bw, m.Boundary)
 
-	var h message.Header
-	from := m.From
-	if from.Addr == "" {
-		from = message.Address{Name: "Mail Delivery System", Addr: "MAILER-DAEMON@" + host}
-	}
-	h.Add("From", from.String())
-	h.Add("To", m.To.Mailbox())
 	subject := m.Subject
 	if subject == "" {
 		subject = defaultSubject(rep)
 	}
-	h.Add("Subject", message.EncodeWord(subject))
 	date := m.Date
 	if date.IsZero() {
 		date = now()
 	}
-	h.Add("Date", message.FormatDate(date))
-	id := m.MessageID
-	if id == "" {
-		var err error
-		id, err = message.GenerateMessageID(host)
-		if err != nil {
-			id, _ = message.GenerateMessageID("localhost")
-		}
-	}
-	h.Add("Message-ID", message.FormatMessageID(id))
+	h := notificationHeader(host, m.From, m.To.Mailbox(), subject, date, m.MessageID)
 	h.Add("Auto-Submitted", "auto-replied")
 	h.Add("MIME-Version", "1.0")
 	reportType := "delivery-status"
@@ -243,6 +226,28 @@ func (m *Message) WriteTo(w io.Writer) (int64, error) {
 		return cw.n, err
 	}
 	return cw.n, nil
+}
+
+// notificationHeader starts the header of a report sent by host: From
+// (from, or the host's MAILER-DAEMON), To, Subject (encoded as needed),
+// Date and Message-ID (id, or a new one).
+func notificationHeader(host string, from message.Address, to, subject string, date time.Time, id string) *message.Header {
+	var h message.Header
+	if from.Addr == "" {
+		from = message.Address{Name: "Mail Delivery System", Addr: "MAILER-DAEMON@" + host}
+	}
+	h.Add("From", from.String())
+	h.Add("To", to)
+	h.Add("Subject", message.EncodeWord(subject))
+	h.Add("Date", message.FormatDate(date))
+	if id == "" {
+		var err error
+		if id, err = message.GenerateMessageID(host); err != nil {
+			id, _ = message.GenerateMessageID("localhost")
+		}
+	}
+	h.Add("Message-ID", message.FormatMessageID(id))
+	return &h
 }
 
 // writeTextPart writes the human-readable part of a report: text (with
