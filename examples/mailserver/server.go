@@ -44,6 +44,8 @@ type server struct {
 
 	policy *policy
 
+	dmarcReports *dmarcReporter // nil without -dmarc-reports
+
 	mx, submission, submissions *smtp.Server
 	imap, imaps                 *imap.Server
 	pop3, pop3s                 *pop3.Server
@@ -112,6 +114,9 @@ func newServer(cfg *config, log *slog.Logger) (*server, error) {
 		Logger:          log.With("proto", "queue"),
 	})
 	if err != nil {
+		return nil, err
+	}
+	if s.dmarcReports, err = newDMARCReporter(s, res); err != nil {
 		return nil, err
 	}
 
@@ -280,6 +285,7 @@ func (s *server) run(ctx context.Context, grace time.Duration) error {
 		defer wg.Done()
 		s.queue.Run(qctx)
 	}()
+	wg.Go(func() { s.dmarcReports.run(qctx) })
 	errc := make(chan error, len(s.listeners))
 	for _, l := range s.listeners {
 		wg.Add(1)
