@@ -2,6 +2,7 @@ package dkim
 
 import (
 	"bytes"
+	"encoding/binary"
 	"hash"
 	"strings"
 )
@@ -99,9 +100,24 @@ func runEnd(p []byte, i int, relaxed bool) int {
 		return i + n
 	}
 	j := i
-	for j < len(p) {
-		d := p[j]
-		switch {
+	for {
+		// Eight octets at a time while they hold no control octet (tab,
+		// CR and LF included), no two spaces in a row, and no space
+		// last, whose successor would decide.
+		for j+8 <= len(p) {
+			x := binary.LittleEndian.Uint64(p[j:])
+			ctl := (x - 0x2020202020202020) &^ x & 0x8080808080808080
+			y := x ^ 0x2020202020202020
+			sp := (y - 0x0101010101010101) &^ y & 0x8080808080808080
+			if ctl != 0 || sp&(sp>>8) != 0 || p[j+7] == ' ' {
+				break
+			}
+			j += 8
+		}
+		if j >= len(p) {
+			return len(p)
+		}
+		switch d := p[j]; {
 		case d > ' ':
 			j++
 		case d == ' ':
@@ -116,7 +132,6 @@ func runEnd(p []byte, i int, relaxed bool) int {
 			j++ // another control octet, ordinary
 		}
 	}
-	return j
 }
 
 func newBodyHasher(c Canonicalization, h hash.Hash, limit int64) *bodyHasher {
