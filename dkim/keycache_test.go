@@ -3,6 +3,9 @@ package dkim
 import (
 	"context"
 	"crypto"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/pem"
 	"strconv"
 	"strings"
 	"sync"
@@ -176,5 +179,35 @@ func TestKeyCacheConcurrent(t *testing.T) {
 	wg.Wait()
 	if st := kc.Stats(); st.Entries != 2 || st.Hits+st.Misses != 200 {
 		t.Fatalf("stats %+v", st)
+	}
+}
+
+// TestKeysPrecomputed checks that the RSA keys this package makes and
+// reads are precomputed, so that signing does not redo the CRT values
+// for every message.
+func TestKeysPrecomputed(t *testing.T) {
+	k, err := GenerateKey(RSASHA256)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pem8, err := MarshalPrivateKey(k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rk := k.(*rsa.PrivateKey)
+	pem1 := pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(rk)})
+	for name, key := range map[string]func() (crypto.Signer, error){
+		"GenerateKey": func() (crypto.Signer, error) { return k, nil },
+		"PKCS #8":     func() (crypto.Signer, error) { return ParsePrivateKey(pem8) },
+		"PKCS #1":     func() (crypto.Signer, error) { return ParsePrivateKey(pem1) },
+	} {
+		s, err := key()
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		p := s.(*rsa.PrivateKey).Precomputed
+		if p.Dp == nil || p.Dq == nil || p.Qinv == nil {
+			t.Errorf("%s: key not precomputed", name)
+		}
 	}
 }
