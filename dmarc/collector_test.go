@@ -314,6 +314,7 @@ func TestReportMessages(t *testing.T) {
 	}{
 		{"mailto:a@example.com,mailto:b@reports.example.com", "a@example.com b@reports.example.com", nil},
 		{"mailto:c@thirdparty.example.net", "c@thirdparty.example.net", nil},
+		{"https://example.com/dmarc,mailto:a@example.com", "a@example.com", []string{`level=INFO msg="DMARC report not sent to a destination that is not a mailto: URI"`, "uri=https://example.com/dmarc"}},
 		{"mailto:d@victim.example,mailto:a@example.com", "a@example.com", []string{`level=INFO msg="DMARC report not sent to a destination that does not accept reports for the domain" domain=example.com`, "uri=mailto:d@victim.example"}},
 		{"mailto:f@flaky.example", "", []string{`level=WARN msg="DMARC report not sent to a destination: its verification failed"`, `level=WARN msg="DMARC report not sent: no destination left"`}},
 		{"mailto:a@example.com!100,mailto:big@example.com!10m", "big@example.com", []string{`level=WARN msg="DMARC report not sent to a destination: larger than its size limit"`, "uri=mailto:a@example.com", "limit=100"}},

@@ -91,7 +91,8 @@ type OutgoingReport struct {
 // To and MessageID are set per report.
 //
 // Each destination left out is logged to logger (nil means none): at Info
-// level a third party that does not confirm it takes the domain's reports,
+// level a URI that is not mailto: and a third party that does not confirm
+// it takes the domain's reports,
 // at Warn level a DNS failure while asking (the report is not sent there;
 // reports are not retried) and a report larger than a destination's limit,
 // with the report's size and the limit. A report left with no destination
@@ -111,6 +112,10 @@ func ReportMessages(ctx context.Context, res dnsmx.Resolver, reports []*Report, 
 		}
 		var to []URI
 		for _, u := range r.URIs {
+			if u.Scheme != "mailto" || u.Address == "" {
+				log.Info("DMARC report not sent to a destination that is not a mailto: URI", "uri", u.Raw)
+				continue
+			}
 			ok, err := VerifyDestination(ctx, res, r.Domain, u)
 			switch {
 			case err != nil:
