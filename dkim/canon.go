@@ -1,6 +1,8 @@
 package dkim
 
 import (
+	"bytes"
+	"encoding/binary"
 	"hash"
 	"strings"
 )
@@ -82,6 +84,56 @@ const (
 	copyBufSize = 8192
 )
 
+// runEnd returns the end of the run of octets from p[i] on that need no
+// canonicalization: up to the next CR or LF, and in relaxed mode also up
+// to the next tab, run of spaces, or space before a line end. p[i] itself
+// is ordinary.
+func runEnd(p []byte, i int, relaxed bool) int {
+	if !relaxed {
+		n := bytes.IndexByte(p[i:], '\n')
+		if n < 0 {
+			n = len(p) - i
+		}
+		if cr := bytes.IndexByte(p[i:i+n], '\r'); cr >= 0 {
+			n = cr
+		}
+		return i + n
+	}
+	j := i
+	for {
+		// Eight octets at a time while they hold no control octet (tab,
+		// CR and LF included), no two spaces in a row, and no space
+		// last, whose successor would decide.
+		for j+8 <= len(p) {
+			x := binary.LittleEndian.Uint64(p[j:])
+			ctl := (x - 0x2020202020202020) &^ x & 0x8080808080808080
+			y := x ^ 0x2020202020202020
+			sp := (y - 0x0101010101010101) &^ y & 0x8080808080808080
+			if ctl != 0 || sp&(sp>>8) != 0 || p[j+7] == ' ' {
+				break
+			}
+			j += 8
+		}
+		if j >= len(p) {
+			return len(p)
+		}
+		switch d := p[j]; {
+		case d > ' ':
+			j++
+		case d == ' ':
+			if j+1 < len(p) && p[j+1] > ' ' {
+				j += 2
+				continue
+			}
+			return j
+		case d == '\t' || d == '\r' || d == '\n':
+			return j
+		default:
+			j++ // another control octet, ordinary
+		}
+	}
+}
+
 func newBodyHasher(c Canonicalization, h hash.Hash, limit int64) *bodyHasher {
 	return &bodyHasher{c: c, h: h, limit: limit, buf: make([]byte, 0, bodyBufSize)}
 }
@@ -115,16 +167,12 @@ func (b *bodyHasher) Write(p []byte) (int, error) {
 			b.wsp = true
 			continue
 		}
-		// Fast path: a run of ordinary octets on a line already started.
+		// Fast path: a run of ordinary octets on a line already started,
+		// copied in one append. In relaxed mode a single space between two
+		// ordinary octets is part of the run, so that the run ends only at
+		// a line end, a tab, or two spaces, not at every word.
 		if b.inLine && !b.wsp {
-			j := i
-			for j < len(p) {
-				d := p[j]
-				if d == '\n' || d == '\r' || relaxed && (d == ' ' || d == '\t') {
-					break
-				}
-				j++
-			}
+			j := runEnd(p, i, relaxed)
 			buf = append(buf, p[i:j]...)
 			if len(buf) >= bodyBufSize {
 				buf = b.flush(buf)

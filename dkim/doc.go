@@ -69,6 +69,13 @@
 //     empty p= is a revoked key (PermError). NXDOMAIN or no TXT record is a
 //     PermError, SERVFAIL or a timeout a TempError. Several TXT records at
 //     the name are a PermError, as RFC 6376 leaves the result undefined.
+//   - Key cache: with Verifier.Keys set to a [KeyCache], a parsed key
+//     record is kept per (selector, domain) for the TTL of its TXT answer
+//     (taken from a [dnsmx.Querier] such as [dnsmx.Client], capped at
+//     [DefaultKeyCacheMaxTTL]), so that a mail server verifying many
+//     messages of one signer looks up and parses its key once per TTL.
+//     Failures are not cached. The cache holds at most
+//     [DefaultKeyCacheEntries] records.
 //   - Testing keys (t=y): a failing signature is Neutral, not Fail, and
 //     Result.Testing is set in every case.
 //   - Results: syntax errors, missing required tags, unknown versions,
@@ -90,10 +97,11 @@
 //
 // # Concurrency
 //
-// Verify and Sign keep all their state in the call: a Verifier or a Signer
-// may be used by many goroutines at once, as long as the Resolver and the
-// key are safe for concurrent use, as [dnsmx.Client] and the standard
-// library's keys are.
+// Verify and Sign keep all their state in the call, but for a Verifier's
+// KeyCache, which is safe for concurrent use: a Verifier or a Signer may be
+// used by many goroutines at once, as long as the Resolver and the key are
+// safe for concurrent use, as [dnsmx.Client] and the standard library's
+// keys are.
 //
 // # Standards
 //

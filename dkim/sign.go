@@ -51,7 +51,11 @@ type Signer struct {
 	Selector string
 	// Key is an *rsa.PrivateKey of at least MinRSABits bits, signing
 	// rsa-sha256, or an ed25519.PrivateKey, signing ed25519-sha256; a
-	// crypto.Signer whose Public is one of those works too.
+	// crypto.Signer whose Public is one of those works too. An RSA key
+	// must be precomputed, as rsa.GenerateKey, [GenerateKey] and
+	// [ParsePrivateKey] leave it: crypto/rsa redoes the whole
+	// precomputation, key checks included, for every signature of a key
+	// whose Precompute was not called.
 	Key crypto.Signer
 	// Identity is the i= tag, "@" Domain when empty; its domain must be
 	// Domain or below.

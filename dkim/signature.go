@@ -315,7 +315,9 @@ func isDomain(s string) bool {
 	if s == "" || len(s) > maxDomainLength {
 		return false
 	}
-	for _, l := range strings.Split(strings.TrimSuffix(s, "."), ".") {
+	rest := strings.TrimSuffix(s, ".")
+	for {
+		l, after, more := strings.Cut(rest, ".")
 		if l == "" || len(l) > 63 || l[0] == '-' || l[len(l)-1] == '-' {
 			return false
 		}
@@ -325,8 +327,11 @@ func isDomain(s string) bool {
 				return false
 			}
 		}
+		if !more {
+			return true
+		}
+		rest = after
 	}
-	return true
 }
 
 // isSelector reports whether s is a selector: one or more labels like a

@@ -30,6 +30,10 @@ type Verifier struct {
 	ClockSkew time.Duration
 	// Limits bounds the work per message.
 	Limits Limits
+	// Keys, when set, keeps parsed key records between messages for
+	// their TTL (see [KeyCache]); nil looks up and parses every key for
+	// every message.
+	Keys *KeyCache
 }
 
 // Result is the outcome of verifying one DKIM-Signature field. Every
@@ -138,7 +142,7 @@ func (v *Verifier) Verify(ctx context.Context, r io.Reader) ([]Result, error) {
 			if err := ctx.Err(); err != nil {
 				return nil, err
 			}
-			a.key, a.err, a.tmp = fetchKey(ctx, v.Resolver, st.lookup, lim)
+			a.key, a.err, a.tmp = v.fetchKey(ctx, st.lookup, lim)
 			keys[st.lookup] = a
 		}
 		if a.err != nil {
@@ -257,17 +261,21 @@ func (st *sigState) fail(s Status, e *Error) {
 func (v *Verifier) prepare(st *sigState, n int, lim Limits, now time.Time, skew time.Duration) {
 	res := st.res
 	_, value, _ := strings.Cut(st.raw, ":")
-	res.Domain, res.Selector, res.Identity = peekIDs(value)
+	// What can be read of a field that is not used or does not parse.
+	peek := func() { res.Domain, res.Selector, res.Identity = peekIDs(value) }
 	if n >= lim.Signatures {
+		peek()
 		st.fail(PermError, errorf(ErrTooManySignatures, "", "more than "+strconv.Itoa(lim.Signatures)+" signatures"))
 		return
 	}
 	if len(st.raw) > lim.SignatureBytes {
+		peek()
 		st.fail(PermError, errorf(ErrTooLarge, "", "DKIM-Signature field longer than "+strconv.Itoa(lim.SignatureBytes)+" octets"))
 		return
 	}
 	sig, err := ParseSignature(value)
 	if err != nil {
+		peek()
 		var e *Error
 		if !errors.As(err, &e) {
 			e = &Error{Err: ErrSyntax, Cause: err}
@@ -320,42 +328,41 @@ func peekIDs(value string) (d, s, i string) {
 }
 
 // fetchKey looks up and parses the key record at name. tmp reports a
-// temporary failure.
-func fetchKey(ctx context.Context, r dnsmx.Resolver, name string, lim Limits) (*KeyRecord, *Error, bool) {
+// temporary failure; size is the length of the record.
+func fetchKey(ctx context.Context, r dnsmx.Resolver, name string, lim Limits) (k *KeyRecord, e *Error, tmp bool, size int) {
 	txts, err := r.LookupTXT(ctx, name)
 	if err != nil {
 		switch {
 		case errors.Is(err, dnsmx.ErrNotFound), errors.Is(err, dnsmx.ErrNoData):
-			return nil, &Error{Err: ErrNoKey, Detail: "no key record at " + quote(name), Cause: err}, false
+			return nil, &Error{Err: ErrNoKey, Detail: "no key record at " + quote(name), Cause: err}, false, 0
 		case errors.Is(err, dnsmx.ErrTemporary), ctx.Err() != nil:
-			return nil, &Error{Err: ErrDNS, Detail: "key lookup at " + quote(name), Cause: err}, true
+			return nil, &Error{Err: ErrDNS, Detail: "key lookup at " + quote(name), Cause: err}, true, 0
 		}
 		var de *dnsmx.Error
 		if errors.As(err, &de) {
-			return nil, &Error{Err: ErrNoKey, Detail: "key lookup at " + quote(name), Cause: err}, false
+			return nil, &Error{Err: ErrNoKey, Detail: "key lookup at " + quote(name), Cause: err}, false, 0
 		}
 		// A resolver outside the dnsmx contract: assume it may pass.
-		return nil, &Error{Err: ErrDNS, Detail: "key lookup at " + quote(name), Cause: err}, true
+		return nil, &Error{Err: ErrDNS, Detail: "key lookup at " + quote(name), Cause: err}, true, 0
 	}
 	switch len(txts) {
 	case 0:
-		return nil, errorf(ErrNoKey, "", "no key record at "+quote(name)), false
+		return nil, errorf(ErrNoKey, "", "no key record at "+quote(name)), false, 0
 	case 1:
 	default:
-		return nil, errorf(ErrNoKey, "", strconv.Itoa(len(txts))+" TXT records at "+quote(name)+", want one"), false
+		return nil, errorf(ErrNoKey, "", strconv.Itoa(len(txts))+" TXT records at "+quote(name)+", want one"), false, 0
 	}
 	if len(txts[0]) > lim.KeyRecordBytes {
-		return nil, errorf(ErrTooLarge, "", "key record longer than "+strconv.Itoa(lim.KeyRecordBytes)+" octets"), false
+		return nil, errorf(ErrTooLarge, "", "key record longer than "+strconv.Itoa(lim.KeyRecordBytes)+" octets"), false, 0
 	}
-	k, err := ParseKeyRecord(txts[0])
+	k, err = ParseKeyRecord(txts[0])
 	if err != nil {
-		var e *Error
 		if !errors.As(err, &e) {
 			e = &Error{Err: ErrKeySyntax, Cause: err}
 		}
-		return nil, e, false
+		return nil, e, false, 0
 	}
-	return k, nil, false
+	return k, nil, false, len(txts[0])
 }
 
 // checkKey applies the rules that tie a key record to a signature.

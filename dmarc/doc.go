@@ -79,6 +79,14 @@
 //     of section 7.2.1.1 ([Report.FileName]), and the report message
 //     ([Report.WriteMessage]); section 7.1 verification of third-party
 //     report addresses is [VerifyDestination] and [Report.Destinations].
+//   - For a mail server, [Collector] does what Aggregator does over
+//     reporting periods of one UTC day, kept in an append log with
+//     checksums in a directory so that a restart or a crash loses nothing,
+//     and returns each finished day's reports ([Collector.Finished]), also
+//     those of a day that ended while the server was down.
+//     [ReportMessages] writes their messages for the destinations that
+//     section 7.1 allows and whose "!size" limit the report fits, logging
+//     each one left out.
 //
 // Failure reports (ruf=, RFC 7489 section 7.3) are parsed but not
 // generated.
@@ -88,14 +96,16 @@
 // Records come from DNS and headers from strangers. [Limits] bounds the
 // record size ([DefaultMaxRecordBytes]), the URIs kept per tag
 // ([DefaultMaxURIs]), the DKIM results looked at per message
-// ([DefaultMaxDKIMResults]) and what an Aggregator holds
+// ([DefaultMaxDKIMResults]) and what an Aggregator or a Collector holds
 // ([DefaultMaxReportRows] rows per report, [DefaultMaxReportDomains]
-// domains). Parsing is linear in its input, never panics, and text from DNS
+// domains, and for a Collector [DefaultMaxCollectorRows] rows in all). A
+// Collector's log lines are at most 16 KiB and checksummed; a corrupt one
+// is skipped. Parsing is linear in its input, never panics, and text from DNS
 // is escaped before it goes into an error message.
 //
 // # Concurrency
 //
 // Evaluate, EvaluatePolicy and LookupPolicy keep their state in the call
 // and are safe for concurrent use as long as the resolver and Args.Rand
-// are. An Aggregator is safe for concurrent use.
+// are. An Aggregator and a Collector are safe for concurrent use.
 package dmarc

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log"
 	"net/netip"
+	"os"
 	"strings"
 	"time"
 
@@ -123,4 +124,57 @@ func ExampleAggregator() {
 	// 198.51.100.9 1 reject fail
 	// RCPT TO: [dmarc@example.com]
 	// Subject: Report Domain: example.com Submitter: mx.example.org Report-ID: <1796515200.1796601600.example.com@mx.example.org>
+}
+
+// A Collector keeps the day's results on disk; after midnight UTC,
+// Finished returns the day's reports, and ReportMessages writes the
+// messages for the rua= addresses that may receive them.
+func ExampleCollector() {
+	dir, err := os.MkdirTemp("", "dmarc-reports")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+	now := time.Date(2026, 12, 7, 15, 0, 0, 0, time.UTC)
+	c, err := dmarc.OpenCollector(dir, &dmarc.CollectorOptions{
+		OrgName: "Example Org", Email: "postmaster@mx.example.org", Receiver: "mx.example.org",
+		Now: func() time.Time { return now },
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer c.Close()
+
+	rec, err := dmarc.ParseRecord("v=DMARC1; p=reject; rua=mailto:dmarc@example.com", nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	policy := dmarc.Policy{FromDomain: "example.com", OrgDomain: "example.com", Domain: "example.com", Record: rec}
+	legit := dmarc.Args{From: "example.com", SPF: spf.Result{Status: spf.Pass, Domain: "example.com"}}
+	for range 3 {
+		if _, err := c.Add(netip.MustParseAddr("192.0.2.1"), legit, dmarc.EvaluatePolicy(policy, legit)); err != nil {
+			log.Fatal(err)
+		}
+	}
+
+	now = now.Add(10 * time.Hour) // past midnight
+	periods, err := c.Finished()
+	if err != nil {
+		log.Fatal(err)
+	}
+	for _, p := range periods {
+		fmt.Println(p.Begin.Format(time.RFC3339), "to", p.End.Format(time.RFC3339))
+		// The destination is in example.com itself: no DNS lookup is
+		// needed to verify it, so no resolver here.
+		msgs := dmarc.ReportMessages(context.Background(), nil, p.Reports, dmarc.MessageOptions{From: "dmarc-reports@mx.example.org", Date: now}, nil)
+		for _, m := range msgs {
+			fmt.Println("RCPT TO:", m.To, "rows:", len(m.Report.Feedback.Records), "count:", m.Report.Feedback.Records[0].Row.Count)
+		}
+		if err := c.Remove(p); err != nil { // once the messages are queued
+			log.Fatal(err)
+		}
+	}
+	// Output:
+	// 2026-12-07T00:00:00Z to 2026-12-07T23:59:59Z
+	// RCPT TO: [dmarc@example.com] rows: 1 count: 3
 }

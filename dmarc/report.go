@@ -224,16 +224,27 @@ func (g *Aggregator) Flush(begin, end time.Time) []*Report {
 	g.domains, g.order, g.dropped = nil, nil, 0
 	g.mu.Unlock()
 
+	return buildReports(reportMeta{g.OrgName, g.Email, g.ExtraContactInfo, g.Receiver}, domains, order, begin, end)
+}
+
+// reportMeta is who makes the reports.
+type reportMeta struct {
+	orgName, email, extraContactInfo, receiver string
+}
+
+// buildReports makes the report of each policy domain of a period, in the
+// order the domains were first seen.
+func buildReports(m reportMeta, domains map[string]*collector, order []string, begin, end time.Time) []*Report {
 	var out []*Report
 	for _, d := range order {
 		c := domains[d]
 		fb := Feedback{
 			Version: "1.0",
 			ReportMetadata: ReportMetadata{
-				OrgName:          g.OrgName,
-				Email:            g.Email,
-				ExtraContactInfo: g.ExtraContactInfo,
-				ReportID:         strconv.FormatInt(begin.Unix(), 10) + "." + strconv.FormatInt(end.Unix(), 10) + "." + d + "@" + g.Receiver,
+				OrgName:          m.orgName,
+				Email:            m.email,
+				ExtraContactInfo: m.extraContactInfo,
+				ReportID:         strconv.FormatInt(begin.Unix(), 10) + "." + strconv.FormatInt(end.Unix(), 10) + "." + d + "@" + m.receiver,
 				DateRange:        DateRange{Begin: begin.Unix(), End: end.Unix()},
 			},
 			PolicyPublished: c.policy,
@@ -242,7 +253,7 @@ func (g *Aggregator) Flush(begin, end time.Time) []*Report {
 		if c.overflow > 0 {
 			fb.ReportMetadata.Errors = []string{strconv.Itoa(c.overflow) + " messages not reported: more than " + strconv.Itoa(len(c.records)) + " distinct rows"}
 		}
-		out = append(out, &Report{Feedback: fb, Domain: d, Receiver: g.Receiver, URIs: c.uris})
+		out = append(out, &Report{Feedback: fb, Domain: d, Receiver: m.receiver, URIs: c.uris})
 	}
 	return out
 }

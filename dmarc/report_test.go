@@ -153,11 +153,7 @@ func TestReportSchema(t *testing.T) {
 	if !bytes.HasPrefix(doc, []byte("<?xml")) {
 		t.Errorf("no XML declaration: %.40q", doc)
 	}
-	root, err := parseTree(bytes.NewReader(doc))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if errs := s.validate(root, s.root, ""); len(errs) > 0 {
+	if errs := validate(t, s, doc); len(errs) > 0 {
 		t.Errorf("report does not follow the schema:\n%s\n%s", strings.Join(errs, "\n"), doc)
 	}
 	var back dmarc.Feedback

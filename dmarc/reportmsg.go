@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"io"
+	"log/slog"
 	"mime/multipart"
 	"net/textproto"
 	"strconv"
@@ -70,6 +71,86 @@ func (r *Report) Destinations(ctx context.Context, res dnsmx.Resolver) ([]URI, e
 		}
 	}
 	return out, errors.Join(errs...)
+}
+
+// OutgoingReport is the message of one report, ready to send.
+type OutgoingReport struct {
+	Report *Report
+	// To are the envelope recipients: the rua= addresses that may
+	// receive the report and accept its size.
+	To []string
+	// Message is the report message, lines ending in CRLF.
+	Message []byte
+}
+
+// ReportMessages writes the message of each report for the rua=
+// destinations that may receive it (RFC 7489 section 7.1 and 7.2.1.1):
+// mailto URIs in the organizational domain of the policy domain, or in
+// another one that [VerifyDestination] confirms, whose size limit ("!10m")
+// the gzip'ed report fits. opts gives the From address and the Date; its
+// To and MessageID are set per report.
+//
+// Each destination left out is logged to logger (nil means none): at Info
+// level a URI that is not mailto: and a third party that does not confirm
+// it takes the domain's reports,
+// at Warn level a DNS failure while asking (the report is not sent there;
+// reports are not retried) and a report larger than a destination's limit,
+// with the report's size and the limit. A report left with no destination
+// is not written and is logged at Warn level. Errors writing a message are
+// logged too, so that one broken report does not hold back the others.
+func ReportMessages(ctx context.Context, res dnsmx.Resolver, reports []*Report, opts MessageOptions, logger *slog.Logger) []OutgoingReport {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	var out []OutgoingReport
+	for _, r := range reports {
+		log := logger.With("domain", r.Domain, "report_id", r.Feedback.ReportMetadata.ReportID)
+		var size countWriter
+		if err := r.WriteGzip(&size); err != nil {
+			log.Error("DMARC report not sent: cannot compress it", "err", err)
+			continue
+		}
+		var to []URI
+		for _, u := range r.URIs {
+			if u.Scheme != "mailto" || u.Address == "" {
+				log.Info("DMARC report not sent to a destination that is not a mailto: URI", "uri", u.Raw)
+				continue
+			}
+			ok, err := VerifyDestination(ctx, res, r.Domain, u)
+			switch {
+			case err != nil:
+				log.Warn("DMARC report not sent to a destination: its verification failed", "uri", u.Raw, "err", err)
+			case !ok:
+				log.Info("DMARC report not sent to a destination that does not accept reports for the domain", "uri", u.Raw)
+			case u.MaxSize != 0 && uint64(size) > u.MaxSize:
+				log.Warn("DMARC report not sent to a destination: larger than its size limit", "uri", u.Raw, "size", int64(size), "limit", u.MaxSize)
+			default:
+				to = append(to, u)
+			}
+		}
+		if len(to) == 0 {
+			log.Warn("DMARC report not sent: no destination left", "rows", len(r.Feedback.Records))
+			continue
+		}
+		o := opts
+		o.To, o.MessageID = to, ""
+		var msg bytes.Buffer
+		rcpts, err := r.WriteMessage(&msg, o)
+		if err != nil {
+			log.Error("DMARC report not sent: cannot write its message", "err", err)
+			continue
+		}
+		out = append(out, OutgoingReport{Report: r, To: rcpts, Message: msg.Bytes()})
+	}
+	return out
+}
+
+// countWriter counts what is written to it.
+type countWriter int64
+
+func (w *countWriter) Write(p []byte) (int, error) {
+	*w += countWriter(len(p))
+	return len(p), nil
 }
 
 // MessageOptions are the envelope and header of a report message.

@@ -177,7 +177,7 @@ func (s *session) verifyInbound(ctx context.Context, h *message.Header, body io.
 			raw.WriteString(f.Raw())
 		}
 		raw.WriteString("\r\n")
-		v := &dkim.Verifier{Resolver: p.res}
+		v := &dkim.Verifier{Resolver: p.res, Keys: &p.dkimKeys}
 		if auth.dkim, err = v.Verify(ctx, io.MultiReader(&raw, rd)); err != nil {
 			s.log.Info("DKIM verification failed", "id", s.id, "err", err)
 		}
@@ -200,6 +200,7 @@ func (s *session) verifyInbound(ctx context.Context, h *message.Header, body io.
 				return auth, body, done, err
 			}
 			auth.dmarc = &res
+			s.srv.dmarcReports.record(s.info.RemoteAddr.Addr(), args, res)
 		}
 	}
 	return auth, body, done, nil

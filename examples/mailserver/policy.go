@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/heraldmail/herald/dkim"
 	"github.com/heraldmail/herald/dnsmx"
 	"github.com/redis/go-redis/v9"
 
@@ -54,6 +55,8 @@ type policy struct {
 	junk      *junkRules
 	rate      rateCounter
 	redis     *redis.Client
+
+	dkimKeys dkim.KeyCache // key records of inbound signers, for their TTL
 }
 
 // rateCounter counts submitted messages per user: in memory (rateLimiter)

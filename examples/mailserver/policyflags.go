@@ -24,6 +24,7 @@ type policyConfig struct {
 	dmarc         bool
 	rate          rateLimit // zero Max: no limit
 	redis         string    // redis:// URL; empty keeps state in memory
+	reports       dmarcReportConfig
 }
 
 // dnsList is a DNS block or allow list: its zone and the A records that
@@ -188,6 +189,7 @@ func (p *policyConfig) addFlags(fs *flag.FlagSet) {
 	fs.BoolVar(&p.junk, "junk", true, "file likely spam into the Junk folder with $Junk, by the rules of DIR/junk-rules (written with defaults on first start)")
 	fs.BoolVar(&p.dkim, "dkim", true, "sign outbound mail of the local domains with DIR/dkim/DOMAIN.pem (made on first start, selector "+dkimSelector+"), verify the DKIM signatures of MX mail and record them in Authentication-Results")
 	fs.BoolVar(&p.dmarc, "dmarc", true, "evaluate the DMARC policy of the From: domain of MX mail: p=reject failures refused 550 5.7.1, p=quarantine ones filed into Junk, all recorded in Authentication-Results")
+	p.reports.addFlags(fs)
 	fs.StringVar(&p.redis, "redis", "", "Redis `URL` (redis://host:6379/0) for the greylist and the rate limit, shared by a fleet; default in memory")
 	fs.Func("rate-limit", "`COUNT/PERIOD` of messages each submission user may send, such as 50/h (the default) or 200/d, or off", func(s string) (err error) {
 		p.rate, err = parseRateLimit(s)

@@ -47,6 +47,8 @@ type server struct {
 	// mailbox instance over LMTP; nil stores it here.
 	mailboxRelay *smarthost
 
+	dmarcReports *dmarcReporter // nil without -dmarc-reports
+
 	mx, submission, submissions *smtp.Server
 	lmtp                        *smtp.Server // -lmtp, from the MX instances
 	imap, imaps                 *imap.Server
@@ -119,6 +121,9 @@ func newServer(cfg *config, log *slog.Logger) (*server, error) {
 		Logger:          log.With("proto", "queue"),
 	})
 	if err != nil {
+		return nil, err
+	}
+	if s.dmarcReports, err = newDMARCReporter(s, res); err != nil {
 		return nil, err
 	}
 
@@ -305,6 +310,7 @@ func (s *server) run(ctx context.Context, grace time.Duration) error {
 		defer wg.Done()
 		s.queue.Run(qctx)
 	}()
+	wg.Go(func() { s.dmarcReports.run(qctx) })
 	errc := make(chan error, len(s.listeners))
 	for _, l := range s.listeners {
 		wg.Add(1)
