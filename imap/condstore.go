@@ -43,6 +43,7 @@ type MailboxStoreUnchanged interface {
 type condState struct {
 	condstore bool // CONDSTORE enabled, by ENABLE or a command using it
 	qresync   bool // QRESYNC enabled (implies condstore)
+	vanished  bool // the command sent VANISHED
 }
 
 // condArgs are the CONDSTORE and QRESYNC parameters of a command.
@@ -294,6 +295,13 @@ func (c *conn) condFetch(cmd *command, seqs []uint32, items []fetchItem) ([]uint
 	if !c.cond.condstore {
 		return seqs, items, nil
 	}
+	if c.cond.qresync && !cmd.uid {
+		// RFC 7162 section 3.2.4: every FETCH response carries the UID
+		// once QRESYNC is enabled.
+		if !slices.ContainsFunc(items, func(it fetchItem) bool { return it.name == "UID" }) {
+			items = append([]fetchItem{{name: "UID"}}, items...)
+		}
+	}
 	if !hasModSeq && (hasFlags || a != nil && a.hasChangedSince) {
 		items = append(slices.Clip(items), fetchItem{name: "MODSEQ"})
 	}
@@ -392,7 +400,7 @@ func (c *conn) storeCondstore(cmd *command, seqs []uint32) error {
 			m.Flags = applyStore(m.Flags, cmd.storeOp, cmd.flags)
 		}
 		var parts []string
-		if cmd.uid {
+		if cmd.uid || c.cond.qresync {
 			parts = append(parts, "UID "+strconv.FormatUint(uint64(m.UID), 10))
 		}
 		if !cmd.silent {

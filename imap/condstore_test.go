@@ -44,7 +44,9 @@ func TestCondstoreEnabling(t *testing.T) {
 	// QRESYNC implied CONDSTORE: HIGHESTMODSEQ in SELECT, MODSEQ with FLAGS.
 	sel := b.do("s", "SELECT INBOX")
 	wantLines(t, "SELECT", linesFrom(sel, "* OK [HIGHESTMODSEQ"), "* OK [HIGHESTMODSEQ 4] Highest", "s OK [READ-WRITE] SELECT completed")
-	wantLines(t, "FETCH", b.do("f", "FETCH 1 FLAGS"), `* 1 FETCH (FLAGS (\Seen) MODSEQ (2))`, "f OK FETCH completed")
+	// With QRESYNC every FETCH response carries the UID (RFC 7162
+	// section 3.2.4).
+	wantLines(t, "FETCH", b.do("f", "FETCH 1 FLAGS"), `* 1 FETCH (UID 1 FLAGS (\Seen) MODSEQ (2))`, "f OK FETCH completed")
 
 	// Plain session: no HIGHESTMODSEQ, no MODSEQ, until a command uses it.
 	for _, enabling := range []struct{ cmd, first string }{
@@ -155,7 +157,7 @@ func TestQresync(t *testing.T) {
 		c.do("s", "SELECT INBOX")
 	}
 	// Mod-sequences: messages 2, 3, 4 (HIGHESTMODSEQ 4).
-	wantLines(t, "STORE", a.do("a1", `STORE 1 +FLAGS.SILENT (\Deleted)`), "* 1 FETCH (MODSEQ (5))", "a1 OK STORE completed")
+	wantLines(t, "STORE", a.do("a1", `STORE 1 +FLAGS.SILENT (\Deleted)`), "* 1 FETCH (UID 1 MODSEQ (5))", "a1 OK STORE completed")
 	wantLines(t, "EXPUNGE", a.do("a2", "EXPUNGE"), "* VANISHED 1", "a2 OK [HIGHESTMODSEQ 6] EXPUNGE completed")
 	b.send("b1 IDLE\r\n")
 	expectPrefix(t, b.line(), "+ ")
@@ -163,7 +165,7 @@ func TestQresync(t *testing.T) {
 		t.Fatalf("IDLE: %q, want * VANISHED 1", l)
 	}
 	b.send("DONE\r\n")
-	wantLines(t, "IDLE end", b.until("b1"), "b1 OK IDLE completed")
+	wantLines(t, "IDLE end", b.until("b1"), "b1 OK [HIGHESTMODSEQ 6] IDLE completed")
 
 	// A client that knew everything at 4 and UIDs 1:3.
 	a.do("a3", `STORE 1 +FLAGS.SILENT (\Flagged)`) // UID 2: 7

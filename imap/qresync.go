@@ -240,6 +240,7 @@ func (c *conn) reportExpunged(seqs []uint32, uids []UID) {
 	if c.cond.qresync {
 		slices.Sort(uids)
 		c.untagged("VANISHED " + uidSetString(uids))
+		c.cond.vanished = true
 		return
 	}
 	for _, n := range seqs {
@@ -248,17 +249,20 @@ func (c *conn) reportExpunged(seqs []uint32, uids []UID) {
 }
 
 // afterSync notes the mailbox's highest mod-sequence once the view holds
-// every change up to it, and gives it in the tagged OK of EXPUNGE once
-// QRESYNC is enabled, as Dovecot does.
+// every change up to it, and gives it in the tagged OK of EXPUNGE and of
+// any command that sent VANISHED once QRESYNC is enabled, as Dovecot
+// does, so that a client knows how far it is in sync.
 func (c *conn) afterSync(cmd *command, before uint64) {
 	sel := c.sel
+	vanished := c.cond.vanished
+	c.cond.vanished = false
 	if sel == nil || before == 0 || slices.Contains(sel.gone, true) {
 		return
 	}
 	if before > sel.highest {
 		sel.highest = before
 	}
-	if c.cond.qresync && cmd.name == "EXPUNGE" && c.okCode == "" {
+	if c.cond.qresync && (cmd.name == "EXPUNGE" || vanished) && c.okCode == "" {
 		c.okCode = "HIGHESTMODSEQ " + strconv.FormatUint(sel.highest, 10)
 	}
 }
