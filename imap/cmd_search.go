@@ -17,6 +17,9 @@ func (c *conn) cmdSearch(cmd *command) error {
 	sel := c.sel
 	c.searchNow = time.Now()
 	if hasModSeqKey(cmd.search) {
+		if sel.highest == 0 {
+			return errNoModSeq
+		}
 		c.enableCondstore()
 	}
 	var hits []uint32

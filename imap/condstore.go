@@ -60,6 +60,10 @@ type condArgs struct {
 	hasUnchangedSince bool
 }
 
+// errNoModSeq refuses a command that needs mod-sequences in a mailbox
+// without them (NOMODSEQ), as RFC 7162 section 3.1.2 has the server do.
+var errNoModSeq = &Error{Type: StatusBad, Text: "The mailbox has no mod-sequences (NOMODSEQ)"}
+
 // maxModSeq is the largest mod-sequence (RFC 7162: 63 bits).
 const maxModSeq = 1<<63 - 1
 
@@ -290,9 +294,12 @@ func (c *conn) condFetch(cmd *command, seqs []uint32, items []fetchItem) ([]uint
 		return nil, nil, &Error{Type: StatusBad, Text: "VANISHED needs ENABLE QRESYNC"}
 	}
 	if hasModSeq || a != nil && a.hasChangedSince {
+		if c.sel.highest == 0 {
+			return nil, nil, errNoModSeq
+		}
 		c.enableCondstore()
 	}
-	if !c.cond.condstore {
+	if !c.cond.condstore || c.sel.highest == 0 {
 		return seqs, items, nil
 	}
 	if c.cond.qresync && !cmd.uid {
@@ -330,6 +337,9 @@ func (c *conn) condFetch(cmd *command, seqs []uint32, items []fetchItem) ([]uint
 func (c *conn) storeCondstore(cmd *command, seqs []uint32) error {
 	sel := c.sel
 	a := cmd.cond
+	if a != nil && a.hasUnchangedSince && sel.highest == 0 {
+		return errNoModSeq
+	}
 	c.enableCondstore()
 	cur, err := sel.mb.Messages(c.ctx)
 	if err != nil {

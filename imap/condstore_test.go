@@ -1,9 +1,12 @@
 package imap_test
 
 import (
+	"context"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/heraldmail/herald/imap"
 )
 
 // want compares the responses of one command with what a client must see.
@@ -214,4 +217,88 @@ func TestQresync(t *testing.T) {
 	wantLines(t, "after CLOSE", linesFrom(sel, "* OK [HIGHESTMODSEQ"), "* OK [HIGHESTMODSEQ 10] Highest",
 		"* VANISHED (EARLIER) 4", "c9 OK [READ-WRITE] SELECT completed")
 	wantLines(t, "UNSELECT", c.do("c10", "UNSELECT"), "c10 OK UNSELECT completed")
+}
+
+// noModSeqUser is a store whose mailboxes keep no mod-sequences: its
+// Mailbox hides imapmem's MailboxModSeqs and reports no HIGHESTMODSEQ.
+type noModSeqUser struct{ imap.User }
+
+type noModSeqMailbox struct{ imap.Mailbox }
+
+func (u noModSeqUser) Status(ctx context.Context, name string) (imap.MailboxStatus, error) {
+	st, err := u.User.Status(ctx, name)
+	st.HighestModSeq = 0
+	return st, err
+}
+
+func (u noModSeqUser) Select(ctx context.Context, name string, readOnly bool) (imap.Mailbox, error) {
+	mb, err := u.User.Select(ctx, name, readOnly)
+	if err != nil {
+		return nil, err
+	}
+	return noModSeqMailbox{mb}, nil
+}
+
+func (m noModSeqMailbox) Status(ctx context.Context) (imap.MailboxStatus, error) {
+	st, err := m.Mailbox.Status(ctx)
+	st.HighestModSeq = 0
+	return st, err
+}
+
+func (m noModSeqMailbox) Messages(ctx context.Context) ([]imap.MessageInfo, error) {
+	msgs, err := m.Mailbox.Messages(ctx)
+	for i := range msgs {
+		msgs[i].ModSeq = 0
+	}
+	return msgs, err
+}
+
+// TestNoModSeq checks a mailbox without persistent mod-sequences: SELECT
+// answers NOMODSEQ, STATUS HIGHESTMODSEQ 0, and the commands that need
+// mod-sequences are refused with BAD (RFC 7162 section 3.1.2); FETCH
+// FLAGS carries no MODSEQ.
+func TestNoModSeq(t *testing.T) {
+	be, _ := newFixture(t)
+	s := testServer(imap.BackendFunc(func(ctx context.Context, conn *imap.ConnInfo, identity string) (imap.User, error) {
+		u, err := be.Open(ctx, conn, identity)
+		if err != nil {
+			return nil, err
+		}
+		return noModSeqUser{u}, nil
+	}))
+	a := newClient(t, s)
+	a.do("l", "LOGIN alice secret")
+	a.do("e", "ENABLE CONDSTORE")
+	wantLines(t, "STATUS", a.do("t", "STATUS INBOX (HIGHESTMODSEQ)"), `* STATUS "INBOX" (HIGHESTMODSEQ 0)`, "t OK STATUS completed")
+	sel := a.do("s", "SELECT INBOX")
+	wantLines(t, "SELECT", linesFrom(sel, "* OK [NOMODSEQ"), "* OK [NOMODSEQ] No permanent modsequences", "s OK [READ-WRITE] SELECT completed")
+	wantLines(t, "FETCH FLAGS", a.do("f", "FETCH 1 FLAGS"), `* 1 FETCH (FLAGS (\Seen))`, "f OK FETCH completed")
+	for _, cmd := range []string{"FETCH 1 MODSEQ", "FETCH 1 FLAGS (CHANGEDSINCE 1)", `STORE 1 (UNCHANGEDSINCE 5) +FLAGS (\Seen)`, "SEARCH MODSEQ 1"} {
+		got := a.do("z", cmd)
+		if len(got) != 1 || !strings.HasPrefix(got[0], "z BAD") {
+			t.Fatalf("%s in a NOMODSEQ mailbox: %q", cmd, got)
+		}
+	}
+}
+
+// TestQresyncHoldsFlagsBehindExpunge checks RFC 7162 section 3.2: once
+// QRESYNC is enabled, a FETCH (which may not announce expunges) does not
+// send another session's flag change with a MODSEQ above an expunge not
+// yet announced; the next command that may announce it sends both, the
+// FETCH numbered as the client knows the messages and then VANISHED, as
+// without QRESYNC, and the tagged OK with the HIGHESTMODSEQ covering both.
+func TestQresyncHoldsFlagsBehindExpunge(t *testing.T) {
+	be, _ := newFixture(t)
+	s := testServer(be)
+	a, b := newClient(t, s), newClient(t, s)
+	for _, c := range []*client{a, b} {
+		c.do("l", "LOGIN alice secret")
+		c.do("e", "ENABLE QRESYNC")
+		c.do("s", "SELECT INBOX")
+	}
+	a.do("a1", `STORE 1 +FLAGS.SILENT (\Deleted)`)
+	a.do("a2", "EXPUNGE")
+	a.do("a3", `STORE 2 +FLAGS.SILENT (\Flagged)`) // UID 3, after the expunge
+	wantLines(t, "FETCH", b.do("b1", "FETCH 1 (UID)"), "* 1 FETCH (UID 1)", "b1 OK FETCH completed")
+	wantLines(t, "NOOP", b.do("b2", "NOOP"), `* 3 FETCH (UID 3 FLAGS (\Flagged) MODSEQ (7))`, "* VANISHED 1", "b2 OK [HIGHESTMODSEQ 7] NOOP completed")
 }

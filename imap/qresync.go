@@ -248,6 +248,31 @@ func (c *conn) reportExpunged(seqs []uint32, uids []UID) {
 	}
 }
 
+// holdModSeqs reports whether a sync that may not announce expunges (in
+// FETCH, STORE or SEARCH) must hold back the flag changes too: once
+// QRESYNC is enabled, a FETCH with a MODSEQ above that of an expunge the
+// client has not been told of would let it resynchronize past the expunge
+// after a lost connection (RFC 7162 section 3.2).
+func (c *conn) holdModSeqs(cur []MessageInfo, expungeOK bool) bool {
+	sel := c.sel
+	if expungeOK || !c.cond.qresync || sel.highest == 0 {
+		return false
+	}
+	if len(cur) < len(sel.msgs) {
+		return true
+	}
+	j := 0
+	for i, m := range sel.msgs {
+		for j < len(cur) && cur[j].UID < m.UID {
+			j++
+		}
+		if j >= len(cur) || cur[j].UID != m.UID || sel.gone[i] {
+			return true
+		}
+	}
+	return false
+}
+
 // afterSync notes the mailbox's highest mod-sequence once the view holds
 // every change up to it, and gives it in the tagged OK of EXPUNGE and of
 // any command that sent VANISHED once QRESYNC is enabled, as Dovecot

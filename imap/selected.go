@@ -298,6 +298,7 @@ func (c *conn) sync(expungeOK bool) error {
 		return err
 	}
 	recentBefore := len(sel.recent)
+	hold := c.holdModSeqs(cur, expungeOK)
 	// Walk both lists, ordered by UID.
 	var nmsgs []MessageInfo
 	var ngone []bool
@@ -309,6 +310,13 @@ func (c *conn) sync(expungeOK bool) error {
 			j++ // a UID below the view's: not possible in a sane store
 		}
 		if j < len(cur) && cur[j].UID == m.UID {
+			if hold && !sel.gone[i] && cur[j].ModSeq != m.ModSeq {
+				// Told later, after the expunges (qresync.go).
+				nmsgs = append(nmsgs, m)
+				ngone = append(ngone, false)
+				j++
+				continue
+			}
 			if !sel.gone[i] && (!sameFlags(cur[j].Flags, m.Flags) || c.cond.condstore && cur[j].ModSeq != m.ModSeq) {
 				c.announceFlags(cur[j].Flags)
 				// Numbered as the client knows the message now: the
