@@ -2,11 +2,15 @@ package imap_test
 
 import (
 	"context"
+	"fmt"
+	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/heraldmail/herald/imap"
+	"github.com/heraldmail/herald/imap/imapmem"
 )
 
 // want compares the responses of one command with what a client must see.
@@ -301,4 +305,61 @@ func TestQresyncHoldsFlagsBehindExpunge(t *testing.T) {
 	a.do("a3", `STORE 2 +FLAGS.SILENT (\Flagged)`) // UID 3, after the expunge
 	wantLines(t, "FETCH", b.do("b1", "FETCH 1 (UID)"), "* 1 FETCH (UID 1)", "b1 OK FETCH completed")
 	wantLines(t, "NOOP", b.do("b2", "NOOP"), `* 3 FETCH (UID 3 FLAGS (\Flagged) MODSEQ (7))`, "* VANISHED 1", "b2 OK [HIGHESTMODSEQ 7] NOOP completed")
+}
+
+// TestQresyncExpungeMemoryBounded checks what SELECT (QRESYNC) answers
+// once the mailbox forgot the older expunges (imapmem keeps the last
+// imapmem.MaxExpunged/2 to MaxExpunged): every UID of the known set that
+// does not exist, more than needed, as RFC 7162 section 3.2.5.2 allows;
+// from a mod-sequence it still covers, exactly the UIDs expunged since.
+func TestQresyncExpungeMemoryBounded(t *testing.T) {
+	be, u := newFixture(t)
+	for range imapmem.MaxExpunged + 2 {
+		if _, err := u.Deliver("INBOX", []byte("Subject: x\r\n\r\nx\r\n"), nil, testDate); err != nil {
+			t.Fatal(err)
+		}
+	}
+	last := 3 + imapmem.MaxExpunged + 2
+	s := testServer(be)
+	a := newClient(t, s)
+	a.do("l", "LOGIN alice secret")
+	a.do("e", "ENABLE QRESYNC")
+	a.do("s", "SELECT INBOX")
+	a.do("a1", `STORE 1 +FLAGS.SILENT (\Deleted)`)
+	h0 := highestOf(t, a.do("a2", "EXPUNGE"))
+	a.do("a3", fmt.Sprintf(`UID STORE 4:%d +FLAGS.SILENT (\Deleted)`, last))
+	h1 := highestOf(t, a.do("a4", "EXPUNGE"))
+	a.do("a5", `STORE 1 +FLAGS.SILENT (\Deleted)`) // UID 2
+	a.do("a6", "EXPUNGE")
+
+	b := newClient(t, s)
+	b.do("l", "LOGIN alice secret")
+	b.do("e", "ENABLE QRESYNC")
+	sel := b.do("s", fmt.Sprintf("SELECT INBOX (QRESYNC (2 %d))", h0))
+	mustContain(t, sel, fmt.Sprintf("* VANISHED (EARLIER) 1:2,4:%d", last))
+	// From h1 the mailbox remembers: only UID 2.
+	sel = b.do("s", fmt.Sprintf("SELECT INBOX (QRESYNC (2 %d))", h1))
+	mustContain(t, sel, "* VANISHED (EARLIER) 2")
+}
+
+var reHighest = regexp.MustCompile(`\[HIGHESTMODSEQ (\d+)\]`)
+
+// highestOf returns the HIGHESTMODSEQ of a response.
+func highestOf(t *testing.T, lines []string) uint64 {
+	t.Helper()
+	for _, l := range lines {
+		if m := reHighest.FindStringSubmatch(l); m != nil {
+			n, _ := strconv.ParseUint(m[1], 10, 64)
+			return n
+		}
+	}
+	t.Fatalf("no HIGHESTMODSEQ in %q", lines)
+	return 0
+}
+
+func mustContain(t *testing.T, lines []string, want string) {
+	t.Helper()
+	if !slices.Contains(lines, want) {
+		t.Fatalf("%q not in %q", want, lines)
+	}
 }
