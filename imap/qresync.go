@@ -184,7 +184,12 @@ func (c *conn) vanishedEarlier(set SeqSet, modseq uint64) error {
 		if err != nil {
 			return err
 		}
-		uids = missingUIDs(sel, set, uint32(st.UIDNext)-1)
+		if st.UIDNext > 1 {
+			if set := missingUIDs(sel, set, uint32(st.UIDNext)-1); set != "" {
+				c.untagged("VANISHED (EARLIER) " + set)
+			}
+		}
+		return nil
 	}
 	if len(uids) > 0 {
 		c.untagged("VANISHED (EARLIER) " + uidSetString(uids))
@@ -192,12 +197,13 @@ func (c *conn) vanishedEarlier(set SeqSet, modseq uint64) error {
 	return nil
 }
 
-// missingUIDs returns the UIDs of set, up to last, that no message of the
-// view has (or that are gone from it), as ranges walked once: a set such
-// as 1:* costs one pass over the view whatever its size.
-func missingUIDs(sel *selected, set SeqSet, last uint32) []UID {
-	var out []UID
-	const maxOut = 1 << 20 // the response is bounded; more UIDs are not needed
+// missingUIDs returns, as a UID set, the UIDs of set up to last that no
+// message of the view has (or that are gone from it). It walks the view
+// once a range and writes holes as ranges, so that its time and the
+// response are bounded by the view and the set, not by the UIDs.
+func missingUIDs(sel *selected, set SeqSet, last uint32) string {
+	type span struct{ lo, hi uint32 }
+	var holes []span
 	for _, r := range set {
 		lo, hi := r.Start, r.Stop
 		if lo == 0 {
@@ -209,25 +215,42 @@ func missingUIDs(sel *selected, set SeqSet, last uint32) []UID {
 		if lo > hi {
 			lo, hi = hi, lo
 		}
-		if hi > last {
-			hi = last
-		}
+		hi = min(hi, last)
 		i, _ := slices.BinarySearchFunc(sel.msgs, UID(lo), func(m MessageInfo, u UID) int {
 			return int(int64(m.UID) - int64(u))
 		})
-		for u := uint64(lo); u <= uint64(hi) && len(out) < maxOut; u++ {
-			for i < len(sel.msgs) && uint64(sel.msgs[i].UID) < u {
-				i++
-			}
-			if i < len(sel.msgs) && uint64(sel.msgs[i].UID) == u && !sel.gone[i] {
-				// Skip to the next hole quickly.
+		next := uint64(lo) // the lowest UID not yet placed
+		for ; i < len(sel.msgs) && uint64(sel.msgs[i].UID) <= uint64(hi); i++ {
+			if sel.gone[i] {
 				continue
 			}
-			out = append(out, UID(u))
+			if u := uint64(sel.msgs[i].UID); u > next {
+				holes = append(holes, span{uint32(next), uint32(u - 1)})
+			}
+			next = uint64(sel.msgs[i].UID) + 1
+		}
+		if next <= uint64(hi) {
+			holes = append(holes, span{uint32(next), hi})
 		}
 	}
-	slices.Sort(out)
-	return slices.Compact(out)
+	// Sorted and merged, as ranges of the set may overlap.
+	slices.SortFunc(holes, func(a, b span) int { return int(int64(a.lo) - int64(b.lo)) })
+	var b strings.Builder
+	for k := 0; k < len(holes); {
+		h := holes[k]
+		for k++; k < len(holes) && uint64(holes[k].lo) <= uint64(h.hi)+1; k++ {
+			h.hi = max(h.hi, holes[k].hi)
+		}
+		if b.Len() > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(strconv.FormatUint(uint64(h.lo), 10))
+		if h.hi > h.lo {
+			b.WriteByte(':')
+			b.WriteString(strconv.FormatUint(uint64(h.hi), 10))
+		}
+	}
+	return b.String()
 }
 
 // reportExpunged sends the expunges of a sync: VANISHED with the UIDs once
