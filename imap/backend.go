@@ -72,6 +72,10 @@ type MailboxStatus struct {
 	// NewKeywords reports whether clients may create keywords (\* in
 	// PERMANENTFLAGS).
 	NewKeywords bool
+	// HighestModSeq is the highest mod-sequence of the mailbox (RFC
+	// 7162), or zero when the mailbox keeps no persistent
+	// mod-sequences (NOMODSEQ).
+	HighestModSeq uint64
 }
 
 // AppendOptions are the arguments of APPEND besides the message.
@@ -135,6 +139,9 @@ type MessageInfo struct {
 	Flags        []Flag
 	Size         int64
 	InternalDate time.Time
+	// ModSeq is the mod-sequence of the message's last change (RFC
+	// 7162), zero in a mailbox without mod-sequences.
+	ModSeq uint64
 }
 
 // Content is a message's bytes, read at any offset. It is closed when the

@@ -493,6 +493,8 @@ func route(pend []*pending, name string) *pending {
 		kinds = []string{"ENABLE"}
 	case "EXPUNGE":
 		kinds = []string{"EXPUNGE", "MOVE"}
+	case "VANISHED":
+		kinds = []string{"FETCH", "SELECT", "EXAMINE", "EXPUNGE", "MOVE"}
 	case "EXISTS", "RECENT", "FLAGS":
 		kinds = []string{"SELECT", "EXAMINE"}
 	case "CAPABILITY":

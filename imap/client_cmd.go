@@ -19,6 +19,13 @@ type SelectData struct {
 	Flags          []Flag
 	PermanentFlags []Flag
 	ReadOnly       bool
+	// CONDSTORE and QRESYNC (RFC 7162, see SelectWith): HIGHESTMODSEQ,
+	// or NoModSeq for a mailbox without mod-sequences; the UIDs of
+	// VANISHED (EARLIER) and the FETCH responses of a QRESYNC SELECT.
+	HighestModSeq uint64
+	NoModSeq      bool
+	Vanished      []UID
+	Changed       []FetchMessage
 }
 
 func flagsOf(v Value) []Flag {
@@ -31,12 +38,17 @@ func flagsOf(v Value) []Flag {
 
 // Select opens a mailbox, read-only with readOnly (EXAMINE).
 func (c *Client) Select(ctx context.Context, name string, readOnly bool) (*SelectData, error) {
+	return c.selectMailbox(ctx, name, readOnly, nil)
+}
+
+func (c *Client) selectMailbox(ctx context.Context, name string, readOnly bool, params []arg) (*SelectData, error) {
 	cmd := "SELECT"
 	if readOnly {
 		cmd = "EXAMINE"
 	}
 	d := &SelectData{}
-	resp, err := c.do(ctx, cmd, []arg{c.mbox(name)}, func(r *response) error {
+	resp, err := c.do(ctx, cmd, append([]arg{c.mbox(name)}, params...), func(r *response) error {
+		c.selectCond(d, r)
 		switch {
 		case r.name == "EXISTS":
 			d.Exists = r.num
@@ -149,10 +161,14 @@ func (c *Client) List(ctx context.Context, ref, pattern string) ([]MailboxInfo, 
 // Status asks for MESSAGES, UIDNEXT, UIDVALIDITY and UNSEEN of a mailbox,
 // and SIZE when the server offers STATUS=SIZE.
 func (c *Client) Status(ctx context.Context, name string) (MailboxStatus, error) {
-	items := "(MESSAGES UIDNEXT UIDVALIDITY UNSEEN)"
+	items := "(MESSAGES UIDNEXT UIDVALIDITY UNSEEN"
 	if c.Has("STATUS=SIZE") {
-		items = "(MESSAGES UIDNEXT UIDVALIDITY UNSEEN SIZE)"
+		items += " SIZE"
 	}
+	if c.Has("CONDSTORE") {
+		items += " HIGHESTMODSEQ"
+	}
+	items += ")"
 	var st MailboxStatus
 	_, err := c.do(ctx, "STATUS", []arg{c.mbox(name), rawArg(items)}, func(r *response) error {
 		if r.name != "STATUS" || len(r.fields) < 2 {
@@ -172,6 +188,8 @@ func (c *Client) Status(ctx context.Context, name string) (MailboxStatus, error)
 				st.Unseen = uint32(n)
 			case "SIZE":
 				st.Size = n
+			case "HIGHESTMODSEQ":
+				st.HighestModSeq = uint64(n)
 			}
 		}
 		return nil
@@ -274,6 +292,8 @@ type FetchMessage struct {
 	Size         int64
 	InternalDate time.Time
 	Envelope     *Envelope
+	// ModSeq is the MODSEQ item (RFC 7162), 0 without it.
+	ModSeq uint64
 	// Sections holds body sections by the name the server gave them,
 	// such as "BODY[]", "BODY[1.MIME]" or "BINARY[2]".
 	Sections map[string][]byte
@@ -297,33 +317,41 @@ func (c *Client) Fetch(ctx context.Context, set SeqSet, items string, uid bool) 
 		if r.name != "FETCH" || len(r.fields) == 0 {
 			return nil
 		}
-		m := FetchMessage{SeqNum: r.num, Sections: map[string][]byte{}, Items: map[string]Value{}}
-		l := r.fields[0].List
-		for i := 0; i+1 < len(l); i += 2 {
-			name, v := strings.ToUpper(l[i].Atom), l[i+1]
-			m.Items[name] = v
-			switch {
-			case name == "UID":
-				n, _ := v.Number()
-				m.UID = UID(n)
-			case name == "FLAGS":
-				m.Flags = flagsOf(v)
-			case name == "RFC822.SIZE":
-				m.Size, _ = v.Number()
-			case name == "INTERNALDATE":
-				m.InternalDate, _ = parseDateTime(v.String())
-			case name == "ENVELOPE":
-				m.Envelope = parseEnvelope(v)
-			case strings.Contains(name, "[") || strings.HasPrefix(name, "RFC822"):
-				if v.IsStr {
-					m.Sections[name] = []byte(v.Str)
-				}
-			}
-		}
-		out = append(out, m)
+		out = append(out, fetchMessageOf(r))
 		return nil
 	})
 	return out, err
+}
+
+// fetchMessageOf decodes a FETCH response.
+func fetchMessageOf(r *response) FetchMessage {
+	m := FetchMessage{SeqNum: r.num, Sections: map[string][]byte{}, Items: map[string]Value{}}
+	l := r.fields[0].List
+	for i := 0; i+1 < len(l); i += 2 {
+		name, v := strings.ToUpper(l[i].Atom), l[i+1]
+		m.Items[name] = v
+		switch {
+		case name == "UID":
+			n, _ := v.Number()
+			m.UID = UID(n)
+		case name == "FLAGS":
+			m.Flags = flagsOf(v)
+		case name == "RFC822.SIZE":
+			m.Size, _ = v.Number()
+		case name == "INTERNALDATE":
+			m.InternalDate, _ = parseDateTime(v.String())
+		case name == "ENVELOPE":
+			m.Envelope = parseEnvelope(v)
+		case name == "MODSEQ" && len(v.List) == 1:
+			n, _ := v.List[0].Number()
+			m.ModSeq = uint64(n)
+		case strings.Contains(name, "[") || strings.HasPrefix(name, "RFC822"):
+			if v.IsStr {
+				m.Sections[name] = []byte(v.Str)
+			}
+		}
+	}
+	return m
 }
 
 func parseEnvelope(v Value) *Envelope {
@@ -427,8 +455,9 @@ func (c *Client) copyMove(ctx context.Context, cmd string, set SeqSet, dest stri
 }
 
 // Idle waits in IDLE (RFC 2177) until ctx ends, calling update for each
-// "* n EXISTS", "* n EXPUNGE" or "* n FETCH" the server sends; then it
-// sends DONE and waits for the end of the command.
+// "* n EXISTS", "* n EXPUNGE" or "* n FETCH" the server sends, and with
+// "VANISHED" and the UID for each UID of a VANISHED response (QRESYNC);
+// then it sends DONE and waits for the end of the command.
 func (c *Client) Idle(ctx context.Context, update func(name string, num uint32)) error {
 	c.excl.Lock()
 	defer c.excl.Unlock()
@@ -467,6 +496,12 @@ func (c *Client) Idle(ctx context.Context, update func(name string, num uint32))
 			}
 			if update != nil && resp.num > 0 {
 				update(resp.name, resp.num)
+			}
+			if update != nil && resp.name == "VANISHED" {
+				// QRESYNC: one call a UID.
+				for _, u := range vanishedUIDs(resp) {
+					update("VANISHED", uint32(u))
+				}
 			}
 		default:
 			return errors.New("imap: unexpected response during IDLE")

@@ -161,6 +161,8 @@ func (c *conn) cmdEnable(cmd *command) error {
 				c.utf8 = true
 				on = append(on, "UTF8=ACCEPT")
 			}
+		case "CONDSTORE", "QRESYNC":
+			on = append(on, c.enableCaps(name)...)
 		}
 	}
 	c.untagged(strings.TrimSpace("ENABLED " + strings.Join(on, " ")))

@@ -106,7 +106,7 @@ func topHeader(r io.ReaderAt, size int64) (*part, error) {
 
 func needsContent(it fetchItem) bool {
 	switch it.name {
-	case "FLAGS", "UID", "INTERNALDATE", "RFC822.SIZE":
+	case "FLAGS", "UID", "INTERNALDATE", "RFC822.SIZE", "MODSEQ":
 		return false
 	}
 	return true
@@ -128,7 +128,10 @@ func (c *conn) cmdFetch(cmd *command) error {
 	if err != nil {
 		return err
 	}
-	items := cmd.fetch
+	seqs, items, err := c.condFetch(cmd, seqs, cmd.fetch)
+	if err != nil {
+		return err
+	}
 	hasUID, hasFlags, content, seen := false, false, false, false
 	for _, it := range items {
 		hasUID = hasUID || it.name == "UID"
@@ -313,6 +316,10 @@ func (c *conn) fetchOne(seq uint32, m *fetchMsg, items []fetchItem, addFlags boo
 		case "FLAGS":
 			b = append(b, "FLAGS "...)
 			b = appendFlags(b, c.sel.withRecent(m.info))
+		case "MODSEQ":
+			b = append(b, "MODSEQ ("...)
+			b = strconv.AppendUint(b, m.info.ModSeq, 10)
+			b = append(b, ')')
 		case "INTERNALDATE":
 			b = append(b, "INTERNALDATE \""...)
 			b = append(b, imapDate(m.info.InternalDate)...)

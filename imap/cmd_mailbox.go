@@ -323,6 +323,8 @@ func (c *conn) writeStatus(name string, items []string) error {
 	for _, it := range items {
 		switch it {
 		case "MESSAGES", "UIDNEXT", "UIDVALIDITY", "UNSEEN", "SIZE", "DELETED", "RECENT":
+		case "HIGHESTMODSEQ":
+			c.enableCondstore()
 		default:
 			return &Error{Type: StatusBad, Text: "Unknown STATUS item"}
 		}
@@ -355,6 +357,8 @@ func (c *conn) writeStatus(name string, items []string) error {
 			b = strconv.AppendUint(b, uint64(st.Deleted), 10)
 		case "RECENT":
 			b = append(b, '0')
+		case "HIGHESTMODSEQ":
+			b = strconv.AppendUint(b, st.HighestModSeq, 10)
 		}
 	}
 	b = append(b, ')')

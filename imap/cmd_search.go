@@ -16,6 +16,12 @@ import (
 func (c *conn) cmdSearch(cmd *command) error {
 	sel := c.sel
 	c.searchNow = time.Now()
+	if hasModSeqKey(cmd.search) {
+		if sel.highest == 0 {
+			return errNoModSeq
+		}
+		c.enableCondstore()
+	}
 	var hits []uint32
 	maxUID := uint32(sel.maxUID())
 	var lost bool
@@ -40,11 +46,17 @@ func (c *conn) cmdSearch(cmd *command) error {
 		}
 	}
 	_ = lost // messages expunged meanwhile simply do not match
+	modseq := c.searchModSeqResult(cmd, hits)
 	if !cmd.esearch && !c.rev2 {
 		b := []byte("SEARCH")
 		for _, n := range hits {
 			b = append(b, ' ')
 			b = strconv.AppendUint(b, uint64(n), 10)
+		}
+		if modseq != 0 {
+			b = append(b, " (MODSEQ "...)
+			b = strconv.AppendUint(b, modseq, 10)
+			b = append(b, ')')
 		}
 		c.untagged(string(b))
 		return nil
@@ -82,6 +94,10 @@ func (c *conn) cmdSearch(cmd *command) error {
 		b = append(b, " COUNT "...)
 		b = strconv.AppendInt(b, int64(len(hits)), 10)
 	}
+	if modseq != 0 {
+		b = append(b, " MODSEQ "...)
+		b = strconv.AppendUint(b, modseq, 10)
+	}
 	c.untagged(string(b))
 	return nil
 }
@@ -113,6 +129,8 @@ func (c *conn) matchKey(k *searchKey, seq, maxUID uint32, m *fetchMsg) (bool, er
 		return k.set.Contains(seq, c.sel.max()), nil
 	case "UID":
 		return k.set.Contains(uint32(m.info.UID), maxUID), nil
+	case "MODSEQ":
+		return m.info.ModSeq >= uint64(k.n), nil
 	case "ALL":
 		return true, nil
 	case "OLD":

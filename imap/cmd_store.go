@@ -23,6 +23,9 @@ func (c *conn) cmdStore(cmd *command) error {
 	if err != nil {
 		return err
 	}
+	if c.cond.condstore || cmd.cond != nil {
+		return c.storeCondstore(cmd, seqs)
+	}
 	uids := sel.uidsOf(seqs)
 	if len(uids) > 0 {
 		if err := sel.mb.Store(c.ctx, uids, cmd.storeOp, cmd.flags); err != nil {

@@ -49,6 +49,9 @@ type command struct {
 	search    *searchKey
 	searchRet []string
 	esearch   bool
+
+	// CONDSTORE and QRESYNC parameters (condstore.go), nil without any
+	cond *condArgs
 }
 
 // readCommand parses one command up to the start of an APPEND literal or to
@@ -176,8 +179,7 @@ func (d *decoder) args(cmd *command) error {
 		}
 		if c, _ := d.peek(); c == ' ' {
 			d.readByte()
-			// select-params: none supported; an empty list is fine.
-			return d.list(func() error { return syntaxErr("Unsupported SELECT parameter") })
+			return d.selectParams(cmd)
 		}
 		return nil
 	case "CREATE":
@@ -263,8 +265,10 @@ func (d *decoder) args(cmd *command) error {
 		if err = d.sp(); err != nil {
 			return err
 		}
-		cmd.fetch, err = d.fetchAtts()
-		return err
+		if cmd.fetch, err = d.fetchAtts(); err != nil {
+			return err
+		}
+		return d.fetchModifiers(cmd)
 	case "STORE":
 		return d.storeArgs(cmd)
 	case "COPY", "MOVE":
@@ -508,6 +512,9 @@ func (d *decoder) storeArgs(cmd *command) error {
 		return err
 	}
 	if err = d.sp(); err != nil {
+		return err
+	}
+	if err = d.storeModifiers(cmd); err != nil {
 		return err
 	}
 	a, err := d.atomExtra("")

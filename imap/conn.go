@@ -43,8 +43,9 @@ type conn struct {
 	state connState
 	user  User
 	sel   *selected
-	rev2  bool // IMAP4rev2 enabled
-	utf8  bool // UTF8=ACCEPT enabled (or IMAP4rev2, for quoted UTF-8)
+	rev2  bool      // IMAP4rev2 enabled
+	utf8  bool      // UTF8=ACCEPT enabled (or IMAP4rev2, for quoted UTF-8)
+	cond  condState // CONDSTORE and QRESYNC (condstore.go)
 
 	idle *atomic.Bool    // waiting for a command with nothing buffered
 	shut <-chan struct{} // closed by Shutdown
@@ -332,8 +333,12 @@ func (c *conn) run(cmd *command) (err error) {
 	err = c.dispatch(cmd)
 	if c.state == stateSelected && c.sel != nil && !c.bye {
 		expungeOK := cmd.uid || (cmd.name != "FETCH" && cmd.name != "STORE" && cmd.name != "SEARCH")
+		before := c.modSeqBefore()
 		if serr := c.sync(expungeOK); serr != nil && err == nil {
 			err = serr
+		}
+		if err == nil {
+			c.afterSync(cmd, before)
 		}
 	}
 	return err
@@ -442,7 +447,7 @@ func (c *conn) capabilities() string {
 	}
 	caps = append(caps, "ID", lit, "ENABLE", "WITHIN", "IDLE", "NAMESPACE", "UNSELECT", "UIDPLUS", "MOVE",
 		"SPECIAL-USE", "CREATE-SPECIAL-USE", "LIST-EXTENDED", "LIST-STATUS", "ESEARCH",
-		"STATUS=SIZE", "BINARY", "UTF8=ACCEPT", "CHILDREN",
+		"STATUS=SIZE", "BINARY", "UTF8=ACCEPT", "CHILDREN", "CONDSTORE", "QRESYNC",
 		"APPENDLIMIT="+strconv.FormatInt(c.lim.literal, 10))
 	return strings.Join(caps, " ")
 }

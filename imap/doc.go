@@ -58,6 +58,51 @@
 // one streamed scan of the message, holding only part headers. APPEND hands
 // the literal to [User.Append] as an io.Reader.
 //
+// # CONDSTORE and QRESYNC
+//
+// A Mailbox that implements [MailboxModSeqs] and reports a non-zero
+// MailboxStatus.HighestModSeq keeps persistent mod-sequences (RFC 7162):
+// MessageInfo.ModSeq of each message, raised by every change, and the
+// UIDs expunged since a mod-sequence. CONDSTORE is enabled by ENABLE
+// CONDSTORE or QRESYNC, SELECT or EXAMINE (CONDSTORE), and the first
+// command that uses it (FETCH MODSEQ or CHANGEDSINCE, STORE
+// UNCHANGEDSINCE, SEARCH MODSEQ, STATUS HIGHESTMODSEQ), which in the
+// selected state is preceded by the untagged OK [HIGHESTMODSEQ] the SELECT
+// did not send. From then on SELECT sends HIGHESTMODSEQ (or NOMODSEQ for
+// a mailbox without mod-sequences, where the commands that need them are
+// answered BAD), and every FETCH response with FLAGS carries MODSEQ.
+// STORE (UNCHANGEDSINCE) leaves the messages changed since as they are and
+// names them in OK [MODIFIED]; its FETCH responses carry MODSEQ even with
+// .SILENT; a Mailbox that implements [MailboxStoreUnchanged] makes the
+// check atomic, others are checked from Messages just before Store. The
+// MODSEQ search key takes the optional entry name and type (checked, then
+// ignored: the mod-sequence is per message) and the result ends with
+// (MODSEQ n), or MODSEQ n in ESEARCH.
+//
+// Once QRESYNC is enabled, expunges are sent as VANISHED with UIDs instead
+// of EXPUNGE (after a command, in IDLE, for another session's expunge),
+// every FETCH response carries the UID, and the tagged OK of EXPUNGE and
+// of any command that sent VANISHED gives the new HIGHESTMODSEQ. UID FETCH
+// (CHANGEDSINCE n VANISHED) and SELECT or EXAMINE (QRESYNC (uidvalidity
+// modseq [known-uids [seq-match-data]])) send VANISHED (EARLIER) and the
+// FETCH responses of the messages changed since n; with a UIDVALIDITY that
+// differs, SELECT ignores the parameter. When the Mailbox no longer
+// remembers every expunge since n, VANISHED (EARLIER) names every UID of
+// the known set below UIDNEXT that no message has (RFC 7162 section
+// 3.2.5.2 allows more than needed); seq-match-data is accepted and not
+// used. While an expunge may not be announced (FETCH, STORE, SEARCH), the
+// flag changes of other sessions wait with it, so that no MODSEQ gets
+// ahead of an expunge the client has not seen. HIGHESTMODSEQ is read
+// before the messages, so it never covers a change the session has not
+// been told of.
+//
+// On the client side, [Client.SelectWith] sends CONDSTORE and QRESYNC
+// parameters and returns HIGHESTMODSEQ, VANISHED (EARLIER) and the changed
+// messages; [Client.FetchChangedSince] and [Client.StoreUnchangedSince]
+// are FETCH (CHANGEDSINCE [VANISHED]) and STORE (UNCHANGEDSINCE) with
+// MODIFIED; Fetch decodes MODSEQ, Status asks for HIGHESTMODSEQ when the
+// server offers CONDSTORE, and Idle reports VANISHED UIDs.
+//
 // # Errors
 //
 // Handlers map every error in one place. A Backend returns an [*Error] to
@@ -107,7 +152,7 @@
 //
 // # Not implemented
 //
-// CONDSTORE/QRESYNC, NOTIFY, SORT/THREAD, CATENATE,
+// NOTIFY, SORT/THREAD, CATENATE,
 // MULTIAPPEND, QUOTA, ACL and COMPRESS are not implemented. \Recent (which
 // RFC 9051 removed) is shown to IMAP4rev1 clients only, from a Mailbox that
 // implements [MailboxRecent]; STATUS RECENT is always 0.
@@ -134,6 +179,7 @@
 //   - RFC 7889, APPENDLIMIT
 //   - RFC 3691, UNSELECT
 //   - RFC 2342, NAMESPACE
+//   - RFC 7162, CONDSTORE and QRESYNC
 //
 // # Connections
 //

@@ -138,6 +138,7 @@ type sessionStep struct {
 	who  byte   // 'A' or 'B'
 	cmd  string // "IDLE" waits for the continuation, "DONE" ends it
 	sets bool   // compare the responses as a set (SELECT lists its data in its own order)
+	save string // name under which the side's HIGHESTMODSEQ is kept after the step
 }
 
 // sessionDifferences lists the steps where Herald answers otherwise than
@@ -163,49 +164,8 @@ const dvUnsolicitedUID = "Herald includes the UID in unsolicited FETCH responses
 // compared line by line, except for the text after status codes. B is an
 // IMAP4rev1 client, as imaplib is.
 func TestDovecotOracleSessions(t *testing.T) {
-	dv := imaptest.StartDovecot(t, map[string]string{"alice": "secret"})
-	root := t.TempDir()
-	be := &imapmaildir.Backend{
-		Store: func(ctx context.Context, conn *imap.ConnInfo, identity string) (*maildir.Store, error) {
-			return maildir.OpenStore(filepath.Join(root, identity), nil)
-		},
-	}
-	srv := &imap.Server{Backend: be, Auth: testAuth(), Logger: slog.New(slog.DiscardHandler)}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go srv.Serve(l)
-	defer srv.Shutdown(context.Background())
-
 	msgs := []string{msgPlain, msgMultipart, msgForward, msgPlain, msgPlain, msgMultipart, msgPlain}
-	type side struct {
-		name     string
-		a, b     *rawSession
-		validity string
-	}
-	var sides []*side
-	for _, srvAddr := range []struct{ name, addr string }{{"dovecot", dv.Addr}, {"herald", l.Addr().String()}} {
-		sd := &side{name: srvAddr.name}
-		sd.a = dialRaw(t, srvAddr.addr, "a")
-		sd.b = dialRaw(t, srvAddr.addr, "b")
-		sd.a.run("LOGIN alice secret")
-		sd.b.run("LOGIN alice secret")
-		for _, m := range msgs {
-			sd.a.n++
-			tag := fmt.Sprintf("a%d", sd.a.n)
-			fmt.Fprintf(sd.a.c, "%s APPEND INBOX {%d+}\r\n%s\r\n", tag, len(m), m)
-			if r := sd.a.until(tag); !strings.HasPrefix(last(r), "TAG OK") {
-				t.Fatalf("%s APPEND: %q", sd.name, r)
-			}
-		}
-		for _, r := range sd.a.run("STATUS INBOX (UIDVALIDITY)") {
-			if i := strings.Index(r, "UIDVALIDITY "); i >= 0 {
-				sd.validity = strings.TrimRight(r[i+len("UIDVALIDITY "):], ")")
-			}
-		}
-		sides = append(sides, sd)
-	}
+	sides := startSessionSides(t, msgs)
 
 	script := []sessionStep{
 		{who: 'A', cmd: "SELECT INBOX", sets: true},
@@ -241,6 +201,72 @@ func TestDovecotOracleSessions(t *testing.T) {
 		{who: 'B', cmd: "SEARCH YOUNGER 3600"},
 		{who: 'B', cmd: "UID SEARCH NOT YOUNGER 86400"},
 	}
+	runSessionScript(t, sides, script, sessionDifferences)
+}
+
+// sessionSide is one server of the comparison with its two sessions.
+type sessionSide struct {
+	name     string
+	a, b     *rawSession
+	validity string
+	// modseqs maps the side's mod-sequences to names in the order they
+	// first appear (M1, M2, ...), so that the two servers' values can be
+	// compared; saved holds the last HIGHESTMODSEQ when a step saves it.
+	modseqs map[string]string
+	highest string
+	saved   map[string]string
+}
+
+// startSessionSides starts a private Dovecot and Herald over its Maildir
+// backend, logs two sessions A and B in on each and appends msgs to
+// INBOX of both.
+func startSessionSides(t *testing.T, msgs []string) []*sessionSide {
+	t.Helper()
+	dv := imaptest.StartDovecot(t, map[string]string{"alice": "secret"})
+	root := t.TempDir()
+	be := &imapmaildir.Backend{
+		Store: func(ctx context.Context, conn *imap.ConnInfo, identity string) (*maildir.Store, error) {
+			return maildir.OpenStore(filepath.Join(root, identity), nil)
+		},
+	}
+	srv := &imap.Server{Backend: be, Auth: testAuth(), Logger: slog.New(slog.DiscardHandler)}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go srv.Serve(l)
+	t.Cleanup(func() { srv.Shutdown(context.Background()) })
+
+	var sides []*sessionSide
+	for _, srvAddr := range []struct{ name, addr string }{{"dovecot", dv.Addr}, {"herald", l.Addr().String()}} {
+		sd := &sessionSide{name: srvAddr.name, modseqs: map[string]string{}, saved: map[string]string{}}
+		sd.a = dialRaw(t, srvAddr.addr, "a")
+		sd.b = dialRaw(t, srvAddr.addr, "b")
+		sd.a.run("LOGIN alice secret")
+		sd.b.run("LOGIN alice secret")
+		for _, m := range msgs {
+			sd.a.n++
+			tag := fmt.Sprintf("a%d", sd.a.n)
+			fmt.Fprintf(sd.a.c, "%s APPEND INBOX {%d+}\r\n%s\r\n", tag, len(m), m)
+			if r := sd.a.until(tag); !strings.HasPrefix(last(r), "TAG OK") {
+				t.Fatalf("%s APPEND: %q", sd.name, r)
+			}
+		}
+		for _, r := range sd.a.run("STATUS INBOX (UIDVALIDITY)") {
+			if i := strings.Index(r, "UIDVALIDITY "); i >= 0 {
+				sd.validity = strings.TrimRight(r[i+len("UIDVALIDITY "):], ")")
+			}
+		}
+		sides = append(sides, sd)
+	}
+	return sides
+}
+
+// runSessionScript runs the script on both sides and compares the
+// canonical responses; differences lists the steps known to differ, keyed
+// by index, session and command, with the reason.
+func runSessionScript(t *testing.T, sides []*sessionSide, script []sessionStep, differences map[string]string) {
+	t.Helper()
 	for i, st := range script {
 		var got [2][]string
 		for k, sd := range sides {
@@ -260,17 +286,20 @@ func TestDovecotOracleSessions(t *testing.T) {
 				io.WriteString(s.c, "DONE\r\n")
 				lines = s.until(fmt.Sprintf("%s%d", s.tag, s.n))
 			default:
-				lines = s.run(st.cmd)
+				lines = s.run(sd.expand(st.cmd))
 			}
 			for _, l := range lines {
-				got[k] = append(got[k], canonResponse(l, sd.validity))
+				got[k] = append(got[k], canonResponse(sd.canonModSeqs(l), sd.validity))
+			}
+			if st.save != "" {
+				sd.saved[st.save] = sd.highest
 			}
 			if st.sets {
 				slices.Sort(got[k])
 			}
 		}
 		key := fmt.Sprintf("%d %c %s", i, st.who, st.cmd)
-		why, listed := sessionDifferences[key]
+		why, listed := differences[key]
 		same := slices.Equal(got[0], got[1])
 		switch {
 		case same && listed:
@@ -279,6 +308,40 @@ func TestDovecotOracleSessions(t *testing.T) {
 			t.Errorf("%s:\n dovecot %q\n herald  %q", key, got[0], got[1])
 		}
 	}
+}
+
+var (
+	reModSeq    = regexp.MustCompile(`(HIGHESTMODSEQ |MODSEQ \(|MODSEQ )(\d+)`)
+	reSavedName = regexp.MustCompile(`\{M:(\w+)\}`)
+)
+
+// canonModSeqs replaces the mod-sequences of a response with their names
+// and notes the last HIGHESTMODSEQ.
+func (sd *sessionSide) canonModSeqs(l string) string {
+	return reModSeq.ReplaceAllStringFunc(l, func(m string) string {
+		sm := reModSeq.FindStringSubmatch(m)
+		if sm[1] == "HIGHESTMODSEQ " {
+			sd.highest = sm[2]
+		}
+		if sm[2] == "0" {
+			return m
+		}
+		name, ok := sd.modseqs[sm[2]]
+		if !ok {
+			name = fmt.Sprintf("M%d", len(sd.modseqs)+1)
+			sd.modseqs[sm[2]] = name
+		}
+		return sm[1] + name
+	})
+}
+
+// expand puts the side's values in a command: {V} is the UIDVALIDITY,
+// {M:name} a saved HIGHESTMODSEQ.
+func (sd *sessionSide) expand(cmd string) string {
+	cmd = strings.ReplaceAll(cmd, "{V}", sd.validity)
+	return reSavedName.ReplaceAllStringFunc(cmd, func(m string) string {
+		return sd.saved[reSavedName.FindStringSubmatch(m)[1]]
+	})
 }
 
 // TestDovecotOracleID sends the same ID commands (RFC 2971) to Dovecot and

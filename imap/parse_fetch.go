@@ -144,7 +144,7 @@ func (d *decoder) fetchAtt(name string) (fetchItem, error) {
 	it := fetchItem{name: name}
 	switch name {
 	case "FLAGS", "UID", "INTERNALDATE", "RFC822.SIZE", "ENVELOPE", "BODYSTRUCTURE",
-		"RFC822", "RFC822.HEADER", "RFC822.TEXT":
+		"RFC822", "RFC822.HEADER", "RFC822.TEXT", "MODSEQ":
 		return it, nil
 	case "BODY", "BODY.PEEK", "BINARY", "BINARY.PEEK", "BINARY.SIZE":
 	default:

@@ -193,6 +193,8 @@ func (d *decoder) searchKey(depth int, pre string) (*searchKey, error) {
 		n, err := d.nzNumber()
 		k.n = int64(n)
 		return k, err
+	case "MODSEQ":
+		return k, d.searchModSeq(k)
 	case "UID":
 		if err := d.sp(); err != nil {
 			return nil, err

@@ -26,6 +26,9 @@ type selected struct {
 	// recent holds the messages recent in this session (IMAP4rev1
 	// only, see MailboxRecent).
 	recent map[UID]bool
+	// highest is the HIGHESTMODSEQ the view holds every change of, 0
+	// for a mailbox without mod-sequences (condstore.go).
+	highest uint64
 }
 
 // claimRecent asks the mailbox which of msgs are recent for this session.
@@ -152,6 +155,9 @@ func (c *conn) cmdSelect(cmd *command) error {
 		c.untagged("OK [CLOSED] Previous mailbox closed")
 	}
 	readOnly := cmd.name == "EXAMINE"
+	if err := c.selectCheck(cmd); err != nil {
+		return err
+	}
 	mb, err := c.user.Select(c.ctx, name, readOnly)
 	if err != nil {
 		return err
@@ -208,6 +214,9 @@ func (c *conn) cmdSelect(cmd *command) error {
 		}
 		c.untagged(string(appendFlags([]byte("OK [PERMANENTFLAGS "), perm)) + "] Flags permitted")
 		c.okCode = string(CodeReadWrite)
+	}
+	if err := c.selectCondResponses(cmd, st); err != nil {
+		return err
 	}
 	if c.rev2 {
 		// RFC 9051 section 6.3.2; an IMAP4rev1 client does not expect
@@ -289,17 +298,26 @@ func (c *conn) sync(expungeOK bool) error {
 		return err
 	}
 	recentBefore := len(sel.recent)
+	hold := c.holdModSeqs(cur, expungeOK)
 	// Walk both lists, ordered by UID.
 	var nmsgs []MessageInfo
 	var ngone []bool
 	var expunged []uint32
+	var expungedUIDs []UID
 	j := 0
 	for i, m := range sel.msgs {
 		for j < len(cur) && cur[j].UID < m.UID {
 			j++ // a UID below the view's: not possible in a sane store
 		}
 		if j < len(cur) && cur[j].UID == m.UID {
-			if !sel.gone[i] && !sameFlags(cur[j].Flags, m.Flags) {
+			if hold && !sel.gone[i] && cur[j].ModSeq != m.ModSeq {
+				// Told later, after the expunges (qresync.go).
+				nmsgs = append(nmsgs, m)
+				ngone = append(ngone, false)
+				j++
+				continue
+			}
+			if !sel.gone[i] && (!sameFlags(cur[j].Flags, m.Flags) || c.cond.condstore && cur[j].ModSeq != m.ModSeq) {
 				c.announceFlags(cur[j].Flags)
 				// Numbered as the client knows the message now: the
 				// EXPUNGE responses come after (RFC 9051 section
@@ -313,6 +331,7 @@ func (c *conn) sync(expungeOK bool) error {
 		}
 		if expungeOK {
 			expunged = append(expunged, uint32(len(nmsgs)+1))
+			expungedUIDs = append(expungedUIDs, m.UID)
 			delete(sel.recent, m.UID)
 			continue
 		}
@@ -322,9 +341,7 @@ func (c *conn) sync(expungeOK bool) error {
 	// Sequence numbers of EXPUNGE responses refer to the state after
 	// the previous ones: lower numbers stay valid, so the list built in
 	// ascending order of the new positions is already correct.
-	for _, n := range expunged {
-		c.untagged(strconv.FormatUint(uint64(n), 10) + " EXPUNGE")
-	}
+	c.reportExpunged(expunged, expungedUIDs)
 	max := sel.maxUID()
 	added := 0
 	for ; j < len(cur); j++ {
@@ -354,6 +371,7 @@ func (c *conn) appendFlagsFetch(b []byte, seq uint32, m MessageInfo) []byte {
 	b = strconv.AppendUint(b, uint64(m.UID), 10)
 	b = append(b, " FLAGS "...)
 	b = appendFlags(b, c.sel.withRecent(m))
+	b = c.appendModSeq(b, m)
 	return append(b, ')')
 }
 

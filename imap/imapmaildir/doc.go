@@ -38,6 +38,33 @@
 // dovecot-uidlist or dovecot-keywords changed (their modification times,
 // sizes and inodes, trusted once they are two seconds old).
 //
+// # Mod-sequences
+//
+// Folders keep persistent mod-sequences for CONDSTORE and QRESYNC (RFC
+// 7162; see [imap.MailboxModSeqs]). Every change of a message's flags, new
+// message and expunge takes a mod-sequence above all those handed out
+// before and at least the current time in microseconds, whether it was
+// made through the Backend or by another process (Dovecot, mutt) and
+// noticed by the watcher or when the folder is read again. They live in
+// memory and in two files in the folder: [ModSeqFile], a snapshot of every
+// message's mod-sequence and flag letters and of the last [MaxExpunged]
+// expunged UIDs, checked with a CRC-32C, written (synced, then renamed
+// over the old one) two seconds after changes and when the last session
+// of the folder ends; and [ModSeqMarkFile], a high-water mark, synced
+// before a value above it is handed out and raised once after every
+// snapshot. On the first read of a folder, a current snapshot gives the
+// messages whose flag letters did not change their mod-sequences back, and
+// a message changed, added or expunged while no Backend ran gets a new
+// one. After a crash (the mark above the snapshot's), or with a file
+// damaged or lost, every message gets a new mod-sequence above the mark
+// and the clock, and the expunges before are forgotten: clients see every
+// message as changed, and SELECT (QRESYNC) reports every UID that does
+// not exist, never less than what changed. A change made while no session
+// has the folder selected (APPEND to it, or another process's change seen
+// by STATUS) raises the mark and leaves the snapshot for the next session
+// to write, so a restart before that reports the folder's messages as
+// changed.
+//
 // # Metadata cache
 //
 // What FETCH derives from parsing a message (ENVELOPE, BODY,

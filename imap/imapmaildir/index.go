@@ -27,6 +27,7 @@ type entry struct {
 	date    time.Time     // INTERNALDATE: the file's modification time
 	letters maildir.Flags // every letter of the info part
 	flags   []imap.Flag   // never changed in place: replaced
+	modseq  uint64        // mod-sequence of the last change (modseq.go)
 }
 
 // setSize sets the sizes from the file name n, or from raw, the file's
@@ -89,6 +90,8 @@ type index struct {
 	cacheDirty bool // sums differ from the cache file
 	flushTimer *time.Timer
 	flushMu    sync.Mutex // one writer of the cache file at a time
+
+	ms modseqState // mod-sequences (modseq.go)
 }
 
 func newIndex(b *Backend, md *maildir.Maildir) *index {
@@ -177,6 +180,7 @@ func (x *index) refreshLocked(ctx context.Context) (bool, error) {
 		}
 	}
 	statDates(x.md.Dir(), undated)
+	x.modseqsRefreshed(old, msgs, snap.UIDValidity, kwChanged)
 	if x.loaded && snap.UIDValidity != x.validity {
 		x.dropSumsLocked()
 	}
@@ -238,7 +242,7 @@ func (x *index) find(uid uint32) (int, bool) {
 func (x *index) status() imap.MailboxStatus {
 	x.mu.Lock()
 	defer x.mu.Unlock()
-	st := imap.MailboxStatus{Messages: uint32(len(x.msgs)), UIDNext: imap.UID(x.next), UIDValidity: x.validity, NewKeywords: true}
+	st := imap.MailboxStatus{Messages: uint32(len(x.msgs)), UIDNext: imap.UID(x.next), UIDValidity: x.validity, NewKeywords: true, HighestModSeq: x.ms.highest}
 	for i := range x.msgs {
 		e := &x.msgs[i]
 		st.Size += e.size
@@ -264,7 +268,7 @@ func (x *index) messages() []imap.MessageInfo {
 	out := make([]imap.MessageInfo, len(x.msgs))
 	for i := range x.msgs {
 		e := &x.msgs[i]
-		out[i] = imap.MessageInfo{UID: imap.UID(e.uid), Flags: e.flags, Size: e.size, InternalDate: e.date}
+		out[i] = imap.MessageInfo{UID: imap.UID(e.uid), Flags: e.flags, Size: e.size, InternalDate: e.date, ModSeq: e.modseq}
 	}
 	return out
 }
@@ -292,6 +296,7 @@ func (x *index) insertLocked(e entry) {
 	if found {
 		return
 	}
+	e.modseq = x.batchLocked()
 	x.msgs = slices.Insert(x.msgs, i, e)
 	x.byBase[e.base] = e.uid
 	if e.uid >= x.next {
@@ -324,6 +329,7 @@ func (x *index) added(ctx context.Context, msg maildir.Message, date time.Time) 
 		e.date = fileDate(x.md.Dir(), &e)
 	}
 	x.insertLocked(e)
+	x.endBatchLocked()
 	x.notify(nil)
 	return x.validity
 }
@@ -338,7 +344,11 @@ func keywordLettersOf(f maildir.Flags) maildir.Flags {
 func (x *index) recomputeLocked() {
 	for i := range x.msgs {
 		if keywordLettersOf(x.msgs[i].letters) != "" {
+			old := x.msgs[i].flags
 			x.msgs[i].flags = x.flagsOf(x.msgs[i].letters)
+			if !slices.Equal(old, x.msgs[i].flags) {
+				x.msgs[i].modseq = x.batchLocked()
+			}
 		}
 	}
 }
@@ -350,6 +360,7 @@ func (x *index) flagged(msgs []maildir.Message, by *handle) {
 	if !x.loaded {
 		return
 	}
+	defer x.endBatchLocked()
 	reread := false
 	for _, m := range msgs {
 		i, ok := x.find(m.UID)
@@ -361,6 +372,7 @@ func (x *index) flagged(msgs []maildir.Message, by *handle) {
 		e.name, e.new = m.Name, m.New
 		if e.letters != n.Flags() {
 			e.letters = n.Flags()
+			e.modseq = x.batchLocked()
 			_, kl := e.letters.Split()
 			for j := 0; j < len(kl); j++ {
 				if c := int(kl[j] - 'a'); c >= len(x.kw) || x.kw[c] == "" {
@@ -388,6 +400,7 @@ func (x *index) flagged(msgs []maildir.Message, by *handle) {
 func (x *index) removed(uids []uint32, by *handle) {
 	x.mu.Lock()
 	defer x.mu.Unlock()
+	defer x.endBatchLocked()
 	x.removedLocked(uids, by)
 }
 
@@ -399,13 +412,16 @@ func (x *index) removedLocked(uids []uint32, by *handle) {
 	for _, u := range uids {
 		drop[u] = true
 	}
+	var gone []uint32
 	x.msgs = slices.DeleteFunc(x.msgs, func(e entry) bool {
 		if drop[e.uid] {
 			delete(x.byBase, e.base)
+			gone = append(gone, e.uid)
 			return true
 		}
 		return false
 	})
+	x.expungedLocked(gone)
 	x.notify(by)
 }
 
@@ -505,9 +521,13 @@ func (x *index) detach(h *handle) {
 	x.release(h)
 	x.mu.Lock()
 	last := len(x.handles) == 0 && x.cacheDirty
+	lastMS := len(x.handles) == 0 && x.ms.dirty
 	x.mu.Unlock()
 	if last {
 		x.flush()
+	}
+	if lastMS {
+		x.flushModSeqs()
 	}
 }
 
@@ -522,6 +542,9 @@ func (x *index) release(h *handle) {
 	if len(x.handles) == 0 && x.flushTimer != nil {
 		x.flushTimer.Stop()
 		x.flushTimer = nil
+	}
+	if len(x.handles) == 0 {
+		x.stopModSeqTimerLocked()
 	}
 }
 

@@ -26,7 +26,14 @@ func (f *fixture) listen(t testing.TB) int {
 		t.Fatal(err)
 	}
 	go f.srv.Serve(l)
-	t.Cleanup(func() { f.srv.Close() })
+	// Shutdown, not Close: it waits for the connections to end, so that
+	// the files the last session of a folder writes (the cache, the
+	// mod-sequence snapshot) are written before the directory is removed.
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		f.srv.Shutdown(ctx)
+	})
 	return l.Addr().(*net.TCPAddr).Port
 }
 

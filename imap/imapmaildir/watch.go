@@ -173,6 +173,7 @@ func (x *index) apply(evs []event, overflow bool) {
 	if !x.loaded || x.gone {
 		return
 	}
+	defer x.endBatchLocked()
 	ctx := context.Background()
 	full := overflow
 	changed := false
@@ -219,6 +220,7 @@ func (x *index) apply(evs []event, overflow bool) {
 			if f := n.Flags(); f != e.letters {
 				e.letters = f
 				e.flags = x.flagsOf(f)
+				e.modseq = x.batchLocked()
 				changed = true
 			}
 		}

@@ -48,7 +48,7 @@ func (b *Backend) AddUser(name string) *User {
 
 func (b *Backend) newMailbox(name string) *mailbox {
 	b.validity++
-	return &mailbox{name: name, validity: b.validity, next: 1, watchers: map[chan struct{}]struct{}{}}
+	return &mailbox{name: name, validity: b.validity, next: 1, watchers: map[chan struct{}]struct{}{}, modseqs: modseqs{highest: 1}}
 }
 
 func (b *Backend) now() time.Time {
@@ -78,10 +78,11 @@ type User struct {
 }
 
 type message struct {
-	uid   imap.UID
-	flags []imap.Flag
-	date  time.Time
-	data  []byte
+	uid    imap.UID
+	flags  []imap.Flag
+	date   time.Time
+	data   []byte
+	modseq uint64
 }
 
 type mailbox struct {
@@ -93,6 +94,8 @@ type mailbox struct {
 	watchers map[chan struct{}]struct{}
 	// recentFrom is the lowest UID no session has claimed as recent.
 	recentFrom imap.UID
+	// Mod-sequences (modseq.go).
+	modseqs
 }
 
 func (m *mailbox) notify() {
@@ -130,7 +133,7 @@ func (u *User) CreateMailbox(name string, special ...imap.MailboxAttr) error {
 func (m *mailbox) add(data []byte, flags []imap.Flag, date time.Time) imap.UID {
 	uid := m.next
 	m.next++
-	m.msgs = append(m.msgs, &message{uid: uid, flags: slices.Clone(flags), date: date, data: data})
+	m.msgs = append(m.msgs, &message{uid: uid, flags: slices.Clone(flags), date: date, data: data, modseq: m.bump()})
 	return uid
 }
 
@@ -160,7 +163,7 @@ func (s *session) List(ctx context.Context) ([]imap.MailboxInfo, error) {
 }
 
 func status(m *mailbox) imap.MailboxStatus {
-	st := imap.MailboxStatus{Messages: uint32(len(m.msgs)), UIDNext: m.next, UIDValidity: m.validity, NewKeywords: true}
+	st := imap.MailboxStatus{Messages: uint32(len(m.msgs)), UIDNext: m.next, UIDValidity: m.validity, NewKeywords: true, HighestModSeq: m.highest}
 	for _, msg := range m.msgs {
 		st.Size += int64(len(msg.data))
 		if !slices.Contains(msg.flags, imap.FlagSeen) {
@@ -222,10 +225,13 @@ func (s *session) Rename(ctx context.Context, from, to string) error {
 	if from == "INBOX" {
 		// RFC 9051 section 6.3.6: the messages move, INBOX stays.
 		n := s.u.b.newMailbox(to)
+		var gone []imap.UID
 		for _, msg := range m.msgs {
 			n.add(msg.data, msg.flags, msg.date)
+			gone = append(gone, msg.uid)
 		}
 		m.msgs = nil
+		m.expunged(gone)
 		s.u.boxes[to] = n
 		m.notify()
 		return nil
@@ -322,7 +328,7 @@ func (h *handle) Messages(ctx context.Context) ([]imap.MessageInfo, error) {
 	defer h.s.lock()()
 	out := make([]imap.MessageInfo, len(h.m.msgs))
 	for i, msg := range h.m.msgs {
-		out[i] = imap.MessageInfo{UID: msg.uid, Flags: slices.Clone(msg.flags), Size: int64(len(msg.data)), InternalDate: msg.date}
+		out[i] = imap.MessageInfo{UID: msg.uid, Flags: slices.Clone(msg.flags), Size: int64(len(msg.data)), InternalDate: msg.date, ModSeq: msg.modseq}
 	}
 	return out, nil
 }
@@ -346,15 +352,7 @@ func (h *handle) Open(ctx context.Context, uid imap.UID) (imap.Content, error) {
 
 func (h *handle) Store(ctx context.Context, uids []imap.UID, op imap.StoreOp, flags []imap.Flag) error {
 	defer h.s.lock()()
-	for _, uid := range uids {
-		i, ok := h.find(uid)
-		if !ok {
-			continue
-		}
-		msg := h.m.msgs[i]
-		msg.flags = apply(msg.flags, op, flags)
-	}
-	h.m.notify()
+	h.m.store(uids, maxModSeq, op, flags)
 	return nil
 }
 
@@ -400,6 +398,7 @@ func (h *handle) Expunge(ctx context.Context, uids []imap.UID) ([]imap.UID, erro
 	}
 	h.m.msgs = kept
 	if len(gone) > 0 {
+		h.m.expunged(gone)
 		h.m.notify()
 	}
 	return gone, nil
@@ -438,6 +437,7 @@ func (h *handle) Move(ctx context.Context, uids []imap.UID, dest string) (imap.C
 		}
 	}
 	h.m.msgs = kept
+	h.m.expunged(res.Source)
 	h.m.notify()
 	return res, nil
 }
