@@ -49,6 +49,7 @@ type command struct {
 	search    *searchKey
 	searchRet []string
 	esearch   bool
+	sort      *sortArgs // SORT, THREAD
 }
 
 // readCommand parses one command up to the start of an APPEND literal or to
@@ -83,7 +84,7 @@ func (d *decoder) readCommand() (*command, error) {
 		}
 		cmd.name = strings.ToUpper(verb)
 		switch cmd.name {
-		case "FETCH", "SEARCH", "STORE", "COPY", "MOVE", "EXPUNGE":
+		case "FETCH", "SEARCH", "STORE", "COPY", "MOVE", "EXPUNGE", "SORT", "THREAD":
 		default:
 			return cmd, syntaxErr("Unknown UID command")
 		}
@@ -150,6 +151,10 @@ func (d *decoder) args(cmd *command) error {
 		return nil
 	case "ID":
 		return d.idArgs(cmd)
+	case "SORT":
+		return d.sortArgs(cmd)
+	case "THREAD":
+		return d.threadArgs(cmd)
 	case "ENABLE":
 		for {
 			if err = d.sp(); err != nil {

@@ -331,7 +331,8 @@ func (c *conn) run(cmd *command) (err error) {
 	}
 	err = c.dispatch(cmd)
 	if c.state == stateSelected && c.sel != nil && !c.bye {
-		expungeOK := cmd.uid || (cmd.name != "FETCH" && cmd.name != "STORE" && cmd.name != "SEARCH")
+		expungeOK := cmd.uid || (cmd.name != "FETCH" && cmd.name != "STORE" && cmd.name != "SEARCH" &&
+			cmd.name != "SORT" && cmd.name != "THREAD")
 		if serr := c.sync(expungeOK); serr != nil && err == nil {
 			err = serr
 		}
@@ -355,7 +356,7 @@ var commandStates = map[string]uint8{
 	"LIST": inLoggedIn, "LSUB": inLoggedIn, "NAMESPACE": inLoggedIn, "STATUS": inLoggedIn,
 	"APPEND": inLoggedIn, "IDLE": inLoggedIn,
 	"CHECK": inSelected, "CLOSE": inSelected, "UNSELECT": inSelected, "EXPUNGE": inSelected,
-	"SEARCH": inSelected, "FETCH": inSelected, "STORE": inSelected, "COPY": inSelected, "MOVE": inSelected,
+	"SEARCH": inSelected, "SORT": inSelected, "THREAD": inSelected, "FETCH": inSelected, "STORE": inSelected, "COPY": inSelected, "MOVE": inSelected,
 }
 
 func (c *conn) dispatch(cmd *command) error {
@@ -408,6 +409,10 @@ func (c *conn) dispatch(cmd *command) error {
 		return c.cmdExpunge(cmd)
 	case "SEARCH":
 		return c.cmdSearch(cmd)
+	case "SORT":
+		return c.cmdSort(cmd)
+	case "THREAD":
+		return c.cmdThread(cmd)
 	case "FETCH":
 		return c.cmdFetch(cmd)
 	case "STORE":
@@ -444,6 +449,7 @@ func (c *conn) capabilities() string {
 		"SPECIAL-USE", "CREATE-SPECIAL-USE", "LIST-EXTENDED", "LIST-STATUS", "ESEARCH",
 		"STATUS=SIZE", "BINARY", "UTF8=ACCEPT", "CHILDREN",
 		"APPENDLIMIT="+strconv.FormatInt(c.lim.literal, 10))
+	caps = append(caps, c.extCapabilities()...)
 	return strings.Join(caps, " ")
 }
 

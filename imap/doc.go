@@ -58,6 +58,20 @@
 // one streamed scan of the message, holding only part headers. APPEND hands
 // the literal to [User.Append] as an io.Reader.
 //
+// # Sorting and threads
+//
+// SORT (RFC 5256, with DISPLAYFROM and DISPLAYTO of RFC 5957) and THREAD
+// take their keys from the header: the base subject of the first Subject
+// field ([BaseSubject]), the Date field (INTERNALDATE where it is missing
+// or does not parse), the first address of From, To and Cc (the group
+// name for a group), and References or In-Reply-To. Strings are compared
+// with i;unicode-casemap (RFC 5051: title case, then NFKD), which is
+// i;ascii-casemap on ASCII; equal keys keep the sequence order. The keys of
+// each message are kept for the session, so a repeated SORT or THREAD
+// reads no header again. Charsets other than UTF-8 and US-ASCII are NO
+// [BADCHARSET]. SORT RETURN (ESORT, RFC 5267) answers ESEARCH with MIN
+// and MAX the first and last message in the sort order, as Dovecot does.
+//
 // # Errors
 //
 // Handlers map every error in one place. A Backend returns an [*Error] to
@@ -107,8 +121,10 @@
 //
 // # Not implemented
 //
-// CONDSTORE/QRESYNC, NOTIFY, SORT/THREAD, CATENATE,
-// MULTIAPPEND, QUOTA, ACL and COMPRESS are not implemented. \Recent (which
+// CONDSTORE/QRESYNC, NOTIFY, CATENATE,
+// MULTIAPPEND, QUOTA, ACL and COMPRESS are not implemented. ESORT
+// is announced without CONTEXT=SORT and CONTEXT=SEARCH: RETURN takes
+// MIN, MAX, COUNT and ALL, not PARTIAL, UPDATE or CONTEXT. \Recent (which
 // RFC 9051 removed) is shown to IMAP4rev1 clients only, from a Mailbox that
 // implements [MailboxRecent]; STATUS RECENT is always 0.
 //
@@ -127,6 +143,9 @@
 //   - RFC 5258, LIST-EXTENDED (selection and return options), RFC 5819
 //     LIST-STATUS
 //   - RFC 4731, ESEARCH
+//   - RFC 5256, SORT, THREAD=ORDEREDSUBJECT and THREAD=REFERENCES
+//   - RFC 5957, SORT=DISPLAY
+//   - RFC 5267, ESORT (without CONTEXT=SORT and CONTEXT=SEARCH)
 //   - RFC 5032, WITHIN (SEARCH OLDER and YOUNGER)
 //   - RFC 3516, BINARY
 //   - RFC 8438, STATUS=SIZE

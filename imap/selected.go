@@ -26,6 +26,8 @@ type selected struct {
 	// recent holds the messages recent in this session (IMAP4rev1
 	// only, see MailboxRecent).
 	recent map[UID]bool
+	// sortCache holds the SORT and THREAD keys of the messages by UID.
+	sortCache map[UID]*sortInfo
 }
 
 // claimRecent asks the mailbox which of msgs are recent for this session.
