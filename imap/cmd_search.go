@@ -40,6 +40,9 @@ func (c *conn) cmdSearch(cmd *command) error {
 		}
 	}
 	_ = lost // messages expunged meanwhile simply do not match
+	if c.saveResult(cmd, hits) {
+		return nil
+	}
 	if !cmd.esearch && !c.rev2 {
 		b := []byte("SEARCH")
 		for _, n := range hits {

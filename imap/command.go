@@ -75,6 +75,7 @@ func (d *decoder) readCommand() (*command, error) {
 	cmd.name = strings.ToUpper(verb)
 	if cmd.name == "UID" {
 		cmd.uid = true
+		d.uidSet = true
 		if err := d.sp(); err != nil {
 			return cmd, err
 		}

@@ -85,6 +85,7 @@ func (c *conn) setTransport() {
 	c.br = bufio.NewReaderSize(c.nc, 4096)
 	c.bw = bufio.NewWriterSize(deadlineWriter{c}, 16<<10)
 	c.dec = newDecoder(c.br, c.lim, c.continuation)
+	c.dec.saved = c.savedSet
 }
 
 func (c *conn) shuttingDown() bool { return c.lc.ShuttingDown() }
@@ -268,6 +269,9 @@ func (c *conn) reply(cmd *command, err error) {
 	}
 	if name == "" {
 		name = "Command"
+	}
+	if err != nil {
+		c.saveFailed(cmd)
 	}
 	if err == nil {
 		if c.okCode != "" {

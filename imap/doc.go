@@ -72,6 +72,10 @@
 // [BADCHARSET]. SORT RETURN (ESORT, RFC 5267) answers ESEARCH with MIN
 // and MAX the first and last message in the sort order, as Dovecot does.
 //
+// SEARCH RETURN (SAVE) keeps its result (RFC 5182, SEARCHRES) as UIDs
+// until the next SELECT, EXAMINE, CLOSE or UNSELECT or a SEARCH or SORT
+// with SAVE that fails; "$" names it in every sequence set.
+//
 // # Errors
 //
 // Handlers map every error in one place. A Backend returns an [*Error] to
@@ -146,6 +150,7 @@
 //   - RFC 5256, SORT, THREAD=ORDEREDSUBJECT and THREAD=REFERENCES
 //   - RFC 5957, SORT=DISPLAY
 //   - RFC 5267, ESORT (without CONTEXT=SORT and CONTEXT=SEARCH)
+//   - RFC 5182, SEARCHRES
 //   - RFC 5032, WITHIN (SEARCH OLDER and YOUNGER)
 //   - RFC 3516, BINARY
 //   - RFC 8438, STATUS=SIZE

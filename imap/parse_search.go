@@ -28,7 +28,7 @@ func (d *decoder) searchArgs(cmd *command) error {
 		var pre string
 		if c, err := d.peek(); err != nil {
 			return err
-		} else if c != '(' && c != '*' && (c < '0' || c > '9') {
+		} else if c != '(' && c != '*' && c != '$' && (c < '0' || c > '9') {
 			a, err := d.atom()
 			if err != nil {
 				return err
@@ -89,7 +89,7 @@ func (d *decoder) searchReturn(cmd *command) error {
 		a, err := d.atom()
 		a = strings.ToUpper(a)
 		switch a {
-		case "MIN", "MAX", "ALL", "COUNT":
+		case "MIN", "MAX", "ALL", "COUNT", "SAVE":
 		default:
 			if err == nil {
 				err = syntaxErr("Unknown SEARCH return option")
@@ -131,8 +131,11 @@ func (d *decoder) searchKey(depth int, pre string) (*searchKey, error) {
 			err = syntaxErr("Empty search list")
 		}
 		return k, err
-	case c == '*' || ('0' <= c && c <= '9'):
+	case c == '*' || c == '$' || ('0' <= c && c <= '9'):
+		uid := d.uidSet
+		d.uidSet = false
 		set, err := d.seqSet()
+		d.uidSet = uid
 		return &searchKey{op: "SEQ", set: set}, err
 	}
 	if pre == "" {
@@ -197,7 +200,10 @@ func (d *decoder) searchKey(depth int, pre string) (*searchKey, error) {
 		if err := d.sp(); err != nil {
 			return nil, err
 		}
+		uid := d.uidSet
+		d.uidSet = true
 		k.set, err = d.seqSet()
+		d.uidSet = uid
 		return k, err
 	case "NOT":
 		if err := d.sp(); err != nil {

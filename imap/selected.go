@@ -28,6 +28,8 @@ type selected struct {
 	recent map[UID]bool
 	// sortCache holds the SORT and THREAD keys of the messages by UID.
 	sortCache map[UID]*sortInfo
+	// saved is the result of SEARCH RETURN (SAVE), "$" (RFC 5182).
+	saved []UID
 }
 
 // claimRecent asks the mailbox which of msgs are recent for this session.
@@ -84,6 +86,9 @@ func (s *selected) seqOf(uid UID) uint32 {
 // interpreted as UIDs when uid is true.
 func (s *selected) resolve(set SeqSet, uid bool) ([]uint32, error) {
 	var out []uint32
+	if len(set) == 0 {
+		return nil, nil // an empty "$" (RFC 5182)
+	}
 	if !uid {
 		max := s.max()
 		if max == 0 {

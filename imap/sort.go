@@ -16,7 +16,7 @@ import (
 // extCapabilities are the capabilities of the extensions in sort.go,
 // thread.go and the files next to them, announced after the others.
 func (c *conn) extCapabilities() []string {
-	return []string{"SORT", "SORT=DISPLAY", "THREAD=ORDEREDSUBJECT", "THREAD=REFERENCES", "ESORT"}
+	return []string{"SORT", "SORT=DISPLAY", "THREAD=ORDEREDSUBJECT", "THREAD=REFERENCES", "ESORT", "SEARCHRES"}
 }
 
 // sortKey is one sort criterion of SORT.
@@ -380,6 +380,9 @@ func (c *conn) cmdSort(cmd *command) error {
 		} else {
 			nums[i] = uint32(idx[o] + 1)
 		}
+	}
+	if c.saveResult(cmd, nums) {
+		return nil
 	}
 	if cmd.esearch {
 		c.untagged(string(c.esortResponse(cmd, nums)))

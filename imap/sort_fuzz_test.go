@@ -22,12 +22,14 @@ func FuzzSortArgs(f *testing.F) {
 		"a THREAD REFERENCES UTF-8 ALL",
 		"a UID THREAD ORDEREDSUBJECT {5+}\r\nUTF-8 1:*",
 		"a THREAD X UTF-8 ALL",
+		"a UID SORT (SIZE) UTF-8 UID $ $ NOT $",
 	} {
 		f.Add([]byte(s + "\r\nb NOOP\r\n"))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		br := bufio.NewReaderSize(bytes.NewReader(data), 64)
 		d := newDecoder(br, fuzzLimits, func(n int64) error { return nil })
+		d.saved = func(uid bool) SeqSet { return SeqSet{{1, 3}} }
 		cmd, err := d.readCommand()
 		if err != nil {
 			return

@@ -90,6 +90,13 @@ var sortOracleCommands = []string{
 	"SORT RETURN (MIN MAX) (FROM) UTF-8 SUBJECT weekend",
 	"SORT RETURN () (SIZE) UTF-8 1:10",
 	"SORT RETURN (ALL) (SIZE) UTF-8 SUBJECT nothing-matches-this",
+	// SEARCHRES (RFC 5182).
+	"SEARCH RETURN (SAVE) FROM mikel",
+	"SORT (DATE SUBJECT) UTF-8 $",
+	"UID SORT (REVERSE SIZE) UTF-8 UID $",
+	"THREAD REFERENCES UTF-8 OR $ SUBJECT weekend",
+	"SEARCH RETURN (SAVE MIN MAX) SUBJECT plans",
+	"SEARCH $",
 }
 
 // sortDisagreement is a command whose answers differ because of some
@@ -181,7 +188,7 @@ func TestDovecotSortOracle(t *testing.T) {
 	compare := func(cmd string) (string, bool) {
 		want, wst := untaggedOf(t, d, cmd)
 		got, gst := untaggedOf(t, h, cmd)
-		if !strings.HasPrefix(wst, "OK") || !strings.HasPrefix(gst, "OK") || want == "" {
+		if !strings.HasPrefix(wst, "OK") || !strings.HasPrefix(gst, "OK") || want == "" && !strings.Contains(cmd, "(SAVE)") {
 			t.Errorf("%s: herald %s, dovecot %s", cmd, gst, wst)
 		}
 		return fmt.Sprintf("%s:\n herald  %s\n dovecot %s", cmd, got, want), want == got
