@@ -458,6 +458,13 @@ func (d *decoder) appendArgs(cmd *command) error {
 	if err = d.sp(); err != nil {
 		return err
 	}
+	return d.appendMessage(cmd)
+}
+
+// appendMessage reads the flags, date and literal header of one message of
+// APPEND; MULTIAPPEND (RFC 3502) calls it for each further message.
+func (d *decoder) appendMessage(cmd *command) error {
+	cmd.flags, cmd.date, cmd.binary = nil, time.Time{}, false
 	c, err := d.peek()
 	if err != nil {
 		return err

@@ -56,7 +56,11 @@
 // BODY[...] streams byte ranges of the message to the client, and the
 // server finds the MIME parts (for BODYSTRUCTURE and section numbers) in
 // one streamed scan of the message, holding only part headers. APPEND hands
-// the literal to [User.Append] as an io.Reader.
+// the literal to [User.Append] as an io.Reader. With several messages
+// (MULTIAPPEND, RFC 3502) each goes to User.Append as it arrives, and
+// if one fails, or the command breaks off or does not parse to its end,
+// those already appended are expunged again before the NO or BAD: the
+// mailbox ends as it was, though another session may see them pass.
 //
 // # Sorting and threads
 //
@@ -126,7 +130,7 @@
 // # Not implemented
 //
 // CONDSTORE/QRESYNC, NOTIFY, CATENATE,
-// MULTIAPPEND, QUOTA, ACL and COMPRESS are not implemented. ESORT
+// QUOTA, ACL and COMPRESS are not implemented. ESORT
 // is announced without CONTEXT=SORT and CONTEXT=SEARCH: RETURN takes
 // MIN, MAX, COUNT and ALL, not PARTIAL, UPDATE or CONTEXT. \Recent (which
 // RFC 9051 removed) is shown to IMAP4rev1 clients only, from a Mailbox that
@@ -151,6 +155,7 @@
 //   - RFC 5957, SORT=DISPLAY
 //   - RFC 5267, ESORT (without CONTEXT=SORT and CONTEXT=SEARCH)
 //   - RFC 5182, SEARCHRES
+//   - RFC 3502, MULTIAPPEND
 //   - RFC 5032, WITHIN (SEARCH OLDER and YOUNGER)
 //   - RFC 3516, BINARY
 //   - RFC 8438, STATUS=SIZE
