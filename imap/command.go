@@ -152,6 +152,11 @@ func (d *decoder) args(cmd *command) error {
 		return nil
 	case "ID":
 		return d.idArgs(cmd)
+	case "COMPRESS":
+		if err = d.sp(); err == nil {
+			cmd.mech, err = d.atom()
+		}
+		return err
 	case "SORT":
 		return d.sortArgs(cmd)
 	case "THREAD":

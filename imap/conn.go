@@ -49,12 +49,13 @@ type conn struct {
 	idle *atomic.Bool    // waiting for a command with nothing buffered
 	shut <-chan struct{} // closed by Shutdown
 
-	authFails int
-	errCount  int
-	okCode    string    // response code for the tagged OK of this command
-	bye       bool      // end the connection after this command
-	scratch   []byte    // a FETCH response being built, reused
-	searchNow time.Time // when the SEARCH started, for OLDER and YOUNGER
+	authFails  int
+	errCount   int
+	okCode     string    // response code for the tagged OK of this command
+	bye        bool      // end the connection after this command
+	scratch    []byte    // a FETCH response being built, reused
+	searchNow  time.Time // when the SEARCH started, for OLDER and YOUNGER
+	compressed bool      // COMPRESS=DEFLATE is on
 }
 
 func newConn(s *Server, lc *lifecycle.Conn) *conn {
@@ -360,7 +361,7 @@ var commandStates = map[string]uint8{
 	"LIST": inLoggedIn, "LSUB": inLoggedIn, "NAMESPACE": inLoggedIn, "STATUS": inLoggedIn,
 	"APPEND": inLoggedIn, "IDLE": inLoggedIn,
 	"CHECK": inSelected, "CLOSE": inSelected, "UNSELECT": inSelected, "EXPUNGE": inSelected,
-	"SEARCH": inSelected, "SORT": inSelected, "THREAD": inSelected, "FETCH": inSelected, "STORE": inSelected, "COPY": inSelected, "MOVE": inSelected,
+	"COMPRESS": inLoggedIn, "SEARCH": inSelected, "SORT": inSelected, "THREAD": inSelected, "FETCH": inSelected, "STORE": inSelected, "COPY": inSelected, "MOVE": inSelected,
 }
 
 func (c *conn) dispatch(cmd *command) error {
@@ -413,6 +414,8 @@ func (c *conn) dispatch(cmd *command) error {
 		return c.cmdExpunge(cmd)
 	case "SEARCH":
 		return c.cmdSearch(cmd)
+	case "COMPRESS":
+		return c.cmdCompress(cmd)
 	case "SORT":
 		return c.cmdSort(cmd)
 	case "THREAD":

@@ -130,7 +130,7 @@
 // # Not implemented
 //
 // CONDSTORE/QRESYNC, NOTIFY, CATENATE,
-// QUOTA, ACL and COMPRESS are not implemented. ESORT
+// QUOTA and ACL are not implemented. ESORT
 // is announced without CONTEXT=SORT and CONTEXT=SEARCH: RETURN takes
 // MIN, MAX, COUNT and ALL, not PARTIAL, UPDATE or CONTEXT. \Recent (which
 // RFC 9051 removed) is shown to IMAP4rev1 clients only, from a Mailbox that
@@ -156,6 +156,7 @@
 //   - RFC 5267, ESORT (without CONTEXT=SORT and CONTEXT=SEARCH)
 //   - RFC 5182, SEARCHRES
 //   - RFC 3502, MULTIAPPEND
+//   - RFC 4978, COMPRESS=DEFLATE (server and client)
 //   - RFC 5032, WITHIN (SEARCH OLDER and YOUNGER)
 //   - RFC 3516, BINARY
 //   - RFC 8438, STATUS=SIZE
@@ -163,6 +164,19 @@
 //   - RFC 7889, APPENDLIMIT
 //   - RFC 3691, UNSELECT
 //   - RFC 2342, NAMESPACE
+//
+// # Compression
+//
+// COMPRESS DEFLATE (RFC 4978), once logged in, after STARTTLS or on
+// implicit TLS alike, makes both directions raw DEFLATE. The server
+// compresses each response burst (what it writes before it waits for the
+// client, cut every 16 KiB) as a segment of its own ended by a sync flush,
+// so a client decodes every response when it arrives; as segments never
+// refer to earlier ones, the deflater is taken from a pool of the Server
+// for each segment rather than held by the connection, which keeps about
+// 80 KiB (the inflater's window and tables and the buffers). A stream
+// that does not inflate ends the connection. [Client.Compress] turns it on
+// from the client side.
 //
 // # Connections
 //
