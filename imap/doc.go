@@ -111,7 +111,7 @@
 // then one method per command with ctx first (Login, Authenticate with a
 // [sasl.Client] and SASL-IR, StartTLS, Enable, Select, List, Status,
 // Create, Delete, Rename, Subscribe, Append, Fetch, Search, Store, Copy,
-// Move, Expunge, Idle, Logout). Fetch returns flags, UIDs, dates, sizes,
+// Move, Expunge, Idle, Logout, and Sort, ID and Compress). Fetch returns flags, UIDs, dates, sizes,
 // envelopes and body sections decoded, and every item as a [Value];
 // Search and Fetch take their criteria and items in IMAP syntax. A NO or
 // BAD reply is an [*Error]; a response that does not parse is a
