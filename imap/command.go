@@ -152,6 +152,8 @@ func (d *decoder) args(cmd *command) error {
 		return nil
 	case "ID":
 		return d.idArgs(cmd)
+	case "GETQUOTA", "GETQUOTAROOT", "SETQUOTA":
+		return d.quotaArgs(cmd)
 	case "COMPRESS":
 		if err = d.sp(); err == nil {
 			cmd.mech, err = d.atom()

@@ -361,7 +361,8 @@ var commandStates = map[string]uint8{
 	"LIST": inLoggedIn, "LSUB": inLoggedIn, "NAMESPACE": inLoggedIn, "STATUS": inLoggedIn,
 	"APPEND": inLoggedIn, "IDLE": inLoggedIn,
 	"CHECK": inSelected, "CLOSE": inSelected, "UNSELECT": inSelected, "EXPUNGE": inSelected,
-	"COMPRESS": inLoggedIn, "SEARCH": inSelected, "SORT": inSelected, "THREAD": inSelected, "FETCH": inSelected, "STORE": inSelected, "COPY": inSelected, "MOVE": inSelected,
+	"COMPRESS": inLoggedIn, "GETQUOTA": inLoggedIn, "GETQUOTAROOT": inLoggedIn, "SETQUOTA": inLoggedIn,
+	"SEARCH": inSelected, "SORT": inSelected, "THREAD": inSelected, "FETCH": inSelected, "STORE": inSelected, "COPY": inSelected, "MOVE": inSelected,
 }
 
 func (c *conn) dispatch(cmd *command) error {
@@ -416,6 +417,8 @@ func (c *conn) dispatch(cmd *command) error {
 		return c.cmdSearch(cmd)
 	case "COMPRESS":
 		return c.cmdCompress(cmd)
+	case "GETQUOTA", "GETQUOTAROOT", "SETQUOTA":
+		return c.cmdQuota(cmd)
 	case "SORT":
 		return c.cmdSort(cmd)
 	case "THREAD":

@@ -111,7 +111,8 @@
 // then one method per command with ctx first (Login, Authenticate with a
 // [sasl.Client] and SASL-IR, StartTLS, Enable, Select, List, Status,
 // Create, Delete, Rename, Subscribe, Append, Fetch, Search, Store, Copy,
-// Move, Expunge, Idle, Logout, and Sort, ID and Compress). Fetch returns flags, UIDs, dates, sizes,
+// Move, Expunge, Idle, Logout, Sort, ID and Compress). Fetch returns
+// flags, UIDs, dates, sizes,
 // envelopes and body sections decoded, and every item as a [Value];
 // Search and Fetch take their criteria and items in IMAP syntax. A NO or
 // BAD reply is an [*Error]; a response that does not parse is a
@@ -129,8 +130,8 @@
 //
 // # Not implemented
 //
-// CONDSTORE/QRESYNC, NOTIFY, CATENATE,
-// QUOTA and ACL are not implemented. ESORT
+// CONDSTORE/QRESYNC, NOTIFY, CATENATE
+// and ACL are not implemented; SETQUOTA is refused with NO [NOPERM]. ESORT
 // is announced without CONTEXT=SORT and CONTEXT=SEARCH: RETURN takes
 // MIN, MAX, COUNT and ALL, not PARTIAL, UPDATE or CONTEXT. \Recent (which
 // RFC 9051 removed) is shown to IMAP4rev1 clients only, from a Mailbox that
@@ -157,6 +158,8 @@
 //   - RFC 5182, SEARCHRES
 //   - RFC 3502, MULTIAPPEND
 //   - RFC 4978, COMPRESS=DEFLATE (server and client)
+//   - RFC 9208, QUOTA with QUOTA=RES-STORAGE and QUOTA=RES-MESSAGE, from a
+//     User that implements [UserQuota] (not QUOTASET)
 //   - RFC 5032, WITHIN (SEARCH OLDER and YOUNGER)
 //   - RFC 3516, BINARY
 //   - RFC 8438, STATUS=SIZE

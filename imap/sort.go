@@ -16,7 +16,8 @@ import (
 // extCapabilities are the capabilities of the extensions in sort.go,
 // thread.go and the files next to them, announced after the others.
 func (c *conn) extCapabilities() []string {
-	return []string{"SORT", "SORT=DISPLAY", "THREAD=ORDEREDSUBJECT", "THREAD=REFERENCES", "ESORT", "SEARCHRES", "MULTIAPPEND", "COMPRESS=DEFLATE"}
+	return []string{"SORT", "SORT=DISPLAY", "THREAD=ORDEREDSUBJECT", "THREAD=REFERENCES", "ESORT", "SEARCHRES", "MULTIAPPEND", "COMPRESS=DEFLATE",
+		"QUOTA", "QUOTA=RES-STORAGE", "QUOTA=RES-MESSAGE"}
 }
 
 // sortKey is one sort criterion of SORT.

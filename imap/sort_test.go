@@ -155,3 +155,24 @@ func TestSortCacheAfterExpunge(t *testing.T) {
 		t.Errorf("after EXPUNGE: %q", got)
 	}
 }
+
+// TestQuotaWithoutBackend checks QUOTA over a User without UserQuota: no
+// quota root, GETQUOTA NO [NONEXISTENT], SETQUOTA NO [NOPERM].
+func TestQuotaWithoutBackend(t *testing.T) {
+	be, _ := newFixture(t)
+	cl := newClient(t, testServer(be))
+	cl.do("a", "LOGIN alice secret")
+	if got := cl.do("b", "GETQUOTAROOT INBOX"); len(got) != 2 || got[0] != `* QUOTAROOT "INBOX"` {
+		t.Errorf("GETQUOTAROOT: %q", got)
+	}
+	for cmd, want := range map[string]string{
+		`GETQUOTA ""`:              "c NO [NONEXISTENT]",
+		`SETQUOTA "" (STORAGE 10)`: "c NO [NOPERM]",
+		"GETQUOTAROOT Nowhere":     "c NO [NONEXISTENT]",
+		`SETQUOTA "" (STORAGE -1)`: "c BAD",
+	} {
+		if got := cl.do("c", cmd); !strings.HasPrefix(last(got), want) {
+			t.Errorf("%s: %q, want %s", cmd, got, want)
+		}
+	}
+}

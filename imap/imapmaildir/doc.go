@@ -55,6 +55,13 @@
 // structure, the bodies streamed through), several at once, with the
 // kernel asked to read the next files ahead.
 //
+// # Quota
+//
+// A tree with a Maildir++ quota (maildir.Options.Quota, or its
+// maildirsize) has one QUOTA root, "", over all its folders (RFC 9208):
+// STORAGE in KiB of the message files, rounded up, and MESSAGE, each when
+// the quota limits it; the use is maildirsize's, as deliveries count it.
+//
 // # Errors
 //
 // Errors of package maildir become IMAP replies in one place: a quota
