@@ -143,6 +143,8 @@ func (c *conn) matchKey(k *searchKey, seq, maxUID uint32, m *fetchMsg) (bool, er
 		return m.info.Size < k.n, nil
 	case "BEFORE", "ON", "SINCE":
 		return compareDate(k.op, m.info.InternalDate, k.date), nil
+	case "SAVEDBEFORE", "SAVEDON", "SAVEDSINCE", "SAVEDATESUPPORTED":
+		return c.matchSaveDate(k, m), nil
 	case "SENTBEFORE", "SENTON", "SENTSINCE":
 		h, err := m.header()
 		if err != nil {

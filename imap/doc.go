@@ -50,7 +50,10 @@
 // without one, source routes kept. NUL bytes of BODY sections are sent as
 // 0x80 (a literal holds no NUL); BINARY sends them in a literal8. SEARCH
 // TEXT looks at every header field, names included, and both TEXT and
-// BODY at text and message/* parts.
+// BODY at text and message/* parts. PREVIEW is the first text/plain part
+// that is not an attachment (else the first text/html one, turned into
+// text), decoded, white space collapsed, cut to 256 octets on a character
+// boundary; it is not cached.
 //
 // Message content is read through [Content], an io.ReaderAt: FETCH
 // BODY[...] streams byte ranges of the message to the client, and the
@@ -160,6 +163,9 @@
 //   - RFC 4978, COMPRESS=DEFLATE (server and client)
 //   - RFC 9208, QUOTA with QUOTA=RES-STORAGE and QUOTA=RES-MESSAGE, from a
 //     User that implements [UserQuota] (not QUOTASET)
+//   - RFC 8514, SAVEDATE, from a Mailbox that implements [MailboxSaveDate]
+//     (NIL otherwise)
+//   - RFC 8970, PREVIEW (LAZY accepted, the preview always computed)
 //   - RFC 5032, WITHIN (SEARCH OLDER and YOUNGER)
 //   - RFC 3516, BINARY
 //   - RFC 8438, STATUS=SIZE

@@ -148,7 +148,7 @@ func (d *decoder) searchKey(depth int, pre string) (*searchKey, error) {
 	k := &searchKey{op: pre}
 	var err error
 	switch k.op {
-	case "ALL", "ANSWERED", "DELETED", "DRAFT", "FLAGGED", "NEW", "OLD", "RECENT", "SEEN",
+	case "ALL", "ANSWERED", "DELETED", "DRAFT", "FLAGGED", "NEW", "OLD", "RECENT", "SEEN", "SAVEDATESUPPORTED",
 		"UNANSWERED", "UNDELETED", "UNDRAFT", "UNFLAGGED", "UNSEEN":
 		return k, nil
 	case "BCC", "BODY", "CC", "FROM", "SUBJECT", "TEXT", "TO":
@@ -176,7 +176,7 @@ func (d *decoder) searchKey(depth int, pre string) (*searchKey, error) {
 		}
 		k.str, err = d.astring()
 		return k, err
-	case "BEFORE", "ON", "SINCE", "SENTBEFORE", "SENTON", "SENTSINCE":
+	case "BEFORE", "ON", "SINCE", "SENTBEFORE", "SENTON", "SENTSINCE", "SAVEDBEFORE", "SAVEDON", "SAVEDSINCE":
 		if err := d.sp(); err != nil {
 			return nil, err
 		}

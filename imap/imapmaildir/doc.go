@@ -55,6 +55,12 @@
 // structure, the bodies streamed through), several at once, with the
 // kernel asked to read the next files ahead.
 //
+// SAVEDATE (RFC 8514) is the time at the start of the message's file name,
+// which package maildir, Dovecot and mutt write when they save the file
+// (delivery, APPEND, COPY or MOVE): stable across sessions and restarts,
+// unchanged by flags, and free to read; a name without such a time gives
+// NIL.
+//
 // # Quota
 //
 // A tree with a Maildir++ quota (maildir.Options.Quota, or its
