@@ -1,10 +1,14 @@
 package imap_test
 
 import (
+	"net"
+	"os/exec"
 	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/heraldmail/herald/internal/peertest"
 )
 
 // sortFixture adds to the fixture's three messages (Hello there, Grüße,
@@ -174,5 +178,24 @@ func TestQuotaWithoutBackend(t *testing.T) {
 		if got := cl.do("c", cmd); !strings.HasPrefix(last(got), want) {
 			t.Errorf("%s: %q, want %s", cmd, got, want)
 		}
+	}
+}
+
+// TestPythonSort runs SORT, THREAD and GETQUOTAROOT with Python's imaplib
+// (testdata/interop/imaplib_sort.py).
+func TestPythonSort(t *testing.T) {
+	python := peertest.LookPath(t, "python3")
+	be, _ := newFixture(t)
+	s := testServer(be)
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go s.Serve(l)
+	defer s.Close()
+	_, port, _ := net.SplitHostPort(l.Addr().String())
+	out, err := exec.Command(python, "testdata/interop/imaplib_sort.py", port).CombinedOutput()
+	if err != nil || !strings.HasSuffix(string(out), "DONE\n") {
+		t.Fatalf("%v\n%s", err, out)
 	}
 }
