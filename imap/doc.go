@@ -75,7 +75,8 @@
 // with i;unicode-casemap (RFC 5051: title case, then NFKD), which is
 // i;ascii-casemap on ASCII; equal keys keep the sequence order. The keys of
 // each message are kept for the session, so a repeated SORT or THREAD
-// reads no header again. Charsets other than UTF-8 and US-ASCII are NO
+// reads no header again, and handed to a Mailbox that implements
+// [MailboxKeyCache], which shares them with the mailbox's next sessions. Charsets other than UTF-8 and US-ASCII are NO
 // [BADCHARSET]. SORT RETURN (ESORT, RFC 5267) answers ESEARCH with MIN
 // and MAX the first and last message in the sort order, as Dovecot does.
 //

@@ -70,6 +70,19 @@ type sortInfo struct {
 // maxThreadRefs bounds the message-ids taken from one References field.
 const maxThreadRefs = 256
 
+// MailboxKeyCache is implemented by a Mailbox that keeps, for the
+// server, what it derives from a message's header for SORT and THREAD, so
+// that the sessions of the mailbox share it and a new session sorts
+// without reading the messages again. The values are opaque to the
+// Mailbox and never changed once stored; a Mailbox may drop any of them
+// at any time. Both methods are called concurrently by the sessions.
+type MailboxKeyCache interface {
+	// CachedKeys returns what CacheKeys stored for uid, or nil.
+	CachedKeys(uid UID) any
+	// CacheKeys stores v for uid.
+	CacheKeys(uid UID, v any)
+}
+
 // sortArgs parses "(criteria) charset search-criteria" of SORT (RFC 5256
 // section 4), after an optional RETURN list (RFC 5267).
 func (d *decoder) sortArgs(cmd *command) error {
@@ -214,11 +227,24 @@ func (c *conn) sortInfoOf(m *fetchMsg) (*sortInfo, error) {
 	if si := sel.sortCache[m.info.UID]; si != nil {
 		return si, nil
 	}
+	kc, _ := sel.mb.(MailboxKeyCache)
+	if kc != nil {
+		if si, ok := kc.CachedKeys(m.info.UID).(*sortInfo); ok {
+			if sel.sortCache == nil {
+				sel.sortCache = map[UID]*sortInfo{}
+			}
+			sel.sortCache[m.info.UID] = si
+			return si, nil
+		}
+	}
 	h, err := m.header()
 	if err != nil {
 		return nil, err
 	}
 	si := newSortInfo(h.header, m.info.InternalDate)
+	if kc != nil {
+		kc.CacheKeys(m.info.UID, si)
+	}
 	if sel.sortCache == nil {
 		sel.sortCache = map[UID]*sortInfo{}
 	}

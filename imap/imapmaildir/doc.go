@@ -55,6 +55,10 @@
 // structure, the bodies streamed through), several at once, with the
 // kernel asked to read the next files ahead.
 //
+// The server's SORT and THREAD keys of each message (imap.MailboxKeyCache)
+// are kept in memory with the folder's index, shared by its sessions, so
+// only the first SORT after the Backend started reads the headers.
+//
 // SAVEDATE (RFC 8514) is the time at the start of the message's file name,
 // which package maildir, Dovecot and mutt write when they save the file
 // (delivery, APPEND, COPY or MOVE): stable across sessions and restarts,
