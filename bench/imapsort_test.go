@@ -8,11 +8,10 @@ package bench
 //
 // A session logs in, SELECTs INBOX and runs SORT (SUBJECT DATE), then the
 // same SORT again, then SORT (REVERSE FROM) and THREAD REFERENCES. The
-// first session on each server is "first": Herald reads every header for
-// its session's key cache, Dovecot builds the sort data in its index. The
-// sessions after it are "next": Herald reads the headers again (its keys
-// live with the session), Dovecot answers from its index. "again" is the
-// repeated SORT in a session, from Herald's session cache. Reported:
+// first session on each server is "first": Herald reads every header
+// (and keeps the keys with the folder's index), Dovecot builds the sort
+// data in its index. The sessions after it are "next": both answer from
+// what they kept. "again" is the repeated SORT in a session. Reported:
 // medians in ms over the runs, with ratios Herald/Dovecot.
 
 import (
