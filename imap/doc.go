@@ -73,11 +73,11 @@
 // or does not parse), the first address of From, To and Cc (the group
 // name for a group), and References or In-Reply-To. Strings are compared
 // with i;unicode-casemap (RFC 5051: title case, then NFKD), which is
-// i;ascii-casemap on ASCII; equal keys keep the sequence order. The keys of
-// each message are kept for the session, so a repeated SORT or THREAD
+// i;ascii-casemap on ASCII; equal keys keep the sequence order. The keys
+// of each message are kept for the session, so a repeated SORT or THREAD
 // reads no header again, and handed to a Mailbox that implements
-// [MailboxKeyCache], which shares them with the mailbox's next sessions. Charsets other than UTF-8 and US-ASCII are NO
-// [BADCHARSET]. SORT RETURN (ESORT, RFC 5267) answers ESEARCH with MIN
+// [MailboxKeyCache], which shares them with the mailbox's next sessions.
+// Charsets other than UTF-8 and US-ASCII are NO [BADCHARSET]. SORT RETURN (ESORT, RFC 5267) answers ESEARCH with MIN
 // and MAX the first and last message in the sort order, as Dovecot does.
 //
 // SEARCH RETURN (SAVE) keeps its result (RFC 5182, SEARCHRES) as UIDs
@@ -116,8 +116,8 @@
 // [sasl.Client] and SASL-IR, StartTLS, Enable, Select, List, Status,
 // Create, Delete, Rename, Subscribe, Append, Fetch, Search, Store, Copy,
 // Move, Expunge, Idle, Logout, Sort, ID and Compress). Fetch returns
-// flags, UIDs, dates, sizes,
-// envelopes and body sections decoded, and every item as a [Value];
+// flags, UIDs, dates, sizes, envelopes and body sections decoded, and
+// every item as a [Value];
 // Search and Fetch take their criteria and items in IMAP syntax. A NO or
 // BAD reply is an [*Error]; a response that does not parse is a
 // [*ProtocolError]. Literals in responses are bounded by
