@@ -499,6 +499,8 @@ func route(pend []*pending, name string) *pending {
 		kinds = []string{"SELECT", "EXAMINE"}
 	case "CAPABILITY":
 		kinds = []string{"CAPABILITY"}
+	case "SORT", "THREAD", "ID":
+		kinds = []string{name}
 	}
 	for _, p := range pend {
 		verb := strings.TrimPrefix(p.name, "UID ")

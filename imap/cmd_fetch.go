@@ -106,7 +106,7 @@ func topHeader(r io.ReaderAt, size int64) (*part, error) {
 
 func needsContent(it fetchItem) bool {
 	switch it.name {
-	case "FLAGS", "UID", "INTERNALDATE", "RFC822.SIZE", "MODSEQ":
+	case "FLAGS", "UID", "INTERNALDATE", "RFC822.SIZE", "MODSEQ", "SAVEDATE":
 		return false
 	}
 	return true
@@ -370,6 +370,13 @@ func (c *conn) fetchOne(seq uint32, m *fetchMsg, items []fetchItem, addFlags boo
 		case "BINARY", "BINARY.SIZE":
 			var err error
 			if b, err = c.fetchBinary(b, m, it); err != nil {
+				return err
+			}
+		case "SAVEDATE":
+			b = c.appendSaveDate(b, m)
+		case "PREVIEW":
+			var err error
+			if b, err = c.appendPreview(b, m); err != nil {
 				return err
 			}
 		}

@@ -378,5 +378,5 @@ func (c *conn) cmdAppend(cmd *command) error {
 	if res.UID != 0 {
 		c.okCode = "APPENDUID " + strconv.FormatUint(uint64(res.UIDValidity), 10) + " " + strconv.FormatUint(uint64(res.UID), 10)
 	}
-	return nil
+	return c.appendRest(cmd, name, res)
 }

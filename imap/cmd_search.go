@@ -46,6 +46,9 @@ func (c *conn) cmdSearch(cmd *command) error {
 		}
 	}
 	_ = lost // messages expunged meanwhile simply do not match
+	if c.saveResult(cmd, hits) {
+		return nil
+	}
 	modseq := c.searchModSeqResult(cmd, hits)
 	if !cmd.esearch && !c.rev2 {
 		b := []byte("SEARCH")
@@ -158,6 +161,8 @@ func (c *conn) matchKey(k *searchKey, seq, maxUID uint32, m *fetchMsg) (bool, er
 		return m.info.Size < k.n, nil
 	case "BEFORE", "ON", "SINCE":
 		return compareDate(k.op, m.info.InternalDate, k.date), nil
+	case "SAVEDBEFORE", "SAVEDON", "SAVEDSINCE", "SAVEDATESUPPORTED":
+		return c.matchSaveDate(k, m), nil
 	case "SENTBEFORE", "SENTON", "SENTSINCE":
 		h, err := m.header()
 		if err != nil {

@@ -49,6 +49,7 @@ type command struct {
 	search    *searchKey
 	searchRet []string
 	esearch   bool
+	sort      *sortArgs // SORT, THREAD
 
 	// CONDSTORE and QRESYNC parameters (condstore.go), nil without any
 	cond *condArgs
@@ -77,6 +78,7 @@ func (d *decoder) readCommand() (*command, error) {
 	cmd.name = strings.ToUpper(verb)
 	if cmd.name == "UID" {
 		cmd.uid = true
+		d.uidSet = true
 		if err := d.sp(); err != nil {
 			return cmd, err
 		}
@@ -86,7 +88,7 @@ func (d *decoder) readCommand() (*command, error) {
 		}
 		cmd.name = strings.ToUpper(verb)
 		switch cmd.name {
-		case "FETCH", "SEARCH", "STORE", "COPY", "MOVE", "EXPUNGE":
+		case "FETCH", "SEARCH", "STORE", "COPY", "MOVE", "EXPUNGE", "SORT", "THREAD":
 		default:
 			return cmd, syntaxErr("Unknown UID command")
 		}
@@ -153,6 +155,17 @@ func (d *decoder) args(cmd *command) error {
 		return nil
 	case "ID":
 		return d.idArgs(cmd)
+	case "GETQUOTA", "GETQUOTAROOT", "SETQUOTA":
+		return d.quotaArgs(cmd)
+	case "COMPRESS":
+		if err = d.sp(); err == nil {
+			cmd.mech, err = d.atom()
+		}
+		return err
+	case "SORT":
+		return d.sortArgs(cmd)
+	case "THREAD":
+		return d.threadArgs(cmd)
 	case "ENABLE":
 		for {
 			if err = d.sp(); err != nil {
@@ -456,6 +469,13 @@ func (d *decoder) appendArgs(cmd *command) error {
 	if err = d.sp(); err != nil {
 		return err
 	}
+	return d.appendMessage(cmd)
+}
+
+// appendMessage reads the flags, date and literal header of one message of
+// APPEND; MULTIAPPEND (RFC 3502) calls it for each further message.
+func (d *decoder) appendMessage(cmd *command) error {
+	cmd.flags, cmd.date, cmd.binary = nil, time.Time{}, false
 	c, err := d.peek()
 	if err != nil {
 		return err

@@ -50,12 +50,13 @@ type conn struct {
 	idle *atomic.Bool    // waiting for a command with nothing buffered
 	shut <-chan struct{} // closed by Shutdown
 
-	authFails int
-	errCount  int
-	okCode    string    // response code for the tagged OK of this command
-	bye       bool      // end the connection after this command
-	scratch   []byte    // a FETCH response being built, reused
-	searchNow time.Time // when the SEARCH started, for OLDER and YOUNGER
+	authFails  int
+	errCount   int
+	okCode     string    // response code for the tagged OK of this command
+	bye        bool      // end the connection after this command
+	scratch    []byte    // a FETCH response being built, reused
+	searchNow  time.Time // when the SEARCH started, for OLDER and YOUNGER
+	compressed bool      // COMPRESS=DEFLATE is on
 }
 
 func newConn(s *Server, lc *lifecycle.Conn) *conn {
@@ -86,6 +87,7 @@ func (c *conn) setTransport() {
 	c.br = bufio.NewReaderSize(c.nc, 4096)
 	c.bw = bufio.NewWriterSize(deadlineWriter{c}, 16<<10)
 	c.dec = newDecoder(c.br, c.lim, c.continuation)
+	c.dec.saved = c.savedSet
 }
 
 func (c *conn) shuttingDown() bool { return c.lc.ShuttingDown() }
@@ -270,6 +272,9 @@ func (c *conn) reply(cmd *command, err error) {
 	if name == "" {
 		name = "Command"
 	}
+	if err != nil {
+		c.saveFailed(cmd)
+	}
 	if err == nil {
 		if c.okCode != "" {
 			c.writeString(cmd.tag + " OK [" + c.okCode + "] " + name + " completed\r\n")
@@ -332,7 +337,8 @@ func (c *conn) run(cmd *command) (err error) {
 	}
 	err = c.dispatch(cmd)
 	if c.state == stateSelected && c.sel != nil && !c.bye {
-		expungeOK := cmd.uid || (cmd.name != "FETCH" && cmd.name != "STORE" && cmd.name != "SEARCH")
+		expungeOK := cmd.uid || (cmd.name != "FETCH" && cmd.name != "STORE" && cmd.name != "SEARCH" &&
+			cmd.name != "SORT" && cmd.name != "THREAD")
 		before := c.modSeqBefore()
 		if serr := c.sync(expungeOK); serr != nil && err == nil {
 			err = serr
@@ -360,7 +366,8 @@ var commandStates = map[string]uint8{
 	"LIST": inLoggedIn, "LSUB": inLoggedIn, "NAMESPACE": inLoggedIn, "STATUS": inLoggedIn,
 	"APPEND": inLoggedIn, "IDLE": inLoggedIn,
 	"CHECK": inSelected, "CLOSE": inSelected, "UNSELECT": inSelected, "EXPUNGE": inSelected,
-	"SEARCH": inSelected, "FETCH": inSelected, "STORE": inSelected, "COPY": inSelected, "MOVE": inSelected,
+	"COMPRESS": inLoggedIn, "GETQUOTA": inLoggedIn, "GETQUOTAROOT": inLoggedIn, "SETQUOTA": inLoggedIn,
+	"SEARCH": inSelected, "SORT": inSelected, "THREAD": inSelected, "FETCH": inSelected, "STORE": inSelected, "COPY": inSelected, "MOVE": inSelected,
 }
 
 func (c *conn) dispatch(cmd *command) error {
@@ -413,6 +420,14 @@ func (c *conn) dispatch(cmd *command) error {
 		return c.cmdExpunge(cmd)
 	case "SEARCH":
 		return c.cmdSearch(cmd)
+	case "COMPRESS":
+		return c.cmdCompress(cmd)
+	case "GETQUOTA", "GETQUOTAROOT", "SETQUOTA":
+		return c.cmdQuota(cmd)
+	case "SORT":
+		return c.cmdSort(cmd)
+	case "THREAD":
+		return c.cmdThread(cmd)
 	case "FETCH":
 		return c.cmdFetch(cmd)
 	case "STORE":
@@ -449,6 +464,7 @@ func (c *conn) capabilities() string {
 		"SPECIAL-USE", "CREATE-SPECIAL-USE", "LIST-EXTENDED", "LIST-STATUS", "ESEARCH",
 		"STATUS=SIZE", "BINARY", "UTF8=ACCEPT", "CHILDREN", "CONDSTORE", "QRESYNC",
 		"APPENDLIMIT="+strconv.FormatInt(c.lim.literal, 10))
+	caps = append(caps, c.extCapabilities()...)
 	return strings.Join(caps, " ")
 }
 

@@ -50,13 +50,39 @@
 // without one, source routes kept. NUL bytes of BODY sections are sent as
 // 0x80 (a literal holds no NUL); BINARY sends them in a literal8. SEARCH
 // TEXT looks at every header field, names included, and both TEXT and
-// BODY at text and message/* parts.
+// BODY at text and message/* parts. PREVIEW is the first text/plain part
+// that is not an attachment (else the first text/html one, turned into
+// text), decoded, white space collapsed, cut to 256 octets on a character
+// boundary; it is not cached.
 //
 // Message content is read through [Content], an io.ReaderAt: FETCH
 // BODY[...] streams byte ranges of the message to the client, and the
 // server finds the MIME parts (for BODYSTRUCTURE and section numbers) in
 // one streamed scan of the message, holding only part headers. APPEND hands
-// the literal to [User.Append] as an io.Reader.
+// the literal to [User.Append] as an io.Reader. With several messages
+// (MULTIAPPEND, RFC 3502) each goes to User.Append as it arrives, and
+// if one fails, or the command breaks off or does not parse to its end,
+// those already appended are expunged again before the NO or BAD: the
+// mailbox ends as it was, though another session may see them pass.
+//
+// # Sorting and threads
+//
+// SORT (RFC 5256, with DISPLAYFROM and DISPLAYTO of RFC 5957) and THREAD
+// take their keys from the header: the base subject of the first Subject
+// field ([BaseSubject]), the Date field (INTERNALDATE where it is missing
+// or does not parse), the first address of From, To and Cc (the group
+// name for a group), and References or In-Reply-To. Strings are compared
+// with i;unicode-casemap (RFC 5051: title case, then NFKD), which is
+// i;ascii-casemap on ASCII; equal keys keep the sequence order. The keys
+// of each message are kept for the session, so a repeated SORT or THREAD
+// reads no header again, and handed to a Mailbox that implements
+// [MailboxKeyCache], which shares them with the mailbox's next sessions.
+// Charsets other than UTF-8 and US-ASCII are NO [BADCHARSET]. SORT RETURN (ESORT, RFC 5267) answers ESEARCH with MIN
+// and MAX the first and last message in the sort order, as Dovecot does.
+//
+// SEARCH RETURN (SAVE) keeps its result (RFC 5182, SEARCHRES) as UIDs
+// until the next SELECT, EXAMINE, CLOSE or UNSELECT or a SEARCH or SORT
+// with SAVE that fails; "$" names it in every sequence set.
 //
 // # CONDSTORE and QRESYNC
 //
@@ -134,8 +160,9 @@
 // then one method per command with ctx first (Login, Authenticate with a
 // [sasl.Client] and SASL-IR, StartTLS, Enable, Select, List, Status,
 // Create, Delete, Rename, Subscribe, Append, Fetch, Search, Store, Copy,
-// Move, Expunge, Idle, Logout). Fetch returns flags, UIDs, dates, sizes,
-// envelopes and body sections decoded, and every item as a [Value];
+// Move, Expunge, Idle, Logout, Sort, ID and Compress). Fetch returns
+// flags, UIDs, dates, sizes, envelopes and body sections decoded, and
+// every item as a [Value];
 // Search and Fetch take their criteria and items in IMAP syntax. A NO or
 // BAD reply is an [*Error]; a response that does not parse is a
 // [*ProtocolError]. Literals in responses are bounded by
@@ -152,9 +179,10 @@
 //
 // # Not implemented
 //
-// NOTIFY, SORT/THREAD, CATENATE,
-// MULTIAPPEND, QUOTA, ACL and COMPRESS are not implemented. \Recent (which
-// RFC 9051 removed) is shown to IMAP4rev1 clients only, from a Mailbox that
+// NOTIFY, CATENATE and ACL are not implemented; SETQUOTA is refused with
+// NO [NOPERM]. ESORT is announced without CONTEXT=SORT and CONTEXT=SEARCH:
+// RETURN takes MIN, MAX, COUNT and ALL, not PARTIAL, UPDATE or CONTEXT.
+// \Recent (which RFC 9051 removed) is shown to IMAP4rev1 clients only, from a Mailbox that
 // implements [MailboxRecent]; STATUS RECENT is always 0.
 //
 // # Standards
@@ -172,6 +200,17 @@
 //   - RFC 5258, LIST-EXTENDED (selection and return options), RFC 5819
 //     LIST-STATUS
 //   - RFC 4731, ESEARCH
+//   - RFC 5256, SORT, THREAD=ORDEREDSUBJECT and THREAD=REFERENCES
+//   - RFC 5957, SORT=DISPLAY
+//   - RFC 5267, ESORT (without CONTEXT=SORT and CONTEXT=SEARCH)
+//   - RFC 5182, SEARCHRES
+//   - RFC 3502, MULTIAPPEND
+//   - RFC 4978, COMPRESS=DEFLATE (server and client)
+//   - RFC 9208, QUOTA with QUOTA=RES-STORAGE and QUOTA=RES-MESSAGE, from a
+//     User that implements [UserQuota] (not QUOTASET)
+//   - RFC 8514, SAVEDATE, from a Mailbox that implements [MailboxSaveDate]
+//     (NIL otherwise)
+//   - RFC 8970, PREVIEW (LAZY accepted, the preview always computed)
 //   - RFC 5032, WITHIN (SEARCH OLDER and YOUNGER)
 //   - RFC 3516, BINARY
 //   - RFC 8438, STATUS=SIZE
@@ -180,6 +219,19 @@
 //   - RFC 3691, UNSELECT
 //   - RFC 2342, NAMESPACE
 //   - RFC 7162, CONDSTORE and QRESYNC
+//
+// # Compression
+//
+// COMPRESS DEFLATE (RFC 4978), once logged in, after STARTTLS or on
+// implicit TLS alike, makes both directions raw DEFLATE. The server
+// compresses each response burst (what it writes before it waits for the
+// client, cut every 16 KiB) as a segment of its own ended by a sync flush,
+// so a client decodes every response when it arrives; as segments never
+// refer to earlier ones, the deflater is taken from a pool of the Server
+// for each segment rather than held by the connection, which keeps about
+// 80 KiB (the inflater's window and tables and the buffers). A stream
+// that does not inflate ends the connection. [Client.Compress] turns it on
+// from the client side.
 //
 // # Connections
 //

@@ -44,6 +44,12 @@ type decoder struct {
 	// sawLiteral records a literal in the command, so that a parse error
 	// after one is not mistaken for a line the client still sends.
 	sawLiteral bool
+	// saved returns the result of the last SEARCH ... SAVE (RFC 5182)
+	// for "$", as UIDs or as sequence numbers (uidSet, which the UID
+	// commands and the UID search key set); nil makes "$" a syntax
+	// error.
+	saved  func(uid bool) SeqSet
+	uidSet bool
 }
 
 func newDecoder(r *bufio.Reader, lim limits, cont func(int64) error) *decoder {
@@ -57,6 +63,7 @@ func (d *decoder) reset() {
 	d.fatal = false
 	d.sawLiteral = false
 	d.last = 0
+	d.uidSet = false
 }
 
 func (d *decoder) peek() (byte, error) {
@@ -502,6 +509,10 @@ func (d *decoder) flagList() ([]Flag, error) {
 
 // seqSet reads a sequence-set.
 func (d *decoder) seqSet() (SeqSet, error) {
+	if c, _ := d.peek(); c == '$' && d.saved != nil {
+		d.readByte()
+		return d.saved(d.uidSet), nil
+	}
 	var set SeqSet
 	for {
 		if len(set) >= d.lim.setRanges {

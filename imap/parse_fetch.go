@@ -144,8 +144,10 @@ func (d *decoder) fetchAtt(name string) (fetchItem, error) {
 	it := fetchItem{name: name}
 	switch name {
 	case "FLAGS", "UID", "INTERNALDATE", "RFC822.SIZE", "ENVELOPE", "BODYSTRUCTURE",
-		"RFC822", "RFC822.HEADER", "RFC822.TEXT", "MODSEQ":
+		"RFC822", "RFC822.HEADER", "RFC822.TEXT", "MODSEQ", "SAVEDATE":
 		return it, nil
+	case "PREVIEW":
+		return it, d.previewModifiers()
 	case "BODY", "BODY.PEEK", "BINARY", "BINARY.PEEK", "BINARY.SIZE":
 	default:
 		return it, syntaxErr("Unknown FETCH item")

@@ -28,7 +28,7 @@ func (d *decoder) searchArgs(cmd *command) error {
 		var pre string
 		if c, err := d.peek(); err != nil {
 			return err
-		} else if c != '(' && c != '*' && (c < '0' || c > '9') {
+		} else if c != '(' && c != '*' && c != '$' && (c < '0' || c > '9') {
 			a, err := d.atom()
 			if err != nil {
 				return err
@@ -89,7 +89,7 @@ func (d *decoder) searchReturn(cmd *command) error {
 		a, err := d.atom()
 		a = strings.ToUpper(a)
 		switch a {
-		case "MIN", "MAX", "ALL", "COUNT":
+		case "MIN", "MAX", "ALL", "COUNT", "SAVE":
 		default:
 			if err == nil {
 				err = syntaxErr("Unknown SEARCH return option")
@@ -131,8 +131,11 @@ func (d *decoder) searchKey(depth int, pre string) (*searchKey, error) {
 			err = syntaxErr("Empty search list")
 		}
 		return k, err
-	case c == '*' || ('0' <= c && c <= '9'):
+	case c == '*' || c == '$' || ('0' <= c && c <= '9'):
+		uid := d.uidSet
+		d.uidSet = false
 		set, err := d.seqSet()
+		d.uidSet = uid
 		return &searchKey{op: "SEQ", set: set}, err
 	}
 	if pre == "" {
@@ -145,7 +148,7 @@ func (d *decoder) searchKey(depth int, pre string) (*searchKey, error) {
 	k := &searchKey{op: pre}
 	var err error
 	switch k.op {
-	case "ALL", "ANSWERED", "DELETED", "DRAFT", "FLAGGED", "NEW", "OLD", "RECENT", "SEEN",
+	case "ALL", "ANSWERED", "DELETED", "DRAFT", "FLAGGED", "NEW", "OLD", "RECENT", "SEEN", "SAVEDATESUPPORTED",
 		"UNANSWERED", "UNDELETED", "UNDRAFT", "UNFLAGGED", "UNSEEN":
 		return k, nil
 	case "BCC", "BODY", "CC", "FROM", "SUBJECT", "TEXT", "TO":
@@ -173,7 +176,7 @@ func (d *decoder) searchKey(depth int, pre string) (*searchKey, error) {
 		}
 		k.str, err = d.astring()
 		return k, err
-	case "BEFORE", "ON", "SINCE", "SENTBEFORE", "SENTON", "SENTSINCE":
+	case "BEFORE", "ON", "SINCE", "SENTBEFORE", "SENTON", "SENTSINCE", "SAVEDBEFORE", "SAVEDON", "SAVEDSINCE":
 		if err := d.sp(); err != nil {
 			return nil, err
 		}
@@ -199,7 +202,10 @@ func (d *decoder) searchKey(depth int, pre string) (*searchKey, error) {
 		if err := d.sp(); err != nil {
 			return nil, err
 		}
+		uid := d.uidSet
+		d.uidSet = true
 		k.set, err = d.seqSet()
+		d.uidSet = uid
 		return k, err
 	case "NOT":
 		if err := d.sp(); err != nil {

@@ -29,6 +29,10 @@ type selected struct {
 	// highest is the HIGHESTMODSEQ the view holds every change of, 0
 	// for a mailbox without mod-sequences (condstore.go).
 	highest uint64
+	// sortCache holds the SORT and THREAD keys of the messages by UID.
+	sortCache map[UID]*sortInfo
+	// saved is the result of SEARCH RETURN (SAVE), "$" (RFC 5182).
+	saved []UID
 }
 
 // claimRecent asks the mailbox which of msgs are recent for this session.
@@ -85,6 +89,9 @@ func (s *selected) seqOf(uid UID) uint32 {
 // interpreted as UIDs when uid is true.
 func (s *selected) resolve(set SeqSet, uid bool) ([]uint32, error) {
 	var out []uint32
+	if len(set) == 0 {
+		return nil, nil // an empty "$" (RFC 5182)
+	}
 	if !uid {
 		max := s.max()
 		if max == 0 {

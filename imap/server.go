@@ -139,6 +139,8 @@ type Server struct {
 
 	lifeOnce sync.Once
 	life     lifecycle.Server
+	// deflaters are shared by the connections with COMPRESS=DEFLATE.
+	deflaters deflaters
 }
 
 func orInt(v, def int) int {

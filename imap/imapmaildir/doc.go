@@ -82,6 +82,23 @@
 // structure, the bodies streamed through), several at once, with the
 // kernel asked to read the next files ahead.
 //
+// The server's SORT and THREAD keys of each message (imap.MailboxKeyCache)
+// are kept in memory with the folder's index, shared by its sessions, so
+// only the first SORT after the Backend started reads the headers.
+//
+// SAVEDATE (RFC 8514) is the time at the start of the message's file name,
+// which package maildir, Dovecot and mutt write when they save the file
+// (delivery, APPEND, COPY or MOVE): stable across sessions and restarts,
+// unchanged by flags, and free to read; a name without such a time gives
+// NIL.
+//
+// # Quota
+//
+// A tree with a Maildir++ quota (maildir.Options.Quota, or its
+// maildirsize) has one QUOTA root, "", over all its folders (RFC 9208):
+// STORAGE in KiB of the message files, rounded up, and MESSAGE, each when
+// the quota limits it; the use is maildirsize's, as deliveries count it.
+//
 // # Errors
 //
 // Errors of package maildir become IMAP replies in one place: a quota

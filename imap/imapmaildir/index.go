@@ -83,6 +83,9 @@ type index struct {
 	// completely (see dirSig), for SELECT without a watcher running.
 	sig dirSig
 
+	// keys are the server's SORT and THREAD keys (sortkeys.go).
+	keys keyCache
+
 	// The metadata cache (cache.go).
 	sums       map[uint32]*cached
 	sumBytes   int64
