@@ -60,8 +60,10 @@ type Message struct {
 
 // Result is what a run did.
 type Result struct {
-	// Ops counts the commands that completed, by operation.
-	Ops map[string]int
+	// Ops counts the commands that completed, by operation, and Time
+	// sums their latencies.
+	Ops  map[string]int
+	Time map[string]time.Duration
 	// Errors holds what went wrong, one entry per failed client.
 	Errors []error
 	// Want holds the messages of the clients that must be in the
@@ -108,12 +110,12 @@ func Run(ctx context.Context, o Options) *Result {
 	}
 	ctx, cancel := context.WithTimeout(ctx, o.Duration)
 	defer cancel()
-	res := &Result{Ops: map[string]int{}, Want: map[string]Message{}}
+	res := &Result{Ops: map[string]int{}, Time: map[string]time.Duration{}, Want: map[string]Message{}}
 	var mu sync.Mutex
 	var wg sync.WaitGroup
 	for i := range o.Clients {
 		wg.Go(func() {
-			c := &client{o: o, id: i, rnd: rand.New(rand.NewPCG(o.Seed, uint64(i))), own: map[uint32]*own{}, ops: map[string]int{}}
+			c := &client{o: o, id: i, rnd: rand.New(rand.NewPCG(o.Seed, uint64(i))), own: map[uint32]*own{}, ops: map[string]int{}, times: map[string]time.Duration{}}
 			err := c.run(ctx)
 			mu.Lock()
 			defer mu.Unlock()
@@ -123,6 +125,9 @@ func Run(ctx context.Context, o Options) *Result {
 			}
 			for k, v := range c.ops {
 				res.Ops[k] += v
+			}
+			for k, v := range c.times {
+				res.Time[k] += v
 			}
 			for u, m := range c.own {
 				res.Want[m.id] = Message{UID: u, ID: m.id, Flags: sortedFlags(m.flags), Body: m.body}
@@ -143,10 +148,12 @@ type own struct {
 
 // client is one connection's worth of state.
 type client struct {
-	o   Options
-	id  int
-	rnd *rand.Rand
-	ops map[string]int
+	o     Options
+	id    int
+	rnd   *rand.Rand
+	ops   map[string]int
+	times map[string]time.Duration
+	sent  time.Time // when the running command was sent
 
 	nc       net.Conn
 	r        *bufio.Reader
@@ -279,6 +286,7 @@ func (c *client) send(name, line string) (string, error) {
 	c.tag++
 	tag := "s" + strconv.Itoa(c.tag)
 	c.cmdName = name
+	c.sent = time.Now()
 	c.nc.SetDeadline(time.Now().Add(30 * time.Second))
 	_, err := io.WriteString(c.nc, tag+" "+line+"\r\n")
 	c.note("C: " + tag + " " + line)
@@ -298,6 +306,9 @@ func (c *client) finish(name, line, tag string) ([]response, error) {
 				return nil, fmt.Errorf("%s: %s", line, r.text)
 			}
 			c.ops[name]++
+			if c.times != nil {
+				c.times[name] += time.Since(c.sent)
+			}
 			return append(out, r), nil
 		}
 		if err := c.untagged(r); err != nil {
@@ -632,12 +643,23 @@ func (c *client) doStore() error {
 	if err != nil {
 		return err
 	}
-	// The last FETCH of it has the flags as they now are.
+	// The last FETCH of it has the flags as they now are. Dovecot
+	// sends none at times: then they are fetched.
 	var last string
 	for _, r := range rs {
 		if got, ok := fetchUID(r.text); ok && got == u && strings.Contains(r.text, " FETCH ") {
 			last = r.text
 		}
+	}
+	if last == "" {
+		rs, err := c.cmd("UID FETCH", "UID FETCH "+strconv.FormatUint(uint64(u), 10)+" (UID FLAGS)")
+		if err != nil {
+			return err
+		}
+		if err := c.sawOnce(rs, u); err != nil {
+			return err
+		}
+		return nil // untagged checked the flags
 	}
 	if fl, ok := fetchFlags(last); !ok || !slices.Equal(fl, sortedFlags(m.flags)) {
 		return fmt.Errorf("UID STORE %d %s (%s): the response ends with %q, want FLAGS %v", u, op, f, last, sortedFlags(m.flags))
@@ -720,6 +742,7 @@ func (c *client) doExpunge() error {
 				return fmt.Errorf("UID EXPUNGE %s: %s", us, r.text)
 			}
 			c.ops["UID EXPUNGE"]++
+			c.times["UID EXPUNGE"] += time.Since(c.sent)
 			break
 		}
 		if n, ok := expungeOf(r.text); ok && n >= 1 && n <= len(c.seq) && c.seq[n-1] == u {
