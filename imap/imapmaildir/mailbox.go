@@ -262,7 +262,7 @@ func (h *handle) summarize(f *os.File, e *entry, buf *[]byte) (*imap.Summary, er
 		}
 		b := (*buf)[:e.raw+1]
 		n, err := io.ReadFull(f, b)
-		if err != nil && err != io.ErrUnexpectedEOF {
+		if err != nil && err != io.ErrUnexpectedEOF && err != io.EOF { // EOF: an empty file
 			h.u.b.logger().Warn("imapmaildir: cannot read message, skipped", "dir", x.md.Dir(), "uid", e.uid, "err", err)
 			return nil, &sentinelError{imap.ErrNoSuchMessage, err}
 		}
