@@ -53,7 +53,9 @@
 // is ignored (with a log line) and rewritten. [Backend.MaxCacheBytes]
 // bounds it. Messages without a summary are parsed whole (headers and MIME
 // structure, the bodies streamed through), several at once, with the
-// kernel asked to read the next files ahead.
+// kernel asked to read the next files ahead. BODY[] of a message file of
+// at most 64 KiB costs an open, one read into a pooled buffer and a close;
+// larger files are streamed.
 //
 // # Errors
 //
