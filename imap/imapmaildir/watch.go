@@ -314,9 +314,10 @@ func (x *index) stillThere(uids []uint32) []uint32 {
 		}
 		missing := false
 		for _, u := range uids {
-			i, ok := x.find(u)
-			if _, there := found[x.msgs[i].base]; ok && !there {
-				missing = true
+			if i, ok := x.find(u); ok {
+				if _, there := found[x.msgs[i].base]; !there {
+					missing = true
+				}
 			}
 		}
 		if !missing {

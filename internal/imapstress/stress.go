@@ -221,8 +221,10 @@ func (c *client) run(ctx context.Context) error {
 			err = c.reconnect(ctx)
 		}
 		if err != nil {
-			if ctx.Err() != nil && isNetErr(err) {
-				return nil // the run ended in the middle of a command
+			// The run ended in the middle of a command (a dial
+			// can time out at the deadline before ctx says so).
+			if dl, _ := ctx.Deadline(); (ctx.Err() != nil || !time.Now().Before(dl)) && isNetErr(err) {
+				return nil
 			}
 			return err
 		}
