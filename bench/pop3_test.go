@@ -166,6 +166,12 @@ func startDovecotMaildir(b *testing.B, dir string, populate func(maildir string)
 // or "imap", that leaves the stopping to the caller. populate may be nil
 // to serve a Maildir that is already in place.
 func spawnDovecotMaildir(b *testing.B, dir, proto string, populate func(maildir string)) (addr string, pid int, stop func()) {
+	return spawnDovecotConf(b, dir, proto, populate, "", "")
+}
+
+// spawnDovecotConf is spawnDovecotMaildir with more configuration: login
+// goes into the service block of proto-login, extra at the end.
+func spawnDovecotConf(b *testing.B, dir, proto string, populate func(maildir string), login, extra string) (addr string, pid int, stop func()) {
 	bin := peertest.LookPath(b, "dovecot")
 	uid, gid := os.Getuid(), os.Getgid()
 	loginUser := ""
@@ -232,6 +238,7 @@ userdb {
 }
 service %[7]s-login {
   chroot =
+%[8]s
   inet_listener %[7]s {
     address = 127.0.0.1
     port = %[5]d
@@ -243,7 +250,8 @@ service %[7]s-login {
 service anvil {
   chroot =
 }
-`, dir, loginUser, uid, gid, port, group, proto)
+%[9]s
+`, dir, loginUser, uid, gid, port, group, proto, login, extra)
 	confFile := filepath.Join(dir, "dovecot.conf")
 	if err := os.WriteFile(confFile, []byte(conf), 0o644); err != nil {
 		b.Fatal(err)
@@ -439,7 +447,10 @@ func TestPOP3MaildirBenchServer(t *testing.T) {
 // (../testdata/messages, each with LF line endings and a sequence header)
 // into the Maildir root under names carrying ,S= and ,W= as a delivery
 // agent gives them, and assigns their UIDs.
-func buildBenchMaildir(b *testing.B, root string) {
+func buildBenchMaildir(b *testing.B, root string) { buildBenchMaildirN(b, root, pop3MaildirCount) }
+
+// buildBenchMaildirN is buildBenchMaildir with count messages.
+func buildBenchMaildirN(b *testing.B, root string, count int) {
 	var corpus [][]byte
 	filepath.WalkDir(filepath.Join("..", "testdata", "messages"), func(p string, d os.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
@@ -465,7 +476,7 @@ func buildBenchMaildir(b *testing.B, root string) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	for i := range pop3MaildirCount {
+	for i := range count {
 		msg := append(fmt.Appendf(nil, "X-Bench-Seq: %d\n", i), corpus[i%len(corpus)]...)
 		lf := bytes.Count(msg, []byte("\n"))
 		name := fmt.Sprintf("%d.M%dP1Q%d.bench,S=%d,W=%d:2,", 1700000000+i/100, i%100, i, len(msg), len(msg)+lf)

@@ -488,17 +488,27 @@ func (m *Maildir) locate(base string, fresh bool) (fileEntry, bool) {
 // baseOf returns the base name of the message with UID uid, reading
 // dovecot-uidlist again if needed.
 func (m *Maildir) baseOf(uid uint32) (string, error) {
-	if m.ul == nil {
-		if err := m.refresh(); err != nil {
-			return "", err
+	find := func() (string, bool) {
+		if m.ul == nil {
+			return "", false
 		}
-	}
-	if m.ul != nil {
 		recs := m.ul.records
 		i := sort.Search(len(recs), func(i int) bool { return recs[i].uid >= uid })
 		if i < len(recs) && recs[i].uid == uid {
-			return recs[i].base, nil
+			return recs[i].base, true
 		}
+		return "", false
+	}
+	if base, ok := find(); ok {
+		return base, nil
+	}
+	// Not in the list as last read: another Maildir (another process,
+	// or another Store in this one) may have given the UID since.
+	if err := m.refresh(); err != nil {
+		return "", err
+	}
+	if base, ok := find(); ok {
+		return base, nil
 	}
 	return "", ErrGone
 }

@@ -2,10 +2,13 @@ package imapmaildir
 
 import (
 	"bytes"
+	"errors"
 	"io"
 	"os"
 	"sort"
 	"sync"
+
+	"golang.org/x/sys/unix"
 )
 
 // Messages on disk may end their lines with a bare LF, as Dovecot, mutt
@@ -283,4 +286,203 @@ func (c *crlfReader) Read(p []byte) (int, error) {
 		in = in[j+1:]
 	}
 	return n, err
+}
+
+// smallFile is the largest message file Open reads whole, in one read,
+// into a buffer of the pool of crlfContent (a read of smallFile+1 bytes
+// tells the size): a FETCH of many small messages then costs an open, a
+// read and a close per message, and the conversion runs on memory.
+const smallFile = crlfBuffer - 1
+
+// errFileSize is the error of a message file whose size is not the one
+// its name gives.
+var errFileSize = errors.New("the file does not have the size in its name")
+
+// openSmall reads the message file path, raw bytes long as its name says
+// and size bytes with CRLF, into a buffer of pool. With verify, the size
+// with CRLF is counted and must be size; without, it is trusted (the
+// metadata cache verified it).
+func openSmall(path string, size, raw int64, verify bool, pool *sync.Pool) (*memContent, error) {
+	if raw < 0 || raw > smallFile {
+		return nil, errors.New("imapmaildir: not a small file")
+	}
+	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC|unix.O_NOCTTY, 0)
+	if err != nil {
+		return nil, &os.PathError{Op: "open", Path: path, Err: err}
+	}
+	var bp *[]byte
+	if b, ok := pool.Get().(*[]byte); ok && cap(*b) >= crlfBuffer {
+		bp = b
+	} else {
+		b := make([]byte, crlfBuffer)
+		bp = &b
+	}
+	buf := (*bp)[:raw+1]
+	n := 0
+	for n < len(buf) {
+		m, err := unix.Pread(fd, buf[n:], int64(n))
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			unix.Close(fd)
+			pool.Put(bp)
+			return nil, &os.PathError{Op: "read", Path: path, Err: err}
+		}
+		if m == 0 {
+			break
+		}
+		n += m
+	}
+	unix.Close(fd)
+	c := &memContent{data: buf[:n], bp: bp, pool: pool, size: size}
+	if int64(n) != raw || verify && raw+bareLFs(c.data) != size {
+		pool.Put(bp)
+		return nil, errFileSize
+	}
+	c.crlf = raw != size
+	return c, nil
+}
+
+// bareLFs counts the LFs of b that no CR precedes.
+func bareLFs(b []byte) int64 {
+	var n int64
+	for i := 0; ; {
+		j := bytes.IndexByte(b[i:], '\n')
+		if j < 0 {
+			return n
+		}
+		i += j
+		if i == 0 || b[i-1] != '\r' {
+			n++
+		}
+		i++
+	}
+}
+
+// memContent is a message file held in memory, with bare LFs read as
+// CRLF when crlf is set. It is safe for concurrent use.
+type memContent struct {
+	data []byte
+	bp   *[]byte // data's buffer, back to pool at Close
+	pool *sync.Pool
+	size int64 // with CRLF
+	crlf bool
+
+	mu sync.Mutex
+	// Where the next sequential read continues: the converted offset,
+	// the offset in data, and whether the CR of the bare LF at phys was
+	// sent but not the LF.
+	seqV, phys int64
+	pendLF     bool
+}
+
+// ReadAt reads the converted message at offset v.
+func (c *memContent) ReadAt(p []byte, v int64) (int, error) {
+	if v < 0 {
+		return 0, errors.New("imapmaildir: negative offset")
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.data == nil {
+		return 0, os.ErrClosed
+	}
+	if v >= c.size {
+		return 0, io.EOF
+	}
+	var n int
+	if !c.crlf {
+		n = copy(p, c.data[v:])
+	} else {
+		if v != c.seqV {
+			c.seek(v)
+		}
+		n = c.convert(p)
+	}
+	if n < len(p) {
+		return n, io.EOF
+	}
+	return n, nil
+}
+
+// seek sets the sequential position to the converted offset v, walking
+// the data from its start.
+func (c *memContent) seek(v int64) {
+	var virt, phys int64
+	c.pendLF = false
+	for {
+		j := int64(bytes.IndexByte(c.data[phys:], '\n'))
+		if j < 0 || virt+j >= v {
+			c.seqV, c.phys = v, phys+(v-virt)
+			return
+		}
+		virt, phys = virt+j, phys+j
+		// c.data[phys] is an LF.
+		if phys == 0 || c.data[phys-1] != '\r' {
+			if v == virt+1 {
+				c.seqV, c.phys, c.pendLF = v, phys, true
+				return
+			}
+			virt++
+		}
+		virt++
+		phys++
+	}
+}
+
+// convert copies the data from the sequential position into p, with a CR
+// before each bare LF.
+func (c *memContent) convert(p []byte) int {
+	d := c.data
+	n := 0
+	phys := c.phys
+	if c.pendLF && len(p) > 0 {
+		p[0] = '\n'
+		n = 1
+		phys++
+		c.pendLF = false
+	}
+	for n < len(p) && phys < int64(len(d)) {
+		rest := d[phys:]
+		j := bytes.IndexByte(rest, '\n')
+		if j < 0 {
+			k := copy(p[n:], rest)
+			n += k
+			phys += int64(k)
+			break
+		}
+		k := copy(p[n:], rest[:j])
+		n += k
+		phys += int64(k)
+		if k < j || n == len(p) {
+			break
+		}
+		// d[phys] is an LF.
+		if phys == 0 || d[phys-1] != '\r' {
+			p[n] = '\r'
+			n++
+			if n == len(p) {
+				c.pendLF = true
+				break
+			}
+		}
+		p[n] = '\n'
+		n++
+		phys++
+	}
+	c.phys = phys
+	c.seqV += int64(n)
+	return n
+}
+
+// Close gives the buffer back to the pool.
+func (c *memContent) Close() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.data == nil {
+		return os.ErrClosed
+	}
+	c.data = nil
+	c.pool.Put(c.bp)
+	return nil
 }

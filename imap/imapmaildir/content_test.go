@@ -103,3 +103,83 @@ type chunkReader struct {
 }
 
 func (c *chunkReader) Read(p []byte) (int, error) { return c.r.Read(p[:min(len(p), c.n)]) }
+
+// FuzzMemContent reads a small message file through openSmall: whole,
+// sequentially in pieces of n bytes with a read at off in between, and at
+// off, against the file converted at once; and a size that is not the
+// file's is refused.
+func FuzzMemContent(f *testing.F) {
+	f.Add([]byte("a\nb\r\nc\n\n"), int64(0), 3)
+	f.Add([]byte("\n\n\r\n\n"), int64(1), 1)
+	f.Add([]byte("\r\n\r\r\n\n"), int64(2), 2)
+	f.Add([]byte("no newline"), int64(4), 100)
+	f.Add([]byte{}, int64(0), 1)
+	dir := f.TempDir()
+	var pool sync.Pool
+	f.Fuzz(func(t *testing.T, data []byte, off int64, n int) {
+		if n <= 0 || n > 1<<16 || len(data) > smallFile {
+			return
+		}
+		if off < 0 {
+			off = -off
+		}
+		p := filepath.Join(dir, "m")
+		if err := os.WriteFile(p, data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		want := crlf(data)
+		size, raw := int64(len(want)), int64(len(data))
+		if _, err := openSmall(p, size, raw+1, false, &pool); err != errFileSize {
+			t.Fatalf("file shorter than its name: %v", err)
+		}
+		if raw > 0 {
+			if _, err := openSmall(p, size, raw-1, false, &pool); err != errFileSize {
+				t.Fatalf("file longer than its name: %v", err)
+			}
+		}
+		if bareLFs(data) > 0 {
+			if _, err := openSmall(p, size+1, raw, true, &pool); err != errFileSize {
+				t.Fatalf("wrong size with CRLF verified: %v", err)
+			}
+		}
+		c, err := openSmall(p, size, raw, true, &pool)
+		if err != nil {
+			t.Fatal(err)
+		}
+		all, err := io.ReadAll(io.NewSectionReader(c, 0, size))
+		if err != nil || !bytes.Equal(all, want) {
+			t.Fatalf("whole: %q, %v; want %q", all, err, want)
+		}
+		var got []byte
+		buf := make([]byte, n)
+		for v := int64(0); v < size; {
+			if v == int64(n) {
+				one := make([]byte, 1)
+				c.ReadAt(one, off%max(size, 1))
+			}
+			m, err := c.ReadAt(buf, v)
+			got = append(got, buf[:m]...)
+			v += int64(m)
+			if err != nil || m == 0 {
+				break
+			}
+		}
+		if !bytes.Equal(got, want) {
+			t.Fatalf("sequential by %d: %q; want %q", n, got, want)
+		}
+		m, err := c.ReadAt(buf, off)
+		var exp []byte
+		if off < size {
+			exp = want[off:min(size, off+int64(n))]
+		}
+		if !bytes.Equal(buf[:m], exp) || m < n && err == nil {
+			t.Fatalf("ReadAt(%d, %d) = %q, %v; want %q", n, off, buf[:m], err, exp)
+		}
+		if err := c.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.ReadAt(buf, 0); err == nil && size > 0 {
+			t.Fatal("ReadAt after Close succeeded")
+		}
+	})
+}

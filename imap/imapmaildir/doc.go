@@ -80,7 +80,9 @@
 // is ignored (with a log line) and rewritten. [Backend.MaxCacheBytes]
 // bounds it. Messages without a summary are parsed whole (headers and MIME
 // structure, the bodies streamed through), several at once, with the
-// kernel asked to read the next files ahead.
+// kernel asked to read the next files ahead. BODY[] of a message file of
+// at most 64 KiB costs an open, one read into a pooled buffer and a close;
+// larger files are streamed.
 //
 // The server's SORT and THREAD keys of each message (imap.MailboxKeyCache)
 // are kept in memory with the folder's index, shared by its sessions, so

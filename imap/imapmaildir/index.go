@@ -450,16 +450,19 @@ func (x *index) deletedUIDs(uids []imap.UID) []uint32 {
 	return out
 }
 
-// sizeOf returns the sizes the index gives the message uid: with CRLF,
-// and of the file.
-func (x *index) sizeOf(uid uint32) (size, raw int64, ok bool) {
+// fileOf returns the path of the message uid's file as the index knows
+// it, its size with CRLF and the file's size, and whether a summary made
+// from this very file verified the size with CRLF.
+func (x *index) fileOf(uid uint32) (path string, size, raw int64, verified, ok bool) {
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	i, ok := x.find(uid)
 	if !ok {
-		return 0, 0, false
+		return "", 0, 0, false, false
 	}
-	return x.msgs[i].size, x.msgs[i].raw, true
+	e := &x.msgs[i]
+	c, sum := x.sums[uid]
+	return e.path(x.md.Dir()), e.size, e.raw, sum && c.matches(e), true
 }
 
 // changed reads the folder again after a change the index cannot follow

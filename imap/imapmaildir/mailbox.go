@@ -65,9 +65,24 @@ func (h *handle) Messages(ctx context.Context) ([]imap.MessageInfo, error) {
 // its name gives is skipped with a log line: the server answers NO
 // [EXPUNGEISSUED] for it and goes on with the others.
 func (h *handle) Open(ctx context.Context, uid imap.UID) (imap.Content, error) {
-	size, raw, ok := h.idx.sizeOf(uint32(uid))
+	path, size, raw, verified, ok := h.idx.fileOf(uint32(uid))
 	if !ok {
 		return nil, imap.ErrNoSuchMessage
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if raw <= smallFile {
+		// The file where the index last saw it; one renamed since by
+		// another process is looked for below.
+		c, err := openSmall(path, size, raw, !verified, &h.u.b.bufs)
+		if err == nil {
+			return c, nil
+		}
+		if errors.Is(err, errFileSize) {
+			h.u.b.logger().Warn("imapmaildir: message file does not have the size in its name, skipped", "dir", h.idx.md.Dir(), "uid", uid, "file", path)
+			return nil, imap.ErrNoSuchMessage
+		}
 	}
 	f, err := h.idx.md.OpenMessage(ctx, uint32(uid))
 	if err != nil {
@@ -220,6 +235,13 @@ const summaryAhead = 256
 // imap.ErrNoSuchMessage, with a log line.
 func (h *handle) openForSummary(ctx context.Context, e *entry) (*os.File, error) {
 	x := h.idx
+	// At the path the index has, with the system calls of an open
+	// only (os.Open adds five); a file renamed since is looked for.
+	path := e.path(x.md.Dir())
+	if fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC|unix.O_NOCTTY, 0); err == nil {
+		unix.Fadvise(fd, 0, 0, unix.FADV_WILLNEED)
+		return os.NewFile(uintptr(fd), path), nil
+	}
 	f, err := x.md.OpenMessage(ctx, e.uid)
 	if err != nil {
 		if ctx.Err() != nil {
@@ -246,8 +268,15 @@ func (h *handle) summarize(f *os.File, e *entry, buf *[]byte) (*imap.Summary, er
 			*buf = make([]byte, e.raw+1)
 		}
 		b := (*buf)[:e.raw+1]
-		n, err := io.ReadFull(f, b)
-		if err != nil && err != io.ErrUnexpectedEOF {
+		// One read: a regular file gives all it has up to the size
+		// asked; fewer bytes than its size only when interrupted.
+		n, err := f.Read(b)
+		for err == nil && n > 0 && int64(n) < e.raw {
+			var m int
+			m, err = f.Read(b[n:])
+			n += m
+		}
+		if err != nil && err != io.EOF { // EOF: an empty file
 			h.u.b.logger().Warn("imapmaildir: cannot read message, skipped", "dir", x.md.Dir(), "uid", e.uid, "err", err)
 			return nil, &sentinelError{imap.ErrNoSuchMessage, err}
 		}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 	"unsafe"
 
@@ -216,6 +217,14 @@ func (x *index) apply(evs []event, overflow bool) {
 		i, _ := x.find(uid)
 		e := &x.msgs[i]
 		if e.name != ev.name || e.new != (ev.sub == "new") {
+			// An event older than what the index holds (the Backend
+			// renamed the file again since, and gave the index the
+			// newer name) names a file that is gone: taking it would
+			// bring back old flags, and drop the message at the
+			// removal event that follows.
+			if _, err := os.Lstat(filepath.Join(x.md.Dir(), ev.sub, ev.name)); err != nil {
+				continue
+			}
 			e.name, e.new = ev.name, ev.sub == "new"
 			if f := n.Flags(); f != e.letters {
 				e.letters = f
@@ -238,8 +247,13 @@ func (x *index) apply(evs []event, overflow bool) {
 		}
 	}
 	if len(drop) > 0 {
+		// The events of one rename can come in two batches (the
+		// watcher late to read them, its settle time past): the
+		// removal of the old name in this one, the new name in the
+		// next. Only a message that no listing shows under any name
+		// is gone.
+		drop, changed = x.stillThere(drop), true
 		x.removedLocked(drop, nil)
-		changed = true
 	}
 	for base, ev := range pending {
 		if full {
@@ -273,4 +287,67 @@ func (x *index) apply(evs []event, overflow bool) {
 	if changed {
 		x.notify(nil)
 	}
+}
+
+// stillThere looks for the files of the messages uids, whose names the
+// index has are gone, in new/ and cur/ under any name: it takes the names
+// it finds and returns the UIDs of the messages it does not find in two
+// listings. x.mu is held.
+func (x *index) stillThere(uids []uint32) []uint32 {
+	dir := x.md.Dir()
+	found := map[string]event{}
+	for range 2 {
+		for _, sub := range []string{"cur", "new"} {
+			d, err := os.Open(filepath.Join(dir, sub))
+			if err != nil {
+				return uids
+			}
+			names, err := d.Readdirnames(-1)
+			d.Close()
+			if err != nil {
+				return uids
+			}
+			for _, name := range names {
+				base, _, _ := strings.Cut(name, ":")
+				if _, ok := found[base]; !ok || sub == "cur" {
+					found[base] = event{sub: sub, name: name, add: true}
+				}
+			}
+		}
+		missing := false
+		for _, u := range uids {
+			if i, ok := x.find(u); ok {
+				if _, there := found[x.msgs[i].base]; !there {
+					missing = true
+				}
+			}
+		}
+		if !missing {
+			break
+		}
+	}
+	var gone []uint32
+	for _, u := range uids {
+		i, ok := x.find(u)
+		if !ok {
+			continue
+		}
+		e := &x.msgs[i]
+		ev, there := found[e.base]
+		if !there {
+			gone = append(gone, u)
+			continue
+		}
+		n, err := maildir.ParseName(ev.name)
+		if err != nil {
+			gone = append(gone, u)
+			continue
+		}
+		e.name, e.new = ev.name, ev.sub == "new"
+		if f := n.Flags(); f != e.letters {
+			e.letters = f
+			e.flags = x.flagsOf(f)
+		}
+	}
+	return gone
 }
