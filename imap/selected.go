@@ -18,7 +18,11 @@ type selected struct {
 	readOnly bool
 	msgs     []MessageInfo
 	gone     []bool
-	validity uint32
+	// version is the MailboxVersion the view holds every change of,
+	// when versioned (version.go).
+	version   uint64
+	versioned bool
+	validity  uint32
 	// flags is the FLAGS list the client was given; newKeywords adds
 	// \* to PERMANENTFLAGS.
 	flags       []Flag
@@ -300,12 +304,19 @@ func (c *conn) cmdExpunge(cmd *command) error {
 // EXISTS, FETCH FLAGS and, when allowed, EXPUNGE responses.
 func (c *conn) sync(expungeOK bool) error {
 	sel := c.sel
+	same, version, versioned := c.unchanged()
+	if same {
+		return nil
+	}
 	cur, err := sel.mb.Messages(c.ctx)
 	if err != nil {
 		return err
 	}
 	recentBefore := len(sel.recent)
 	hold := c.holdModSeqs(cur, expungeOK)
+	// Flag changes held back are still to be told, whatever the
+	// mailbox does next.
+	sel.version, sel.versioned = version, versioned && !hold
 	// Walk both lists, ordered by UID.
 	var nmsgs []MessageInfo
 	var ngone []bool

@@ -57,8 +57,11 @@ func (e *entry) path(dir string) string {
 // without reading the folder again; changes made through the Backend are
 // applied to it directly.
 type index struct {
-	b  *Backend
-	md *maildir.Maildir
+	// version changes with every change of msgs (imap.MailboxVersion):
+	// each refresh, insert, recompute and notify moves it on.
+	version uint64
+	b       *Backend
+	md      *maildir.Maildir
 
 	mu       sync.Mutex
 	loaded   bool // msgs hold the folder as of the last refresh
@@ -141,6 +144,7 @@ func (x *index) ensure(ctx context.Context) error {
 // changed. x.mu is held.
 func (x *index) refreshLocked(ctx context.Context) (bool, error) {
 	x.reads++
+	x.version++
 	// Taken before the folder is read, so that a change made while
 	// it is read shows as a difference next time.
 	sig := x.readSig()
@@ -278,6 +282,7 @@ func (x *index) messages() []imap.MessageInfo {
 
 // notify signals every handle but skip.
 func (x *index) notify(skip *handle) {
+	x.version++
 	for h := range x.handles {
 		if h == skip {
 			continue
@@ -291,6 +296,7 @@ func (x *index) notify(skip *handle) {
 
 // insertLocked adds a message the index does not hold yet.
 func (x *index) insertLocked(e entry) {
+	x.version++
 	if _, ok := x.byBase[e.base]; ok {
 		return
 	}
@@ -345,6 +351,7 @@ func keywordLettersOf(f maildir.Flags) maildir.Flags {
 // recomputeLocked derives every message's flags again, after
 // dovecot-keywords changed.
 func (x *index) recomputeLocked() {
+	x.version++
 	for i := range x.msgs {
 		if keywordLettersOf(x.msgs[i].letters) != "" {
 			old := x.msgs[i].flags

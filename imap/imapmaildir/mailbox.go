@@ -60,6 +60,14 @@ func (h *handle) Messages(ctx context.Context) ([]imap.MessageInfo, error) {
 	return h.idx.messages(), nil
 }
 
+// Version implements [imap.MailboxVersion].
+func (h *handle) Version(ctx context.Context) (uint64, error) {
+	x := h.idx
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	return x.version, nil
+}
+
 // Open returns the message file, read with CRLF line endings when it has
 // bare LFs. A file that is gone, cannot be read or does not have the size
 // its name gives is skipped with a log line: the server answers NO
