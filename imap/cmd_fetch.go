@@ -16,6 +16,7 @@ type fetchMsg struct {
 	c       *conn
 	info    MessageInfo
 	content Content
+	openErr error    // what opening the content ahead gave (openahead.go)
 	top     *part    // header of the message only
 	root    *part    // whole structure
 	sum     *Summary // from MailboxSummaries, when the items allow
@@ -26,6 +27,9 @@ type fetchMsg struct {
 func (m *fetchMsg) open() error {
 	if m.content != nil {
 		return nil
+	}
+	if m.openErr != nil {
+		return m.openErr
 	}
 	ct, err := m.c.sel.mb.Open(m.c.ctx, m.info.UID)
 	if err != nil {
@@ -166,6 +170,19 @@ func (c *conn) cmdFetch(cmd *command) error {
 	if ms, ok := sel.mb.(MailboxSummaries); ok && !seen && summaryItems(items) {
 		return c.fetchSummaries(ms, seqs, items)
 	}
+	var ahead *openAhead
+	if oa, ok := sel.mb.(MailboxOpenAhead); ok && content && len(seqs) > 1 {
+		if n := oa.OpenAhead(); n > 0 {
+			uids := make([]UID, 0, len(seqs))
+			for _, seq := range seqs {
+				if !sel.gone[seq-1] {
+					uids = append(uids, sel.msgs[seq-1].UID)
+				}
+			}
+			ahead = startOpenAhead(c.ctx, sel.mb, uids, n)
+			defer ahead.stop()
+		}
+	}
 	for _, seq := range seqs {
 		i := seq - 1
 		if sel.gone[i] && content {
@@ -173,6 +190,9 @@ func (c *conn) cmdFetch(cmd *command) error {
 			continue
 		}
 		m := &fetchMsg{c: c, info: sel.msgs[i]}
+		if ahead != nil {
+			m.content, m.openErr = ahead.take()
+		}
 		addFlags := false
 		if seen && !hasFlag(m.info.Flags, FlagSeen) && !sel.gone[i] {
 			if err := sel.mb.Store(c.ctx, []UID{m.info.UID}, StoreAdd, []Flag{FlagSeen}); err != nil {

@@ -68,6 +68,15 @@ func (h *handle) Version(ctx context.Context) (uint64, error) {
 	return x.version, nil
 }
 
+// OpenAhead implements [imap.MailboxOpenAhead]: Open is safe from another
+// goroutine, and a FETCH of bodies reads up to this many files ahead.
+func (h *handle) OpenAhead() int { return openAhead }
+
+// openAhead is how many messages a FETCH opens ahead of the one it sends:
+// enough to keep the next files read while one is written, few enough
+// that the buffers held stay small (at most 64 KiB each).
+const openAhead = 16
+
 // Open returns the message file, read with CRLF line endings when it has
 // bare LFs. A file that is gone, cannot be read or does not have the size
 // its name gives is skipped with a log line: the server answers NO
