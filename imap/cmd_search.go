@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"io"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -64,39 +63,9 @@ func (c *conn) cmdSearch(cmd *command) error {
 		c.untagged(string(b))
 		return nil
 	}
-	// ESEARCH response (RFC 4731, RFC 9051 section 7.3.4).
-	ret := cmd.searchRet
-	if len(ret) == 0 {
-		ret = []string{"ALL"}
-	}
-	b := []byte("ESEARCH (TAG ")
-	b = appendString(b, cmd.tag, false)
-	b = append(b, ')')
-	if cmd.uid {
-		b = append(b, " UID"...)
-	}
-	if len(hits) > 0 {
-		if slices.Contains(ret, "MIN") {
-			b = append(b, " MIN "...)
-			b = strconv.AppendUint(b, uint64(hits[0]), 10)
-		}
-		if slices.Contains(ret, "MAX") {
-			b = append(b, " MAX "...)
-			b = strconv.AppendUint(b, uint64(hits[len(hits)-1]), 10)
-		}
-		if slices.Contains(ret, "ALL") {
-			uids := make([]UID, len(hits))
-			for i, h := range hits {
-				uids[i] = UID(h)
-			}
-			b = append(b, " ALL "...)
-			b = append(b, uidSetString(uids)...)
-		}
-	}
-	if slices.Contains(ret, "COUNT") {
-		b = append(b, " COUNT "...)
-		b = strconv.AppendInt(b, int64(len(hits)), 10)
-	}
+	// ESEARCH response (RFC 4731, RFC 9051 section 7.3.4); hits are in
+	// ascending order, so MIN and MAX are the first and the last.
+	b := c.esearchResponse(cmd, hits)
 	if modseq != 0 {
 		b = append(b, " MODSEQ "...)
 		b = strconv.AppendUint(b, modseq, 10)

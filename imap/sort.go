@@ -412,7 +412,7 @@ func (c *conn) cmdSort(cmd *command) error {
 		return nil
 	}
 	if cmd.esearch {
-		c.untagged(string(c.esortResponse(cmd, nums)))
+		c.untagged(string(c.esearchResponse(cmd, nums)))
 		return nil
 	}
 	b := []byte("SORT")
@@ -424,10 +424,11 @@ func (c *conn) cmdSort(cmd *command) error {
 	return nil
 }
 
-// esortResponse is the ESEARCH response of SORT RETURN (RFC 5267 section
-// 3.2): MIN and MAX are the first and last message in the sort order, not
-// the lowest and highest numbers, and ALL lists the messages in that order.
-func (c *conn) esortResponse(cmd *command, nums []uint32) []byte {
+// esearchResponse is the ESEARCH response of SEARCH RETURN (RFC 4731) and
+// of SORT RETURN (RFC 5267 section 3.2) for nums in the order found: MIN
+// and MAX are the first and last message in that order (for SORT not the
+// lowest and highest numbers), and ALL lists the messages in that order.
+func (c *conn) esearchResponse(cmd *command, nums []uint32) []byte {
 	ret := cmd.searchRet
 	if len(ret) == 0 {
 		ret = []string{"ALL"}
