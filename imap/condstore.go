@@ -70,27 +70,7 @@ const maxModSeq = 1<<63 - 1
 // modSeq reads a mod-sequence-value (or mod-sequence-valzer: zero is
 // accepted everywhere, as Dovecot accepts it).
 func (d *decoder) modSeq() (uint64, error) {
-	var n uint64
-	digits := 0
-	for {
-		c, err := d.peek()
-		if err != nil {
-			return 0, err
-		}
-		if c < '0' || c > '9' {
-			break
-		}
-		d.readByte()
-		digits++
-		if n > (maxModSeq-uint64(c-'0'))/10 {
-			return 0, syntaxErr("Mod-sequence too large")
-		}
-		n = n*10 + uint64(c-'0')
-	}
-	if digits == 0 {
-		return 0, syntaxErr("Expected mod-sequence")
-	}
-	return n, nil
+	return d.digits(maxModSeq, "mod-sequence", "Mod-sequence too large")
 }
 
 func (cmd *command) condArgs() *condArgs {

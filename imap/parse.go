@@ -210,9 +210,16 @@ func (d *decoder) atomExtra(extra string) (string, error) {
 
 func (d *decoder) atom() (string, error) { return d.atomExtra("") }
 
-// number reads a number (RFC 9051 number, up to 2^32-1) or number64.
+// number64 reads a number64 (RFC 9051, up to 2^63-1).
 func (d *decoder) number64() (int64, error) {
-	var n int64
+	n, err := d.digits(1<<63-1, "number", "Number too large")
+	return int64(n), err
+}
+
+// digits reads the decimal digits of a number of at most max; what names
+// it in the error for no digits, tooLarge is the error for one over max.
+func (d *decoder) digits(max uint64, what, tooLarge string) (uint64, error) {
+	var n uint64
 	digits := 0
 	for {
 		c, err := d.peek()
@@ -223,14 +230,14 @@ func (d *decoder) number64() (int64, error) {
 			break
 		}
 		d.readByte()
-		n = n*10 + int64(c-'0')
 		digits++
-		if n > 1<<63/10-10 {
-			return 0, syntaxErr("Number too large")
+		if n > (max-uint64(c-'0'))/10 {
+			return 0, syntaxErr("%s", tooLarge)
 		}
+		n = n*10 + uint64(c-'0')
 	}
 	if digits == 0 {
-		return 0, syntaxErr("Expected number")
+		return 0, syntaxErr("Expected %s", what)
 	}
 	return n, nil
 }
