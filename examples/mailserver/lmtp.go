@@ -289,16 +289,18 @@ func (s *server) handOver(ctx context.Context, log *slog.Logger, env *smtp.Envel
 		return replyFor(err)
 	}
 	defer sp.close()
+	var head bytes.Buffer
 	if spec.folder == junkFolder {
-		sp.Write([]byte(verdictHeader + ": " + verdictJunk + "\r\n"))
+		head.WriteString(verdictHeader + ": " + verdictJunk + "\r\n")
 	}
 	for _, f := range h.All() {
 		if !strings.EqualFold(f.Name(), verdictHeader) {
-			sp.Write([]byte(f.Raw()))
+			head.WriteString(f.Raw())
 		}
 	}
-	sp.Write([]byte("\r\n"))
-	if _, err := io.Copy(sp, body); err != nil {
+	head.WriteString("\r\n")
+	if _, err := io.Copy(sp, io.MultiReader(&head, body)); err != nil {
+		io.Copy(io.Discard, body)
 		return err
 	}
 	left := remote
