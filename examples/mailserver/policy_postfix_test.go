@@ -24,11 +24,7 @@ func TestPolicyGreylistPostfix(t *testing.T) {
 	pf := postfixtest.Start(t, in.addr["smtp"])
 	pf.Send("someone@remote.test", "alice@example.test",
 		"From: someone@remote.test\nTo: alice@example.test\nSubject: greylisted\nMessage-ID: <grey-1@remote.test>\n\nHello through the greylist.\n")
-	deadline := time.Now().Add(60 * time.Second)
-	for !pf.QueueEmpty() {
-		require.True(t, time.Now().Before(deadline), "Postfix did not deliver within 60 s\nmaillog:\n%s\nserver log:\n%s", pf.Maillog(), in.log.String())
-		time.Sleep(200 * time.Millisecond)
-	}
+	require.True(t, pf.WaitEmpty(60*time.Second), "Postfix did not deliver within 60 s\nmaillog:\n%s\nserver log:\n%s", pf.Maillog(), in.log.String())
 	msgs := in.waitInbox("alice@example.test", 1, 10*time.Second)
 	require.Len(t, msgs, 1)
 	require.Contains(t, msgs[0], "Subject: greylisted")

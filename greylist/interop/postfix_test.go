@@ -121,12 +121,8 @@ func TestPostfixRetriesGreylisted(t *testing.T) {
 	pf.Send("alice@example.org", "bob@example.net",
 		"From: alice@example.org\nTo: bob@example.net\nSubject: greylist interop\nMessage-ID: "+msgID+"\n\nHello through the greylist.\n")
 
-	deadline := time.Now().Add(60 * time.Second)
-	for !pf.QueueEmpty() {
-		if time.Now().After(deadline) {
-			t.Fatalf("Postfix did not deliver within 60 s\nmaillog:\n%s", pf.Maillog())
-		}
-		time.Sleep(200 * time.Millisecond)
+	if !pf.WaitEmpty(60 * time.Second) {
+		t.Fatalf("Postfix did not deliver within 60 s\nmaillog:\n%s", pf.Maillog())
 	}
 	elapsed := time.Since(start)
 	// Give a duplicate delivery, if any, time to arrive.
