@@ -380,6 +380,17 @@ func (st *state) expandList(xs []str) ([]string, error) {
 	return out, nil
 }
 
+// expandLists expands the two string lists of a test: what it looks at
+// and the keys it compares with.
+func (st *state) expandLists(a, b []str) ([]string, []string, error) {
+	x, err := st.expandList(a)
+	if err != nil {
+		return nil, nil, err
+	}
+	y, err := st.expandList(b)
+	return x, y, err
+}
+
 // validReference reports whether name is an identifier, a namespaced one
 // or a number (RFC 5229 section 3).
 func validReference(name string) bool {

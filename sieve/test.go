@@ -332,11 +332,7 @@ type addressTest struct {
 }
 
 func (t *addressTest) eval(st *state) (bool, error) {
-	names, err := st.expandList(t.headers)
-	if err != nil {
-		return false, err
-	}
-	keys, err := st.expandList(t.keys)
+	names, keys, err := st.expandLists(t.headers, t.keys)
 	if err != nil {
 		return false, err
 	}
@@ -429,11 +425,7 @@ type envelopeTest struct {
 }
 
 func (t *envelopeTest) eval(st *state) (bool, error) {
-	parts, err := st.expandList(t.parts)
-	if err != nil {
-		return false, err
-	}
-	keys, err := st.expandList(t.keys)
+	parts, keys, err := st.expandLists(t.parts, t.keys)
 	if err != nil {
 		return false, err
 	}
@@ -487,11 +479,7 @@ func (st *state) headerValues(names []string, ix index) []string {
 }
 
 func (t *headerTest) eval(st *state) (bool, error) {
-	names, err := st.expandList(t.names)
-	if err != nil {
-		return false, err
-	}
-	keys, err := st.expandList(t.keys)
+	names, keys, err := st.expandLists(t.names, t.keys)
 	if err != nil {
 		return false, err
 	}
@@ -532,11 +520,7 @@ type stringTest struct {
 }
 
 func (t *stringTest) eval(st *state) (bool, error) {
-	src, err := st.expandList(t.source)
-	if err != nil {
-		return false, err
-	}
-	keys, err := st.expandList(t.keys)
+	src, keys, err := st.expandLists(t.source, t.keys)
 	if err != nil {
 		return false, err
 	}
