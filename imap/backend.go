@@ -160,7 +160,10 @@ type Mailbox interface {
 	// Messages returns every message, ordered by ascending UID. The
 	// server calls it after every command in the selected state and on
 	// each signal from Updates, so it should answer from an index kept
-	// in memory rather than scan the store each time.
+	// in memory rather than scan the store each time. The server does
+	// not modify the slice or the Flags of its elements, so a Mailbox
+	// may hand the same slice to every session until the mailbox
+	// changes.
 	Messages(ctx context.Context) ([]MessageInfo, error)
 	// Open returns the content of a message; ErrNoSuchMessage when it
 	// has been expunged.

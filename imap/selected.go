@@ -196,6 +196,9 @@ func (c *conn) cmdSelect(cmd *command) error {
 			}
 		}
 	}
+	// The view is changed in place (STORE, FETCH setting \Seen); what
+	// Messages returned may be shared.
+	msgs = slices.Clone(msgs)
 	sel := &selected{name: name, mb: mb, readOnly: readOnly, msgs: msgs, gone: make([]bool, len(msgs)), validity: st.UIDValidity,
 		flags: flags, newKeywords: st.NewKeywords}
 	c.sel = sel
@@ -317,13 +320,26 @@ func (c *conn) sync(expungeOK bool) error {
 	// Flag changes held back are still to be told, whatever the
 	// mailbox does next.
 	sel.version, sel.versioned = version, versioned && !hold
-	// Walk both lists, ordered by UID.
 	var nmsgs []MessageInfo
 	var ngone []bool
 	var expunged []uint32
 	var expungedUIDs []UID
 	j := 0
-	for i, m := range sel.msgs {
+	walk := sel.msgs
+	if !hold && c.syncInPlace(cur) {
+		// Nothing expunged: the view was brought up to date where it
+		// is, and what follows adds the new messages.
+		nmsgs, ngone, j, walk = sel.msgs, sel.gone, len(sel.msgs), nil
+	} else {
+		// Sized once: the new view is about as long as the old one
+		// or the mailbox, and growing it by appends cost more than
+		// the walk.
+		n := max(len(sel.msgs), len(cur)) + 8
+		nmsgs = make([]MessageInfo, 0, n)
+		ngone = make([]bool, 0, n)
+	}
+	// Walk both lists, ordered by UID.
+	for i, m := range walk {
 		for j < len(cur) && cur[j].UID < m.UID {
 			j++ // a UID below the view's: not possible in a sane store
 		}
@@ -381,6 +397,36 @@ func (c *conn) sync(expungeOK bool) error {
 	}
 	sel.msgs, sel.gone = nmsgs, ngone
 	return nil
+}
+
+// syncInPlace updates the view from cur, the mailbox now, when the view's
+// messages are still the first ones of cur, in order: then only flags
+// (and mod-sequences) changed, and they are told and written over the
+// view's entries instead of building a new view. It reports whether it
+// did; when not, the view is unchanged.
+func (c *conn) syncInPlace(cur []MessageInfo) bool {
+	sel := c.sel
+	if len(cur) < len(sel.msgs) {
+		return false
+	}
+	for i := range sel.msgs {
+		if cur[i].UID != sel.msgs[i].UID || sel.gone[i] {
+			return false
+		}
+	}
+	for i := range sel.msgs {
+		m, now := &sel.msgs[i], &cur[i]
+		flagsSame := sameFlags(now.Flags, m.Flags)
+		if flagsSame && now.ModSeq == m.ModSeq {
+			continue
+		}
+		if !flagsSame || c.cond.condstore {
+			c.announceFlags(now.Flags)
+			c.untagged(string(c.appendFlagsFetch(nil, uint32(i+1), *now)))
+		}
+		*m = *now
+	}
+	return true
 }
 
 func (c *conn) appendFlagsFetch(b []byte, seq uint32, m MessageInfo) []byte {

@@ -103,6 +103,9 @@ func sameFlags(a, b []Flag) bool {
 	if len(a) != len(b) {
 		return false
 	}
+	if len(a) == 0 || &a[0] == &b[0] {
+		return true // one list, as a Mailbox's unchanged messages share it
+	}
 	for _, f := range a {
 		if !hasFlag(b, f) {
 			return false

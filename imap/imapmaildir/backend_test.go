@@ -341,3 +341,27 @@ func TestSubscribedNonExistent(t *testing.T) {
 		}
 	}
 }
+
+// TestSessionsShareNoView checks that what one session changes in its own
+// view (STORE, a FETCH that sets \Seen) is told to another session with
+// the same mailbox selected: the Backend hands both sessions one list of
+// the messages, which neither may change in place.
+func TestSessionsShareNoView(t *testing.T) {
+	f := newFixture(t, nil)
+	a := f.dial(t, "alice")
+	for range 2 {
+		a.append("INBOX", "", "", testMsg)
+	}
+	b := f.dial(t, "alice")
+	a.ok("SELECT INBOX")
+	b.ok("SELECT INBOX")
+	a.ok("SELECT INBOX") // with nothing changed since b's SELECT
+	a.ok("FETCH 1 BODY[]")
+	a.ok("STORE 2 +FLAGS (\\Flagged)")
+	got := strings.Join(b.ok("NOOP"), "\n")
+	for _, want := range []string{`* 1 FETCH (UID 1 FLAGS (\Seen))`, `* 2 FETCH (UID 2 FLAGS (\Flagged))`} {
+		if !strings.Contains(got, want) {
+			t.Errorf("second session got %q, want %q among them", got, want)
+		}
+	}
+}

@@ -70,11 +70,17 @@ type index struct {
 	validity uint32
 	next     uint32
 	msgs     []entry // by ascending UID
-	byBase   map[string]uint32
-	kw       []string // dovecot-keywords, the keyword of each letter a-z
-	handles  map[*handle]struct{}
-	stop     func() // ends the watcher
-	reads    int    // full reads of the folder, for tests
+	// snap is msgs as the Mailbox returns them, made once per version
+	// and shared by every session until the next change (snapOK: made
+	// at snapVersion).
+	snap        []imap.MessageInfo
+	snapVersion uint64
+	snapOK      bool
+	byBase      map[string]uint32
+	kw          []string // dovecot-keywords, the keyword of each letter a-z
+	handles     map[*handle]struct{}
+	stop        func() // ends the watcher
+	reads       int    // full reads of the folder, for tests
 
 	// recentFrom is the lowest UID that no session has claimed as
 	// \Recent; when recentSet is false it is not known yet, and the
@@ -117,6 +123,7 @@ func (x *index) kill() {
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	x.gone, x.msgs, x.byBase, x.loaded = true, nil, nil, false
+	x.version++
 	if x.stop != nil {
 		x.stop()
 		x.stop = nil
@@ -272,11 +279,18 @@ func (x *index) status() imap.MailboxStatus {
 func (x *index) messages() []imap.MessageInfo {
 	x.mu.Lock()
 	defer x.mu.Unlock()
+	// Every change of msgs moves version on under x.mu, so a list made
+	// at this version is still the folder: ten sessions told of one
+	// change share one copy instead of making ten.
+	if x.snapOK && x.snapVersion == x.version {
+		return x.snap
+	}
 	out := make([]imap.MessageInfo, len(x.msgs))
 	for i := range x.msgs {
 		e := &x.msgs[i]
 		out[i] = imap.MessageInfo{UID: imap.UID(e.uid), Flags: e.flags, Size: e.size, InternalDate: e.date, ModSeq: e.modseq}
 	}
+	x.snap, x.snapVersion, x.snapOK = out, x.version, true
 	return out
 }
 
