@@ -31,6 +31,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -54,8 +55,23 @@ func TestIMAPMaildirBenchServer(t *testing.T) {
 	if n, err := strconv.Atoi(os.Getenv("HERALD_IMAP_BENCH_PROCS")); err == nil && n > 0 {
 		runtime.GOMAXPROCS(n)
 	}
+	// One Store for the user, opened at the first login and shared by
+	// every session, as examples/mailserver keeps one per user.
+	var (
+		mu sync.Mutex
+		st *maildir.Store
+	)
 	be := &imapmaildir.Backend{Store: func(ctx context.Context, conn *imap.ConnInfo, identity string) (*maildir.Store, error) {
-		return maildir.OpenStore(root, nil)
+		mu.Lock()
+		defer mu.Unlock()
+		if st == nil {
+			s, err := maildir.OpenStore(root, nil)
+			if err != nil {
+				return nil, err
+			}
+			st = s
+		}
+		return st, nil
 	}}
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
