@@ -150,12 +150,26 @@ const lowercase Flags = "abcdefghijklmnopqrstuvwxyz"
 // commit). Messages already gone are skipped. Their UIDs are dropped from
 // dovecot-uidlist at the next [Maildir.Sync] and never used again.
 func (m *Maildir) Remove(ctx context.Context, uids []uint32) error {
+	dirs, err := m.remove(ctx, uids)
+	// The directories are synced without holding m.mu: other sessions'
+	// changes need not wait for this one's fsync.
+	for sub := range dirs {
+		if err := syncDir(filepath.Join(m.dir, sub)); err != nil {
+			return err
+		}
+	}
+	return err
+}
+
+// remove deletes the files of Remove and returns the subdirectories it
+// removed files from.
+func (m *Maildir) remove(ctx context.Context, uids []uint32) (map[string]bool, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	dirs := map[string]bool{}
 	for _, uid := range uids {
 		if err := ctx.Err(); err != nil {
-			return err
+			return dirs, err
 		}
 		base, err := m.baseOf(uid)
 		if err != nil {
@@ -183,19 +197,14 @@ func (m *Maildir) Remove(ctx context.Context, uids []uint32) error {
 				break
 			}
 			if !errors.Is(err, fs.ErrNotExist) {
-				return wrap("remove", p, err)
+				return dirs, wrap("remove", p, err)
 			}
 			if fresh {
 				break
 			}
 		}
 	}
-	for sub := range dirs {
-		if err := syncDir(filepath.Join(m.dir, sub)); err != nil {
-			return err
-		}
-	}
-	return nil
+	return dirs, nil
 }
 
 // Copy copies the messages with the UIDs uids into dst (which may be m)

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -58,8 +59,10 @@ func (e *entry) path(dir string) string {
 // applied to it directly.
 type index struct {
 	// version changes with every change of msgs (imap.MailboxVersion):
-	// each refresh, insert, recompute and notify moves it on.
-	version uint64
+	// each refresh, insert, recompute and notify moves it on, under mu;
+	// it is read without mu, so that a session asking whether anything
+	// changed does not wait for a change being made.
+	version atomic.Uint64
 	b       *Backend
 	md      *maildir.Maildir
 
@@ -123,7 +126,7 @@ func (x *index) kill() {
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	x.gone, x.msgs, x.byBase, x.loaded = true, nil, nil, false
-	x.version++
+	x.version.Add(1)
 	if x.stop != nil {
 		x.stop()
 		x.stop = nil
@@ -151,7 +154,7 @@ func (x *index) ensure(ctx context.Context) error {
 // changed. x.mu is held.
 func (x *index) refreshLocked(ctx context.Context) (bool, error) {
 	x.reads++
-	x.version++
+	x.version.Add(1)
 	// Taken before the folder is read, so that a change made while
 	// it is read shows as a difference next time.
 	sig := x.readSig()
@@ -282,7 +285,7 @@ func (x *index) messages() []imap.MessageInfo {
 	// Every change of msgs moves version on under x.mu, so a list made
 	// at this version is still the folder: ten sessions told of one
 	// change share one copy instead of making ten.
-	if x.snapOK && x.snapVersion == x.version {
+	if x.snapOK && x.snapVersion == x.version.Load() {
 		return x.snap
 	}
 	out := make([]imap.MessageInfo, len(x.msgs))
@@ -290,13 +293,13 @@ func (x *index) messages() []imap.MessageInfo {
 		e := &x.msgs[i]
 		out[i] = imap.MessageInfo{UID: imap.UID(e.uid), Flags: e.flags, Size: e.size, InternalDate: e.date, ModSeq: e.modseq}
 	}
-	x.snap, x.snapVersion, x.snapOK = out, x.version, true
+	x.snap, x.snapVersion, x.snapOK = out, x.version.Load(), true
 	return out
 }
 
 // notify signals every handle but skip.
 func (x *index) notify(skip *handle) {
-	x.version++
+	x.version.Add(1)
 	for h := range x.handles {
 		if h == skip {
 			continue
@@ -310,7 +313,7 @@ func (x *index) notify(skip *handle) {
 
 // insertLocked adds a message the index does not hold yet.
 func (x *index) insertLocked(e entry) {
-	x.version++
+	x.version.Add(1)
 	if _, ok := x.byBase[e.base]; ok {
 		return
 	}
@@ -365,7 +368,7 @@ func keywordLettersOf(f maildir.Flags) maildir.Flags {
 // recomputeLocked derives every message's flags again, after
 // dovecot-keywords changed.
 func (x *index) recomputeLocked() {
-	x.version++
+	x.version.Add(1)
 	for i := range x.msgs {
 		if keywordLettersOf(x.msgs[i].letters) != "" {
 			old := x.msgs[i].flags

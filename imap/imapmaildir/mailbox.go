@@ -62,10 +62,7 @@ func (h *handle) Messages(ctx context.Context) ([]imap.MessageInfo, error) {
 
 // Version implements [imap.MailboxVersion].
 func (h *handle) Version(ctx context.Context) (uint64, error) {
-	x := h.idx
-	x.mu.Lock()
-	defer x.mu.Unlock()
-	return x.version, nil
+	return h.idx.version.Load(), nil
 }
 
 // OpenAhead implements [imap.MailboxOpenAhead]: Open is safe from another
