@@ -45,11 +45,13 @@ func (e *entry) setSize(n maildir.Name, raw int64) {
 }
 
 func (e *entry) path(dir string) string {
-	sub := "cur"
+	// dir is clean and e.name one element: no filepath.Join, which
+	// cleans the result again, on the path of every message sent.
+	sub := "/cur/"
 	if e.new {
-		sub = "new"
+		sub = "/new/"
 	}
-	return filepath.Join(dir, sub, e.name)
+	return dir + sub + e.name
 }
 
 // index is the state of one folder kept in memory, shared by every session
