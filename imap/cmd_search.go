@@ -65,6 +65,7 @@ func (c *conn) cmdSearch(cmd *command) error {
 	}
 	// ESEARCH response (RFC 4731, RFC 9051 section 7.3.4); hits are in
 	// ascending order, so MIN and MAX are the first and the last.
+	c.startUpdate(cmd, hits, false)
 	b := c.esearchResponse(cmd, hits)
 	if modseq != 0 {
 		b = append(b, " MODSEQ "...)
