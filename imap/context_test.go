@@ -2,6 +2,7 @@ package imap_test
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"slices"
 	"strings"
 	"testing"
@@ -260,4 +261,223 @@ func TestContextSortUpdate(t *testing.T) {
 		`* ESEARCH (TAG "b1") REMOVEFROM (2 1)`, `* ESEARCH (TAG "b2") UID REMOVEFROM (3 2)`,
 		"b6 OK NOOP completed"})
 	wantWire(t, "the results now", b.do("b7", "SORT RETURN (ALL) (SUBJECT) UTF-8 UNDELETED"), []string{`* ESEARCH (TAG "b7") ALL 4,2:3`, "b7 OK SORT completed"})
+}
+
+// contextModel is what a client keeps of an update context: the result
+// in its order, updated from ADDTO and REMOVEFROM, and renumbered by
+// EXPUNGE when it holds sequence numbers.
+type contextModel struct {
+	tag, crit string
+	uid, sort bool
+	result    []uint32
+}
+
+// expandSet expands a sequence set of numbers as sent, keeping its order.
+func expandSet(t *testing.T, s string) []uint32 {
+	t.Helper()
+	var out []uint32
+	for _, r := range strings.Split(s, ",") {
+		lo, hi, _ := strings.Cut(r, ":")
+		var x, y uint32
+		if _, err := fmt.Sscan(lo, &x); err != nil {
+			t.Fatalf("set %q: %v", s, err)
+		}
+		y = x
+		if hi != "" {
+			if _, err := fmt.Sscan(hi, &y); err != nil {
+				t.Fatalf("set %q: %v", s, err)
+			}
+		}
+		if x > y {
+			t.Fatalf("set %q has a descending range", s)
+		}
+		for n := x; n <= y; n++ {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// apply applies one ESEARCH update line to the models.
+func applyUpdate(t *testing.T, models []*contextModel, line string) {
+	t.Helper()
+	var m *contextModel
+	for _, x := range models {
+		if strings.HasPrefix(line, `* ESEARCH (TAG "`+x.tag+`") `) {
+			m = x
+		}
+	}
+	if m == nil {
+		t.Fatalf("update for no context: %q", line)
+	}
+	rest := line[strings.Index(line, ") ")+2:]
+	if m.uid != strings.HasPrefix(rest, "UID ") {
+		t.Fatalf("UID in %q for context %s", line, m.tag)
+	}
+	rest = strings.TrimPrefix(rest, "UID ")
+	for rest != "" {
+		name, args, ok := strings.Cut(rest, " (")
+		end := strings.IndexByte(args, ')')
+		if !ok || end < 0 || name != "ADDTO" && name != "REMOVEFROM" {
+			t.Fatalf("bad update %q", line)
+		}
+		f := strings.Fields(args[:end])
+		rest = strings.TrimPrefix(args[end+1:], " ")
+		if len(f) == 0 || len(f)%2 != 0 {
+			t.Fatalf("bad update %q", line)
+		}
+		for i := 0; i < len(f); i += 2 {
+			var pos int
+			fmt.Sscan(f[i], &pos)
+			nums := expandSet(t, f[i+1])
+			if !m.sort {
+				if pos != 0 {
+					t.Fatalf("position %d in an update of SEARCH: %q", pos, line)
+				}
+				for _, n := range nums {
+					has := slices.Contains(m.result, n)
+					if has == (name == "ADDTO") {
+						t.Fatalf("%s of %d, in the result %v: %q", name, n, m.result, line)
+					}
+					if has {
+						m.result = slices.DeleteFunc(m.result, func(x uint32) bool { return x == n })
+					} else {
+						m.result = append(m.result, n)
+					}
+				}
+				slices.Sort(m.result)
+				continue
+			}
+			for k, n := range nums {
+				if name == "REMOVEFROM" {
+					if pos < 1 || pos > len(m.result) || m.result[pos-1] != n {
+						t.Fatalf("REMOVEFROM (%d %d) of %v: %q", pos, n, m.result, line)
+					}
+					m.result = slices.Delete(m.result, pos-1, pos)
+					continue
+				}
+				p := pos - 1 + k
+				if p < 0 || p > len(m.result) {
+					t.Fatalf("ADDTO (%d %d) to %v: %q", pos, n, m.result, line)
+				}
+				m.result = slices.Insert(m.result, p, n)
+			}
+		}
+	}
+}
+
+// TestContextUpdateModel checks update contexts as a client uses them:
+// while another session stores, appends and expunges at random, and
+// this one stores too, a client that applies every ADDTO, REMOVEFROM and
+// EXPUNGE to its copy of each result (sequence numbers renumbered by
+// EXPUNGE, positions for SORT) has, after each command, the result a new
+// SEARCH or SORT gives; an EXPUNGE never comes for a message still in a
+// result (its REMOVEFROM comes first).
+func TestContextUpdateModel(t *testing.T) {
+	for seed := range uint64(4) {
+		t.Run(fmt.Sprint(seed), func(t *testing.T) {
+			contextModelRun(t, seed)
+		})
+	}
+}
+
+func contextModelRun(t *testing.T, seed uint64) {
+	a, b := contextPair(t, 0)
+	rng := rand.New(rand.NewPCG(seed, 7))
+	models := []*contextModel{
+		{tag: "c1", crit: "FLAGGED"},
+		{tag: "c2", crit: "OR UNSEEN DELETED", uid: true},
+		{tag: "c3", crit: "(SUBJECT) UTF-8 UNDELETED", sort: true},
+		{tag: "c4", crit: "(REVERSE SIZE SUBJECT) UTF-8 NOT KEYWORD k", sort: true, uid: true},
+		{tag: "c5", crit: "NOT OR SEEN FLAGGED"},
+	}
+	fresh := func(m *contextModel) []uint32 {
+		cmd := "SEARCH RETURN (ALL) " + m.crit
+		if m.sort {
+			cmd = "SORT RETURN (ALL) " + m.crit
+		}
+		if m.uid {
+			cmd = "UID " + cmd
+		}
+		lines := b.do("f", cmd)
+		if len(lines) != 2 {
+			t.Fatalf("%s: %q", cmd, lines)
+		}
+		if _, all, ok := strings.Cut(lines[0], " ALL "); ok {
+			return expandSet(t, all)
+		}
+		return nil
+	}
+	handle := func(lines []string) {
+		for _, l := range lines {
+			switch {
+			case strings.HasPrefix(l, "* ESEARCH (TAG \"c"):
+				applyUpdate(t, models, l)
+			case strings.HasSuffix(l, " EXPUNGE"):
+				var n uint32
+				fmt.Sscanf(l, "* %d EXPUNGE", &n)
+				for _, m := range models {
+					if m.uid {
+						continue
+					}
+					if slices.Contains(m.result, n) {
+						t.Fatalf("EXPUNGE of %d still in the result %v of %s", n, m.result, m.tag)
+					}
+					for i, x := range m.result {
+						if x > n {
+							m.result[i] = x - 1
+						}
+					}
+				}
+			}
+		}
+	}
+	for _, m := range models {
+		cmd := "SEARCH RETURN (UPDATE ALL) " + m.crit
+		if m.sort {
+			cmd = "SORT RETURN (UPDATE ALL) " + m.crit
+		}
+		if m.uid {
+			cmd = "UID " + cmd
+		}
+		lines := b.do(m.tag, cmd)
+		if _, all, ok := strings.Cut(lines[0], " ALL "); ok {
+			m.result = expandSet(t, all)
+		}
+	}
+	flags := []string{`\Seen`, `\Flagged`, `\Deleted`, "k", `\Answered`}
+	subjects := []string{"Zebra", "apple", "Re: apple", "mango", ""}
+	count := 3
+	for step := range 60 {
+		var what string
+		switch op := rng.IntN(10); {
+		case op < 5 && count > 0:
+			set := fmt.Sprintf("%d:%d", 1+rng.IntN(count), 1+rng.IntN(count))
+			sign := []string{"+", "-", ""}[rng.IntN(3)]
+			what = fmt.Sprintf("STORE %s %sFLAGS.SILENT (%s)", set, sign, flags[rng.IntN(len(flags))])
+			a.do("a", what)
+		case op < 7:
+			subj := subjects[rng.IntN(len(subjects))]
+			msg := fmt.Sprintf("Subject: %s\r\n\r\n%s\r\n", subj, strings.Repeat("x", rng.IntN(40)))
+			what = "APPEND " + subj
+			a.do("a", fmt.Sprintf("APPEND INBOX (%s) {%d+}\r\n%s", flags[rng.IntN(len(flags))], len(msg), msg))
+			count++
+		case op < 8:
+			what = "EXPUNGE"
+			count -= len(slices.DeleteFunc(a.do("a", "EXPUNGE"), func(l string) bool { return !strings.HasSuffix(l, " EXPUNGE") }))
+		case count > 0:
+			// B's own STORE: its updates come after its FETCH responses.
+			what = fmt.Sprintf("B STORE %d +FLAGS (%s)", 1+rng.IntN(count), flags[rng.IntN(len(flags))])
+			handle(b.do("b", what[2:]))
+		}
+		a.do("a", "NOOP")
+		handle(b.do("b", "NOOP"))
+		for _, m := range models {
+			want := fresh(m)
+			got := slices.Clone(m.result)
+			if !slices.Equal(got, want) {
+				t.Fatalf("step %d (%s): context %s (%s) holds %v, a new search gives %v", step, what, m.tag, m.crit, got, want)
+			}
+		}
+	}
 }
