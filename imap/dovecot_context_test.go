@@ -17,9 +17,12 @@ var contextDifferences = map[string]string{
 	"29 B SEARCH RETURN (PARTIAL 1:2 ALL) ALL":         dvClientBug,
 	"30 B SEARCH RETURN (PARTIAL 0:2) ALL":             dvClientBug,
 	"31 B SEARCH RETURN (PARTIAL 1:2 PARTIAL 3:4) ALL": dvClientBug,
-	"41 B NOOP":                                        dvUnsolicitedUID,
-	"52 B NOOP":                                        dvUnsolicitedUID + "; neither sends an update for the context of SEARCH 2, whose message is now number 1",
-	"56 B NOOP":                                        dvUnsolicitedUID,
+	"41 B NOOP":                                        dvUnsolicitedUID + "; neither sends an update for the context of SEARCH 2, whose message is now number 1",
+	"42 B SEARCH RETURN (PARTIAL -1:-2) ALL":           "negative PARTIAL ranges are RFC 9394's, which Dovecot 2.3 does not implement (it announces no PARTIAL capability): BAD there, the last two messages from Herald",
+	"43 B UID FETCH 1:* (UID) (PARTIAL 1:2)":           "the FETCH modifier PARTIAL is RFC 9394's too: BAD from Dovecot 2.3, the first two messages from Herald",
+	"47 B NOOP":                                        dvUnsolicitedUID + "; Dovecot does not announce CONTEXT=SORT and sends the update of a SORT context with position 0, as for SEARCH, Herald the position in the sort order that RFC 5267 section 4.3 gives SORT contexts (message 1 was second: GRUSSE sorts before HELLO THERE)",
+	"58 B NOOP":                                        dvUnsolicitedUID,
+	"62 B NOOP":                                        dvUnsolicitedUID,
 }
 
 // dvExpungeOrder: the order of the EXPUNGE responses of one sync.
@@ -81,6 +84,14 @@ func TestDovecotOracleContext(t *testing.T) {
 		{who: 'A', cmd: "EXPUNGE"},
 		{who: 'B', cmd: "NOOP"},
 		{who: 'A', cmd: `STORE 1 +FLAGS.SILENT (\Answered)`},
+		{who: 'B', cmd: "NOOP"},
+		// What Dovecot 2.3 lacks: RFC 9394's negative ranges and FETCH
+		// modifier, and CONTEXT=SORT.
+		{who: 'B', cmd: "SEARCH RETURN (PARTIAL -1:-2) ALL"},
+		{who: 'B', cmd: "UID FETCH 1:* (UID) (PARTIAL 1:2)"},
+		{who: 'B', cmd: `CANCELUPDATE "b3" "b5"`},
+		{who: 'B', cmd: "SORT RETURN (UPDATE ALL) (SUBJECT) UTF-8 UNDELETED"},
+		{who: 'A', cmd: `STORE 1 +FLAGS.SILENT (\Deleted)`},
 		{who: 'B', cmd: "NOOP"},
 	}
 	for i := 0; i < 9; i++ {
