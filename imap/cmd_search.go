@@ -15,6 +15,9 @@ import (
 func (c *conn) cmdSearch(cmd *command) error {
 	sel := c.sel
 	c.searchNow = time.Now()
+	if err := c.checkUpdateTag(cmd); err != nil {
+		return err
+	}
 	if hasModSeqKey(cmd.search) {
 		if sel.highest == 0 {
 			return errNoModSeq

@@ -1,7 +1,6 @@
 package imap
 
 import (
-	"hash/fnv"
 	"slices"
 	"strconv"
 	"strings"
@@ -208,13 +207,19 @@ type seenMsg struct {
 }
 
 // msgSignature hashes the state of a message that can change after it
-// arrived; the flags in any order.
+// arrived; the flags in any order (FNV-1a of each, combined by XOR).
 func (s *selected) msgSignature(m *MessageInfo) uint64 {
 	var x uint64
 	for _, f := range m.Flags {
-		h := fnv.New64a()
-		h.Write([]byte(strings.ToLower(string(f))))
-		x ^= h.Sum64()
+		h := uint64(14695981039346656037)
+		for i := 0; i < len(f); i++ {
+			c := f[i]
+			if 'A' <= c && c <= 'Z' {
+				c += 'a' - 'A'
+			}
+			h = (h ^ uint64(c)) * 1099511628211
+		}
+		x ^= h
 	}
 	x = x*31 + m.ModSeq
 	if s.recent[m.UID] {
@@ -304,6 +309,18 @@ func (c *conn) startUpdate(cmd *command, nums []uint32, sorted bool) {
 	sel.updates = append(sel.updates, u)
 }
 
+// checkUpdateTag refuses RETURN (UPDATE) with the tag of a context the
+// session keeps, as Dovecot does: its updates could not be told apart.
+func (c *conn) checkUpdateTag(cmd *command) error {
+	if !slices.Contains(cmd.searchRet, "UPDATE") {
+		return nil
+	}
+	if slices.ContainsFunc(c.sel.updates, func(u *searchUpdate) bool { return u.tag == cmd.tag }) {
+		return &Error{Type: StatusBad, Text: "Duplicate search update tag"}
+	}
+	return nil
+}
+
 // cmdCancelUpdate ends the update contexts of the tags (RFC 5267 section
 // 4.3). A tag that names none is NO, as Dovecot answers, and cancels
 // nothing.
@@ -385,6 +402,10 @@ func (c *conn) contextsSync() {
 	}
 	c.searchNow = time.Now()
 	maxUID := uint32(sel.maxUID())
+	sigs := make([]uint64, len(sel.msgs))
+	for i := range sel.msgs {
+		sigs[i] = sel.msgSignature(&sel.msgs[i])
+	}
 	for _, u := range sel.updates {
 		var joined, left []UID
 		seen := make([]seenMsg, 0, len(sel.msgs))
@@ -402,7 +423,7 @@ func (c *conn) contextsSync() {
 				prev = &u.seen[j]
 				j++
 			}
-			sig := sel.msgSignature(m)
+			sig := sigs[i]
 			if prev != nil && (prev.sig == sig || sel.gone[i]) {
 				seen = append(seen, *prev)
 				continue

@@ -122,6 +122,9 @@ func TestContextUpdate(t *testing.T) {
 	wantWire(t, "UPDATE alone", b.do("b1", "SEARCH RETURN (UPDATE) FLAGGED"), []string{`* ESEARCH (TAG "b1")`, "b1 OK SEARCH completed"})
 	wantWire(t, "UID UPDATE", b.do("b2", "UID SEARCH RETURN (UPDATE ALL) UNSEEN"), []string{`* ESEARCH (TAG "b2") UID ALL 2:3`, "b2 OK UID SEARCH completed"})
 	wantWire(t, "UPDATE of a set", b.do("b3", "SEARCH RETURN (UPDATE COUNT) 2:3"), []string{`* ESEARCH (TAG "b3") COUNT 2`, "b3 OK SEARCH completed"})
+	// A tag in use is refused: its updates could not be told apart.
+	expectPrefix(t, last(b.do("b3", "SORT RETURN (UPDATE) (SUBJECT) UTF-8 ALL")), "b3 BAD")
+	expectPrefix(t, last(b.do("b3", "SEARCH RETURN (COUNT) ALL")), "b3 OK")
 
 	// Another session's STORE: after B's NOOP.
 	a.do("a1", `STORE 2:3 +FLAGS.SILENT (\Flagged)`)

@@ -387,6 +387,9 @@ func needsHeader(crit []sortCriterion) bool {
 }
 
 func (c *conn) cmdSort(cmd *command) error {
+	if err := c.checkUpdateTag(cmd); err != nil {
+		return err
+	}
 	crit := cmd.sort.crit
 	idx, infos, err := c.sortMatches(cmd, needsHeader(crit))
 	if err != nil {
