@@ -413,9 +413,9 @@ func (c *conn) contextsSync() {
 		for i := range sel.msgs {
 			m := &sel.msgs[i]
 			for j < len(u.seen) && u.seen[j].uid < m.UID {
-				if u.seen[j].in {
-					left = append(left, u.seen[j].uid) // gone unannounced: cannot happen
-				}
+				// Gone from the view without contextsExpunged, which
+				// every announced expunge passes: nothing to number.
+				u.drop(u.seen[j].uid)
 				j++
 			}
 			var prev *seenMsg
@@ -448,12 +448,21 @@ func (c *conn) contextsSync() {
 			}
 			seen = append(seen, seenMsg{uid: m.UID, sig: sig, in: in})
 		}
+		for ; j < len(u.seen); j++ {
+			u.drop(u.seen[j].uid)
+		}
 		u.seen = seen
 		if len(joined) == 0 && len(left) == 0 {
 			continue
 		}
 		c.untagged(string(c.applyUpdate(u, joined, left)))
 	}
+}
+
+// drop removes uid from the result without telling the client.
+func (u *searchUpdate) drop(uid UID) {
+	u.result = slices.DeleteFunc(u.result, func(m UID) bool { return m == uid })
+	delete(u.keys, uid)
 }
 
 // evalUpdate evaluates the criteria of u for one message of the view; ok

@@ -377,14 +377,21 @@ func applyUpdate(t *testing.T, models []*contextModel, line string) {
 // SEARCH or SORT gives; an EXPUNGE never comes for a message still in a
 // result (its REMOVEFROM comes first).
 func TestContextUpdateModel(t *testing.T) {
-	for seed := range uint64(4) {
+	seen := map[string]int{}
+	for seed := range uint64(6) {
 		t.Run(fmt.Sprint(seed), func(t *testing.T) {
-			contextModelRun(t, seed)
+			contextModelRun(t, seed, seen)
 		})
+	}
+	// The run must have gone through every kind of update.
+	for _, k := range []string{"ADDTO 0", "REMOVEFROM 0", "ADDTO pos", "REMOVEFROM pos", "B EXPUNGE REMOVEFROM"} {
+		if seen[k] == 0 {
+			t.Errorf("no %s in the run: %v", k, seen)
+		}
 	}
 }
 
-func contextModelRun(t *testing.T, seed uint64) {
+func contextModelRun(t *testing.T, seed uint64, seen map[string]int) {
 	a, b := contextPair(t, 0)
 	rng := rand.New(rand.NewPCG(seed, 7))
 	models := []*contextModel{
@@ -416,6 +423,13 @@ func contextModelRun(t *testing.T, seed uint64) {
 			switch {
 			case strings.HasPrefix(l, "* ESEARCH (TAG \"c"):
 				applyUpdate(t, models, l)
+				for _, k := range []string{"ADDTO", "REMOVEFROM"} {
+					if strings.Contains(l, k+" (0 ") {
+						seen[k+" 0"]++
+					} else if strings.Contains(l, k+" (") {
+						seen[k+" pos"]++
+					}
+				}
 			case strings.HasSuffix(l, " EXPUNGE"):
 				var n uint32
 				fmt.Sscanf(l, "* %d EXPUNGE", &n)
@@ -468,6 +482,15 @@ func contextModelRun(t *testing.T, seed uint64) {
 		case op < 8:
 			what = "EXPUNGE"
 			count -= len(slices.DeleteFunc(a.do("a", "EXPUNGE"), func(l string) bool { return !strings.HasSuffix(l, " EXPUNGE") }))
+		case op < 9 && rng.IntN(2) == 0:
+			// B's own EXPUNGE: REMOVEFROM before its EXPUNGE responses.
+			what = "B EXPUNGE"
+			lines := b.do("b", "EXPUNGE")
+			handle(lines)
+			if len(lines) > 0 && strings.Contains(lines[0], "REMOVEFROM") {
+				seen["B EXPUNGE REMOVEFROM"]++
+			}
+			count -= len(slices.DeleteFunc(lines, func(l string) bool { return !strings.HasSuffix(l, " EXPUNGE") }))
 		case count > 0:
 			// B's own STORE: its updates come after its FETCH responses.
 			what = fmt.Sprintf("B STORE %d +FLAGS (%s)", 1+rng.IntN(count), flags[rng.IntN(len(flags))])
