@@ -384,7 +384,7 @@ func TestContextUpdateModel(t *testing.T) {
 		})
 	}
 	// The run must have gone through every kind of update.
-	for _, k := range []string{"ADDTO 0", "REMOVEFROM 0", "ADDTO pos", "REMOVEFROM pos", "B EXPUNGE REMOVEFROM"} {
+	for _, k := range []string{"ADDTO 0", "REMOVEFROM 0", "ADDTO pos", "REMOVEFROM pos", "B EXPUNGE REMOVEFROM", "sorted REMOVEFROM for an expunge"} {
 		if seen[k] == 0 {
 			t.Errorf("no %s in the run: %v", k, seen)
 		}
@@ -400,6 +400,7 @@ func contextModelRun(t *testing.T, seed uint64, seen map[string]int) {
 		{tag: "c3", crit: "(SUBJECT) UTF-8 UNDELETED", sort: true},
 		{tag: "c4", crit: "(REVERSE SIZE SUBJECT) UTF-8 NOT KEYWORD k", sort: true, uid: true},
 		{tag: "c5", crit: "NOT OR SEEN FLAGGED"},
+		{tag: "c6", crit: "(ARRIVAL SUBJECT) UTF-8 OR DELETED ANSWERED", sort: true},
 	}
 	fresh := func(m *contextModel) []uint32 {
 		cmd := "SEARCH RETURN (ALL) " + m.crit
@@ -489,6 +490,9 @@ func contextModelRun(t *testing.T, seed uint64, seen map[string]int) {
 			handle(lines)
 			if len(lines) > 0 && strings.Contains(lines[0], "REMOVEFROM") {
 				seen["B EXPUNGE REMOVEFROM"]++
+			}
+			if slices.ContainsFunc(lines, func(l string) bool { return strings.HasPrefix(l, `* ESEARCH (TAG "c6") REMOVEFROM`) }) {
+				seen["sorted REMOVEFROM for an expunge"]++
 			}
 			count -= len(slices.DeleteFunc(lines, func(l string) bool { return !strings.HasSuffix(l, " EXPUNGE") }))
 		case count > 0:
