@@ -350,24 +350,30 @@ func (c *conn) contextsExpunged(uids []UID) {
 		gone[u] = true
 	}
 	for _, u := range sel.updates {
-		var rem []removal
-		kept := u.result[:0:0]
-		for _, m := range u.result {
-			if gone[m] {
-				rem = append(rem, removal{pos: len(kept) + 1, num: c.contextNum(u, m)})
-				if u.keys != nil {
-					delete(u.keys, m)
-				}
-				continue
-			}
-			kept = append(kept, m)
-		}
-		u.result = kept
+		rem := c.removeMembers(u, gone)
 		u.seen = slices.DeleteFunc(u.seen, func(s seenMsg) bool { return gone[s.uid] })
 		if len(rem) > 0 {
 			c.untagged(string(u.appendUpdate(nil, rem, nil)))
 		}
 	}
+}
+
+// removeMembers takes the members in out from the result of u and
+// returns their removals: numbered for the client now, each at its
+// position once the ones before are gone.
+func (c *conn) removeMembers(u *searchUpdate, out map[UID]bool) []removal {
+	var rem []removal
+	kept := u.result[:0:0]
+	for _, m := range u.result {
+		if out[m] {
+			rem = append(rem, removal{pos: len(kept) + 1, num: c.contextNum(u, m)})
+			delete(u.keys, m)
+			continue
+		}
+		kept = append(kept, m)
+	}
+	u.result = kept
+	return rem
 }
 
 // removal and addition are one change of a result: the message's number
@@ -504,18 +510,9 @@ func (c *conn) applyUpdate(u *searchUpdate, joined, left []UID) []byte {
 	for _, m := range left {
 		out[m] = true
 	}
-	var rem, add []removal
-	kept := u.result[:0:0]
-	for _, m := range u.result {
-		if out[m] {
-			rem = append(rem, removal{pos: len(kept) + 1, num: c.contextNum(u, m)})
-			if u.keys != nil {
-				delete(u.keys, m)
-			}
-			continue
-		}
-		kept = append(kept, m)
-	}
+	rem := c.removeMembers(u, out)
+	kept := u.result
+	var add []addition
 	if u.keys == nil {
 		u.result = append(kept, joined...)
 		slices.Sort(u.result)

@@ -9,11 +9,15 @@ import (
 )
 
 // wireSteps runs commands on cl and checks every response: the untagged
-// ones exactly, the tagged one by its prefix.
+// ones exactly, the tagged one by its prefix; a step without want is
+// only run.
 func wireSteps(t *testing.T, cl *client, steps []wireStep) {
 	t.Helper()
 	for _, st := range steps {
 		got := cl.do("t", st.cmd)
+		if st.want == nil {
+			continue
+		}
 		ok := len(got) == len(st.want)
 		for i := 0; ok && i < len(got); i++ {
 			if i == len(got)-1 {
