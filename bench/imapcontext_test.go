@@ -16,22 +16,12 @@ package bench
 
 import (
 	"fmt"
-	"path/filepath"
 	"testing"
 	"time"
 )
 
 func BenchmarkIMAPContext(b *testing.B) {
-	dir := b.TempDir()
-	hroot := filepath.Join(dir, "herald", "Maildir")
-	buildBenchMaildir(b, hroot)
-	ddir := filepath.Join(dir, "dovecot")
-	populate := func(md string) { copyMaildir(b, hroot, md) }
-	haddr, _, hstop := spawnHeraldChild(b, "TestIMAPMaildirBenchServer", "HERALD_IMAP_BENCH_MAILDIR="+hroot)
-	defer hstop()
-	daddr, _, dstop := spawnDovecotMaildir(b, ddir, "imap", populate)
-	defer dstop()
-	addrs := [2]string{haddr, daddr}
+	addrs := startIMAPMaildirPair(b)
 	criteria := []string{"FLAGGED", "UNSEEN", "SEEN", "DELETED", "ANSWERED", "LARGER 4000", "SMALLER 2000",
 		"OR FLAGGED SEEN", "NOT DRAFT", "KEYWORD x"}
 
