@@ -133,8 +133,9 @@
 // answered BAD), and every FETCH response with FLAGS carries MODSEQ.
 // STORE (UNCHANGEDSINCE) leaves the messages changed since as they are and
 // names them in OK [MODIFIED]; its FETCH responses carry MODSEQ even with
-// .SILENT; a Mailbox that implements [MailboxStoreUnchanged] makes the
-// check atomic, others are checked from Messages just before Store. The
+// .SILENT; a Mailbox that implements [MailboxStoreUnchanged] (those of
+// imapmem and imapmaildir do) makes the check and the store one step
+// for all sessions, others are checked from Messages just before Store. The
 // MODSEQ search key takes the optional entry name and type (checked, then
 // ignored: the mod-sequence is per message) and the result ends with
 // (MODSEQ n), or MODSEQ n in ESEARCH.
