@@ -20,17 +20,25 @@ import (
 	"time"
 )
 
-func BenchmarkIMAPSort(b *testing.B) {
+// startIMAPMaildirPair builds the 10,000-message Maildir and serves a
+// copy of it from Herald (a child process, GOMAXPROCS=1) and one from a
+// private Dovecot, both stopped at the end of the benchmark; it returns
+// their addresses, Herald's first.
+func startIMAPMaildirPair(b *testing.B) [2]string {
 	dir := b.TempDir()
 	hroot := filepath.Join(dir, "herald", "Maildir")
 	buildBenchMaildir(b, hroot)
 	ddir := filepath.Join(dir, "dovecot")
 	populate := func(md string) { copyMaildir(b, hroot, md) }
 	haddr, _, hstop := spawnHeraldChild(b, "TestIMAPMaildirBenchServer", "HERALD_IMAP_BENCH_MAILDIR="+hroot)
-	defer hstop()
+	b.Cleanup(hstop)
 	daddr, _, dstop := spawnDovecotMaildir(b, ddir, "imap", populate)
-	defer dstop()
-	addrs := [2]string{haddr, daddr}
+	b.Cleanup(dstop)
+	return [2]string{haddr, daddr}
+}
+
+func BenchmarkIMAPSort(b *testing.B) {
+	addrs := startIMAPMaildirPair(b)
 
 	type times struct{ sort, again, from, thread time.Duration }
 	session := func(addr string) times {

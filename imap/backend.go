@@ -169,7 +169,11 @@ type Mailbox interface {
 	// has been expunged.
 	Open(ctx context.Context, uid UID) (Content, error)
 	// Store changes the flags of messages. UIDs that no longer exist are
-	// ignored.
+	// ignored. For STORE (UNCHANGEDSINCE) the server calls
+	// [MailboxStoreUnchanged.StoreUnchanged] instead when the Mailbox
+	// implements it, which makes the check of the mod-sequences and the
+	// store one step; without it, a change by another session between
+	// the server's check and Store is overwritten without MODIFIED.
 	Store(ctx context.Context, uids []UID, op StoreOp, flags []Flag) error
 	// Expunge removes the messages flagged \Deleted, only those in uids
 	// when uids is not nil, and returns the UIDs removed.

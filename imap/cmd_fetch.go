@@ -136,6 +136,9 @@ func (c *conn) cmdFetch(cmd *command) error {
 	if err != nil {
 		return err
 	}
+	if cmd.partial != nil {
+		seqs = cmd.partial.pick(seqs) // RFC 9394 section 3.2 (context.go)
+	}
 	hasUID, hasFlags, content, seen := false, false, false, false
 	for _, it := range items {
 		hasUID = hasUID || it.name == "UID"

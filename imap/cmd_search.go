@@ -15,6 +15,9 @@ import (
 func (c *conn) cmdSearch(cmd *command) error {
 	sel := c.sel
 	c.searchNow = time.Now()
+	if err := c.checkUpdateTag(cmd); err != nil {
+		return err
+	}
 	if hasModSeqKey(cmd.search) {
 		if sel.highest == 0 {
 			return errNoModSeq
@@ -65,6 +68,7 @@ func (c *conn) cmdSearch(cmd *command) error {
 	}
 	// ESEARCH response (RFC 4731, RFC 9051 section 7.3.4); hits are in
 	// ascending order, so MIN and MAX are the first and the last.
+	c.startUpdate(cmd, hits, false)
 	b := c.esearchResponse(cmd, hits)
 	if modseq != 0 {
 		b = append(b, " MODSEQ "...)

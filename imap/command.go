@@ -48,7 +48,9 @@ type command struct {
 	silent    bool
 	search    *searchKey
 	searchRet []string
+	partial   *partialRange // RETURN (PARTIAL), FETCH (PARTIAL) (context.go)
 	esearch   bool
+	tags      []string  // CANCELUPDATE
 	sort      *sortArgs // SORT, THREAD
 
 	// CONDSTORE and QRESYNC parameters (condstore.go), nil without any
@@ -164,6 +166,8 @@ func (d *decoder) args(cmd *command) error {
 		return err
 	case "SORT":
 		return d.sortArgs(cmd)
+	case "CANCELUPDATE":
+		return d.cancelUpdateArgs(cmd)
 	case "THREAD":
 		return d.threadArgs(cmd)
 	case "ENABLE":

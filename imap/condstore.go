@@ -107,6 +107,8 @@ func (d *decoder) fetchModifiers(cmd *command) error {
 		case "VANISHED":
 			a.vanished = true
 			return nil
+		case "PARTIAL":
+			return d.fetchPartial(cmd)
 		}
 		return syntaxErr("Unknown FETCH modifier")
 	})

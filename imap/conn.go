@@ -367,7 +367,7 @@ var commandStates = map[string]uint8{
 	"APPEND": inLoggedIn, "IDLE": inLoggedIn,
 	"CHECK": inSelected, "CLOSE": inSelected, "UNSELECT": inSelected, "EXPUNGE": inSelected,
 	"COMPRESS": inLoggedIn, "GETQUOTA": inLoggedIn, "GETQUOTAROOT": inLoggedIn, "SETQUOTA": inLoggedIn,
-	"SEARCH": inSelected, "SORT": inSelected, "THREAD": inSelected, "FETCH": inSelected, "STORE": inSelected, "COPY": inSelected, "MOVE": inSelected,
+	"SEARCH": inSelected, "SORT": inSelected, "CANCELUPDATE": inSelected, "THREAD": inSelected, "FETCH": inSelected, "STORE": inSelected, "COPY": inSelected, "MOVE": inSelected,
 }
 
 func (c *conn) dispatch(cmd *command) error {
@@ -426,6 +426,8 @@ func (c *conn) dispatch(cmd *command) error {
 		return c.cmdQuota(cmd)
 	case "SORT":
 		return c.cmdSort(cmd)
+	case "CANCELUPDATE":
+		return c.cmdCancelUpdate(cmd)
 	case "THREAD":
 		return c.cmdThread(cmd)
 	case "FETCH":

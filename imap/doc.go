@@ -80,6 +80,40 @@
 // Charsets other than UTF-8 and US-ASCII are NO [BADCHARSET]. SORT RETURN (ESORT, RFC 5267) answers ESEARCH with MIN
 // and MAX the first and last message in the sort order, as Dovecot does.
 //
+// # Search contexts and partial results
+//
+// SEARCH and SORT, with or without UID, take the RETURN options of
+// CONTEXT=SEARCH and CONTEXT=SORT (RFC 5267) and PARTIAL (RFC 9394).
+// RETURN (PARTIAL low:high) answers PARTIAL (low:high numbers) with the
+// messages at those positions of the result (in the sort order for
+// SORT), NIL when there are none; -1:-100 counts from the end. MIN, MAX
+// and COUNT stay those of the whole result, PARTIAL with ALL is BAD, and
+// with SAVE only the range is saved. UID FETCH and FETCH take PARTIAL as
+// a modifier, applied to the messages the set names (after CHANGEDSINCE).
+// RETURN (CONTEXT) is a hint and changes nothing.
+//
+// RETURN (UPDATE) keeps the result in an update context named by the
+// command's tag, until CANCELUPDATE with that tag or the end of the
+// selection; RETURN (UPDATE) alone sends no result data, as Dovecot.
+// Whenever the session's view changes (after a command, its own STORE
+// included, and during IDLE), the server evaluates the criteria again
+// for the messages that are new or whose flags, \Recent or mod-sequence
+// changed, and sends ESEARCH (TAG "t") REMOVEFROM and ADDTO after the
+// FETCH and EXISTS responses of the change. The members of a result that
+// are expunged are removed by a REMOVEFROM just before the EXPUNGE (or
+// VANISHED) responses, numbered as the client knows them until then, so
+// that an update never refers to a number the client has not been told
+// of; like EXPUNGE, it waits for a command that may announce it. For
+// SEARCH the position is 0; for SORT each removal comes with its
+// position once the earlier removals are applied, then each addition at
+// its position in the new order, so a client applying them in turn holds
+// the new result. Sequence numbers in the criteria (2:4, $ included) are
+// taken as the messages they named when the command ran, and OLDER and
+// YOUNGER at the time a message is evaluated again. A session keeps at
+// most Server.MaxSearchUpdates contexts ([DefaultMaxSearchUpdates]);
+// one more gets its result with an untagged NO [NOUPDATE "tag"] and no
+// context. Each context holds a few words per message of the mailbox.
+//
 // SEARCH RETURN (SAVE) keeps its result (RFC 5182, SEARCHRES) as UIDs
 // until the next SELECT, EXAMINE, CLOSE or UNSELECT or a SEARCH or SORT
 // with SAVE that fails; "$" names it in every sequence set.
@@ -99,8 +133,9 @@
 // answered BAD), and every FETCH response with FLAGS carries MODSEQ.
 // STORE (UNCHANGEDSINCE) leaves the messages changed since as they are and
 // names them in OK [MODIFIED]; its FETCH responses carry MODSEQ even with
-// .SILENT; a Mailbox that implements [MailboxStoreUnchanged] makes the
-// check atomic, others are checked from Messages just before Store. The
+// .SILENT; a Mailbox that implements [MailboxStoreUnchanged] (those of
+// imapmem and imapmaildir do) makes the check and the store one step
+// for all sessions, others are checked from Messages just before Store. The
 // MODSEQ search key takes the optional entry name and type (checked, then
 // ignored: the mod-sequence is per message) and the result ends with
 // (MODSEQ n), or MODSEQ n in ESEARCH.
@@ -180,8 +215,8 @@
 // # Not implemented
 //
 // NOTIFY, CATENATE and ACL are not implemented; SETQUOTA is refused with
-// NO [NOPERM]. ESORT is announced without CONTEXT=SORT and CONTEXT=SEARCH:
-// RETURN takes MIN, MAX, COUNT and ALL, not PARTIAL, UPDATE or CONTEXT.
+// NO [NOPERM]. The fetch-attribute list that Dovecot accepts after RETURN
+// (UPDATE ...) is not taken (RFC 5267 defines none).
 // \Recent (which RFC 9051 removed) is shown to IMAP4rev1 clients only, from a Mailbox that
 // implements [MailboxRecent]; STATUS RECENT is always 0.
 //
@@ -202,7 +237,8 @@
 //   - RFC 4731, ESEARCH
 //   - RFC 5256, SORT, THREAD=ORDEREDSUBJECT and THREAD=REFERENCES
 //   - RFC 5957, SORT=DISPLAY
-//   - RFC 5267, ESORT (without CONTEXT=SORT and CONTEXT=SEARCH)
+//   - RFC 5267, ESORT, CONTEXT=SEARCH and CONTEXT=SORT
+//   - RFC 9394, PARTIAL (SEARCH, SORT and FETCH)
 //   - RFC 5182, SEARCHRES
 //   - RFC 3502, MULTIAPPEND
 //   - RFC 4978, COMPRESS=DEFLATE (server and client)

@@ -21,6 +21,8 @@ func FuzzServer(f *testing.F) {
 		"a ID (\"name\" \"x\" \"os\" NIL)\r\nb ID NIL\r\n",
 		"a SUBSCRIBE Gone\r\nb LIST (SUBSCRIBED RECURSIVEMATCH) \"\" %\r\nc LSUB \"\" %\r\nd LIST (RECURSIVEMATCH) \"\" *\r\n",
 		"a SELECT INBOX\r\nb SEARCH TEXT \"content-type\" NEW\r\nc STORE 1 +FLAGS (Kw)\r\nd FETCH 1:* (FLAGS ENVELOPE)\r\n",
+		"a SELECT INBOX\r\nb SEARCH RETURN (UPDATE COUNT) UNSEEN\r\nc STORE 1:2 -FLAGS (\\Seen)\r\nd UID SORT RETURN (UPDATE PARTIAL -1:-2) (SUBJECT) UTF-8 ALL\r\ne APPEND INBOX {4+}\r\nabcd\r\nf STORE 1 +FLAGS.SILENT (\\Deleted)\r\ng EXPUNGE\r\nh CANCELUPDATE \"b\" \"d\"\r\n",
+		"a SELECT INBOX\r\nb SEARCH RETURN (UPDATE) 2 BODY x\r\nc IDLE\r\nDONE\r\nd UID FETCH 1:* (UID) (PARTIAL -1:-1)\r\ne SEARCH RETURN (PARTIAL 3:1 SAVE) ALL\r\nf FETCH $ (FLAGS)\r\n",
 	} {
 		f.Add([]byte(s))
 	}

@@ -26,6 +26,9 @@ func FuzzParseCommand(f *testing.F) {
 		"b AUTHENTICATE PLAIN AGFsaWNlAHNlY3JldA==\r\n",
 		"c UID EXPUNGE 1:3,7\r\n",
 		"d SEARCH ((((SEEN))))\r\n",
+		"e SEARCH RETURN (PARTIAL -1:-100 UPDATE CONTEXT MIN) FLAGGED\r\n",
+		"f CANCELUPDATE \"e\" \"a4\"\r\n",
+		"g UID FETCH 1:* (FLAGS) (PARTIAL 1:50)\r\n",
 	} {
 		f.Add([]byte(s))
 	}

@@ -1,6 +1,7 @@
 package imap
 
 import (
+	"slices"
 	"strings"
 	"time"
 )
@@ -79,17 +80,40 @@ func (d *decoder) searchArgs(cmd *command) error {
 }
 
 // searchReturn reads the list after RETURN (RFC 4731, RFC 9051 section
-// 6.4.4).
+// 6.4.4) with the options of CONTEXT=SEARCH (RFC 5267 section 4: UPDATE,
+// CONTEXT, PARTIAL) and PARTIAL's negative ranges (RFC 9394). Like
+// Dovecot, it refuses an option given twice among UPDATE and PARTIAL,
+// and PARTIAL with ALL.
 func (d *decoder) searchReturn(cmd *command) error {
 	cmd.esearch = true
 	if err := d.sp(); err != nil {
 		return err
 	}
-	return d.list(func() error {
+	err := d.list(func() error {
 		a, err := d.atom()
 		a = strings.ToUpper(a)
 		switch a {
-		case "MIN", "MAX", "ALL", "COUNT", "SAVE":
+		case "MIN", "MAX", "ALL", "COUNT", "SAVE", "CONTEXT":
+		case "UPDATE":
+			if err == nil && slices.Contains(cmd.searchRet, a) {
+				err = syntaxErr("UPDATE given twice")
+			}
+		case "PARTIAL":
+			if err == nil && cmd.partial != nil {
+				err = syntaxErr("PARTIAL given twice")
+			}
+			if err == nil {
+				err = d.sp()
+			}
+			var s string
+			if err == nil {
+				s, err = d.atom()
+			}
+			if err == nil {
+				var r partialRange
+				r, err = parsePartialRange(s)
+				cmd.partial = &r
+			}
 		default:
 			if err == nil {
 				err = syntaxErr("Unknown SEARCH return option")
@@ -98,6 +122,10 @@ func (d *decoder) searchReturn(cmd *command) error {
 		cmd.searchRet = append(cmd.searchRet, a)
 		return err
 	})
+	if err == nil && cmd.partial != nil && slices.Contains(cmd.searchRet, "ALL") {
+		err = syntaxErr("PARTIAL conflicts with ALL")
+	}
+	return err
 }
 
 // searchKey reads one search key; pre is its name when the caller has

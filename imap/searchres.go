@@ -37,26 +37,30 @@ func (c *conn) savedSet(uid bool) SeqSet {
 
 // saveResult saves the result of SEARCH or SORT when its RETURN options
 // hold SAVE (RFC 5182 section 2.4): all of it, or only the first and last
-// (MIN, MAX) when these are the only other options. nums are sequence
-// numbers, or UIDs for a UID command, in the order of the response. It
-// reports whether SAVE was the only option, when no ESEARCH response is
-// sent.
+// (MIN, MAX) and the range of PARTIAL (RFC 9394 section 3.1) when these
+// are the only other options. nums are sequence numbers, or UIDs for a
+// UID command, in the order of the response. It reports whether SAVE was
+// the only option, when no ESEARCH response is sent.
 func (c *conn) saveResult(cmd *command, nums []uint32) bool {
 	if !slices.Contains(cmd.searchRet, "SAVE") {
 		return false
 	}
 	hasMin, hasMax := slices.Contains(cmd.searchRet, "MIN"), slices.Contains(cmd.searchRet, "MAX")
-	all := slices.Contains(cmd.searchRet, "ALL") || slices.Contains(cmd.searchRet, "COUNT") || !hasMin && !hasMax
+	all := slices.Contains(cmd.searchRet, "ALL") || slices.Contains(cmd.searchRet, "COUNT") || !hasMin && !hasMax && cmd.partial == nil
 	var pick []uint32
 	switch {
 	case all || len(nums) == 0:
 		pick = nums
-	case hasMin && hasMax:
-		pick = []uint32{nums[0], nums[len(nums)-1]}
-	case hasMin:
-		pick = nums[:1]
 	default:
-		pick = nums[len(nums)-1:]
+		if hasMin {
+			pick = append(pick, nums[0])
+		}
+		if hasMax {
+			pick = append(pick, nums[len(nums)-1])
+		}
+		if cmd.partial != nil {
+			pick = append(pick, cmd.partial.pick(nums)...)
+		}
 	}
 	saved := make([]UID, 0, len(pick))
 	for _, n := range pick {
@@ -68,7 +72,7 @@ func (c *conn) saveResult(cmd *command, nums []uint32) bool {
 	}
 	slices.Sort(saved)
 	c.sel.saved = slices.Compact(saved)
-	return len(cmd.searchRet) == 1
+	return slices.Equal(resultOptions(cmd), []string{"SAVE"})
 }
 
 // saveFailed clears the saved result after a SEARCH or SORT with SAVE

@@ -14,10 +14,7 @@ func TestSearchRes(t *testing.T) {
 	if !strings.Contains(cl.do("c", "CAPABILITY")[0], " SEARCHRES") {
 		t.Fatal("SEARCHRES not announced")
 	}
-	steps := []struct {
-		cmd  string
-		want []string // untagged responses, then the tagged status prefix
-	}{
+	wireSteps(t, cl, []wireStep{
 		// Nothing saved yet: "$" is empty.
 		{"FETCH $ (UID)", []string{"t OK"}},
 		{"SEARCH RETURN (SAVE) SUBJECT hello", []string{"t OK"}},
@@ -62,22 +59,5 @@ func TestSearchRes(t *testing.T) {
 		// After SELECT, nothing is saved.
 		{"SELECT INBOX", nil},
 		{"SEARCH $", []string{"* SEARCH", "t OK"}},
-	}
-	for _, st := range steps {
-		got := cl.do("t", st.cmd)
-		if st.want == nil {
-			continue
-		}
-		ok := len(got) == len(st.want)
-		for i := 0; ok && i < len(got); i++ {
-			if i == len(got)-1 {
-				ok = strings.HasPrefix(got[i], st.want[i])
-			} else {
-				ok = got[i] == st.want[i]
-			}
-		}
-		if !ok {
-			t.Errorf("%s: %q, want %q", st.cmd, got, st.want)
-		}
-	}
+	})
 }

@@ -37,6 +37,8 @@ type selected struct {
 	sortCache map[UID]*sortInfo
 	// saved is the result of SEARCH RETURN (SAVE), "$" (RFC 5182).
 	saved []UID
+	// updates are the UPDATE contexts of SEARCH and SORT (context.go).
+	updates []*searchUpdate
 }
 
 // claimRecent asks the mailbox which of msgs are recent for this session.
@@ -309,6 +311,7 @@ func (c *conn) sync(expungeOK bool) error {
 	sel := c.sel
 	same, version, versioned := c.unchanged()
 	if same {
+		c.contextsSync()
 		return nil
 	}
 	cur, err := sel.mb.Messages(c.ctx)
@@ -375,6 +378,7 @@ func (c *conn) sync(expungeOK bool) error {
 	// Sequence numbers of EXPUNGE responses refer to the state after
 	// the previous ones: lower numbers stay valid, so the list built in
 	// ascending order of the new positions is already correct.
+	c.contextsExpunged(expungedUIDs)
 	c.reportExpunged(expunged, expungedUIDs)
 	max := sel.maxUID()
 	added := 0
@@ -396,6 +400,7 @@ func (c *conn) sync(expungeOK bool) error {
 		c.untagged(strconv.Itoa(len(sel.recent)) + " RECENT")
 	}
 	sel.msgs, sel.gone = nmsgs, ngone
+	c.contextsSync()
 	return nil
 }
 

@@ -108,6 +108,10 @@ type Server struct {
 	// MaxSetRanges bounds the ranges of a sequence set. Default
 	// DefaultMaxSetRanges.
 	MaxSetRanges int
+	// MaxSearchUpdates bounds the UPDATE contexts of SEARCH and SORT a
+	// session keeps in the selected mailbox (RFC 5267); one more is
+	// answered NO [NOUPDATE]. Default DefaultMaxSearchUpdates.
+	MaxSearchUpdates int
 	// MaxAuthFailures bounds failed logins per connection. Default
 	// DefaultMaxAuthFailures.
 	MaxAuthFailures int

@@ -16,7 +16,7 @@ import (
 // extCapabilities are the capabilities of the extensions in sort.go,
 // thread.go and the files next to them, announced after the others.
 func (c *conn) extCapabilities() []string {
-	return []string{"SORT", "SORT=DISPLAY", "THREAD=ORDEREDSUBJECT", "THREAD=REFERENCES", "ESORT", "SEARCHRES", "MULTIAPPEND", "COMPRESS=DEFLATE",
+	return []string{"SORT", "SORT=DISPLAY", "THREAD=ORDEREDSUBJECT", "THREAD=REFERENCES", "ESORT", "CONTEXT=SEARCH", "CONTEXT=SORT", "PARTIAL", "SEARCHRES", "MULTIAPPEND", "COMPRESS=DEFLATE",
 		"QUOTA", "QUOTA=RES-STORAGE", "QUOTA=RES-MESSAGE", "SAVEDATE", "PREVIEW"}
 }
 
@@ -387,6 +387,9 @@ func needsHeader(crit []sortCriterion) bool {
 }
 
 func (c *conn) cmdSort(cmd *command) error {
+	if err := c.checkUpdateTag(cmd); err != nil {
+		return err
+	}
 	crit := cmd.sort.crit
 	idx, infos, err := c.sortMatches(cmd, needsHeader(crit))
 	if err != nil {
@@ -412,6 +415,7 @@ func (c *conn) cmdSort(cmd *command) error {
 		return nil
 	}
 	if cmd.esearch {
+		c.startUpdate(cmd, nums, true)
 		c.untagged(string(c.esearchResponse(cmd, nums)))
 		return nil
 	}
@@ -428,11 +432,11 @@ func (c *conn) cmdSort(cmd *command) error {
 // of SORT RETURN (RFC 5267 section 3.2) for nums in the order found: MIN
 // and MAX are the first and last message in that order (for SORT not the
 // lowest and highest numbers), and ALL lists the messages in that order.
+//
+// PARTIAL (RFC 5267 section 4.4, RFC 9394) is the range of positions in
+// that order, after ALL, MIN and MAX and before COUNT, as Dovecot sends it.
 func (c *conn) esearchResponse(cmd *command, nums []uint32) []byte {
-	ret := cmd.searchRet
-	if len(ret) == 0 {
-		ret = []string{"ALL"}
-	}
+	ret := resultOptions(cmd)
 	b := []byte("ESEARCH (TAG ")
 	b = appendString(b, cmd.tag, false)
 	b = append(b, ')')
@@ -452,6 +456,9 @@ func (c *conn) esearchResponse(cmd *command, nums []uint32) []byte {
 			b = append(b, " ALL "...)
 			b = appendOrderedSet(b, nums)
 		}
+	}
+	if cmd.partial != nil {
+		b = appendPartial(b, *cmd.partial, nums)
 	}
 	if slices.Contains(ret, "COUNT") {
 		b = append(b, " COUNT "...)

@@ -23,6 +23,8 @@ func FuzzSortArgs(f *testing.F) {
 		"a UID THREAD ORDEREDSUBJECT {5+}\r\nUTF-8 1:*",
 		"a THREAD X UTF-8 ALL",
 		"a UID SORT (SIZE) UTF-8 UID $ $ NOT $",
+		"a UID SORT RETURN (PARTIAL -1:-10 UPDATE CONTEXT COUNT) (SUBJECT) UTF-8 ALL",
+		"a SORT RETURN (PARTIAL 3:1 MIN SAVE) (REVERSE DATE) UTF-8 1:*",
 	} {
 		f.Add([]byte(s + "\r\nb NOOP\r\n"))
 	}

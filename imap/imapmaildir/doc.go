@@ -65,6 +65,14 @@
 // to write, so a restart before that reports the folder's messages as
 // changed.
 //
+// STORE (UNCHANGEDSINCE) is atomic for the sessions of a Backend
+// ([imap.MailboxStoreUnchanged]): the check of each message's
+// mod-sequence and the renames that change its flags happen under one
+// lock of the folder that every store takes, so that of two sessions
+// storing with the same UNCHANGEDSINCE one stores and the other gets the
+// message in MODIFIED. Another process's change is not under that lock:
+// it counts from when the index notices it.
+//
 // # Metadata cache
 //
 // What FETCH derives from parsing a message (ENVELOPE, BODY,

@@ -68,6 +68,10 @@ type index struct {
 	b       *Backend
 	md      *maildir.Maildir
 
+	// storeMu makes each store of flags one step with the check of
+	// STORE (UNCHANGEDSINCE) before it (mailbox.go); taken before mu.
+	storeMu sync.Mutex
+
 	mu       sync.Mutex
 	loaded   bool // msgs hold the folder as of the last refresh
 	live     bool // a watcher keeps msgs current

@@ -341,6 +341,43 @@ func toUint32(uids []imap.UID) []uint32 {
 }
 
 func (h *handle) Store(ctx context.Context, uids []imap.UID, op imap.StoreOp, flags []imap.Flag) error {
+	h.idx.storeMu.Lock()
+	defer h.idx.storeMu.Unlock()
+	return h.storeLocked(ctx, uids, op, flags)
+}
+
+// StoreUnchanged implements [imap.MailboxStoreUnchanged]: the check of
+// the mod-sequences and the store are one step for every session of this
+// Backend, as both hold the folder's store lock, so that of two sessions
+// storing with the same UNCHANGEDSINCE the second always finds the
+// first's change. A change by another process (Dovecot, a mail reader on
+// the Maildir) counts from when the index notices it.
+func (h *handle) StoreUnchanged(ctx context.Context, uids []imap.UID, unchangedSince uint64, op imap.StoreOp, flags []imap.Flag) ([]imap.UID, error) {
+	x := h.idx
+	x.storeMu.Lock()
+	defer x.storeMu.Unlock()
+	var modified, targets []imap.UID
+	x.mu.Lock()
+	for _, u := range uids {
+		i, ok := x.find(uint32(u))
+		switch {
+		case !ok:
+			// Expunged meanwhile: nothing to store.
+		case x.msgs[i].modseq > unchangedSince:
+			modified = append(modified, u)
+		default:
+			targets = append(targets, u)
+		}
+	}
+	x.mu.Unlock()
+	if len(targets) == 0 {
+		return modified, nil
+	}
+	return modified, h.storeLocked(ctx, targets, op, flags)
+}
+
+// storeLocked changes the flags; the caller holds h.idx.storeMu.
+func (h *handle) storeLocked(ctx context.Context, uids []imap.UID, op imap.StoreOp, flags []imap.Flag) error {
 	letters, kw := maildirFlags(flags, op == imap.StoreRemove)
 	var fop maildir.FlagOp
 	switch op {
