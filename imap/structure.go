@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"io"
+	"sync"
 
 	"github.com/heraldmail/herald/message"
 	hmime "github.com/heraldmail/herald/mime"
@@ -78,10 +79,21 @@ func buildStructure(r io.ReaderAt, size int64) (*part, error) {
 	return p, err
 }
 
+// structReaders are the buffers of scanStructure: a cold FETCH of
+// BODYSTRUCTURE scans thousands of messages, and the tree it returns
+// holds copies of what it keeps, never the buffer.
+var structReaders = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 16<<10) }}
+
 // scanStructure reads a message from r to its end and returns its tree
 // and its size.
 func scanStructure(r io.Reader) (*part, int64, error) {
-	s := &structScanner{br: bufio.NewReaderSize(r, 16<<10)}
+	br := structReaders.Get().(*bufio.Reader)
+	br.Reset(r)
+	defer func() {
+		br.Reset(nil)
+		structReaders.Put(br)
+	}()
+	s := &structScanner{br: br}
 	p, _, _, err := s.entity(0, nil, false)
 	if err != nil {
 		return nil, 0, err

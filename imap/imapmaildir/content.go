@@ -248,6 +248,15 @@ func newCRLFReader(r io.Reader) *crlfReader {
 	return &crlfReader{r: r, buf: make([]byte, 32<<10)}
 }
 
+// crlfReaders keeps the readers, and their buffers, of the summaries made
+// of one message after another.
+var crlfReaders = sync.Pool{New: func() any { return newCRLFReader(nil) }}
+
+// reset makes c read r from its start.
+func (c *crlfReader) reset(r io.Reader) {
+	c.r, c.prevCR, c.pending = r, false, c.pending[:0]
+}
+
 func (c *crlfReader) Read(p []byte) (int, error) {
 	if len(c.pending) > 0 {
 		n := copy(p, c.pending)

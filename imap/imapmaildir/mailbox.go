@@ -299,7 +299,13 @@ func (h *handle) summarize(f *os.File, e *entry, buf *[]byte) (*imap.Summary, er
 	cr := &countReader{r: src}
 	var r io.Reader = cr
 	if e.raw != e.size {
-		r = newCRLFReader(cr)
+		c := crlfReaders.Get().(*crlfReader)
+		c.reset(cr)
+		defer func() {
+			c.reset(nil)
+			crlfReaders.Put(c)
+		}()
+		r = c
 	}
 	s, err := imap.Summarize(r)
 	if err == nil && (cr.n != e.raw || s.Size() != e.size) {
