@@ -552,7 +552,7 @@ func (n *notifier) deliver(inCommand bool) {
 		}
 		if ch.Kind&ChangeMailboxName != 0 && ev&evMailboxName != 0 ||
 			ch.Kind&ChangeSubscription != 0 && ev&evSubscriptionChange != 0 {
-			n.tellList(name, ch.OldName, mi, list)
+			n.tellList(name, ch.OldName, mi)
 		}
 		if ch.Kind&ChangeMailboxName != 0 {
 			renamed = true
@@ -670,8 +670,10 @@ func (n *notifier) tellStatus(name string, always bool) {
 // tellList sends the LIST response of a mailbox that was created, deleted,
 // renamed (with OLDNAME, RFC 5465 section 5.4) or (un)subscribed (section
 // 5.5); mi is nil when the name is no mailbox any more.
-func (n *notifier) tellList(name, oldName string, mi *MailboxInfo, list []MailboxInfo) {
+func (n *notifier) tellList(name, oldName string, mi *MailboxInfo) {
 	c := n.c
+	// The attributes of the mailbox and \Subscribed, without the
+	// children attributes, as Dovecot sends them.
 	var attrs []MailboxAttr
 	if mi == nil {
 		attrs = append(attrs, AttrNonExistent)
@@ -679,15 +681,6 @@ func (n *notifier) tellList(name, oldName string, mi *MailboxInfo, list []Mailbo
 		attrs = append(attrs, mi.Attributes...)
 		if mi.Subscribed {
 			attrs = append(attrs, AttrSubscribed)
-		}
-		if !slices.Contains(attrs, AttrNonExistent) && !slices.Contains(attrs, AttrNoInferiors) {
-			if slices.ContainsFunc(list, func(o MailboxInfo) bool {
-				return strings.HasPrefix(o.Name, name+"/") && !slices.Contains(o.Attributes, AttrNonExistent)
-			}) {
-				attrs = append(attrs, AttrHasChildren)
-			} else {
-				attrs = append(attrs, AttrHasNoChildren)
-			}
 		}
 	}
 	b := []byte("LIST (")

@@ -131,20 +131,20 @@ func TestNotifyMailboxName(t *testing.T) {
 	a, b := notifyPair(t)
 	expectPrefix(t, last(b.do("n", "NOTIFY SET (PERSONAL (MailboxName SubscriptionChange))")), "n OK")
 	a.do("a1", "CREATE Lists")
-	wantLine(t, b, `* LIST (\HasNoChildren) "/" "Lists"`)
+	wantLine(t, b, `* LIST () "/" "Lists"`)
 	a.do("a2", "RENAME Lists Groups")
-	wantLine(t, b, `* LIST (\HasNoChildren) "/" "Groups" ("OLDNAME" ("Lists"))`)
+	wantLine(t, b, `* LIST () "/" "Groups" ("OLDNAME" ("Lists"))`)
 	a.do("a3", "SUBSCRIBE Groups")
-	wantLine(t, b, `* LIST (\Subscribed \HasNoChildren) "/" "Groups"`)
+	wantLine(t, b, `* LIST (\Subscribed) "/" "Groups"`)
 	a.do("a4", "UNSUBSCRIBE Groups")
-	wantLine(t, b, `* LIST (\HasNoChildren) "/" "Groups"`)
+	wantLine(t, b, `* LIST () "/" "Groups"`)
 	a.do("a5", "DELETE Groups")
 	wantLine(t, b, `* LIST (\NonExistent) "/" "Groups"`)
 	// Without MailboxName, nothing.
 	b.do("n2", "NOTIFY SET (PERSONAL (SubscriptionChange))")
 	a.do("a6", "CREATE Other")
 	a.do("a7", "SUBSCRIBE Other")
-	wantLine(t, b, `* LIST (\Subscribed \HasNoChildren) "/" "Other"`)
+	wantLine(t, b, `* LIST (\Subscribed) "/" "Other"`)
 }
 
 // TestNotifySelected checks the SELECTED filter (RFC 5465 section 5):
@@ -277,8 +277,8 @@ func TestNotifyOverflow(t *testing.T) {
 	a.do("c", "CREATE M6")
 	b.send("hello\r\n")
 	expectPrefix(t, b.line(), "b3 OK")
-	wantLine(t, b, `* LIST (\HasNoChildren) "/" "M5"`)
-	wantLine(t, b, `* LIST (\HasNoChildren) "/" "M6"`)
+	wantLine(t, b, `* LIST () "/" "M5"`)
+	wantLine(t, b, `* LIST () "/" "M6"`)
 }
 
 // TestNotifyCapability checks that NOTIFY is announced.
