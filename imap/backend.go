@@ -230,8 +230,9 @@ type MailboxChange struct {
 }
 
 // UserNotifier is implemented by a User that reports changes of any of its
-// mailboxes, for NOTIFY (RFC 5465). Without it the server offers NOTIFY
-// with only the selected mailbox's updates (Mailbox.Updates).
+// mailboxes, for NOTIFY (RFC 5465). Without it NOTIFY SET takes only the
+// SELECTED and SELECTED-DELAYED filters, whose changes come from
+// Mailbox.Updates, and answers NO [CANNOT] to events on other mailboxes.
 type UserNotifier interface {
 	// Notify calls f for the changes of the user's mailboxes made from
 	// now on by any session, delivery or other process, until the

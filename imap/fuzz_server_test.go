@@ -21,6 +21,8 @@ func FuzzServer(f *testing.F) {
 		"a ID (\"name\" \"x\" \"os\" NIL)\r\nb ID NIL\r\n",
 		"a SUBSCRIBE Gone\r\nb LIST (SUBSCRIBED RECURSIVEMATCH) \"\" %\r\nc LSUB \"\" %\r\nd LIST (RECURSIVEMATCH) \"\" *\r\n",
 		"a SELECT INBOX\r\nb SEARCH TEXT \"content-type\" NEW\r\nc STORE 1 +FLAGS (Kw)\r\nd FETCH 1:* (FLAGS ENVELOPE)\r\n",
+		"a SELECT INBOX\r\nb NOTIFY SET STATUS (SELECTED (MessageNew (UID ENVELOPE) MessageExpunge FlagChange)) (PERSONAL (MessageNew MessageExpunge MailboxName SubscriptionChange))\r\nc APPEND Trash {1+}\r\nx\r\nd CREATE N\r\ne IDLE\r\nDONE\r\nf NOTIFY NONE\r\n",
+		"a NOTIFY SET (SUBTREE (Work {1+}\r\nx) (MessageNew MessageExpunge)) (SUBSCRIBED (SubscriptionChange))\r\nb SUBSCRIBE Work\r\nc RENAME Work W2\r\n",
 	} {
 		f.Add([]byte(s))
 	}
