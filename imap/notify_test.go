@@ -281,6 +281,18 @@ func TestNotifyOverflow(t *testing.T) {
 	wantLine(t, b, `* LIST () "/" "M6"`)
 }
 
+// TestNotifyWatchLimit checks that NOTIFY SET watching more mailboxes
+// than MaxNotifyMailboxes is refused with NO [LIMIT] and changes nothing.
+func TestNotifyWatchLimit(t *testing.T) {
+	be, _ := newFixture(t)
+	s := testServer(be)
+	s.MaxNotifyMailboxes = 3
+	b := newClient(t, s)
+	b.do("l", "LOGIN alice secret")
+	expectPrefix(t, last(b.do("n", "NOTIFY SET (PERSONAL (MessageNew MessageExpunge))")), "n NO [LIMIT]")
+	expectPrefix(t, last(b.do("n", "NOTIFY SET (MAILBOXES (INBOX Sent Trash) (MessageNew MessageExpunge))")), "n OK")
+}
+
 // TestNotifyCapability checks that NOTIFY is announced.
 func TestNotifyCapability(t *testing.T) {
 	_, b := notifyPair(t)

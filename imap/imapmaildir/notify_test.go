@@ -2,14 +2,14 @@ package imapmaildir_test
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/heraldmail/herald/imap/imapmaildir"
 )
 
 // notifyFixture returns a session of alice with a folder Lists and NOTIFY
@@ -131,4 +131,27 @@ func TestNotifyFolderNames(t *testing.T) {
 	}
 }
 
-var _ = imapmaildir.DefaultPollInterval
+// TestNotifyManyFolders checks that watching a user's 1,000 folders costs
+// a goroutine or two, not one per folder, and that a message another
+// process writes into the last of them still arrives within a second.
+func TestNotifyManyFolders(t *testing.T) {
+	f := newFixture(t, nil)
+	st := f.store(t, "alice")
+	for i := range 1000 {
+		if err := st.CreateFolder(fmt.Sprintf("F%04d", i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c := f.dial(t, "alice")
+	before := runtime.NumGoroutine()
+	c.ok("NOTIFY SET (PERSONAL (MessageNew MessageExpunge MailboxName))")
+	if n := runtime.NumGoroutine() - before; n > 3 {
+		t.Fatalf("NOTIFY on 1000 folders started %d goroutines", n)
+	}
+	start := time.Now()
+	writeMessage(t, filepath.Join(f.root, "alice", ".F0999"), "1700000000.M2P2.other")
+	l := c.line()
+	if !strings.HasPrefix(l, `* STATUS "F0999" (MESSAGES 1 UIDNEXT 2 `) || time.Since(start) > time.Second {
+		t.Fatalf("after %v: %q", time.Since(start), l)
+	}
+}
