@@ -54,8 +54,9 @@ type conn struct {
 	// wmu is held by the connection's goroutine except while it waits
 	// for a command or idles, when NOTIFY's goroutine may write
 	// (notify.go).
-	wmu sync.Mutex
-	ntf *notifier // NOTIFY SET, nil without
+	wmu    sync.Mutex
+	ntf    *notifier // NOTIFY SET, nil without
+	idling bool      // in IDLE with wmu released, where expunges may be sent
 
 	authFails  int
 	errCount   int

@@ -188,8 +188,8 @@
 // FlagChange, MailboxName and SubscriptionChange, and the STATUS
 // indicator. The selected mailbox's changes come as EXISTS, FETCH and
 // EXPUNGE (VANISHED with QRESYNC), unsolicited with SELECTED; with
-// SELECTED-DELAYED the expunges wait for a command that may carry them
-// (RFC 9051 section 7.5.1); without either, the selected mailbox is told
+// SELECTED-DELAYED the expunges wait for IDLE or a command that may carry
+// them (RFC 9051 section 7.5.1); without either, the selected mailbox is told
 // of at the end of commands, as without NOTIFY. Other mailboxes get
 // STATUS (MESSAGES, UIDNEXT, UIDVALIDITY, and HIGHESTMODSEQ once CONDSTORE
 // is enabled) when their counters differ from what the client was last

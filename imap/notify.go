@@ -462,7 +462,7 @@ func (n *notifier) run() {
 			return
 		default:
 		}
-		n.deliver(false)
+		n.deliver(c.idling)
 		if c.ntf == n {
 			updates = nil
 			if c.sel != nil && n.selGroup() != nil && n.selGroup().events&evMessages != 0 {
@@ -493,9 +493,9 @@ func (c *conn) notifyAfterCommand() {
 }
 
 // deliver sends what is pending: the selected mailbox's changes, then the
-// STATUS and LIST responses of the others. inCommand is set during IDLE,
-// where expunges may always be sent.
-func (n *notifier) deliver(inCommand bool) {
+// STATUS and LIST responses of the others. inIdle is set during IDLE,
+// which may carry expunges even with SELECTED-DELAYED.
+func (n *notifier) deliver(inIdle bool) {
 	c := n.c
 	n.mu.Lock()
 	pend, over := n.pending, n.overflow
@@ -507,7 +507,7 @@ func (n *notifier) deliver(inCommand bool) {
 		return
 	}
 	if g := n.selGroup(); c.sel != nil && n.sel == c.sel && g != nil && g.events&evMessages != 0 {
-		expungeOK := inCommand || g.filter == filterSelected
+		expungeOK := inIdle || g.filter == filterSelected
 		if err := c.sync(expungeOK); err != nil {
 			c.srv.logger().Warn("imap: NOTIFY update of the selected mailbox failed", "err", err)
 		}

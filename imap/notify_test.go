@@ -194,6 +194,15 @@ func TestNotifySelectedDelayed(t *testing.T) {
 	if !slices.Equal(lines, []string{"* 1 EXPUNGE", "b2 OK NOOP completed"}) {
 		t.Fatalf("NOOP: %q", lines)
 	}
+	// IDLE may carry expunges: they come as they happen.
+	b.send("i IDLE\r\n")
+	expectPrefix(t, b.line(), "+ ")
+	a.do("a4", `STORE 1 +FLAGS.SILENT (\Deleted)`)
+	wantLine(t, b, `* 1 FETCH (UID 2 FLAGS (\Deleted))`)
+	a.do("a5", "EXPUNGE")
+	wantLine(t, b, "* 1 EXPUNGE")
+	b.send("DONE\r\n")
+	expectPrefix(t, last(b.until("i")), "i OK")
 }
 
 // TestNotifyDuringIdle checks that NOTIFY's STATUS arrives during IDLE

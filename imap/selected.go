@@ -420,6 +420,8 @@ func (c *conn) cmdIdle(cmd *command) error {
 		done <- result{line, err}
 	}()
 	// NOTIFY's goroutine may write while the connection idles.
+	c.idling = true
+	defer func() { c.idling = false }() // wmu is held again at every return
 	c.wmu.Unlock()
 	for {
 		select {
