@@ -388,7 +388,6 @@ func (c *conn) cmdNotify(cmd *command) error {
 	if others && !ok {
 		return &Error{Type: StatusNo, Code: CodeCannot, Text: "This store reports changes of the selected mailbox only"}
 	}
-	c.notifyOff()
 	n := &notifier{c: c, groups: groups, limit: orInt(c.srv.MaxNotifyMailboxes, DefaultMaxNotifyMailboxes),
 		ready: make(chan struct{}, 1), done: make(chan struct{}), exited: make(chan struct{}), told: map[string]string{}}
 	if others {
@@ -407,6 +406,8 @@ func (c *conn) cmdNotify(cmd *command) error {
 		}
 		n.stop = stop
 	}
+	// A NOTIFY SET that fails leaves the previous one in effect.
+	c.notifyOff()
 	c.ntf = n
 	if c.sel != nil {
 		n.sel, n.lastUID = c.sel, c.sel.maxUID()

@@ -300,6 +300,12 @@ func TestNotifyWatchLimit(t *testing.T) {
 	b.do("l", "LOGIN alice secret")
 	expectPrefix(t, last(b.do("n", "NOTIFY SET (PERSONAL (MessageNew MessageExpunge))")), "n NO [LIMIT]")
 	expectPrefix(t, last(b.do("n", "NOTIFY SET (MAILBOXES (INBOX Sent Trash) (MessageNew MessageExpunge))")), "n OK")
+	// A NOTIFY SET refused leaves the one before in effect.
+	expectPrefix(t, last(b.do("n", "NOTIFY SET (PERSONAL (MessageNew MessageExpunge))")), "n NO [LIMIT]")
+	a := newClient(t, s)
+	a.do("l", "LOGIN alice secret")
+	a.do("a", "APPEND Sent {5+}\r\nhello")
+	expectPrefix(t, b.line(), `* STATUS "Sent" (MESSAGES 1 `)
 }
 
 // TestNotifyCapability checks that NOTIFY is announced.
