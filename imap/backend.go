@@ -102,7 +102,8 @@ type CopyResult struct {
 }
 
 // User is the mail store of one authenticated user. Its methods are called
-// from the connection's goroutine only; the same user's store may be open
+// for one connection, one call at a time (by the connection's goroutine,
+// or by its NOTIFY goroutine while the other waits); the same user's store may be open
 // on other connections at once. Mailbox names are UTF-8 with "/" as the
 // hierarchy delimiter.
 type User interface {

@@ -29,7 +29,8 @@ const (
 )
 
 // conn is one client connection. Everything but the idle flag and the
-// transport's deadlines is touched only by the connection's goroutine.
+// transport's deadlines is touched only by the goroutine that holds wmu:
+// the connection's, or NOTIFY's while the connection waits (notify.go).
 type conn struct {
 	srv *Server
 	lc  *lifecycle.Conn
