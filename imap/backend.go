@@ -102,7 +102,8 @@ type CopyResult struct {
 }
 
 // User is the mail store of one authenticated user. Its methods are called
-// from the connection's goroutine only; the same user's store may be open
+// for one connection, one call at a time (by the connection's goroutine,
+// or by its NOTIFY goroutine while the other waits); the same user's store may be open
 // on other connections at once. Mailbox names are UTF-8 with "/" as the
 // hierarchy delimiter.
 type User interface {
@@ -207,4 +208,50 @@ type MailboxRecent interface {
 // expunges them.
 type MailboxMove interface {
 	Move(ctx context.Context, uids []UID, dest string) (CopyResult, error)
+}
+
+// ChangeKind says what changed in a mailbox, for [UserNotifier]. The
+// kinds are bits: one report may carry several.
+type ChangeKind uint8
+
+const (
+	// ChangeMessages: messages were added or expunged, or their flags
+	// changed.
+	ChangeMessages ChangeKind = 1 << iota
+	// ChangeMailboxName: the mailbox was created, deleted or renamed.
+	ChangeMailboxName
+	// ChangeSubscription: the name was subscribed or unsubscribed.
+	ChangeSubscription
+)
+
+// MailboxChange is one change reported by a [UserNotifier]. It says only
+// which mailbox changed and how; the server asks Status or List for the
+// state it then reports.
+type MailboxChange struct {
+	Kind ChangeKind
+	// Name is the mailbox's name, the new one after a rename.
+	Name string
+	// OldName is the name before a rename, when the notifier knows it;
+	// a notifier that does not report a rename as the deletion of the
+	// old name and the creation of the new one.
+	OldName string
+}
+
+// UserNotifier is implemented by a User that reports changes of any of its
+// mailboxes, for NOTIFY (RFC 5465). Without it NOTIFY SET takes only the
+// SELECTED and SELECTED-DELAYED filters, whose changes come from
+// Mailbox.Updates, and answers NO [CANNOT] to events on other mailboxes.
+type UserNotifier interface {
+	// Notify calls f for the changes of the user's mailboxes made from
+	// now on by any session, delivery or other process, until the
+	// returned stop function is called; f is not called once stop has
+	// returned. Changes of messages need be reported only for the
+	// mailboxes in watch, which the server keeps bounded
+	// (Server.MaxNotifyMailboxes); name and subscription changes are
+	// reported for every mailbox. Reports may be merged or repeated,
+	// never lost: the server compares the state it then reads with what
+	// it has told. f is called from any goroutine, must not block and
+	// must not call the User. Notify may be called again to change
+	// watch; each call has its own stop.
+	Notify(ctx context.Context, watch []string, f func(MailboxChange)) (stop func(), err error)
 }

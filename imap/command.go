@@ -55,6 +55,9 @@ type command struct {
 
 	// CONDSTORE and QRESYNC parameters (condstore.go), nil without any
 	cond *condArgs
+
+	// NOTIFY (notify.go)
+	notify *notifyArgs
 }
 
 // readCommand parses one command up to the start of an APPEND literal or to
@@ -157,6 +160,8 @@ func (d *decoder) args(cmd *command) error {
 		return nil
 	case "ID":
 		return d.idArgs(cmd)
+	case "NOTIFY":
+		return d.notifyArgs(cmd)
 	case "GETQUOTA", "GETQUOTAROOT", "SETQUOTA":
 		return d.quotaArgs(cmd)
 	case "COMPRESS":

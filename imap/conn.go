@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -28,7 +29,8 @@ const (
 )
 
 // conn is one client connection. Everything but the idle flag and the
-// transport's deadlines is touched only by the connection's goroutine.
+// transport's deadlines is touched only by the goroutine that holds wmu:
+// the connection's, or NOTIFY's while the connection waits (notify.go).
 type conn struct {
 	srv *Server
 	lc  *lifecycle.Conn
@@ -49,6 +51,13 @@ type conn struct {
 
 	idle *atomic.Bool    // waiting for a command with nothing buffered
 	shut <-chan struct{} // closed by Shutdown
+
+	// wmu is held by the connection's goroutine except while it waits
+	// for a command or idles, when NOTIFY's goroutine may write
+	// (notify.go).
+	wmu    sync.Mutex
+	ntf    *notifier // NOTIFY SET, nil without
+	idling bool      // in IDLE with wmu released, where expunges may be sent
 
 	authFails  int
 	errCount   int
@@ -116,6 +125,8 @@ func (c *conn) timeout() time.Duration {
 
 func (c *conn) serve(ctx context.Context) {
 	c.ctx = ctx
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
 	defer c.close()
 	c.writeString("* OK [CAPABILITY " + c.capabilities() + "] " + c.greeting() + "\r\n")
 	if c.bw.Flush() != nil {
@@ -159,6 +170,7 @@ func (c *conn) greeting() string {
 
 func (c *conn) close() {
 	ctx := context.WithoutCancel(c.ctx)
+	c.notifyOff()
 	if c.sel != nil {
 		c.sel.mb.Close(ctx)
 		c.sel = nil
@@ -189,7 +201,9 @@ func (c *conn) readAndRun() error {
 			c.idle.Store(false)
 			return errShutdownConn
 		}
+		c.wmu.Unlock()
 		_, err := c.br.Peek(1)
+		c.wmu.Lock()
 		c.idle.Store(false)
 		if err != nil {
 			return err
@@ -347,6 +361,9 @@ func (c *conn) run(cmd *command) (err error) {
 			c.afterSync(cmd, before)
 		}
 	}
+	if c.ntf != nil && !c.bye {
+		c.notifyAfterCommand()
+	}
 	return err
 }
 
@@ -364,7 +381,7 @@ var commandStates = map[string]uint8{
 	"ENABLE": inLoggedIn, "SELECT": inLoggedIn, "EXAMINE": inLoggedIn, "CREATE": inLoggedIn,
 	"DELETE": inLoggedIn, "RENAME": inLoggedIn, "SUBSCRIBE": inLoggedIn, "UNSUBSCRIBE": inLoggedIn,
 	"LIST": inLoggedIn, "LSUB": inLoggedIn, "NAMESPACE": inLoggedIn, "STATUS": inLoggedIn,
-	"APPEND": inLoggedIn, "IDLE": inLoggedIn,
+	"APPEND": inLoggedIn, "IDLE": inLoggedIn, "NOTIFY": inLoggedIn,
 	"CHECK": inSelected, "CLOSE": inSelected, "UNSELECT": inSelected, "EXPUNGE": inSelected,
 	"COMPRESS": inLoggedIn, "GETQUOTA": inLoggedIn, "GETQUOTAROOT": inLoggedIn, "SETQUOTA": inLoggedIn,
 	"SEARCH": inSelected, "SORT": inSelected, "CANCELUPDATE": inSelected, "THREAD": inSelected, "FETCH": inSelected, "STORE": inSelected, "COPY": inSelected, "MOVE": inSelected,
@@ -414,6 +431,8 @@ func (c *conn) dispatch(cmd *command) error {
 		return c.cmdAppend(cmd)
 	case "IDLE":
 		return c.cmdIdle(cmd)
+	case "NOTIFY":
+		return c.cmdNotify(cmd)
 	case "CLOSE", "UNSELECT":
 		return c.cmdClose(cmd)
 	case "EXPUNGE":

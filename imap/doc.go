@@ -212,9 +212,35 @@
 // IMAP4rev2 or UTF8=ACCEPT (RFC 6855). INBOX is matched without regard to
 // case.
 //
+// # Notifications
+//
+// NOTIFY (RFC 5465) tells a client of changes in any of its mailboxes
+// while it sends no command, and during IDLE. NOTIFY SET takes the
+// filters SELECTED, SELECTED-DELAYED, INBOXES (INBOX), PERSONAL,
+// SUBSCRIBED, SUBTREE and MAILBOXES (the first group that matches a
+// mailbox applies), the events MessageNew (with fetch attributes for the
+// selected mailbox, fetched without setting \Seen), MessageExpunge,
+// FlagChange, MailboxName and SubscriptionChange, and the STATUS
+// indicator. The selected mailbox's changes come as EXISTS, FETCH and
+// EXPUNGE (VANISHED with QRESYNC), unsolicited with SELECTED; with
+// SELECTED-DELAYED the expunges wait for IDLE or a command that may carry
+// them (RFC 9051 section 7.5.1); without either, the selected mailbox is told
+// of at the end of commands, as without NOTIFY. Other mailboxes get
+// STATUS (MESSAGES, UIDNEXT, UIDVALIDITY, and HIGHESTMODSEQ once CONDSTORE
+// is enabled) when their counters differ from what the client was last
+// told, and LIST (with \NonExistent, \Subscribed, OLDNAME) for names and
+// subscriptions. The mailboxes watched and the changes held for a busy
+// connection are bounded by Server.MaxNotifyMailboxes: NOTIFY SET beyond
+// it is NO [LIMIT], and a connection with more changes waiting than that
+// gets NOTIFICATIONOVERFLOW and NOTIFY NONE. The changes come from a User
+// that implements [UserNotifier]; without it only SELECTED and
+// SELECTED-DELAYED are accepted. AnnotationChange, MailboxMetadataChange
+// and ServerMetadataChange (no METADATA or ANNOTATE here) are NO
+// [BADEVENT]; changes made by the session itself are told too.
+//
 // # Not implemented
 //
-// NOTIFY, CATENATE and ACL are not implemented; SETQUOTA is refused with
+// CATENATE and ACL are not implemented; SETQUOTA is refused with
 // NO [NOPERM]. The fetch-attribute list that Dovecot accepts after RETURN
 // (UPDATE ...) is not taken (RFC 5267 defines none).
 // \Recent (which RFC 9051 removed) is shown to IMAP4rev1 clients only, from a Mailbox that
@@ -255,6 +281,9 @@
 //   - RFC 3691, UNSELECT
 //   - RFC 2342, NAMESPACE
 //   - RFC 7162, CONDSTORE and QRESYNC
+//   - RFC 5465, NOTIFY (without AnnotationChange, MailboxMetadataChange
+//     and ServerMetadataChange), from a User that implements
+//     [UserNotifier] for mailboxes other than the selected one
 //
 // # Compression
 //

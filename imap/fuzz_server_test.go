@@ -23,6 +23,8 @@ func FuzzServer(f *testing.F) {
 		"a SELECT INBOX\r\nb SEARCH TEXT \"content-type\" NEW\r\nc STORE 1 +FLAGS (Kw)\r\nd FETCH 1:* (FLAGS ENVELOPE)\r\n",
 		"a SELECT INBOX\r\nb SEARCH RETURN (UPDATE COUNT) UNSEEN\r\nc STORE 1:2 -FLAGS (\\Seen)\r\nd UID SORT RETURN (UPDATE PARTIAL -1:-2) (SUBJECT) UTF-8 ALL\r\ne APPEND INBOX {4+}\r\nabcd\r\nf STORE 1 +FLAGS.SILENT (\\Deleted)\r\ng EXPUNGE\r\nh CANCELUPDATE \"b\" \"d\"\r\n",
 		"a SELECT INBOX\r\nb SEARCH RETURN (UPDATE) 2 BODY x\r\nc IDLE\r\nDONE\r\nd UID FETCH 1:* (UID) (PARTIAL -1:-1)\r\ne SEARCH RETURN (PARTIAL 3:1 SAVE) ALL\r\nf FETCH $ (FLAGS)\r\n",
+		"a SELECT INBOX\r\nb NOTIFY SET STATUS (SELECTED (MessageNew (UID ENVELOPE) MessageExpunge FlagChange)) (PERSONAL (MessageNew MessageExpunge MailboxName SubscriptionChange))\r\nc APPEND Trash {1+}\r\nx\r\nd CREATE N\r\ne IDLE\r\nDONE\r\nf NOTIFY NONE\r\n",
+		"a NOTIFY SET (SUBTREE (Work {1+}\r\nx) (MessageNew MessageExpunge)) (SUBSCRIBED (SubscriptionChange))\r\nb SUBSCRIBE Work\r\nc RENAME Work W2\r\n",
 	} {
 		f.Add([]byte(s))
 	}

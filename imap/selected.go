@@ -452,7 +452,7 @@ func (c *conn) cmdIdle(cmd *command) error {
 		return err
 	}
 	var updates <-chan struct{}
-	if c.sel != nil {
+	if c.sel != nil && !c.notifyWatchesSelected() {
 		updates = c.sel.mb.Updates()
 	}
 	type result struct {
@@ -470,9 +470,14 @@ func (c *conn) cmdIdle(cmd *command) error {
 		line, err := c.br.ReadString('\n')
 		done <- result{line, err}
 	}()
+	// NOTIFY's goroutine may write while the connection idles.
+	c.idling = true
+	defer func() { c.idling = false }() // wmu is held again at every return
+	c.wmu.Unlock()
 	for {
 		select {
 		case r := <-done:
+			c.wmu.Lock()
 			if r.err != nil {
 				if c.shuttingDown() {
 					c.untagged("BYE Server shutting down")
@@ -491,16 +496,19 @@ func (c *conn) cmdIdle(cmd *command) error {
 			}
 			return nil
 		case <-updates:
+			c.wmu.Lock()
 			if err := c.sync(true); err != nil {
 				c.srv.logger().Error("imap: update during IDLE failed", "err", err)
 			}
 			if err := c.bw.Flush(); err != nil {
 				return err
 			}
+			c.wmu.Unlock()
 		case <-c.shut:
 			c.nc.SetReadDeadline(time.Unix(1, 0))
 			r := <-done
 			_ = r
+			c.wmu.Lock()
 			c.untagged("BYE Server shutting down")
 			c.bye = true
 			return errReplied

@@ -118,6 +118,10 @@ type Server struct {
 	// MaxErrors bounds BAD replies per connection. Default
 	// DefaultMaxErrors; negative means no limit.
 	MaxErrors int
+	// MaxNotifyMailboxes bounds the mailboxes one connection watches
+	// with NOTIFY and the changes it holds for the client. Default
+	// DefaultMaxNotifyMailboxes.
+	MaxNotifyMailboxes int
 
 	// Autologout is the inactivity timeout once authenticated, IDLE
 	// included. Default DefaultAutologout.

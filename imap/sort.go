@@ -17,7 +17,7 @@ import (
 // thread.go and the files next to them, announced after the others.
 func (c *conn) extCapabilities() []string {
 	return []string{"SORT", "SORT=DISPLAY", "THREAD=ORDEREDSUBJECT", "THREAD=REFERENCES", "ESORT", "CONTEXT=SEARCH", "CONTEXT=SORT", "PARTIAL", "SEARCHRES", "MULTIAPPEND", "COMPRESS=DEFLATE",
-		"QUOTA", "QUOTA=RES-STORAGE", "QUOTA=RES-MESSAGE", "SAVEDATE", "PREVIEW"}
+		"QUOTA", "QUOTA=RES-STORAGE", "QUOTA=RES-MESSAGE", "SAVEDATE", "PREVIEW", "NOTIFY"}
 }
 
 // sortKey is one sort criterion of SORT.

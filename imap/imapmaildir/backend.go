@@ -45,7 +45,10 @@ type Backend struct {
 
 	mu      sync.Mutex
 	indexes map[string]*index // by folder directory
-	bufs    sync.Pool         // *[]byte buffers of crlfContent
+
+	lmu       sync.Mutex
+	listeners map[*listener]struct{} // of Notify (notify.go)
+	bufs      sync.Pool              // *[]byte buffers of crlfContent
 }
 
 func (b *Backend) logger() *slog.Logger {
@@ -201,6 +204,7 @@ func (u *user) Create(ctx context.Context, name string, specialUse []imap.Mailbo
 	if err := u.st.CreateFolder(sn); err != nil {
 		return replyError(err)
 	}
+	u.b.named(u.st.Root(), imap.MailboxChange{Kind: imap.ChangeMailboxName, Name: wireName(sn)}, true)
 	if len(specialUse) > 0 {
 		return replyError(setSpecialUse(ctx, u.st, sn, specialUse))
 	}
@@ -224,6 +228,7 @@ func (u *user) Delete(ctx context.Context, name string) error {
 		return replyError(err)
 	}
 	u.b.forget(dir)
+	u.b.named(u.st.Root(), imap.MailboxChange{Kind: imap.ChangeMailboxName, Name: wireName(sn)}, false)
 	return replyError(renameSpecialUse(ctx, u.st, sn, ""))
 }
 
@@ -245,19 +250,24 @@ func (u *user) Rename(ctx context.Context, from, to string) error {
 	if err != nil {
 		return replyError(err)
 	}
-	var dirs []string
+	var dirs, moved []string
 	for _, f := range folders {
 		if f.NoSelect || f.Name != fn && !strings.HasPrefix(f.Name, fn+string(maildir.Separator)) {
 			continue
 		}
 		if md, err := u.st.Folder(f.Name); err == nil {
 			dirs = append(dirs, md.Dir())
+			moved = append(moved, f.Name)
 		}
 	}
 	if err := u.st.RenameFolder(fn, tn); err != nil {
 		return replyError(err)
 	}
 	u.b.forget(dirs...)
+	slices.Sort(moved)
+	for _, old := range moved {
+		u.b.named(u.st.Root(), imap.MailboxChange{Kind: imap.ChangeMailboxName, Name: wireName(tn + old[len(fn):]), OldName: wireName(old)}, true)
+	}
 	return replyError(renameSpecialUse(ctx, u.st, fn, tn))
 }
 
@@ -267,6 +277,7 @@ func (u *user) renameInbox(ctx context.Context, to string) error {
 	if err := u.st.CreateFolder(to); err != nil {
 		return replyError(err)
 	}
+	u.b.named(u.st.Root(), imap.MailboxChange{Kind: imap.ChangeMailboxName, Name: wireName(to)}, true)
 	src, err := u.st.Folder(maildir.Inbox)
 	if err != nil {
 		return replyError(err)
@@ -299,6 +310,9 @@ func (u *user) SetSubscribed(ctx context.Context, name string, subscribed bool) 
 		err = u.st.Subscribe(ctx, sn)
 	} else {
 		err = u.st.Unsubscribe(ctx, sn)
+	}
+	if err == nil {
+		u.b.named(u.st.Root(), imap.MailboxChange{Kind: imap.ChangeSubscription, Name: wireName(sn)}, subscribed)
 	}
 	return replyError(err)
 }

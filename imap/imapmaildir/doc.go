@@ -38,6 +38,21 @@
 // dovecot-uidlist or dovecot-keywords changed (their modification times,
 // sizes and inodes, trusted once they are two seconds old).
 //
+// # Notifications
+//
+// The user implements [imap.UserNotifier] for NOTIFY (RFC 5465). Changes
+// made through the Backend, by any session of the process, are reported at
+// once: messages appended, stored or expunged, folders created, deleted or
+// renamed (with their old names), subscriptions. Changes made by other
+// processes, or through a maildir.Store of the process directly, are seen
+// by one goroutine per NOTIFY with one inotify descriptor, which watches
+// the root of the tree (folders and the subscriptions file) and new/ and
+// cur/ of each folder watched, whatever their number, and reported after
+// the same settle time as a selected folder's changes; without inotify, by
+// comparing the modification times of those directories every
+// [Backend.PollInterval]. A folder renamed by another process is reported
+// as the deletion of the old name and the creation of the new one.
+//
 // # Mod-sequences
 //
 // Folders keep persistent mod-sequences for CONDSTORE and QRESYNC (RFC

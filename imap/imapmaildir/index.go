@@ -306,6 +306,7 @@ func (x *index) messages() []imap.MessageInfo {
 // notify signals every handle but skip.
 func (x *index) notify(skip *handle) {
 	x.version.Add(1)
+	x.b.touched(filepath.Clean(x.md.Dir()))
 	for h := range x.handles {
 		if h == skip {
 			continue

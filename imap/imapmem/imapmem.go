@@ -39,16 +39,16 @@ func (b *Backend) AddUser(name string) *User {
 	if u, ok := b.users[name]; ok {
 		return u
 	}
-	u := &User{b: b, name: name, boxes: map[string]*mailbox{}, subscribed: map[string]bool{}}
-	u.boxes["INBOX"] = b.newMailbox("INBOX")
+	u := &User{b: b, name: name, boxes: map[string]*mailbox{}, subscribed: map[string]bool{}, listeners: map[*listener]struct{}{}}
+	u.boxes["INBOX"] = b.newMailbox(u, "INBOX")
 	u.subscribed["INBOX"] = true
 	b.users[name] = u
 	return u
 }
 
-func (b *Backend) newMailbox(name string) *mailbox {
+func (b *Backend) newMailbox(u *User, name string) *mailbox {
 	b.validity++
-	return &mailbox{name: name, validity: b.validity, next: 1, watchers: map[chan struct{}]struct{}{}, modseqs: modseqs{highest: 1}}
+	return &mailbox{u: u, name: name, validity: b.validity, next: 1, watchers: map[chan struct{}]struct{}{}, modseqs: modseqs{highest: 1}}
 }
 
 func (b *Backend) now() time.Time {
@@ -75,6 +75,9 @@ type User struct {
 	name       string
 	boxes      map[string]*mailbox
 	subscribed map[string]bool
+	// listeners receive the changes of the user's mailboxes
+	// (imap.UserNotifier).
+	listeners map[*listener]struct{}
 }
 
 type message struct {
@@ -86,6 +89,7 @@ type message struct {
 }
 
 type mailbox struct {
+	u        *User
 	name     string
 	validity uint32
 	next     imap.UID
@@ -98,6 +102,8 @@ type mailbox struct {
 	modseqs
 }
 
+// notify wakes the sessions that have the mailbox selected and tells the
+// user's listeners that its messages changed.
 func (m *mailbox) notify() {
 	for ch := range m.watchers {
 		select {
@@ -105,6 +111,7 @@ func (m *mailbox) notify() {
 		default:
 		}
 	}
+	m.u.emit(imap.MailboxChange{Kind: imap.ChangeMessages, Name: m.name})
 }
 
 // Deliver adds a message to a mailbox of the user, as a delivery agent
@@ -195,9 +202,10 @@ func (s *session) Create(ctx context.Context, name string, special []imap.Mailbo
 	if _, ok := s.u.boxes[name]; ok {
 		return imap.ErrMailboxExists
 	}
-	m := s.u.b.newMailbox(name)
+	m := s.u.b.newMailbox(s.u, name)
 	m.special = slices.Clone(special)
 	s.u.boxes[name] = m
+	s.u.emit(imap.MailboxChange{Kind: imap.ChangeMailboxName, Name: name})
 	return nil
 }
 
@@ -210,6 +218,7 @@ func (s *session) Delete(ctx context.Context, name string) error {
 	delete(s.u.boxes, name)
 	m.msgs = nil
 	m.notify()
+	s.u.emit(imap.MailboxChange{Kind: imap.ChangeMailboxName, Name: name})
 	return nil
 }
 
@@ -224,7 +233,7 @@ func (s *session) Rename(ctx context.Context, from, to string) error {
 	}
 	if from == "INBOX" {
 		// RFC 9051 section 6.3.6: the messages move, INBOX stays.
-		n := s.u.b.newMailbox(to)
+		n := s.u.b.newMailbox(s.u, to)
 		var gone []imap.UID
 		for _, msg := range m.msgs {
 			n.add(msg.data, msg.flags, msg.date)
@@ -234,26 +243,37 @@ func (s *session) Rename(ctx context.Context, from, to string) error {
 		m.expunged(gone)
 		s.u.boxes[to] = n
 		m.notify()
+		s.u.emit(imap.MailboxChange{Kind: imap.ChangeMailboxName, Name: to})
 		return nil
 	}
+	var moved []imap.MailboxChange
 	for name, b := range s.u.boxes {
 		if name == from || strings.HasPrefix(name, from+"/") {
 			delete(s.u.boxes, name)
 			nn := to + name[len(from):]
 			b.name = nn
 			s.u.boxes[nn] = b
+			moved = append(moved, imap.MailboxChange{Kind: imap.ChangeMailboxName, Name: nn, OldName: name})
 		}
+	}
+	slices.SortFunc(moved, func(a, b imap.MailboxChange) int { return strings.Compare(a.Name, b.Name) })
+	for _, ch := range moved {
+		s.u.emit(ch)
 	}
 	return nil
 }
 
 func (s *session) SetSubscribed(ctx context.Context, name string, on bool) error {
 	defer s.lock()()
+	if on == s.u.subscribed[name] {
+		return nil
+	}
 	if on {
 		s.u.subscribed[name] = true
 	} else {
 		delete(s.u.subscribed, name)
 	}
+	s.u.emit(imap.MailboxChange{Kind: imap.ChangeSubscription, Name: name})
 	return nil
 }
 
@@ -294,6 +314,31 @@ func (s *session) Select(ctx context.Context, name string, readOnly bool) (imap.
 }
 
 func (s *session) Logout(ctx context.Context) error { return nil }
+
+// listener is one caller of Notify.
+type listener struct {
+	f func(imap.MailboxChange)
+}
+
+// emit tells every listener of a change; b.mu is held.
+func (u *User) emit(ch imap.MailboxChange) {
+	for l := range u.listeners {
+		l.f(ch)
+	}
+}
+
+// Notify implements [imap.UserNotifier]: every change made through the
+// Backend (any session, Deliver, CreateMailbox) is reported at once,
+// whatever watch holds, as each is made in memory.
+func (s *session) Notify(ctx context.Context, watch []string, f func(imap.MailboxChange)) (func(), error) {
+	defer s.lock()()
+	l := &listener{f: f}
+	s.u.listeners[l] = struct{}{}
+	return func() {
+		defer s.lock()()
+		delete(s.u.listeners, l)
+	}, nil
+}
 
 // handle is a mailbox selected by one connection.
 type handle struct {
