@@ -31,6 +31,9 @@ type KeyRecord struct {
 	// Strict is the t=s flag: the i= domain must be d= itself, not a
 	// subdomain.
 	Strict bool
+
+	// rsa is PublicKey prepared for verification, nil for other keys.
+	rsa *rsaPublic
 }
 
 // ParseKeyRecord parses a key record, the character-strings of its TXT
@@ -100,14 +103,22 @@ func ParseKeyRecord(txt string) (*KeyRecord, error) {
 			if !ok {
 				return nil, errorf(ErrKeySyntax, "p", "k=rsa but the key is not RSA")
 			}
-			k.PublicKey = rk
+			k.PublicKey, k.rsa = rk, newRSAPublic(rk, false)
 		} else if rk, err2 := x509.ParsePKCS1PublicKey(der); err2 == nil {
-			k.PublicKey = rk
+			k.PublicKey, k.rsa = rk, newRSAPublic(rk, false)
 		} else {
 			return nil, &Error{Err: ErrKeySyntax, Tag: "p", Detail: "cannot parse RSA key", Cause: err}
 		}
 	}
 	return k, nil
+}
+
+// precompute readies an RSA key for many verifications: it keeps R² mod
+// N. It is for a record not yet shared, since it modifies k.
+func (k *KeyRecord) precompute() {
+	if pub, ok := k.PublicKey.(*rsa.PublicKey); ok {
+		k.rsa = newRSAPublic(pub, true)
+	}
 }
 
 // allows reports whether the record's h= lists the hash ("sha256").
