@@ -252,16 +252,16 @@ func TestBodyHashReference(t *testing.T) {
 // crypto/rsa.VerifyPKCS1v15 on every input, through each of its paths
 // (see verifyAll): signatures that are valid, valid with bits flipped or
 // octets changed, or anything, of any length, against keys of 1024, 1088
-// (17 limbs) and 2048 bits and with the exponents 65537, 3 and others;
+// (17 limbs), 1100 (top bit of the top limb clear) and 2048 bits and with the exponents 65537, 3 and others;
 // and that the public operation, whenever it runs, computes s^e mod N as
 // math/big does.
 func FuzzVerifyRSA(f *testing.F) {
-	keys := rsaTestKeys(f, 1024, 1088, 2048)
+	keys := rsaTestKeys(f, 1024, 1088, 1100, 2048)
 	var pubs []*rsa.PublicKey
 	for _, k := range keys {
 		pubs = append(pubs, &k.PublicKey)
 	}
-	n2048 := keys[2].N
+	n2048 := keys[3].N
 	pubs = append(pubs, &rsa.PublicKey{N: n2048, E: 3}, &rsa.PublicKey{N: n2048, E: 1<<31 - 1},
 		&rsa.PublicKey{N: n2048, E: 4}, &rsa.PublicKey{N: n2048, E: 1})
 	fixed := sha256.Sum256([]byte("fuzz"))

@@ -44,6 +44,7 @@ type rsaPublic struct {
 	n    []uint64       // N
 	n0   uint64         // -N⁻¹ mod 2⁶⁴
 	rr   []uint64       // R² mod N, R = 2^(64·len(n)); nil when not precomputed
+	negN []uint64       // R - N, or nil when N's top limb has its top bit clear
 	e    uint64
 	size int // k, the length of N in octets
 }
@@ -60,7 +61,25 @@ func newRSAPublic(pub *rsa.PublicKey, precompute bool) *rsaPublic {
 	}
 	size := (pub.N.BitLen() + 7) / 8
 	nl := (size + 7) / 8
-	p := &rsaPublic{pub: pub, n: limbs(make([]uint64, nl), pub.N.FillBytes(make([]byte, 8*nl))), e: uint64(pub.E), size: size}
+	p := &rsaPublic{pub: pub, e: uint64(pub.E), size: size}
+	words := make([]uint64, 2*nl)
+	p.n = words[:nl]
+	if bits.UintSize == 64 {
+		for i, w := range pub.N.Bits() {
+			p.n[i] = uint64(w)
+		}
+	} else {
+		limbs(p.n, pub.N.FillBytes(make([]byte, 8*nl)))
+	}
+	if p.n[nl-1]>>63 == 1 {
+		// R - N, for the division of toMont, which wants N's top bit
+		// set.
+		p.negN = words[nl:]
+		var borrow uint64
+		for i, w := range p.n {
+			p.negN[i], borrow = bits.Sub64(0, w, borrow)
+		}
+	}
 	// Newton's iteration doubles the bits of the inverse that are right;
 	// n₀ is its own inverse modulo 8, so five steps give 96 bits.
 	inv := p.n[0]
@@ -150,18 +169,25 @@ func (p *rsaPublic) encrypt(out, sig []byte) bool {
 	}
 
 	// s·R mod N, s in Montgomery form.
-	if p.rr != nil {
+	switch {
+	case p.rr != nil:
 		p.mul(sR, s, p.rr, t)
-	} else {
+	case p.negN != nil:
+		if !p.toMont(sR, s, t) {
+			return false
+		}
+	default:
 		x := new(big.Int).SetBytes(sig)
 		x.Lsh(x, uint(64*nl))
 		x.Mod(x, p.pub.N)
 		limbs(sR, x.FillBytes(out))
 	}
 
-	// s^e by squaring and multiplying from the top bit of e.
+	// s^e by squaring and multiplying from the top bit of e. The last
+	// bit is set, as e is odd; multiplying by s rather than s·R for it
+	// leaves Montgomery form.
 	copy(acc, sR)
-	for i := bits.Len64(p.e) - 2; i >= 0; i-- {
+	for i := bits.Len64(p.e) - 2; i >= 1; i-- {
 		p.sqr(tmp, acc, t)
 		acc, tmp = tmp, acc
 		if p.e>>i&1 != 0 {
@@ -169,11 +195,9 @@ func (p *rsaPublic) encrypt(out, sig []byte) bool {
 			acc, tmp = tmp, acc
 		}
 	}
-	// Out of Montgomery form: acc·R⁻¹.
-	clear(t)
-	copy(t, acc)
-	p.redc(tmp, t)
-	for i, w := range tmp {
+	p.sqr(tmp, acc, t)
+	p.mul(acc, tmp, s, t)
+	for i, w := range acc {
 		binary.BigEndian.PutUint64(out[len(out)-8*(i+1):], w)
 	}
 	return true
@@ -196,6 +220,53 @@ func encodePKCS1v15(em, digest []byte) bool {
 	copy(em[k-tail:], sha256DigestInfo[:])
 	copy(em[k-len(digest):], digest)
 	return true
+}
+
+// toMont sets z = s·R mod N for s < N, by long division of s·R by N
+// (Knuth's algorithm D, N's top bit set), with x of 2·len(n) limbs as
+// scratch. Each quotient limb is estimated from the top two limbs of the
+// remainder and N's top limb, which overestimates by at most 2 (Knuth
+// 4.3.1, theorem B), so N is added back at most twice; it reports false if
+// that does not hold, which would be a bug.
+func (p *rsaPublic) toMont(z, s, x []uint64) bool {
+	nl := len(p.n)
+	top := p.n[nl-1]
+	clear(x[:nl])
+	copy(x[nl:2*nl], s)
+	for j := nl - 1; j >= 0; j-- {
+		// The remainder is x[j:j+nl+1] < N·2⁶⁴.
+		hi := x[j+nl]
+		q := ^uint64(0)
+		if hi < top {
+			q, _ = bits.Div64(hi, x[j+nl-1], top)
+		}
+		w := x[j : j+nl]
+		// w + q·(R-N) = w - q·N + q·R: the top limb of the remainder
+		// minus q·N is hi + carry - q, 0 or, if q was too large, -1 or
+		// -2.
+		hi += addMulVVW(w, p.negN, q) - q
+		for range 2 {
+			if hi == 0 {
+				break
+			}
+			hi += addVV(w, p.n)
+		}
+		if hi != 0 {
+			return false
+		}
+		x[j+nl] = 0
+	}
+	copy(z, x[:nl])
+	return true
+}
+
+// addVV adds x to z, of the same length, and returns the carry.
+func addVV(z, x []uint64) uint64 {
+	var c uint64
+	for i := range z {
+		z[i], c = bits.Add64(z[i], x[i], c)
+	}
+	return c
 }
 
 // less reports whether x < y, both of len(y) limbs.
@@ -225,9 +296,7 @@ func (p *rsaPublic) mul(z, x, y, t []uint64) {
 func (p *rsaPublic) sqr(z, x, t []uint64) {
 	nl := len(p.n)
 	clear(t)
-	for i := range nl - 1 {
-		t[i+nl] = addMulVVW(t[2*i+1:i+nl], x[i+1:], x[i])
-	}
+	sqrRows(t, x)
 	// Double and add the squares in one pass.
 	var top, c uint64
 	for i := range nl {
@@ -256,6 +325,15 @@ func (p *rsaPublic) redc(z, t []uint64) {
 	}
 	if carry < borrow {
 		copy(z, hi)
+	}
+}
+
+// sqrRowsGo adds to t, zero and of 2·len(x) limbs, the products x[i]·x[j]
+// for i < j at limb i+j, in Go.
+func sqrRowsGo(t, x []uint64) {
+	nl := len(x)
+	for i := range nl - 1 {
+		t[i+nl] = addMulVVW(t[2*i+1:i+nl], x[i+1:], x[i])
 	}
 }
 

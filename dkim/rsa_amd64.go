@@ -40,3 +40,21 @@ func redcRows(t, n []uint64, n0 uint64) uint64 {
 	t = t[:2*len(n)]
 	return redcADX(&t[0], &n[0], len(n), n0)
 }
+
+// sqrRowsADX adds the products of distinct limbs of x[0:nl] to t, once
+// each, the rows of a square (see sqrRows); nl is at least 2, and the CPU
+// must have ADX and BMI2.
+//
+//go:noescape
+func sqrRowsADX(t, x *uint64, nl int)
+
+// sqrRows adds to t, zero and of 2·len(x) limbs, the products x[i]·x[j]
+// for i < j at limb i+j.
+func sqrRows(t, x []uint64) {
+	if len(x) < 2 || !cpu.X86.HasADX || !cpu.X86.HasBMI2 {
+		sqrRowsGo(t, x)
+		return
+	}
+	t = t[:2*len(x)]
+	sqrRowsADX(&t[0], &x[0], len(x))
+}

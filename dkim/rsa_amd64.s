@@ -164,3 +164,73 @@ inner:
 	JNZ  row
 	MOVQ R11, carry+32(FP)
 	RET
+
+// func sqrRowsADX(t, x *uint64, nl int)
+//
+// The products of distinct limbs of a square: for i from 0 to nl-2,
+// t[2i+1:i+nl] += x[i+1:nl]·x[i] and t[i+nl] = the carry, which expects
+// t[i+nl] to be zero when row i starts (as it is for a t that starts
+// zero). nl is at least 2. Each row runs by blocks of four limbs, as in
+// addMulVVWADX, then limb by limb.
+TEXT ·sqrRowsADX(SB), NOSPLIT, $0-24
+	MOVQ t+0(FP), DI
+	MOVQ x+8(FP), SI
+	MOVQ nl+16(FP), R12
+	ADDQ $8, DI
+	ADDQ $8, SI
+	DECQ R12
+	SHLQ $3, R12
+	XORQ R10, R10
+
+row:
+	MOVQ -8(SI), DX
+	XORQ BX, BX
+	XORQ CX, CX
+	MOVQ R12, R13
+	ANDQ $-32, R13
+	JZ   tail
+
+block:
+	XORQ  R8, R8
+	MULXQ 0(SI)(CX*1), R8, R9
+	ADCXQ BX, R8
+	ADOXQ 0(DI)(CX*1), R8
+	MOVQ  R8, 0(DI)(CX*1)
+	MULXQ 8(SI)(CX*1), R8, BX
+	ADCXQ R9, R8
+	ADOXQ 8(DI)(CX*1), R8
+	MOVQ  R8, 8(DI)(CX*1)
+	MULXQ 16(SI)(CX*1), R8, R9
+	ADCXQ BX, R8
+	ADOXQ 16(DI)(CX*1), R8
+	MOVQ  R8, 16(DI)(CX*1)
+	MULXQ 24(SI)(CX*1), R8, BX
+	ADCXQ R9, R8
+	ADOXQ 24(DI)(CX*1), R8
+	MOVQ  R8, 24(DI)(CX*1)
+	ADCXQ R10, BX
+	ADOXQ R10, BX
+	ADDQ  $32, CX
+	CMPQ  CX, R13
+	JLT   block
+
+tail:
+	CMPQ CX, R12
+	JGE  rowdone
+	MULXQ (SI)(CX*1), R8, R9
+	ADDQ  BX, R8
+	ADCQ  $0, R9
+	ADDQ  (DI)(CX*1), R8
+	ADCQ  $0, R9
+	MOVQ  R8, (DI)(CX*1)
+	MOVQ  R9, BX
+	ADDQ  $8, CX
+	JMP   tail
+
+rowdone:
+	MOVQ BX, (DI)(R12*1)
+	ADDQ $16, DI
+	ADDQ $8, SI
+	SUBQ $8, R12
+	JNZ  row
+	RET

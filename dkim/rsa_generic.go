@@ -12,3 +12,9 @@ func addMulVVW(z, x []uint64, y uint64) uint64 {
 func redcRows(t, n []uint64, n0 uint64) uint64 {
 	return redcRowsGo(t, n, n0)
 }
+
+// sqrRows adds to t, zero and of 2·len(x) limbs, the products x[i]·x[j]
+// for i < j at limb i+j.
+func sqrRows(t, x []uint64) {
+	sqrRowsGo(t, x)
+}

@@ -14,7 +14,9 @@ import (
 )
 
 // rsaTestKeys makes RSA keys of the given sizes. 1088 bits is 17 limbs,
-// a length that is not a multiple of 4 or 8, so it takes the Go paths.
+// a length that is not a multiple of 4 or 8, so it takes the Go paths;
+// 1100 bits leaves the top limb's top bit clear, so a key used once
+// gets into Montgomery form by math/big instead of toMont.
 func rsaTestKeys(t testing.TB, sizes ...int) []*rsa.PrivateKey {
 	t.Helper()
 	var keys []*rsa.PrivateKey
@@ -105,7 +107,7 @@ func TestRSAAddMul(t *testing.T) {
 
 func TestRSAMontgomery(t *testing.T) {
 	r := mrand.New(mrand.NewPCG(3, 4))
-	for _, key := range rsaTestKeys(t, 1024, 1088, 2048) {
+	for _, key := range rsaTestKeys(t, 1024, 1088, 1100, 2048) {
 		N := key.N
 		for _, pre := range []bool{false, true} {
 			p := newRSAPublic(&key.PublicKey, pre)
@@ -144,6 +146,16 @@ func TestRSAMontgomery(t *testing.T) {
 				if bigOf(z).Cmp(want) != 0 {
 					t.Fatalf("%d bits: mul(%x, %x) = %x, want %x", N.BitLen(), x, y, bigOf(z), want)
 				}
+				if p.negN != nil {
+					if !p.toMont(z, limbsOf(x, nl), tmp) {
+						t.Fatalf("toMont(%x) failed", x)
+					}
+					if want := new(big.Int).Mod(new(big.Int).Mul(x, R), N); bigOf(z).Cmp(want) != 0 {
+						t.Fatalf("%d bits: toMont(%x) = %x, want %x", N.BitLen(), x, bigOf(z), want)
+					}
+				} else if N.BitLen()%64 == 0 {
+					t.Fatal("no R - N for a modulus of whole limbs")
+				}
 				p.sqr(z, limbsOf(x, nl), tmp)
 				want = new(big.Int).Mul(x, x)
 				want.Mul(want, rInv).Mod(want, N)
@@ -176,6 +188,37 @@ func TestRSAMontgomery(t *testing.T) {
 	}
 }
 
+func TestRSASqrRows(t *testing.T) {
+	r := mrand.New(mrand.NewPCG(7, 8))
+	for nl := range 70 {
+		for range 20 {
+			x := make([]uint64, nl)
+			for i := range x {
+				x[i] = r.Uint64()
+				if r.IntN(4) == 0 {
+					x[i] = ^uint64(0)
+				}
+			}
+			t1, t2 := make([]uint64, 2*nl+1), make([]uint64, 2*nl+1)
+			sqrRows(t1, x)
+			sqrRowsGo(t2, x)
+			if !slices.Equal(t1, t2) {
+				t.Fatalf("nl=%d: sqrRows and sqrRowsGo differ", nl)
+			}
+			// Twice the rows plus the squares of the limbs is x².
+			want := new(big.Int).Mul(bigOf(x), bigOf(x))
+			got := new(big.Int).Lsh(bigOf(t1), 1)
+			for i, w := range x {
+				sq := new(big.Int).Mul(new(big.Int).SetUint64(w), new(big.Int).SetUint64(w))
+				got.Add(got, sq.Lsh(sq, uint(128*i)))
+			}
+			if got.Cmp(want) != 0 {
+				t.Fatalf("nl=%d: the rows are not those of x²", nl)
+			}
+		}
+	}
+}
+
 func TestRSARedcRows(t *testing.T) {
 	r := mrand.New(mrand.NewPCG(5, 6))
 	for _, key := range rsaTestKeys(t, 1024, 2048) {
@@ -199,7 +242,7 @@ func TestRSARedcRows(t *testing.T) {
 }
 
 func TestVerifyRSA(t *testing.T) {
-	keys := rsaTestKeys(t, 1024, 1088, 2048, 3072, 4096)
+	keys := rsaTestKeys(t, 1024, 1088, 1100, 2048, 3072, 4096)
 	for _, key := range keys {
 		pub := &key.PublicKey
 		k := pub.Size()
