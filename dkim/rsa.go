@@ -18,8 +18,9 @@ import (
 // computation of R² mod N. The verifier here does the public-key
 // operation itself, with Montgomery multiplication on 64-bit limbs, so
 // that a key kept in a KeyCache keeps its R² mod N, and a key used once
-// gets its argument into Montgomery form with one division by math/big
-// instead. Everything it handles is public (the key, the signature, the
+// gets its argument into Montgomery form with one long division instead
+// (toMont, or math/big for a modulus whose top limb has its top bit
+// clear). Everything it handles is public (the key, the signature, the
 // digest of a message anyone can read), so it need not run in constant
 // time and does not try to.
 //
@@ -34,7 +35,7 @@ import (
 
 // sha256DigestInfo is the DER prefix of a SHA-256 DigestInfo (RFC 8017
 // section 9.2, note 1).
-var sha256DigestInfo = [...]byte{0x30, 0x31, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01, 0x05, 0x00, 0x04, 0x20}
+const sha256DigestInfo = "\x30\x31\x30\x0d\x06\x09\x60\x86\x48\x01\x65\x03\x04\x02\x01\x05\x00\x04\x20"
 
 // rsaPublic is an RSA public key prepared for verification: the modulus N
 // as limbs, least significant first, with its Montgomery constants. It is
@@ -217,7 +218,7 @@ func encodePKCS1v15(em, digest []byte) bool {
 		em[i] = 0xff
 	}
 	em[k-tail-1] = 0
-	copy(em[k-tail:], sha256DigestInfo[:])
+	copy(em[k-tail:], sha256DigestInfo)
 	copy(em[k-len(digest):], digest)
 	return true
 }
@@ -226,8 +227,9 @@ func encodePKCS1v15(em, digest []byte) bool {
 // (Knuth's algorithm D, N's top bit set), with x of 2·len(n) limbs as
 // scratch. Each quotient limb is estimated from the top two limbs of the
 // remainder and N's top limb, which overestimates by at most 2 (Knuth
-// 4.3.1, theorem B), so N is added back at most twice; it reports false if
-// that does not hold, which would be a bug.
+// 4.3.1, theorem B), and refined with the next limbs (step D3), so N is
+// added back at most twice and rarely; it reports false if that does not
+// hold, which would be a bug.
 func (p *rsaPublic) toMont(z, s, x []uint64) bool {
 	nl := len(p.n)
 	top := p.n[nl-1]
@@ -238,7 +240,20 @@ func (p *rsaPublic) toMont(z, s, x []uint64) bool {
 		hi := x[j+nl]
 		q := ^uint64(0)
 		if hi < top {
-			q, _ = bits.Div64(hi, x[j+nl-1], top)
+			// Knuth's step D3: the second limb of N makes the estimate
+			// exact but for rare cases.
+			var r uint64
+			q, r = bits.Div64(hi, x[j+nl-1], top)
+			for {
+				ph, pl := bits.Mul64(q, p.n[nl-2])
+				if ph < r || ph == r && pl <= x[j+nl-2] {
+					break
+				}
+				q--
+				if r += top; r < top {
+					break // r overflowed: r·2⁶⁴ exceeds any product
+				}
+			}
 		}
 		w := x[j : j+nl]
 		// w + q·(R-N) = w - q·N + q·R: the top limb of the remainder

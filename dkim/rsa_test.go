@@ -339,7 +339,7 @@ func TestVerifyRSAEncoding(t *testing.T) {
 	// ignores what follows the digest accepts it.
 	pub3 := &rsa.PublicKey{N: pub.N, E: 3}
 	k := pub3.Size()
-	prefix := append([]byte{0, 1, 0xff, 0}, sha256DigestInfo[:]...)
+	prefix := append([]byte{0, 1, 0xff, 0}, sha256DigestInfo...)
 	prefix = append(prefix, digest[:]...)
 	lo := new(big.Int).Lsh(new(big.Int).SetBytes(prefix), uint(8*(k-len(prefix))))
 	hi := new(big.Int).Add(lo, new(big.Int).Lsh(big.NewInt(1), uint(8*(k-len(prefix)))))
@@ -365,7 +365,7 @@ func TestVerifyRSAEncoding(t *testing.T) {
 	if !encodePKCS1v15(full, digest[:]) {
 		t.Fatal("encodePKCS1v15 refused 256 octets")
 	}
-	if !bytes.HasPrefix(full, []byte{0, 1, 0xff}) || !bytes.HasSuffix(full, append(sha256DigestInfo[:], digest[:]...)) ||
+	if !bytes.HasPrefix(full, []byte{0, 1, 0xff}) || !bytes.HasSuffix(full, append([]byte(sha256DigestInfo), digest[:]...)) ||
 		full[k-len(sha256DigestInfo)-len(digest)-1] != 0 || bytes.Count(full, []byte{0xff}) < k-3-len(sha256DigestInfo)-len(digest) {
 		t.Fatalf("encoding %x", full)
 	}
