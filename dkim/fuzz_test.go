@@ -6,6 +6,7 @@ import (
 	"crypto"
 	"crypto/rsa"
 	"crypto/sha256"
+	"crypto/x509"
 	"errors"
 	"math/big"
 	"math/rand/v2"
@@ -95,6 +96,37 @@ func FuzzParseKeyRecord(f *testing.F) {
 			if _, err := KeyRecordText(k.PublicKey); err != nil {
 				t.Fatalf("accepted key cannot be written back: %v", err)
 			}
+		}
+	})
+}
+
+// FuzzParseRSASPKI checks that what parseRSASPKI accepts,
+// x509.ParsePKIXPublicKey accepts as the same key. Seeded with the DER of
+// keys of several sizes and exponents and with pieces of them.
+func FuzzParseRSASPKI(f *testing.F) {
+	for _, key := range rsaTestKeys(f, 1024, 2048) {
+		for _, e := range []int{65537, 3, 1<<31 - 1} {
+			der, err := x509.MarshalPKIXPublicKey(&rsa.PublicKey{N: key.N, E: e})
+			if err != nil {
+				f.Fatal(err)
+			}
+			f.Add(der)
+			f.Add(der[:len(der)-1])
+			f.Add(append(der, 0))
+			f.Add(x509.MarshalPKCS1PublicKey(&key.PublicKey))
+		}
+	}
+	f.Fuzz(func(t *testing.T, der []byte) {
+		k := parseRSASPKI(der)
+		pub, err := x509.ParsePKIXPublicKey(der)
+		if k == nil {
+			return
+		}
+		if err != nil {
+			t.Fatalf("parseRSASPKI accepts %x, x509 refuses it: %v", der, err)
+		}
+		if !k.Equal(pub) {
+			t.Fatalf("parseRSASPKI and x509 read %x as different keys", der)
 		}
 	})
 }

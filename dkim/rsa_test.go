@@ -7,6 +7,8 @@ import (
 	"crypto/rsa"
 	"crypto/sha256"
 	"crypto/sha512"
+	"crypto/x509"
+	"encoding/base64"
 	"math/big"
 	mrand "math/rand/v2"
 	"slices"
@@ -419,5 +421,33 @@ func cubeRoot(x *big.Int) *big.Int {
 			return r
 		}
 		r = n
+	}
+}
+
+func TestParseRSASPKI(t *testing.T) {
+	key := rsaTestKeys(t, 2048)[0]
+	der, err := x509.MarshalPKIXPublicKey(&key.PublicKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if k := parseRSASPKI(der); k == nil || !k.Equal(&key.PublicKey) {
+		t.Fatalf("parseRSASPKI of a key x509 wrote: %v", k)
+	}
+	// Anything but the plain form is left to x509.
+	noNull := bytes.Replace(der, []byte(rsaAlgorithmDER), []byte(rsaAlgorithmDER[:len(rsaAlgorithmDER)-2]+"\x04\x00"), 1)
+	for name, bad := range map[string][]byte{
+		"PKCS #1":         x509.MarshalPKCS1PublicKey(&key.PublicKey),
+		"trailing octet":  append(slices.Clone(der), 0),
+		"cut":             der[:len(der)-1],
+		"other parameter": noNull,
+		"empty":           nil,
+	} {
+		if parseRSASPKI(bad) != nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+	rec, err := ParseKeyRecord("v=DKIM1; p=" + base64.StdEncoding.EncodeToString(der))
+	if err != nil || !key.PublicKey.Equal(rec.PublicKey) || rec.rsa == nil {
+		t.Fatalf("ParseKeyRecord: %v %v", rec, err)
 	}
 }
