@@ -451,3 +451,45 @@ func TestParseRSASPKI(t *testing.T) {
 		t.Fatalf("ParseKeyRecord: %v %v", rec, err)
 	}
 }
+
+// TestVerifyRSALargeModulus runs the verifier on moduli of more limbs
+// than its stack scratch holds, up to DefaultMaxRSABits, with random odd
+// numbers as N (the public operation needs no factorization).
+func TestVerifyRSALargeModulus(t *testing.T) {
+	r := mrand.New(mrand.NewPCG(9, 10))
+	for _, nbits := range []int{64*rsaStackLimbs + 8, DefaultMaxRSABits} {
+		b := make([]byte, nbits/8)
+		for i := range b {
+			b[i] = byte(r.Uint32())
+		}
+		b[0] |= 0x80
+		b[len(b)-1] |= 1
+		N := new(big.Int).SetBytes(b)
+		for _, pre := range []bool{false, true} {
+			pub := &rsa.PublicKey{N: N, E: 65537}
+			p := newRSAPublic(pub, pre)
+			if p == nil || len(p.n) <= rsaStackLimbs {
+				t.Fatalf("%d bits: not prepared for the heap path", nbits)
+			}
+			for range 3 {
+				s := make([]byte, p.size)
+				for i := range s {
+					s[i] = byte(r.Uint32())
+				}
+				s[0] &= 0x7f
+				out := make([]byte, 8*len(p.n))
+				if !p.encrypt(out, s) {
+					t.Fatal("encrypt refused s < N")
+				}
+				want := new(big.Int).Exp(new(big.Int).SetBytes(s), big.NewInt(65537), N)
+				if new(big.Int).SetBytes(out).Cmp(want) != 0 {
+					t.Fatalf("%d bits: s^e wrong", nbits)
+				}
+				digest := sha256.Sum256(s)
+				if verifyAll(t, pub, digest[:], s) {
+					t.Fatal("a random signature passes")
+				}
+			}
+		}
+	}
+}
