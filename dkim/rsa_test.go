@@ -387,9 +387,10 @@ func TestVerifyRSAKeys(t *testing.T) {
 	small := rsaTestKeys(t, 1024)[0].N
 	small = new(big.Int).Rsh(small, 8) // 1016 bits, odd or not
 	small.SetBit(small, 0, 1)
+	maxE := 1<<31 - 1 // a variable, so that maxE+1 compiles where int has 32 bits
 	for _, pub := range []*rsa.PublicKey{
 		{N: key.N, E: 2}, {N: key.N, E: 1}, {N: key.N, E: 0}, {N: key.N, E: -65537}, {N: key.N, E: 65536},
-		{N: key.N, E: 1<<31 + 1}, {N: even, E: 65537}, {N: small, E: 65537},
+		{N: key.N, E: maxE + 1}, {N: key.N, E: maxE + 2}, {N: even, E: 65537}, {N: small, E: 65537},
 	} {
 		if newRSAPublic(pub, true) != nil {
 			t.Errorf("key of %d bits, e=%d prepared", pub.N.BitLen(), pub.E)
