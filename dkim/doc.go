@@ -73,7 +73,9 @@
 //     record is kept per (selector, domain) for the TTL of its TXT answer
 //     (taken from a [dnsmx.Querier] such as [dnsmx.Client], capped at
 //     [DefaultKeyCacheMaxTTL]), so that a mail server verifying many
-//     messages of one signer looks up and parses its key once per TTL.
+//     messages of one signer looks up and parses its key once per TTL;
+//     for an RSA key it also keeps the Montgomery constant R² mod N (see
+//     RSA verification below).
 //     Failures are not cached. The cache holds at most
 //     [DefaultKeyCacheEntries] records.
 //   - Testing keys (t=y): a failing signature is Neutral, not Fail, and
@@ -82,6 +84,31 @@
 //     algorithms and canonicalizations, unusable keys and exceeded limits
 //     are PermError; a wrong body hash or signature, or an expired one, is
 //     Fail.
+//
+// # RSA verification
+//
+// RSA signatures are checked by the package's own public-key operation,
+// not by crypto/rsa.VerifyPKCS1v15, which sets up its Montgomery modulus
+// again on every call (computing R² mod N costs about a third of a
+// 2048-bit verification). The operation is Montgomery multiplication on
+// 64-bit limbs, with the rows in assembly (MULX, ADCX, ADOX) on amd64
+// CPUs that have ADX and BMI2, and in Go elsewhere or with the purego
+// build tag. A key in a [KeyCache] keeps R² mod N; a key used once gets
+// the signature into Montgomery form by one long division.
+//
+// It handles only public data (the key, the signature and the digest of
+// a message anyone may read), so it does not run in constant time. It
+// accepts exactly what crypto/rsa.VerifyPKCS1v15 accepts for SHA-256:
+// the same keys (at least 1024 bits, an odd modulus, an odd exponent from
+// 3 to 2³¹-1), a signature of exactly k octets, k the length of N, whose
+// integer is below N, and s^e mod N equal to the whole expected encoding
+// 0x00 0x01 FF..FF 0x00 DigestInfo(SHA-256) digest of RFC 8017 sections
+// 8.2.2 and 9.2, built from the digest and compared in all its k octets.
+// The padding of s^e is never parsed, which is what Bleichenbacher's 2006
+// forgery for small exponents needs. The tests compare it with crypto/rsa
+// and math/big on keys of 1024 to 4096 bits, every single-bit change of
+// valid signatures, the values around 0 and N, and a fuzz target. In FIPS
+// 140 mode (crypto/fips140.Enabled) crypto/rsa does the work instead.
 //
 // # Limits and hostile input
 //

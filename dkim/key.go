@@ -8,7 +8,11 @@ import (
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/pem"
+	"math/big"
 	"strings"
+
+	"golang.org/x/crypto/cryptobyte"
+	cbasn1 "golang.org/x/crypto/cryptobyte/asn1"
 )
 
 // KeyRecord is a parsed DKIM key record, the TXT record at
@@ -31,6 +35,9 @@ type KeyRecord struct {
 	// Strict is the t=s flag: the i= domain must be d= itself, not a
 	// subdomain.
 	Strict bool
+
+	// rsa is PublicKey prepared for verification, nil for other keys.
+	rsa *rsaPublic
 }
 
 // ParseKeyRecord parses a key record, the character-strings of its TXT
@@ -95,19 +102,62 @@ func ParseKeyRecord(txt string) (*KeyRecord, error) {
 		}
 		k.PublicKey = ed25519.PublicKey(der)
 	default:
-		if pub, err := x509.ParsePKIXPublicKey(der); err == nil {
+		if rk := parseRSASPKI(der); rk != nil {
+			k.PublicKey, k.rsa = rk, newRSAPublic(rk, false)
+		} else if pub, err := x509.ParsePKIXPublicKey(der); err == nil {
 			rk, ok := pub.(*rsa.PublicKey)
 			if !ok {
 				return nil, errorf(ErrKeySyntax, "p", "k=rsa but the key is not RSA")
 			}
-			k.PublicKey = rk
+			k.PublicKey, k.rsa = rk, newRSAPublic(rk, false)
 		} else if rk, err2 := x509.ParsePKCS1PublicKey(der); err2 == nil {
-			k.PublicKey = rk
+			k.PublicKey, k.rsa = rk, newRSAPublic(rk, false)
 		} else {
 			return nil, &Error{Err: ErrKeySyntax, Tag: "p", Detail: "cannot parse RSA key", Cause: err}
 		}
 	}
 	return k, nil
+}
+
+// rsaAlgorithmDER is the content of the AlgorithmIdentifier of an RSA
+// key in DER:
+// rsaEncryption (1.2.840.113549.1.1.1) with NULL parameters (RFC 3279
+// section 2.3.1).
+const rsaAlgorithmDER = "\x06\x09\x2a\x86\x48\x86\xf7\x0d\x01\x01\x01\x05\x00"
+
+// parseRSASPKI reads der when it is an RSA SubjectPublicKeyInfo in the
+// plain DER form every signer publishes: the algorithm rsaEncryption with
+// NULL parameters, a bit string of whole octets holding an RSAPublicKey
+// of a positive modulus and exponent, and nothing after any of them. It
+// returns nil for anything else, which x509.ParsePKIXPublicKey then
+// judges; what it accepts, x509.ParsePKIXPublicKey accepts as the same
+// key (FuzzParseKeyRecord checks this), only without its reflection.
+func parseRSASPKI(der []byte) *rsa.PublicKey {
+	in := cryptobyte.String(der)
+	var spki, alg, bits, key cryptobyte.String
+	if !in.ReadASN1(&spki, cbasn1.SEQUENCE) || !in.Empty() ||
+		!spki.ReadASN1(&alg, cbasn1.SEQUENCE) || !spki.ReadASN1(&bits, cbasn1.BIT_STRING) || !spki.Empty() ||
+		string(alg) != rsaAlgorithmDER ||
+		len(bits) == 0 || bits[0] != 0 {
+		return nil
+	}
+	bits = bits[1:]
+	n := new(big.Int)
+	var e int
+	if !bits.ReadASN1(&key, cbasn1.SEQUENCE) || !bits.Empty() ||
+		!key.ReadASN1Integer(n) || !key.ReadASN1Integer(&e) || !key.Empty() ||
+		n.Sign() <= 0 || e <= 0 || e > 1<<31-1 {
+		return nil
+	}
+	return &rsa.PublicKey{N: n, E: e}
+}
+
+// precompute readies an RSA key for many verifications: it keeps R² mod
+// N. It is for a record not yet shared, since it modifies k.
+func (k *KeyRecord) precompute() {
+	if pub, ok := k.PublicKey.(*rsa.PublicKey); ok {
+		k.rsa = newRSAPublic(pub, true)
+	}
 }
 
 // allows reports whether the record's h= lists the hash ("sha256").

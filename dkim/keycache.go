@@ -194,6 +194,7 @@ func (v *Verifier) fetchKey(ctx context.Context, name string, lim Limits) (*KeyR
 	}
 	k, e, tmp, size := fetchKey(ctx, v.Resolver, name, lim)
 	if e == nil {
+		k.precompute()
 		c.put(ck, k, size, c.ttlOf(ctx, v.Resolver, name))
 	}
 	return k, e, tmp

@@ -94,14 +94,25 @@ func isDigit(c byte) bool { return '0' <= c && c <= '9' }
 // removeFWS returns s without any white space, as base64 values and h=
 // lists are read.
 func removeFWS(s string) string {
-	if strings.IndexAny(s, " \t\r\n") < 0 {
+	i := 0
+	for i < len(s) && !isFWS(s[i]) {
+		i++
+	}
+	if i == len(s) {
 		return s
 	}
+	// Copy the runs between the white space, as a folded value has few.
 	var b strings.Builder
 	b.Grow(len(s))
-	for i := 0; i < len(s); i++ {
-		if !isFWS(s[i]) {
-			b.WriteByte(s[i])
+	for len(s) > 0 {
+		b.WriteString(s[:i])
+		for i < len(s) && isFWS(s[i]) {
+			i++
+		}
+		s = s[i:]
+		i = 0
+		for i < len(s) && !isFWS(s[i]) {
+			i++
 		}
 	}
 	return b.String()

@@ -2,7 +2,6 @@ package dkim
 
 import (
 	"context"
-	"crypto"
 	"crypto/ed25519"
 	"crypto/rsa"
 	"crypto/sha256"
@@ -407,7 +406,7 @@ func verifyHeader(h *message.Header, st *sigState) bool {
 	digest := hh.Sum(nil)
 	switch pub := st.key.PublicKey.(type) {
 	case *rsa.PublicKey:
-		return rsa.VerifyPKCS1v15(pub, crypto.SHA256, digest, st.sig.Value) == nil
+		return verifyRSA(pub, st.key.rsa, digest, st.sig.Value)
 	case ed25519.PublicKey:
 		return ed25519.Verify(pub, digest, st.sig.Value)
 	}
