@@ -262,38 +262,23 @@ func (u *user) inotifyTree(l *listener, done chan struct{}) (func(), error) {
 // settle and reports it: the folders whose messages changed, and the
 // names when the root changed.
 func (u *user) readTreeEvents(l *listener, f *os.File, subs map[int32]string, done chan struct{}) {
-	buf := make([]byte, 64<<10)
 	dirs := map[string]bool{}
 	root := false
-	for {
-		n, err := f.Read(buf)
-		if err != nil && !errors.Is(err, os.ErrDeadlineExceeded) {
-			return // closed
-		}
-		if n > 0 {
-			evs, over := parseEvents(buf[:n], subs)
-			root = root || over
-			for _, ev := range evs {
-				if ev.sub == "" {
-					root = root || len(ev.name) > 1 && ev.name[0] == '.' || ev.name == "subscriptions"
-				} else if len(dirs) < len(l.dirs)+1 {
-					dirs[ev.sub] = true
-				}
+	readBursts(f, subs, done, func(evs []event, over bool) {
+		root = root || over
+		for _, ev := range evs {
+			if ev.sub == "" {
+				root = root || len(ev.name) > 1 && ev.name[0] == '.' || ev.name == "subscriptions"
+			} else if len(dirs) < len(l.dirs)+1 {
+				dirs[ev.sub] = true
 			}
-			if over {
-				for d := range l.dirs {
-					dirs[d] = true
-				}
+		}
+		if over {
+			for d := range l.dirs {
+				dirs[d] = true
 			}
-			f.SetReadDeadline(time.Now().Add(settle))
-			continue
 		}
-		f.SetReadDeadline(time.Time{})
-		select {
-		case <-done:
-			return
-		default:
-		}
+	}, func() {
 		if root {
 			u.rescan(l)
 		}
@@ -302,7 +287,7 @@ func (u *user) readTreeEvents(l *listener, f *os.File, subs map[int32]string, do
 		}
 		clear(dirs)
 		root = false
-	}
+	})
 }
 
 // treeSig is what pollTree compares: the modification times and sizes of

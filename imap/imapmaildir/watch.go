@@ -105,21 +105,32 @@ func (x *index) inotify() (func(), error) {
 }
 
 func (x *index) readEvents(f *os.File, subs map[int32]string, done chan struct{}) {
-	buf := make([]byte, 64<<10)
 	var batch []event
 	overflow := false
+	readBursts(f, subs, done, func(evs []event, over bool) {
+		batch = append(batch, evs...)
+		overflow = overflow || over
+		if len(batch) > 100000 {
+			batch, overflow = nil, true
+		}
+	}, func() {
+		x.apply(batch, overflow)
+		batch, overflow = batch[:0], false
+	})
+}
+
+// readBursts reads the inotify descriptor f until it is closed or done is
+// closed: add takes the events of each read, and burst is called once no
+// event came for settle, the burst over.
+func readBursts(f *os.File, subs map[int32]string, done chan struct{}, add func(evs []event, over bool), burst func()) {
+	buf := make([]byte, 64<<10)
 	for {
 		n, err := f.Read(buf)
 		if err != nil && !errors.Is(err, os.ErrDeadlineExceeded) {
 			return // closed
 		}
 		if n > 0 {
-			evs, over := parseEvents(buf[:n], subs)
-			batch = append(batch, evs...)
-			overflow = overflow || over
-			if len(batch) > 100000 {
-				batch, overflow = nil, true
-			}
+			add(parseEvents(buf[:n], subs))
 			f.SetReadDeadline(time.Now().Add(settle))
 			continue
 		}
@@ -130,8 +141,7 @@ func (x *index) readEvents(f *os.File, subs map[int32]string, done chan struct{}
 			return
 		default:
 		}
-		x.apply(batch, overflow)
-		batch, overflow = batch[:0], false
+		burst()
 	}
 }
 
