@@ -311,7 +311,6 @@ func (c *conn) sync(expungeOK bool) error {
 	sel := c.sel
 	same, version, versioned := c.unchanged()
 	if same {
-		c.contextsSync()
 		return nil
 	}
 	cur, err := sel.mb.Messages(c.ctx)
