@@ -326,6 +326,9 @@ func openSmall(path string, size, raw int64, verify bool, pool *sync.Pool) (*mem
 		b := make([]byte, crlfBuffer)
 		bp = &b
 	}
+	// One read normally does: a read of a regular file returns fewer
+	// bytes than asked for only at the file's end, so a short read that
+	// gave the raw bytes ends it without a second read to see the end.
 	buf := (*bp)[:raw+1]
 	n := 0
 	for n < len(buf) {
@@ -342,6 +345,9 @@ func openSmall(path string, size, raw int64, verify bool, pool *sync.Pool) (*mem
 			break
 		}
 		n += m
+		if n == int(raw) {
+			break
+		}
 	}
 	unix.Close(fd)
 	c := &memContent{data: buf[:n], bp: bp, pool: pool, size: size}
