@@ -307,15 +307,16 @@ const smallFile = crlfBuffer - 1
 // its name gives.
 var errFileSize = errors.New("the file does not have the size in its name")
 
-// openSmall reads the message file path, raw bytes long as its name says
-// and size bytes with CRLF, into a buffer of pool. With verify, the size
-// with CRLF is counted and must be size; without, it is trusted (the
-// metadata cache verified it).
-func openSmall(path string, size, raw int64, verify bool, pool *sync.Pool) (*memContent, error) {
+// openSmall reads the message file path (relative to the directory dirfd,
+// or unix.AT_FDCWD), raw bytes long as its name says and size bytes with
+// CRLF, into a buffer of pool. With verify, the size with CRLF is counted
+// and must be size; without, it is trusted (the metadata cache verified
+// it).
+func openSmall(dirfd int, path string, size, raw int64, verify bool, pool *sync.Pool) (*memContent, error) {
 	if raw < 0 || raw > smallFile {
 		return nil, errors.New("imapmaildir: not a small file")
 	}
-	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC|unix.O_NOCTTY, 0)
+	fd, err := unix.Openat(dirfd, path, unix.O_RDONLY|unix.O_CLOEXEC|unix.O_NOCTTY, 0)
 	if err != nil {
 		return nil, &os.PathError{Op: "open", Path: path, Err: err}
 	}

@@ -8,6 +8,8 @@ import (
 	"sync"
 	"testing"
 	"testing/iotest"
+
+	"golang.org/x/sys/unix"
 )
 
 func crlf(b []byte) []byte {
@@ -129,20 +131,20 @@ func FuzzMemContent(f *testing.F) {
 		}
 		want := crlf(data)
 		size, raw := int64(len(want)), int64(len(data))
-		if _, err := openSmall(p, size, raw+1, false, &pool); err != errFileSize {
+		if _, err := openSmall(unix.AT_FDCWD, p, size, raw+1, false, &pool); err != errFileSize {
 			t.Fatalf("file shorter than its name: %v", err)
 		}
 		if raw > 0 {
-			if _, err := openSmall(p, size, raw-1, false, &pool); err != errFileSize {
+			if _, err := openSmall(unix.AT_FDCWD, p, size, raw-1, false, &pool); err != errFileSize {
 				t.Fatalf("file longer than its name: %v", err)
 			}
 		}
 		if bareLFs(data) > 0 {
-			if _, err := openSmall(p, size+1, raw, true, &pool); err != errFileSize {
+			if _, err := openSmall(unix.AT_FDCWD, p, size+1, raw, true, &pool); err != errFileSize {
 				t.Fatalf("wrong size with CRLF verified: %v", err)
 			}
 		}
-		c, err := openSmall(p, size, raw, true, &pool)
+		c, err := openSmall(unix.AT_FDCWD, p, size, raw, true, &pool)
 		if err != nil {
 			t.Fatal(err)
 		}

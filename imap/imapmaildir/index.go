@@ -13,6 +13,8 @@ import (
 	"syscall"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/heraldmail/herald/imap"
 	"github.com/heraldmail/herald/maildir"
 )
@@ -89,7 +91,10 @@ type index struct {
 	kw          []string // dovecot-keywords, the keyword of each letter a-z
 	handles     map[*handle]struct{}
 	stop        func() // ends the watcher
-	reads       int    // full reads of the folder, for tests
+	// dirs resolve the names of message files while a watcher runs
+	// (nil when cur/ and new/ could not be opened).
+	dirs  *dirFDs
+	reads int // full reads of the folder, for tests
 
 	// recentFrom is the lowest UID that no session has claimed as
 	// \Recent; when recentSet is false it is not known yet, and the
@@ -138,6 +143,8 @@ func (x *index) kill() {
 		x.stop = nil
 	}
 	x.live = false
+	x.dirs.release()
+	x.dirs = nil
 	x.notify(nil)
 }
 
@@ -481,19 +488,90 @@ func (x *index) deletedUIDs(uids []imap.UID) []uint32 {
 	return out
 }
 
-// fileOf returns the path of the message uid's file as the index knows
-// it, its size with CRLF and the file's size, and whether a summary made
-// from this very file verified the size with CRLF.
-func (x *index) fileOf(uid uint32) (path string, size, raw int64, verified, ok bool) {
+// fileOf returns where the message uid's file is as the index knows it
+// (it may have been renamed since by another process), its size with
+// CRLF and its raw size, and whether a summary made from this very file
+// verified the size with CRLF. The file's name is resolved against dirs
+// when it is not nil; the caller releases dirs after opening the file.
+func (x *index) fileOf(uid uint32) (f msgFile, size, raw int64, verified, ok bool) {
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	i, ok := x.find(uid)
 	if !ok {
-		return "", 0, 0, false, false
+		return msgFile{}, 0, 0, false, false
 	}
 	e := &x.msgs[i]
 	c, sum := x.sums[uid]
-	return e.path(x.md.Dir()), e.size, e.raw, sum && c.matches(e), true
+	f = msgFile{dir: x.md.Dir(), name: e.name, new: e.new}
+	if x.dirs != nil {
+		x.dirs.refs.Add(1)
+		f.dirs = x.dirs
+	}
+	return f, e.size, e.raw, sum && c.matches(e), true
+}
+
+// msgFile is where a message file is: in cur/ or new/ of dir, and
+// descriptors of those when the index had them open.
+type msgFile struct {
+	dir, name string
+	new       bool
+	dirs      *dirFDs
+}
+
+func (f msgFile) path() string {
+	e := entry{name: f.name, new: f.new}
+	return e.path(f.dir)
+}
+
+// dirFD returns the descriptor to open the file relative to, and the name
+// to open: the subdirectory's descriptor and the file name, or AT_FDCWD
+// and the whole path.
+func (f msgFile) dirFD() (int, string) {
+	switch {
+	case f.dirs == nil:
+		return unix.AT_FDCWD, f.path()
+	case f.new:
+		return f.dirs.new, f.name
+	default:
+		return f.dirs.cur, f.name
+	}
+}
+
+// dirFDs are descriptors of a folder's cur/ and new/: a message file
+// opened relative to them costs the kernel one name lookup, not the walk
+// of the whole path, which was a tenth of the time of a FETCH of bodies.
+// They stay valid when the folder is renamed; a file that is not found
+// through them is looked for again by maildir. The index holds one
+// reference while a watcher runs and each Open one while it opens a file;
+// the last release closes them.
+type dirFDs struct {
+	cur, new int
+	refs     atomic.Int32
+}
+
+// openDirFDs opens cur/ and new/ of dir, or returns nil.
+func openDirFDs(dir string) *dirFDs {
+	const flags = unix.O_RDONLY | unix.O_DIRECTORY | unix.O_CLOEXEC
+	cur, err := unix.Open(dir+"/cur", flags, 0)
+	if err != nil {
+		return nil
+	}
+	nw, err := unix.Open(dir+"/new", flags, 0)
+	if err != nil {
+		unix.Close(cur)
+		return nil
+	}
+	d := &dirFDs{cur: cur, new: nw}
+	d.refs.Store(1)
+	return d
+}
+
+// release drops a reference to d, which may be nil.
+func (d *dirFDs) release() {
+	if d != nil && d.refs.Add(-1) == 0 {
+		unix.Close(d.cur)
+		unix.Close(d.new)
+	}
 }
 
 // changed reads the folder again after a change the index cannot follow
@@ -535,6 +613,8 @@ func (x *index) attach(ctx context.Context, h *handle) error {
 		// again unless its files show it did not change.
 		x.stop = x.watch()
 		x.live = true
+		x.dirs.release()
+		x.dirs = openDirFDs(x.md.Dir())
 		if !x.sig.trusted() || x.sig.files != x.readSig().files {
 			x.loaded = false
 		}
@@ -544,6 +624,8 @@ func (x *index) attach(ctx context.Context, h *handle) error {
 			if len(x.handles) == 0 {
 				x.stop()
 				x.stop, x.live = nil, false
+				x.dirs.release()
+				x.dirs = nil
 			}
 			return err
 		}
@@ -575,6 +657,8 @@ func (x *index) release(h *handle) {
 	if len(x.handles) == 0 && x.stop != nil {
 		x.stop()
 		x.stop, x.live = nil, false
+		x.dirs.release()
+		x.dirs = nil
 	}
 	if len(x.handles) == 0 && x.flushTimer != nil {
 		x.flushTimer.Stop()

@@ -79,22 +79,24 @@ const openAhead = 16
 // its name gives is skipped with a log line: the server answers NO
 // [EXPUNGEISSUED] for it and goes on with the others.
 func (h *handle) Open(ctx context.Context, uid imap.UID) (imap.Content, error) {
-	path, size, raw, verified, ok := h.idx.fileOf(uint32(uid))
+	file, size, raw, verified, ok := h.idx.fileOf(uint32(uid))
 	if !ok {
 		return nil, imap.ErrNoSuchMessage
 	}
+	defer file.dirs.release()
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
 	if raw <= smallFile {
 		// The file where the index last saw it; one renamed since by
 		// another process is looked for below.
-		c, err := openSmall(path, size, raw, !verified, &h.u.b.bufs)
+		dirfd, name := file.dirFD()
+		c, err := openSmall(dirfd, name, size, raw, !verified, &h.u.b.bufs)
 		if err == nil {
 			return c, nil
 		}
 		if errors.Is(err, errFileSize) {
-			h.u.b.logger().Warn("imapmaildir: message file does not have the size in its name, skipped", "dir", h.idx.md.Dir(), "uid", uid, "file", path)
+			h.u.b.logger().Warn("imapmaildir: message file does not have the size in its name, skipped", "dir", h.idx.md.Dir(), "uid", uid, "file", file.path())
 			return nil, imap.ErrNoSuchMessage
 		}
 	}
