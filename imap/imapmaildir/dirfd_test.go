@@ -15,7 +15,7 @@ import (
 func openFDs(t *testing.T) int {
 	ents, err := os.ReadDir("/proc/self/fd")
 	if err != nil {
-		t.Skip("no /proc/self/fd")
+		t.Fatal(err)
 	}
 	return len(ents)
 }
