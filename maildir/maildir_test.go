@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -538,6 +539,45 @@ func TestFolders(t *testing.T) {
 	data, _ := os.ReadFile(filepath.Join(root, subscriptionsName))
 	if string(data) != "V\t2\n\nEntw&APw-rfe\nLists\tGo\n" {
 		t.Errorf("subscriptions file = %q", data)
+	}
+}
+
+// TestSubscriptionsRead checks that reading the subscriptions file costs
+// what the file holds, not the bound on its size, and that a file that
+// cannot be read is an error rather than no subscriptions, which the next
+// SUBSCRIBE would write back over the real ones.
+func TestSubscriptionsRead(t *testing.T) {
+	root := t.TempDir()
+	st, err := OpenStore(root, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if err := st.Subscribe(ctx, "Lists.Go"); err != nil {
+		t.Fatal(err)
+	}
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	const reads = 10
+	for range reads {
+		if subs, err := st.Subscriptions(); err != nil || len(subs) != 1 {
+			t.Fatalf("Subscriptions = %q, %v", subs, err)
+		}
+	}
+	runtime.ReadMemStats(&after)
+	if per := (after.TotalAlloc - before.TotalAlloc) / reads; per > 64<<10 {
+		t.Errorf("a read of a 20-byte subscriptions file allocated %d bytes", per)
+	}
+
+	p := filepath.Join(root, subscriptionsName)
+	if err := os.Remove(p); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(p, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if subs, err := st.Subscriptions(); err == nil {
+		t.Errorf("a subscriptions file that cannot be read: %q, no error", subs)
 	}
 }
 

@@ -3,6 +3,7 @@ package maildir
 import (
 	"context"
 	"errors"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -118,12 +119,17 @@ func (s *Store) Subscriptions() ([]string, error) {
 		return nil, wrap("read", p, err)
 	}
 	defer f.Close()
-	data := make([]byte, maxSubscriptionsBytes+1)
-	n, _ := readFull(f, data)
-	if n > maxSubscriptionsBytes {
+	// As much as the file holds, not the bound: a LIST reads it.
+	data, err := io.ReadAll(io.LimitReader(f, maxSubscriptionsBytes+1))
+	if err != nil {
+		// Never a part of the file: a SUBSCRIBE would write the
+		// rest away.
+		return nil, wrap("read", p, err)
+	}
+	if len(data) > maxSubscriptionsBytes {
 		return nil, malformed("read", p, 0, "file too large")
 	}
-	names, err := parseSubscriptions(data[:n])
+	names, err := parseSubscriptions(data)
 	if err != nil {
 		return nil, wrap("read", p, err)
 	}
@@ -171,16 +177,4 @@ func (s *Store) changeSubscription(ctx context.Context, name string, add bool) e
 		return err
 	}
 	return lk.replace(p, data)
-}
-
-func readFull(f *os.File, b []byte) (int, error) {
-	n := 0
-	for n < len(b) {
-		m, err := f.Read(b[n:])
-		n += m
-		if err != nil {
-			return n, err
-		}
-	}
-	return n, nil
 }
