@@ -477,7 +477,16 @@ func buildBenchMaildirN(b *testing.B, root string, count int) {
 		b.Fatal(err)
 	}
 	for i := range count {
-		msg := append(fmt.Appendf(nil, "X-Bench-Seq: %d\n", i), corpus[i%len(corpus)]...)
+		// The numbering field goes first, or after an mbox "From " line
+		// that begins the message, where a header line would make the
+		// rest of the header malformed.
+		m := corpus[i%len(corpus)]
+		from := 0
+		if bytes.HasPrefix(m, []byte("From ")) {
+			from = bytes.IndexByte(m, '\n') + 1
+		}
+		msg := fmt.Appendf(append([]byte(nil), m[:from]...), "X-Bench-Seq: %d\n", i)
+		msg = append(msg, m[from:]...)
 		lf := bytes.Count(msg, []byte("\n"))
 		name := fmt.Sprintf("%d.M%dP1Q%d.bench,S=%d,W=%d:2,", 1700000000+i/100, i%100, i, len(msg), len(msg)+lf)
 		if err := os.WriteFile(filepath.Join(root, "cur", name), msg, 0o644); err != nil {

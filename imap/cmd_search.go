@@ -1,12 +1,14 @@
 package imap
 
 import (
-	"bufio"
 	"bytes"
 	"io"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/heraldmail/herald/message"
 	hmime "github.com/heraldmail/herald/mime"
@@ -269,22 +271,83 @@ func bodyContains(r io.ReaderAt, size int64, s string, headers bool) bool {
 	}
 }
 
+// streamContains reports whether the UTF-8 text r holds needle, which is
+// in lower case, in any case. It reads r in chunks and lowers each into a
+// window that starts with the end of the one before, long enough for a
+// match across the two; a character cut at the end of a read waits for
+// its last bytes, as lowering it apart would make it U+FFFD.
 func streamContains(r io.Reader, needle []byte) bool {
-	br := bufio.NewReaderSize(r, 32<<10)
-	var carry []byte
-	buf := make([]byte, 32<<10)
+	sb := searchBufs.Get().(*searchBuf)
+	buf, low := sb.in[:], sb.low[:0]
+	defer func() {
+		sb.low = low[:0] // grown, if lowering made it longer
+		searchBufs.Put(sb)
+	}()
+	part := 0 // bytes of a cut character at the start of buf
 	for {
-		n, err := br.Read(buf)
-		if n > 0 {
-			chunk := bytes.ToLower(append(carry, buf[:n]...))
-			if bytes.Contains(chunk, needle) {
-				return true
-			}
-			keep := min(len(chunk), len(needle)-1+8)
-			carry = append(carry[:0], chunk[len(chunk)-keep:]...)
+		n, err := r.Read(buf[part:])
+		data := buf[:part+n]
+		cut := len(data)
+		if err == nil {
+			cut = completeRunes(data)
+		}
+		low = appendLower(low, data[:cut])
+		if bytes.Contains(low, needle) {
+			return true
 		}
 		if err != nil {
 			return false
 		}
+		keep := min(len(low), len(needle)-1)
+		low = low[:copy(low, low[len(low)-keep:])]
+		part = copy(buf, data[cut:])
 	}
+}
+
+// searchBuf is the buffers of streamContains: what it reads, and the
+// lowered window (the lowered text can be longer than what it was made
+// from, and starts with what is kept of the last window).
+type searchBuf struct {
+	in  [32 << 10]byte
+	low []byte
+}
+
+var searchBufs = sync.Pool{New: func() any { return &searchBuf{low: make([]byte, 0, 64<<10)} }}
+
+// completeRunes returns the length of the longest prefix of b that does
+// not end inside a UTF-8 sequence.
+func completeRunes(b []byte) int {
+	for i := len(b) - 1; i >= 0 && i >= len(b)-utf8.UTFMax; i-- {
+		if utf8.RuneStart(b[i]) {
+			if utf8.FullRune(b[i:]) {
+				return len(b)
+			}
+			return i
+		}
+	}
+	return len(b)
+}
+
+// appendLower appends b lowered as strings.ToLower lowers the search
+// string, rune by rune; bytes that are not UTF-8 are kept as they are.
+func appendLower(dst, b []byte) []byte {
+	for i := 0; i < len(b); {
+		c := b[i]
+		if c < utf8.RuneSelf {
+			if 'A' <= c && c <= 'Z' {
+				c += 'a' - 'A'
+			}
+			dst = append(dst, c)
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRune(b[i:])
+		if r == utf8.RuneError && size == 1 {
+			dst = append(dst, c)
+		} else {
+			dst = utf8.AppendRune(dst, unicode.ToLower(r))
+		}
+		i += size
+	}
+	return dst
 }
