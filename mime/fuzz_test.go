@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"strings"
@@ -206,4 +207,40 @@ func TestFuzzFinds(t *testing.T) {
 			}
 		}
 	}
+}
+
+// FuzzReaderBuffer requires the same parts whatever the size of the
+// scanner's buffer: the minimum for an input that says it is short (a
+// *strings.Reader, an *io.SectionReader) or the full size for one that
+// does not.
+func FuzzReaderBuffer(f *testing.F) {
+	f.Add("Content-Type: multipart/mixed; boundary=b\n\npre\n--b\n\none\n--b\nContent-Type: message/rfc822\n\nSubject: x\n\ninner\n--b--\nepi\n")
+	f.Add("Content-Type: multipart/mixed; boundary=\"" + strings.Repeat("b", 990) + "\"\n\n--" + strings.Repeat("b", 990) + "\n\nx\n--" + strings.Repeat("b", 990) + "--\n")
+	for _, name := range []string{"simple-multipart.eml", "multipart-digest.txt", "epilogue.txt"} {
+		if b, err := os.ReadFile("../testdata/messages/mimekit/messages/" + name); err == nil {
+			f.Add(string(b))
+		}
+	}
+	parts := func(r io.Reader) string {
+		var out strings.Builder
+		rd := NewReader(r, nil)
+		for {
+			p, err := rd.Next()
+			if err != nil {
+				fmt.Fprintf(&out, "end %v\n", err)
+				return out.String()
+			}
+			raw, err := io.ReadAll(p.Raw())
+			fmt.Fprintf(&out, "%s %s %q %q %q %v\n", p.Path, p.MediaType, raw, p.Preamble, p.Epilogue, err)
+		}
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		plain := parts(struct{ io.Reader }{strings.NewReader(s)})
+		if got := parts(strings.NewReader(s)); got != plain {
+			t.Fatalf("strings.Reader:\n%s\nplain reader:\n%s", got, plain)
+		}
+		if got := parts(io.NewSectionReader(strings.NewReader(s), 0, int64(len(s)))); got != plain {
+			t.Fatalf("io.SectionReader:\n%s\nplain reader:\n%s", got, plain)
+		}
+	})
 }

@@ -6,8 +6,9 @@ import (
 )
 
 // The scanner's buffer holds scanBufSize bytes, or less for an input
-// that says how long it is (a *bytes.Reader or *strings.Reader), but never
-// less than minScanBuf. A delimiter line must fit in it to be recognised,
+// that says how long it is (a *bytes.Reader or *strings.Reader by what is
+// left, an *io.SectionReader by its size, which nothing read can exceed),
+// but never less than minScanBuf. A delimiter line must fit in it to be recognised,
 // which leaves ample room: [maxBoundaryLen] caps the boundaries accepted.
 const (
 	scanBufSize = 32 << 10
@@ -52,8 +53,11 @@ type scanner struct {
 // init prepares s to scan r.
 func (s *scanner) init(r io.Reader) {
 	size := scanBufSize
-	if l, ok := r.(interface{ Len() int }); ok {
+	switch l := r.(type) {
+	case interface{ Len() int }:
 		size = min(max(l.Len()+1, minScanBuf), scanBufSize)
+	case interface{ Size() int64 }:
+		size = int(min(max(l.Size()+1, minScanBuf), scanBufSize))
 	}
 	*s = scanner{r: r, buf: make([]byte, size), lineStart: true, mark: -1}
 	s.bounds = s.boundsBuf[:0]
