@@ -3,6 +3,7 @@ package imap
 import (
 	"bytes"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -228,6 +229,7 @@ func bodyContains(r io.ReaderAt, size int64, s string, headers bool) bool {
 		return true
 	}
 	needle := []byte(strings.ToLower(s))
+	var field []byte // a header field lowered, "name: value"
 	mr := hmime.NewReader(io.NewSectionReader(r, 0, size), nil)
 	for {
 		p, err := mr.Next()
@@ -237,7 +239,10 @@ func bodyContains(r io.ReaderAt, size int64, s string, headers bool) bool {
 		if headers {
 			for _, f := range p.Header().All() {
 				v, _ := f.Text()
-				if containsFold(f.Name()+": "+v, s) {
+				field = appendLower(field[:0], []byte(f.Name()))
+				field = append(field, ": "...)
+				field = appendLower(field, []byte(v))
+				if bytes.Contains(field, needle) {
 					return true
 				}
 			}
@@ -331,13 +336,25 @@ func completeRunes(b []byte) int {
 // appendLower appends b lowered as strings.ToLower lowers the search
 // string, rune by rune; bytes that are not UTF-8 are kept as they are.
 func appendLower(dst, b []byte) []byte {
+	// ASCII, most of the text, a byte at a time into room made once.
+	n := len(dst)
+	dst = slices.Grow(dst, len(b))[:n+len(b)]
+	d := dst[n:]
+	for i, c := range b {
+		if c >= utf8.RuneSelf {
+			return appendLowerRunes(dst[:n+i], b[i:])
+		}
+		d[i] = lowerASCII[c]
+	}
+	return dst
+}
+
+// appendLowerRunes is appendLower for text that is not all ASCII.
+func appendLowerRunes(dst, b []byte) []byte {
 	for i := 0; i < len(b); {
 		c := b[i]
 		if c < utf8.RuneSelf {
-			if 'A' <= c && c <= 'Z' {
-				c += 'a' - 'A'
-			}
-			dst = append(dst, c)
+			dst = append(dst, lowerASCII[c])
 			i++
 			continue
 		}
@@ -351,3 +368,14 @@ func appendLower(dst, b []byte) []byte {
 	}
 	return dst
 }
+
+// lowerASCII maps each ASCII byte to its lower case.
+var lowerASCII = func() (t [utf8.RuneSelf]byte) {
+	for c := range t {
+		t[c] = byte(c)
+		if 'A' <= c && c <= 'Z' {
+			t[c] += 'a' - 'A'
+		}
+	}
+	return t
+}()
