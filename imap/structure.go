@@ -44,11 +44,9 @@ type structScanner struct {
 	off    int64
 	nl     int64 // line endings read
 	nparts int
-	// pending is a delimiter line read but not yet handled.
-	pending     []byte
-	pendingOff  int64
-	pendingEOL  int
-	havePending bool
+	// hdr is the buffer of the header being read, reused by each entity
+	// (finishHeader keeps a copy).
+	hdr []byte
 }
 
 // readLine returns the next line with its ending, its offset, and the
@@ -79,21 +77,28 @@ func buildStructure(r io.ReaderAt, size int64) (*part, error) {
 	return p, err
 }
 
-// structReaders are the buffers of scanStructure: a cold FETCH of
-// BODYSTRUCTURE scans thousands of messages, and the tree it returns
-// holds copies of what it keeps, never the buffer.
-var structReaders = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 16<<10) }}
+// structScanners are the scanners of scanStructure, with their buffers:
+// a cold FETCH of BODYSTRUCTURE scans thousands of messages, and the tree
+// it returns holds copies of what it keeps, never a buffer.
+var structScanners = sync.Pool{New: func() any { return &structScanner{br: bufio.NewReaderSize(nil, 16<<10)} }}
+
+// maxPooledHeader is the largest header buffer kept for the next scan.
+const maxPooledHeader = 16 << 10
 
 // scanStructure reads a message from r to its end and returns its tree
 // and its size.
 func scanStructure(r io.Reader) (*part, int64, error) {
-	br := structReaders.Get().(*bufio.Reader)
-	br.Reset(r)
+	s := structScanners.Get().(*structScanner)
+	s.br.Reset(r)
 	defer func() {
-		br.Reset(nil)
-		structReaders.Put(br)
+		s.br.Reset(nil)
+		hdr := s.hdr[:0]
+		if cap(hdr) > maxPooledHeader {
+			hdr = nil
+		}
+		*s = structScanner{br: s.br, hdr: hdr}
+		structScanners.Put(s)
 	}()
-	s := &structScanner{br: br}
 	p, _, _, err := s.entity(0, nil, false)
 	if err != nil {
 		return nil, 0, err
@@ -138,7 +143,8 @@ func matchDelimiter(line []byte, bounds []string) (idx int, close bool) {
 func (s *structScanner) entity(depth int, bounds []string, digest bool) (*part, int, bool, error) {
 	s.nparts++
 	p := &part{start: s.off}
-	var hdr []byte
+	hdr := s.hdr[:0]
+	defer func() { s.hdr = hdr[:0] }()
 	atStart := true
 	hdrDone := false
 	for !hdrDone {
