@@ -4,7 +4,7 @@ package bench
 // imapmaildir and Dovecot's imap, each serving its own copy of one
 // 10,000-message Maildir built from the corpus (buildBenchMaildir).
 //
-//	cd bench && go test -run='^$' -bench=IMAPMaildir -benchtime=1x -count=5 .
+//	cd bench && go test -run='^$' -bench='IMAPMaildir$' -benchtime=1x -count=5 .
 //
 // Herald's server runs with GOMAXPROCS=1, as Dovecot's imap process is
 // one thread; HERALD_IMAP_BENCH_PROCS=2 gives it both cores.
