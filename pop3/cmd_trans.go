@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"strconv"
+	"sync"
 
 	"github.com/heraldmail/herald/internal/wire"
 )
@@ -167,7 +168,11 @@ func (c *conn) send(i, lines int, text string) error {
 	if lines >= 0 {
 		w = &topWriter{w: dw, lines: lines}
 	}
-	_, err = io.Copy(&crlfWriter{w: w}, rc)
+	cw := &crlfWriter{w: w}
+	cb := copyBufs.Get().(*[]byte)
+	_, err = io.CopyBuffer(cw, struct{ io.Reader }{rc}, *cb) // the Reader alone: a WriteTo would not use cb
+	copyBufs.Put(cb)
+	cw.release()
 	if err == nil || errors.Is(err, errTopDone) {
 		err = dw.Close()
 		if err == nil {
@@ -183,16 +188,23 @@ func (c *conn) send(i, lines int, text string) error {
 
 // crlfWriter turns a bare LF or bare CR into CRLF, so a store that keeps
 // LF line endings can be sent as POP3 requires. A CR at the end of one
-// write is paired with an LF at the start of the next.
+// write is paired with an LF at the start of the next. A write that needs
+// repair is converted into buf and passed on whole, so the writer below
+// sees one write, not two a line.
 type crlfWriter struct {
 	w      io.Writer
 	lastCR bool
+	buf    *[]byte // from crlfBufs once needed; put back by release
 }
 
-var (
-	onlyCR = []byte{'\r'}
-	onlyLF = []byte{'\n'}
-)
+var onlyCR = []byte{'\r'}
+
+// crlfBufs are the conversion buffers of crlfWriters: io.Copy writes at
+// most 32 KiB at a time, which converts into at most twice that.
+var crlfBufs = sync.Pool{New: func() any { b := make([]byte, 0, 64<<10); return &b }}
+
+// copyBufs are the buffers of the copies of messages to their crlfWriter.
+var copyBufs = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
 
 func (cw *crlfWriter) Write(p []byte) (int, error) {
 	if len(p) == 0 {
@@ -202,33 +214,67 @@ func (cw *crlfWriter) Write(p []byte) (int, error) {
 		cw.lastCR = p[len(p)-1] == '\r'
 		return cw.w.Write(p)
 	}
-	start := 0
-	for i, b := range p {
-		var ins []byte
-		switch {
-		case cw.lastCR && b != '\n':
-			ins = onlyLF
-		case !cw.lastCR && b == '\n':
-			ins = onlyCR
-		}
-		cw.lastCR = b == '\r'
-		if ins == nil {
+	if cw.buf == nil {
+		cw.buf = crlfBufs.Get().(*[]byte)
+	}
+	out := (*cw.buf)[:0]
+	// The next CR and LF at or after i: -1 when there is none left,
+	// recomputed once passed.
+	nextCR, nextLF := indexFrom(p, 0, '\r'), indexFrom(p, 0, '\n')
+	for i := 0; i < len(p); {
+		if cw.lastCR {
+			// A CR was sent: its LF, whether or not p has one.
+			cw.lastCR = false
+			out = append(out, '\n')
+			if p[i] == '\n' {
+				i++
+			}
 			continue
 		}
-		if i > start {
-			if _, err := cw.w.Write(p[start:i]); err != nil {
-				return start, err
-			}
+		if nextCR >= 0 && nextCR < i {
+			nextCR = indexFrom(p, i, '\r')
 		}
-		if _, err := cw.w.Write(ins); err != nil {
-			return i, err
+		if nextLF >= 0 && nextLF < i {
+			nextLF = indexFrom(p, i, '\n')
 		}
-		start = i
+		j := nextLF
+		if nextCR >= 0 && (j < 0 || nextCR < j) {
+			j = nextCR
+		}
+		if j < 0 {
+			out = append(out, p[i:]...)
+			break
+		}
+		out = append(out, p[i:j]...)
+		out = append(out, '\r')
+		if p[j] == '\r' {
+			cw.lastCR = true
+		} else {
+			out = append(out, '\n')
+		}
+		i = j + 1
 	}
-	if _, err := cw.w.Write(p[start:]); err != nil {
-		return start, err
+	*cw.buf = out[:0] // grown, if p was larger than usual
+	if _, err := cw.w.Write(out); err != nil {
+		return 0, err
 	}
 	return len(p), nil
+}
+
+// release gives the conversion buffer back.
+func (cw *crlfWriter) release() {
+	if cw.buf != nil {
+		crlfBufs.Put(cw.buf)
+		cw.buf = nil
+	}
+}
+
+// indexFrom returns the index of the first c in p at or after i, or -1.
+func indexFrom(p []byte, i int, c byte) int {
+	if k := bytes.IndexByte(p[i:], c); k >= 0 {
+		return i + k
+	}
+	return -1
 }
 
 // crlfOnly reports whether every LF in p after the first byte follows a CR

@@ -202,14 +202,15 @@ func (m *mailbox) Message(ctx context.Context, n int) (io.ReadCloser, error) {
 		return nil, &pop3.Error{Message: "No such message"}
 	}
 	e := m.msgs[n-1]
-	op := fmt.Sprintf("open message %d (%s)", n, e.key)
+	// The operation, for an error only: RETR is hot.
+	op := func() string { return fmt.Sprintf("open message %d (%s)", n, e.key) }
 	f, err := m.inbox.OpenMessage(ctx, e.uid)
 	if err != nil {
-		return nil, m.b.reply(op, err)
+		return nil, m.b.reply(op(), err)
 	}
 	if nm, err := maildir.ParseName(filepath.Base(f.Name())); err != nil || nm.Base != e.key {
 		f.Close()
-		return nil, m.b.reply(op, maildir.ErrGone)
+		return nil, m.b.reply(op(), maildir.ErrGone)
 	}
 	fi, err := f.Stat()
 	if err == nil && (!fi.Mode().IsRegular() || e.size >= 0 && fi.Size() != e.size) {
@@ -217,7 +218,7 @@ func (m *mailbox) Message(ctx context.Context, n int) (io.ReadCloser, error) {
 	}
 	if err != nil {
 		f.Close()
-		return nil, m.b.reply(op, err)
+		return nil, m.b.reply(op(), err)
 	}
 	return &messageReader{f: f, done: &m.retrieved[n-1]}, nil
 }
