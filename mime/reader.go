@@ -370,18 +370,24 @@ func (r *Reader) readHeader(path string) (raw []byte, fields int, sep bool, err 
 				sep = true
 				break
 			}
-			if !isHeaderLine(line, first) {
+			// A UTF-8 byte order mark before the first line, which
+			// package message skips too (in lenient mode).
+			hl, at := line, n
+			if first && !r.opts.Strict && bytes.HasPrefix(hl, utf8BOM) && len(hl) > len(utf8BOM) {
+				hl, at = hl[len(utf8BOM):], n+len(utf8BOM)
+			}
+			if !isHeaderLine(hl, first) {
 				break // the body starts here
 			}
-			if line[0] != ' ' && line[0] != '\t' {
+			if hl[0] != ' ' && hl[0] != '\t' {
 				fields++
 				if fields > r.lim.MaxHeaderFields {
 					return nil, 0, false, &Error{Part: path, Op: "header", Err: errDetail(ErrHeaderTooLarge, "over "+strconv.Itoa(r.lim.MaxHeaderFields)+" fields")}
 				}
 				// Note where the Content-* fields start, so that they
 				// need not be searched for again.
-				if line[0]|0x20 == 'c' && len(line) >= 12 && asciiEqualFold(line[:8], "content-") && len(r.cands) < maxCands {
-					r.cands = append(r.cands, n)
+				if hl[0]|0x20 == 'c' && len(hl) >= 12 && asciiEqualFold(hl[:8], "content-") && len(r.cands) < maxCands {
+					r.cands = append(r.cands, at)
 				}
 			}
 		}
@@ -538,6 +544,8 @@ func asciiEqualFold(b []byte, s string) bool {
 	}
 	return true
 }
+
+var utf8BOM = []byte("\xEF\xBB\xBF")
 
 func isEmptyLine(b []byte) bool {
 	return len(b) == 1 && b[0] == '\n' || len(b) == 2 && b[0] == '\r' && b[1] == '\n'

@@ -439,3 +439,35 @@ func TestTextUndeclared(t *testing.T) {
 		})
 	}
 }
+
+// TestReaderByteOrderMark checks that a UTF-8 byte order mark before the
+// header is skipped, as package message skips it, so that the header (and
+// the structure it gives) is read; in strict mode it is not a header.
+func TestReaderByteOrderMark(t *testing.T) {
+	msg := "\xEF\xBB\xBFContent-Type: multipart/mixed; boundary=b\r\nSubject: hi\r\n\r\n--b\r\n\r\none\r\n--b\r\nContent-Type: text/html\r\n\r\n<p>two</p>\r\n--b--\r\n"
+	rd := NewReader(strings.NewReader(msg), nil)
+	var got []string
+	for {
+		p, err := rd.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, p.Path+" "+p.MediaType.String())
+		if p.Path == "" {
+			if s := p.Header().Get("Subject"); s != "hi" {
+				t.Errorf("Subject = %q", s)
+			}
+		}
+	}
+	want := []string{" multipart/mixed; boundary=b", "1 text/plain", "2 text/html"}
+	if strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Errorf("parts = %q, want %q", got, want)
+	}
+	p, err := NewReader(strings.NewReader(msg), &ReaderOptions{Strict: true}).Next()
+	if err == nil && p.MediaType.IsMultipart() {
+		t.Errorf("strict mode read the header after a byte order mark: %v", p.MediaType)
+	}
+}
