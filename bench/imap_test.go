@@ -155,7 +155,11 @@ func dialIMAPBench(b *testing.B, addr string) *imapBenchConn {
 
 // run sends a command and reads the response to its tagged OK, skipping
 // literals; it returns the number of literal bytes read.
-func (s *imapBenchConn) run(b *testing.B, cmd string) int64 {
+func (s *imapBenchConn) run(b *testing.B, cmd string) int64 { return s.runEach(b, cmd, nil) }
+
+// runEach is run that also gives each response line before the tagged one
+// to fn, when fn is not nil; the line is valid until fn returns.
+func (s *imapBenchConn) runEach(b *testing.B, cmd string, fn func(line []byte)) int64 {
 	s.tag++
 	tag := "b" + strconv.Itoa(s.tag)
 	fmt.Fprintf(s.c, "%s %s\r\n", tag, cmd)
@@ -170,6 +174,9 @@ func (s *imapBenchConn) run(b *testing.B, cmd string) int64 {
 				b.Fatalf("%s: %s", cmd, line)
 			}
 			return n
+		}
+		if fn != nil {
+			fn(line)
 		}
 		if bytes.HasSuffix(line, []byte("}\r\n")) {
 			i := bytes.LastIndexByte(line, '{')

@@ -15,9 +15,7 @@ package bench
 
 import (
 	"bytes"
-	"fmt"
 	"path/filepath"
-	"strconv"
 	"testing"
 	"time"
 )
@@ -32,25 +30,16 @@ var imapSearches = []struct{ name, cmd string }{
 
 // search runs a SEARCH and returns how many messages it found.
 func (s *imapBenchConn) search(b *testing.B, cmd string) int {
-	s.tag++
-	tag := "s" + strconv.Itoa(s.tag)
-	fmt.Fprintf(s.c, "%s %s\r\n", tag, cmd)
 	found := -1
-	for {
-		line, err := s.r.ReadSlice('\n')
-		if err != nil {
-			b.Fatalf("%s: %v", cmd, err)
-		}
+	s.runEach(b, cmd, func(line []byte) {
 		if rest, ok := bytes.CutPrefix(line, []byte("* SEARCH")); ok {
 			found = len(bytes.Fields(rest))
 		}
-		if bytes.HasPrefix(line, []byte(tag+" ")) {
-			if !bytes.HasPrefix(line, []byte(tag+" OK")) || found < 0 {
-				b.Fatalf("%s: %s (found %d)", cmd, line, found)
-			}
-			return found
-		}
+	})
+	if found < 0 {
+		b.Fatalf("%s: no SEARCH response", cmd)
 	}
+	return found
 }
 
 func BenchmarkIMAPMaildirSearch(b *testing.B) {
