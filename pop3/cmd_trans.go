@@ -168,11 +168,11 @@ func (c *conn) send(i, lines int, text string) error {
 	if lines >= 0 {
 		w = &topWriter{w: dw, lines: lines}
 	}
-	cw := &crlfWriter{w: w}
-	cb := copyBufs.Get().(*[]byte)
-	_, err = io.CopyBuffer(cw, struct{ io.Reader }{rc}, *cb) // the Reader alone: a WriteTo would not use cb
-	copyBufs.Put(cb)
-	cw.release()
+	rb := retrBufs.Get().(*retrBuf)
+	cw := &crlfWriter{w: w, buf: rb.conv[:0]}
+	_, err = io.CopyBuffer(cw, struct{ io.Reader }{rc}, rb.copy[:]) // the Reader alone: a WriteTo would not use the buffer
+	rb.conv = cw.buf[:0]
+	retrBufs.Put(rb)
 	if err == nil || errors.Is(err, errTopDone) {
 		err = dw.Close()
 		if err == nil {
@@ -194,17 +194,19 @@ func (c *conn) send(i, lines int, text string) error {
 type crlfWriter struct {
 	w      io.Writer
 	lastCR bool
-	buf    *[]byte // from crlfBufs once needed; put back by release
+	buf    []byte // the converted write; its room is reused
 }
 
 var onlyCR = []byte{'\r'}
 
-// crlfBufs are the conversion buffers of crlfWriters: io.Copy writes at
-// most 32 KiB at a time, which converts into at most twice that.
-var crlfBufs = sync.Pool{New: func() any { b := make([]byte, 0, 64<<10); return &b }}
+// retrBuf is the buffers of one message sent: what the copy reads, and
+// what crlfWriter converts that into (at most twice as long).
+type retrBuf struct {
+	copy [32 << 10]byte
+	conv []byte
+}
 
-// copyBufs are the buffers of the copies of messages to their crlfWriter.
-var copyBufs = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
+var retrBufs = sync.Pool{New: func() any { return &retrBuf{conv: make([]byte, 0, 64<<10)} }}
 
 func (cw *crlfWriter) Write(p []byte) (int, error) {
 	if len(p) == 0 {
@@ -214,10 +216,7 @@ func (cw *crlfWriter) Write(p []byte) (int, error) {
 		cw.lastCR = p[len(p)-1] == '\r'
 		return cw.w.Write(p)
 	}
-	if cw.buf == nil {
-		cw.buf = crlfBufs.Get().(*[]byte)
-	}
-	out := (*cw.buf)[:0]
+	out := cw.buf[:0]
 	// The next CR and LF at or after i: -1 when there is none left,
 	// recomputed once passed.
 	nextCR, nextLF := indexFrom(p, 0, '\r'), indexFrom(p, 0, '\n')
@@ -254,19 +253,11 @@ func (cw *crlfWriter) Write(p []byte) (int, error) {
 		}
 		i = j + 1
 	}
-	*cw.buf = out[:0] // grown, if p was larger than usual
+	cw.buf = out[:0] // grown, if p was larger than usual
 	if _, err := cw.w.Write(out); err != nil {
 		return 0, err
 	}
 	return len(p), nil
-}
-
-// release gives the conversion buffer back.
-func (cw *crlfWriter) release() {
-	if cw.buf != nil {
-		crlfBufs.Put(cw.buf)
-		cw.buf = nil
-	}
 }
 
 // indexFrom returns the index of the first c in p at or after i, or -1.
